@@ -1,0 +1,1 @@
+"""StreamForge core: everything that does real work, without Dagster. The Dagster layer lives in streamforge_assets/."""

@@ -1,0 +1,181 @@
+"""The one vocabulary of StreamForge: every record type, declared once.
+
+A record is parsed into one of these schemas at the edge (exchange parser, WebSocket loader) and every later stage —
+Kafka codec, store, Dagster column schemas, graph builder — receives it typed. Times are microseconds since the epoch
+(UTC) everywhere: Binance's spot dumps are in µs from 2025-01-01 and its REST and WebSocket APIs can answer in µs, so
+one unit keeps REST, dumps and live data exactly comparable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+
+from streamforge.errors import SchemaError
+
+TIME = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    description: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record type: its columns, the columns that identify one record, and its time column."""
+
+    name: str
+    version: int
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    time_column: str
+    nullable: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def arrow(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, c.type, nullable=c.name in self.nullable) for c in self.columns],
+            metadata={"streamforge.record": self.name, "streamforge.version": str(self.version)},
+        )
+
+    @property
+    def polars(self) -> pl.Schema:
+        return pl.from_arrow(self.arrow.empty_table()).schema
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.polars)
+
+    def conform(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Return `df` with exactly this record's columns, in order and type; refuse anything else by name."""
+        missing = [n for n in self.names if n not in df.columns]
+        extra = [n for n in df.columns if n not in self.names]
+        if missing or extra:
+            raise SchemaError(
+                f"{self.name} v{self.version}: "
+                + (f"missing columns {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"unexpected columns {extra}" if extra else "")
+            )
+        target = self.polars
+        wrong = [n for n in self.names if df.schema[n] != target[n]]
+        if wrong:
+            try:
+                df = df.with_columns([pl.col(n).cast(target[n], strict=True) for n in wrong])
+            except pl.exceptions.PolarsError as exc:
+                raise SchemaError(f"{self.name} v{self.version}: columns {wrong} cannot be cast: {exc}") from exc
+        nulls = [n for n in self.names if n not in self.nullable and df[n].null_count()]
+        if nulls:
+            raise SchemaError(f"{self.name} v{self.version}: null values in non-nullable columns {nulls}")
+        return df.select(self.names)
+
+
+def _c(name: str, type_: pa.DataType, description: str) -> Column:
+    return Column(name, type_, description)
+
+
+_KLINE_COLUMNS = (
+    _c("symbol", pa.string(), "Exchange symbol, e.g. BTCUSDT."),
+    _c("interval", pa.string(), "Kline interval, e.g. 1m, 5m."),
+    _c("open_time", TIME, "Start of the interval (identifies the candle)."),
+    _c("open", pa.float64(), "Price of the first trade (previous close when there was no trade)."),
+    _c("high", pa.float64(), "Highest trade price."),
+    _c("low", pa.float64(), "Lowest trade price."),
+    _c("close", pa.float64(), "Price of the last trade."),
+    _c("volume", pa.float64(), "Base-asset volume."),
+    _c("close_time", TIME, "Last microsecond of the interval (next open time - 1 µs)."),
+    _c("quote_volume", pa.float64(), "Quote-asset volume, sum of price * qty."),
+    _c("trade_count", pa.int64(), "Raw trades in the interval: sum of (last_trade_id - first_trade_id + 1)."),
+    _c("taker_buy_base_volume", pa.float64(), "Base volume of trades whose taker was the buyer."),
+    _c("taker_buy_quote_volume", pa.float64(), "Quote volume of trades whose taker was the buyer."),
+)
+
+AGG_TRADE = Record(
+    name="agg_trade",
+    version=1,
+    description="Binance aggregate trade: fills of one taker order at one price.",
+    columns=(
+        _c("symbol", pa.string(), "Exchange symbol, e.g. BTCUSDT."),
+        _c("agg_id", pa.int64(), "Aggregate trade id, contiguous per symbol."),
+        _c("price", pa.float64(), "Trade price."),
+        _c("qty", pa.float64(), "Base-asset quantity."),
+        _c("first_trade_id", pa.int64(), "First raw trade id in the aggregate."),
+        _c("last_trade_id", pa.int64(), "Last raw trade id in the aggregate."),
+        _c("time", TIME, "Trade time."),
+        _c("is_buyer_maker", pa.bool_(), "True when the buyer was the maker (the taker sold)."),
+        _c("is_best_match", pa.bool_(), "Binance's 'was the trade the best price match' flag."),
+    ),
+    key=("symbol", "agg_id"),
+    time_column="time",
+)
+
+KLINE = Record(
+    name="kline",
+    version=1,
+    description="The exchange's own kline, as served by REST klines: the reference our candles are checked against.",
+    columns=_KLINE_COLUMNS,
+    key=("symbol", "interval", "open_time"),
+    time_column="open_time",
+)
+
+CANDLE = Record(
+    name="candle",
+    version=1,
+    description="A candle built by StreamForge from aggregate trades: the Binance kline fields plus VWAP.",
+    columns=_KLINE_COLUMNS + (_c("vwap", pa.float64(), "Volume-weighted average price (previous close when no trade)."),),
+    key=("symbol", "interval", "open_time"),
+    time_column="open_time",
+)
+
+_LEVELS = pa.list_(pa.struct([("price", pa.float64()), ("qty", pa.float64())]))
+
+DEPTH_UPDATE = Record(
+    name="depth_update",
+    version=1,
+    description="A diff of the order book (Binance depthUpdate); qty 0 removes a level.",
+    columns=(
+        _c("symbol", pa.string(), "Exchange symbol."),
+        _c("event_time", TIME, "Event time."),
+        _c("first_update_id", pa.int64(), "U: first update id in the event."),
+        _c("final_update_id", pa.int64(), "u: final update id in the event."),
+        _c("bids", _LEVELS, "Changed bid levels (price, new qty)."),
+        _c("asks", _LEVELS, "Changed ask levels (price, new qty)."),
+    ),
+    key=("symbol", "final_update_id"),
+    time_column="event_time",
+)
+
+BOOK_SNAPSHOT = Record(
+    name="book_snapshot",
+    version=1,
+    description="Top-N levels of a locally maintained order book, one row per level.",
+    columns=(
+        _c("symbol", pa.string(), "Exchange symbol."),
+        _c("time", TIME, "Time of the book state."),
+        _c("last_update_id", pa.int64(), "Update id the book state corresponds to."),
+        _c("side", pa.string(), "'bid' or 'ask'."),
+        _c("level", pa.int32(), "0 is the best price."),
+        _c("price", pa.float64(), "Level price."),
+        _c("qty", pa.float64(), "Level quantity."),
+    ),
+    key=("symbol", "last_update_id", "side", "level"),
+    time_column="time",
+)
+
+RECORDS: dict[str, Record] = {r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT)}
+
+
+def record(name: str) -> Record:
+    try:
+        return RECORDS[name]
+    except KeyError:
+        raise SchemaError(f"unknown record type {name!r}; known: {sorted(RECORDS)}") from None
