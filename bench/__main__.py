@@ -1,0 +1,102 @@
+"""Run the benchmarks, each in a fresh process, and write bench/results.json and docs/benchmarks.md.
+
+Every benchmark module has `run() -> dict` that measures StreamForge's path and its baseline in the same run and
+returns the numbers (and its goal). A benchmark that fails is recorded as failed with its error, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+BENCHMARKS = {
+    "b1_kafka_io": "B1 Kafka IO path: IO manager codec vs one JSON message per trade vs raw Arrow batches",
+    "b2_one_day": "B2 one BTCUSDT day (2025 volume) from the dump file through trades → store → candles",
+    "b3_candles": "B3 candle aggregation vs pandas resample on the same 1.5M trades",
+    "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
+    "b5_gnn": "B5 graph build and GNN training, 3 symbols × 30 days of 5-minute candles",
+}
+
+
+def run_one(name: str, timeout_s: float = 1800) -> dict:
+    started = time.monotonic()
+    code = f"import json, bench.{name} as b; print('\\n@@RESULT@@' + json.dumps(b.run(), default=str))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+    wall = round(time.monotonic() - started, 1)
+    marker = proc.stdout.rfind("@@RESULT@@")
+    if proc.returncode != 0 or marker < 0:
+        tail = (proc.stderr or proc.stdout)[-2000:]
+        return {"status": "failed", "wall_s": wall, "error": tail}
+    return {"status": "ok", "wall_s": wall, "result": json.loads(proc.stdout[marker + len("@@RESULT@@"):])}
+
+
+def _flatten(value, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [row for k, v in value.items() for row in _flatten(v, f"{prefix}{k}.")]
+    if isinstance(value, float):
+        return [(prefix[:-1], f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}")]
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [row for i, v in enumerate(value) for row in _flatten(v, f"{prefix}{i}.")]
+    return [(prefix[:-1], str(value))]
+
+
+def markdown(results: dict) -> str:
+    env = results["environment"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {results['measured_at']} — {env['cpus']} CPUs, {env['memory_gib']} GiB, "
+        f"Python {env['python']}, {env['platform']}. Each benchmark runs in its own process and measures StreamForge "
+        "and its baseline side by side in the same run. Raw numbers: `bench/results.json`.",
+        "",
+    ]
+    for name, entry in results["benchmarks"].items():
+        lines += [f"## {BENCHMARKS.get(name, name)}", ""]
+        if entry["status"] != "ok":
+            lines += [f"**Failed** after {entry['wall_s']} s:", "", "```", entry["error"].strip(), "```", ""]
+            continue
+        result = entry["result"]
+        if "goal" in result:
+            lines += [f"Goal: {result['goal']}", ""]
+        lines += ["| measure | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in _flatten({k: v for k, v in result.items() if k != "goal"})]
+        lines += ["", f"(benchmark wall time {entry['wall_s']} s)", ""]
+    return "\n".join(lines)
+
+
+def main(names: list[str]) -> int:
+    names = names or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmarks {unknown}; known: {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    results_path = BENCH / "results.json"
+    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = {
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "environment": {
+            "cpus": psutil.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+        },
+        "benchmarks": dict(previous.get("benchmarks", {})),
+    }
+    for name in names:
+        print(f"running {name} …", flush=True)
+        results["benchmarks"][name] = run_one(name)
+        print(json.dumps(results["benchmarks"][name], indent=1, default=str)[:3000], flush=True)
+    results_path.write_text(json.dumps(results, indent=1, default=str))
+    (ROOT / "docs" / "benchmarks.md").write_text(markdown(results))
+    return 0 if all(results["benchmarks"][n]["status"] == "ok" for n in names) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

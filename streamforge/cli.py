@@ -1,0 +1,179 @@
+"""`streamforge`: the command line of the platform.
+
+Commands that drive Dagster (backfill, symbols, status, demo, dev) import the Dagster layer lazily, so `streamforge
+sim` and `streamforge broker` start fast and work without it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from streamforge import settings
+from streamforge.errors import StreamForgeError
+
+app = typer.Typer(help="StreamForge: crypto market data through Kafka into a store, as a Dagster asset graph.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+symbols_app = typer.Typer(help="Manage the symbol dimension of the partitions.", no_args_is_help=True)
+app.add_typer(symbols_app, name="symbols")
+console = Console()
+
+SymbolsOpt = Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")]
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+def _split(symbols: str) -> list[str]:
+    return [s.strip().upper() for s in symbols.split(",") if s.strip()]
+
+
+def _wait_for_ctrl_c(what: str) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"{what} — press Ctrl-C to stop everything.")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    console.print("stopping…")
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="Port (default STREAMFORGE_SIM_PORT).")] = 0,
+    host: Annotated[str, typer.Option(help="Address (default STREAMFORGE_SIM_HOST).")] = "",
+) -> None:
+    """Serve the Binance-compatible market simulator (REST, dump files) on loopback."""
+    from streamforge.sim.server import SimConfig, serve
+
+    serve(SimConfig.from_settings(), host or settings.get("STREAMFORGE_SIM_HOST"),
+          port or int(settings.get("STREAMFORGE_SIM_PORT")))
+
+
+@app.command()
+def broker(port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0) -> None:
+    """Run a local Kafka-protocol broker (Tansu) until Ctrl-C."""
+    from streamforge.bus.broker import LocalBroker
+
+    with LocalBroker(log_dir=settings.home() / "logs", port=port or None) as b:
+        console.print(f"broker ready: STREAMFORGE_KAFKA_BOOTSTRAP={b.bootstrap}")
+        _wait_for_ctrl_c("broker running")
+
+
+@app.command()
+def dev() -> None:
+    """Start broker + simulator + Dagster webserver and daemon on loopback; Ctrl-C stops them all."""
+    from streamforge.services import Stack
+    from streamforge_assets import control
+
+    try:
+        with Stack() as stack:
+            control.add_symbols(_split(settings.get("STREAMFORGE_DEFAULT_SYMBOLS")), validate=True)
+            console.print(f"Dagster UI:  {stack.webserver_url}")
+            console.print(f"simulator:   {stack.sim_url}")
+            console.print(f"broker:      {stack.broker.bootstrap}")
+            console.print(f"DAGSTER_HOME={stack.env['DAGSTER_HOME']}  (logs in {stack.home / 'logs'})")
+            _wait_for_ctrl_c("StreamForge is running")
+    except StreamForgeError as exc:
+        _fail(exc)
+
+
+@app.command()
+def demo(
+    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
+    start: Annotated[str, typer.Option(help="First day.")] = "2025-01-01",
+    end: Annotated[str, typer.Option(help="Last day (inclusive).")] = "2025-01-03",
+    volume: Annotated[float, typer.Option(help="Simulator volume (1.0 = 2025 BTCUSDT, ~1.5M trades/day).")] = 0.05,
+) -> None:
+    """Start everything, backfill symbols × days through the whole graph, print a summary, stop."""
+    from streamforge_assets import control
+
+    try:
+        ok = control.demo(_split(symbols), start, end, volume, console)
+    except StreamForgeError as exc:
+        _fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def backfill(
+    symbols: SymbolsOpt,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")],
+    assets: Annotated[str, typer.Option(help="Comma-separated asset keys (default: the historical graph).")] = "",
+    url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
+) -> None:
+    """Launch a Dagster asset backfill on the running instance and follow it until it ends."""
+    from streamforge_assets import control
+
+    try:
+        ok = control.backfill(_split(symbols), start, end, [a for a in assets.split(",") if a], url, console)
+    except StreamForgeError as exc:
+        _fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@symbols_app.command("add")
+def symbols_add(symbols: Annotated[list[str], typer.Argument(help="Symbols to add, e.g. XRPUSDT.")]) -> None:
+    """Add symbols after checking the exchange lists them as trading."""
+    from streamforge_assets import control
+
+    try:
+        added = control.add_symbols([s.upper() for s in symbols], validate=True)
+    except StreamForgeError as exc:
+        _fail(exc)
+    console.print(f"symbols: {', '.join(control.list_symbols())} (added: {', '.join(added) or 'none'})")
+
+
+@symbols_app.command("list")
+def symbols_list() -> None:
+    """List the registered symbols."""
+    from streamforge_assets import control
+
+    for s in control.list_symbols():
+        console.print(s)
+
+
+@symbols_app.command("remove")
+def symbols_remove(symbols: Annotated[list[str], typer.Argument(help="Symbols to remove.")]) -> None:
+    """Remove symbols from the partitions (stored data stays)."""
+    from streamforge_assets import control
+
+    try:
+        control.remove_symbols([s.upper() for s in symbols])
+    except StreamForgeError as exc:
+        _fail(exc)
+    console.print(f"symbols: {', '.join(control.list_symbols()) or 'none'}")
+
+
+@app.command()
+def status() -> None:
+    """What is materialised per symbol and date, with check results."""
+    from streamforge_assets import control
+
+    console.print(control.status_table())
+
+
+@app.command("settings")
+def show_settings(markdown: Annotated[bool, typer.Option(help="Print the README's markdown table.")] = False) -> None:
+    """Every setting with its current value."""
+    if markdown:
+        print(settings.markdown_table())
+        return
+    for s in settings.SETTINGS.values():
+        value = s.get()
+        shown = "***" if value and ("PASSWORD" in s.env) else value
+        console.print(f"{s.env}={shown}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
+

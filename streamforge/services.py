@@ -1,0 +1,149 @@
+"""The local stack: broker, simulator, Dagster webserver and daemon, as processes this one owns.
+
+`make demo`, `make dev` and the end-to-end tests start the same stack the same way. Each service is a child process
+on a free loopback port; the stack passes the addresses on to the Dagster processes through the same environment
+variables a production deployment sets, so the code under test never knows it runs locally. Stopping is ordered
+(Dagster first, then the simulator, then the broker) and bounded: SIGINT, then SIGKILL — `dagster dev` is known to
+ignore SIGTERM, so the webserver and the daemon are run as separate processes this module controls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from streamforge import settings
+from streamforge.bus.broker import LocalBroker
+from streamforge.errors import StreamForgeError
+
+REPO = Path(__file__).resolve().parent.parent
+INSTANCE_TEMPLATE = REPO / "deployments" / "local" / "dagster.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None, what: str = "service") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise StreamForgeError(f"{what} exited with code {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise StreamForgeError(f"{what} did not answer {url} within {timeout_s:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout_s: float = 20) -> None:
+    """Stop a child and its process group: `sig` first, SIGKILL if it has not exited after `timeout_s`."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def prepare_instance(dagster_home: Path) -> Path:
+    """Create the Dagster instance folder with the local run-queue configuration (kept across runs)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(INSTANCE_TEMPLATE, dagster_home / "dagster.yaml")
+    return dagster_home
+
+
+@dataclass
+class Stack:
+    """Everything a local StreamForge needs. Use as a context manager; `env` is what child processes receive."""
+
+    home: Path = field(default_factory=settings.home)
+    dagster: bool = True
+    sim_env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    webserver_url: str = ""
+    sim_url: str = ""
+    broker: LocalBroker | None = None
+    _exit: ExitStack = field(default_factory=ExitStack)
+
+    def __enter__(self) -> "Stack":
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._exit.close()
+
+    def _spawn(self, args: list[str], log_name: str, env: dict[str, str], stop_signal: int) -> subprocess.Popen:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = open(logs / log_name, "ab")
+        proc = subprocess.Popen(
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=REPO, start_new_session=True,
+        )
+        self._exit.callback(log.close)
+        self._exit.callback(stop_process, proc, stop_signal)
+        return proc
+
+    def _start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.broker = self._exit.enter_context(LocalBroker(log_dir=self.home / "logs"))
+        sim_port = free_port()
+        self.sim_url = f"http://127.0.0.1:{sim_port}"
+        self.env = {
+            **os.environ,
+            "STREAMFORGE_HOME": str(self.home),
+            "STREAMFORGE_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "STREAMFORGE_REST_URL": self.sim_url,
+            "STREAMFORGE_DUMP_URL": self.sim_url,
+            "STREAMFORGE_WS_URL": self.sim_url.replace("http://", "ws://"),
+            "DAGSTER_HOME": str(self.home / "dagster"),
+        }
+        sim_env = {**self.env, **self.sim_env, "STREAMFORGE_SIM_PORT": str(sim_port)}
+        sim = self._spawn([sys.executable, "-m", "streamforge.sim"], "simulator.log", sim_env, signal.SIGTERM)
+        wait_http(f"{self.sim_url}/api/v3/ping", 30, sim, "the simulator")
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith(("STREAMFORGE_", "DAGSTER_HOME"))})
+        if not self.dagster:
+            return
+        prepare_instance(self.home / "dagster")
+        bin_dir = Path(sys.executable).parent
+        workspace = str(REPO / "workspace.yaml")
+        port = free_port()
+        self.webserver_url = f"http://127.0.0.1:{port}"
+        web = self._spawn(
+            [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", workspace],
+            "dagster-webserver.log", self.env, signal.SIGINT,
+        )
+        self._spawn([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], "dagster-daemon.log", self.env, signal.SIGINT)
+        wait_http(f"{self.webserver_url}/server_info", 120, web, "the Dagster webserver")
+        self._publish()
+
+    def _publish(self) -> None:
+        """Write where everything runs to STREAMFORGE_HOME/stack.json, so other commands find this stack."""
+        path = self.home / "stack.json"
+        exported = {k: v for k, v in self.env.items() if k.startswith("STREAMFORGE_") or k == "DAGSTER_HOME"}
+        path.write_text(json.dumps({"webserver_url": self.webserver_url, "sim_url": self.sim_url, "env": exported}))
+        self._exit.callback(path.unlink, missing_ok=True)

@@ -1,0 +1,208 @@
+"""What the `streamforge` commands do to Dagster: symbols, backfills, status and the demo.
+
+The CLI stays a thin argument parser; this module validates requests *before* anything is launched (unknown symbol,
+dates outside the partitions) and then uses Dagster's own interfaces — the instance for dynamic partitions and run
+records, the webserver's GraphQL API for backfills — so everything is visible in the UI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from streamforge import settings
+from streamforge.dates import completed_days, parse_day
+from streamforge.errors import ConfigError, StreamForgeError
+from streamforge.exchange.rest import BinanceRest
+from streamforge.services import prepare_instance
+from streamforge_assets.partitions import SYMBOLS, join_key, split_key
+from streamforge_assets.webserver import BackfillStatus, DagsterWebserver
+
+HISTORICAL_ASSETS = ["trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"]
+STACK_FILE = "stack.json"
+
+
+def stack_file() -> Path:
+    return settings.home() / STACK_FILE
+
+
+def _running_stack() -> dict:
+    """Addresses of the stack `make dev` started (written by services.Stack), or {} when none runs."""
+    path = stack_file()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def use_running_stack() -> dict:
+    """Point this process at the running local stack, unless the environment already says where things are."""
+    stack = _running_stack()
+    for key, value in stack.get("env", {}).items():
+        os.environ.setdefault(key, value)
+    return stack
+
+
+def instance() -> dg.DagsterInstance:
+    use_running_stack()
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home() / "dagster")))
+    if not (home / "dagster.yaml").exists():
+        prepare_instance(home)
+    return dg.DagsterInstance.get()
+
+
+def list_symbols() -> list[str]:
+    return sorted(instance().get_dynamic_partitions(SYMBOLS.name))
+
+
+def add_symbols(symbols: list[str], validate: bool = True) -> list[str]:
+    """Register symbols as partitions; each is checked against the exchange's exchangeInfo first."""
+    if validate:
+        rest = BinanceRest()
+        for symbol in symbols:
+            rest.require_trading(symbol)
+    inst = instance()
+    new = [s for s in symbols if not inst.has_dynamic_partition(SYMBOLS.name, s)]
+    if new:
+        inst.add_dynamic_partitions(SYMBOLS.name, new)
+    return new
+
+
+def remove_symbols(symbols: list[str]) -> None:
+    inst = instance()
+    unknown = [s for s in symbols if not inst.has_dynamic_partition(SYMBOLS.name, s)]
+    if unknown:
+        raise ConfigError(f"symbols {', '.join(unknown)} are not registered (registered: {', '.join(list_symbols())})")
+    for s in symbols:
+        inst.delete_dynamic_partition(SYMBOLS.name, s)
+
+
+def plan_backfill(symbols: list[str], start: str, end: str) -> list[str]:
+    """The partition keys of a backfill request, or a ConfigError saying what is wrong with it."""
+    if not symbols:
+        raise ConfigError("no symbols given")
+    days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
+    registered = set(list_symbols())
+    missing = [s for s in symbols if s not in registered]
+    if missing:
+        raise ConfigError(
+            f"symbol(s) {', '.join(missing)} not registered; add them first with "
+            f"`streamforge symbols add {' '.join(missing)}` (registered: {', '.join(sorted(registered)) or 'none'})"
+        )
+    return [join_key(s, d) for d in days for s in symbols]
+
+
+def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s: float = 3600) -> BackfillStatus:
+    """Poll the backfill until it ends, drawing a progress bar of partitions done over partitions targeted."""
+    deadline = time.monotonic() + timeout_s
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"backfill {backfill_id}", total=1.0)
+        while True:
+            status = web.backfill_status(backfill_id)
+            progress.update(task, completed=status.done_fraction, description=f"backfill {backfill_id} {status.status}")
+            if status.finished:
+                return status
+            if time.monotonic() > deadline:
+                raise StreamForgeError(f"backfill {backfill_id} still {status.status} after {timeout_s:.0f} s")
+            time.sleep(1.0)
+
+
+def backfill(symbols: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
+    stack = use_running_stack()
+    keys = plan_backfill(symbols, start, end)
+    url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
+    if not url:
+        raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
+    web = DagsterWebserver(url)
+    paths = [a.split("/") for a in (assets or HISTORICAL_ASSETS)]
+    backfill_id = web.launch_backfill(keys, paths, title=f"{','.join(symbols)} {start}..{end}")
+    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} partitions × {len(paths)} assets: {url}/runs/b/{backfill_id}")
+    status = follow(web, backfill_id, console)
+    table = Table("asset", "targeted", "materialised", "failed", title=f"backfill {backfill_id}: {status.status}")
+    for a in status.assets:
+        table.add_row(a.asset, str(a.targeted), str(a.materialized), str(a.failed))
+    console.print(table)
+    if status.error:
+        console.print(f"[red]{status.error}[/]")
+    return status.succeeded
+
+
+def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict | None:
+    records = inst.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset.split("/")), asset_partitions=[key]), limit=1, ascending=False
+    ).records
+    if not records:
+        return None
+    meta = records[0].asset_materialization.metadata
+    partitions = meta.get("partitions")
+    return (partitions.data.get(key, {}) if partitions is not None else {}) | {"run_id": records[0].run_id}
+
+
+def status_table(symbols: list[str] | None = None, days: list[date] | None = None) -> Table:
+    """Rows per asset and partition from the materialisations, and the latest result of every check."""
+    inst = instance()
+    keys = sorted(
+        (k for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))),
+        key=lambda k: split_key(k)[::-1],
+    )
+    keys = list(dict.fromkeys(keys))
+    if symbols:
+        keys = [k for k in keys if split_key(k)[0] in symbols]
+    if days:
+        keys = [k for k in keys if split_key(k)[1] in days]
+    table = Table("date", "symbol", *HISTORICAL_ASSETS, title="rows per asset and partition")
+    for key in keys:
+        symbol, day = split_key(key)
+        cells = []
+        for asset in HISTORICAL_ASSETS:
+            meta = _partition_metadata(inst, asset, key)
+            cells.append("—" if meta is None else str(meta.get("rows", "?")))
+        table.add_row(day.isoformat(), symbol, *cells)
+    return table
+
+
+def checks_table() -> Table:
+    from streamforge_assets.definitions import defs
+
+    inst = instance()
+    table = Table("asset", "check", "latest result", "partitions", title="asset checks (latest run of each)")
+    check_keys = list(defs.resolve_asset_graph().asset_check_keys)
+    latest = inst.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+    for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        record = latest.get(key)
+        if record is None:
+            table.add_row(key.asset_key.to_user_string(), key.name, "not run", "")
+            continue
+        evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+        passed = getattr(evaluation, "passed", None)
+        checked = evaluation.metadata.get("partitions_checked") if evaluation is not None else None
+        shown = "[green]passed[/]" if passed else ("[red]failed[/]" if passed is False else record.status.value)
+        table.add_row(key.asset_key.to_user_string(), key.name, shown, str(checked.value) if checked else "")
+    return table
+
+
+def demo(symbols: list[str], start: str, end: str, volume: float, console: Console) -> bool:
+    """`make demo`: the whole historical graph for symbols × days, from a cold start to a summary."""
+    from streamforge.services import Stack
+
+    days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
+    started = time.monotonic()
+    with Stack(sim_env={"STREAMFORGE_SIM_VOLUME": str(volume)}) as stack:
+        console.print(f"broker {stack.broker.bootstrap} · simulator {stack.sim_url} · Dagster {stack.webserver_url}")
+        add_symbols(symbols, validate=True)
+        ok = backfill(symbols, start, end, [], stack.webserver_url, console)
+        console.print(status_table(symbols, days))
+        console.print(checks_table())
+        console.print(
+            f"data: {settings.home() / 'store'} (store '{settings.get('STREAMFORGE_STORE')}'; "
+            f"read it with polars/DuckDB or the notebook) · Dagster instance: {stack.env['DAGSTER_HOME']}\n"
+            "open the UI: `make dev`, then the URL it prints (asset graph, partitions, checks, backfills)"
+        )
+    console.print(f"demo {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
+    return ok

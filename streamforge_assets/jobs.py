@@ -1,0 +1,12 @@
+"""Jobs: named selections of the asset graph that schedules, sensors and people launch."""
+
+import dagster as dg
+
+from streamforge_assets.partitions import SYMBOL_DAYS
+
+historical_job = dg.define_asset_job(
+    "historical",
+    selection=dg.AssetSelection.groups("historical", "store"),
+    partitions_def=SYMBOL_DAYS,
+    description="Trades → candles → store for (date, symbol) partitions.",
+)

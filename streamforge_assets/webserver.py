@@ -1,0 +1,126 @@
+"""Talking to a running Dagster webserver over its GraphQL API.
+
+`streamforge backfill` launches exactly what the UI's "Materialize → backfill" launches (`launchPartitionBackfill`),
+so a backfill from the command line is visible, cancellable and resumable in the UI like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from streamforge.errors import StreamForgeError
+
+_LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on PartitionKeysNotFoundError { message partitionKeys }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      id status numPartitions
+      error { message }
+      assetBackfillData {
+        assetBackfillStatuses {
+          ... on AssetPartitionsStatusCounts {
+            assetKey { path }
+            numPartitionsTargeted numPartitionsInProgress numPartitionsMaterialized numPartitionsFailed
+          }
+        }
+      }
+    }
+    ... on PythonError { message }
+    ... on BackfillNotFoundError { message }
+  }
+}
+"""
+
+FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+SUCCEEDED = {"COMPLETED", "COMPLETED_SUCCESS"}
+
+
+@dataclass(frozen=True)
+class AssetProgress:
+    asset: str
+    targeted: int
+    in_progress: int
+    materialized: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class BackfillStatus:
+    id: str
+    status: str
+    assets: list[AssetProgress]
+    error: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCEEDED and not any(a.failed for a in self.assets)
+
+    @property
+    def done_fraction(self) -> float:
+        targeted = sum(a.targeted for a in self.assets)
+        return (sum(a.materialized + a.failed for a in self.assets) / targeted) if targeted else 0.0
+
+
+class DagsterWebserver:
+    def __init__(self, url: str, timeout_s: float = 60):
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(timeout=timeout_s)
+
+    def _query(self, query: str, variables: dict) -> dict:
+        try:
+            response = self._http.post(f"{self.url}/graphql", json={"query": query, "variables": variables})
+        except httpx.HTTPError as exc:
+            raise StreamForgeError(
+                f"cannot reach the Dagster webserver at {self.url} ({exc}); start it with `make dev`"
+            ) from exc
+        body = response.json()
+        if body.get("errors"):
+            raise StreamForgeError(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
+        return body["data"]
+
+    def launch_backfill(self, partition_names: list[str], asset_paths: list[list[str]], title: str) -> str:
+        params = {
+            "partitionNames": partition_names,
+            "assetSelection": [{"path": p} for p in asset_paths],
+            "title": title,
+        }
+        result = self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise StreamForgeError(f"Dagster refused the backfill ({result['__typename']}): {result.get('message')}")
+        return result["backfillId"]
+
+    def backfill_status(self, backfill_id: str) -> BackfillStatus:
+        result = self._query(_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        if result["__typename"] != "PartitionBackfill":
+            raise StreamForgeError(f"backfill {backfill_id}: {result.get('message')}")
+        statuses = (result.get("assetBackfillData") or {}).get("assetBackfillStatuses") or []
+        assets = [
+            AssetProgress(
+                "/".join(s["assetKey"]["path"]), s["numPartitionsTargeted"], s["numPartitionsInProgress"],
+                s["numPartitionsMaterialized"], s["numPartitionsFailed"],
+            )
+            for s in statuses
+            if "assetKey" in s
+        ]
+        error = (result.get("error") or {}).get("message")
+        return BackfillStatus(result["id"], result["status"], assets, error)

@@ -1,0 +1,24 @@
+"""Session-wide fixtures: real processes started once (broker, simulator), and an isolated STREAMFORGE_HOME.
+
+Nothing here is a mock: the broker is Tansu speaking the Kafka protocol, the simulator serves Binance's wire formats
+over real sockets, and Dagster runs on a real (temporary) instance.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Settings are read from the environment when modules load, so the test home is set before any import of ours.
+os.environ.setdefault("STREAMFORGE_HOME", os.path.join(os.environ.get("PYTEST_TMPDIR", "/tmp"), f"streamforge-tests-{os.getpid()}"))
+os.environ["STREAMFORGE_KAFKA_TIMEOUT_S"] = "5"
+os.environ["STREAMFORGE_HTTP_RETRIES"] = "3"
+
+from streamforge.bus.broker import LocalBroker  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory) -> LocalBroker:
+    with LocalBroker(tmp_path_factory.mktemp("tansu")) as running:
+        yield running
