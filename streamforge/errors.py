@@ -39,3 +39,12 @@ class DataGoneError(BusError):
 
 class StoreError(StreamForgeError):
     """The store could not read or write a partition."""
+
+
+class InsufficientDataError(ConfigError):
+    """The data cannot support the graph or the model: a symbol without candles, a window too short for the
+    train/validation/test split, or a constant series (zero volatility) whose statistics are undefined."""
+
+
+class FeatureSetMismatchError(StreamForgeError):
+    """A saved model was trained on a feature set that differs from the current code's; the message names the difference."""

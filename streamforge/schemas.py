@@ -173,6 +173,64 @@ BOOK_SNAPSHOT = Record(
 
 RECORDS: dict[str, Record] = {r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT)}
 
+GRAPH_NODE = Record(
+    name="graph_node",
+    version=1,
+    description="A node of the market graph: one symbol in one 5-minute interval, with its normalised features and targets.",
+    columns=(
+        _c("node_id", pa.int64(), "Row of the node in the graph's feature matrix (0..n-1, ordered by open_time, symbol)."),
+        _c("symbol", pa.string(), "Exchange symbol."),
+        _c("open_time", TIME, "Start of the 5-minute interval."),
+        _c("features", pa.list_(pa.float64()), "Node features normalised with training statistics, in the order of the graph's feature names."),
+        _c("log_rv", pa.float64(), "Log realized variance of the interval (sum of squared 1-minute log returns), floored."),
+        _c("log_return", pa.float64(), "Log return of the interval (close over previous close)."),
+        _c("target_log_rv", pa.float64(), "log_rv of the next interval of the same symbol; null when that interval is missing."),
+        _c("target_return", pa.float64(), "log_return of the next interval of the same symbol; null when that interval is missing."),
+    ),
+    key=("symbol", "open_time"),
+    time_column="open_time",
+    nullable=frozenset({"target_log_rv", "target_return"}),
+)
+
+GRAPH_EDGE = Record(
+    name="graph_edge",
+    version=1,
+    description="A typed, directed edge of the market graph, always from an interval that is not later than its target.",
+    columns=(
+        _c("src", pa.int64(), "node_id of the source node."),
+        _c("dst", pa.int64(), "node_id of the destination node."),
+        _c("edge_type", pa.string(), "'temporal', 'cross_asset' or 'similarity'."),
+        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity."),
+        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1)."),
+        _c("time", TIME, "open_time of the destination: when the edge becomes known."),
+    ),
+    key=("edge_type", "src", "dst"),
+    time_column="time",
+)
+
+MODEL_METRICS = Record(
+    name="model_metrics",
+    version=1,
+    description="Quality of one forecaster for one symbol (or ALL) on one block of a walk-forward split.",
+    columns=(
+        _c("model_id", pa.string(), "Identifier of the training run the row belongs to."),
+        _c("model", pa.string(), "'gnn', 'mlp', 'har' or 'persistence'."),
+        _c("symbol", pa.string(), "Exchange symbol, or 'ALL' for every symbol pooled."),
+        _c("block", pa.string(), "'validation' or 'test'."),
+        _c("n", pa.int64(), "Nodes scored."),
+        _c("mse_log_rv", pa.float64(), "Mean squared error of the next-interval log realized variance."),
+        _c("qlike", pa.float64(), "QLIKE on variances: mean of RV/h - log(RV/h) - 1, h = exp(forecast log RV)."),
+        _c("directional_accuracy", pa.float64(), "Share of non-zero next returns whose sign was forecast; null when undefined."),
+        _c("information_coefficient", pa.float64(), "Spearman correlation of the return score with the next return; null when undefined."),
+        _c("window_end", TIME, "End of the window the model was trained and tested on."),
+    ),
+    key=("model_id", "model", "symbol", "block"),
+    time_column="window_end",
+    nullable=frozenset({"directional_accuracy", "information_coefficient"}),
+)
+
+RECORDS.update({r.name: r for r in (GRAPH_NODE, GRAPH_EDGE, MODEL_METRICS)})
+
 
 def record(name: str) -> Record:
     try:

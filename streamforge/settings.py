@@ -68,6 +68,24 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_SIM_WEIGHT_WINDOW_S", "60", "Length of the simulator's weight window, seconds (Binance: 60)."),
         Setting("STREAMFORGE_SIM_FAULTS", "", "Fault injection, comma-separated name=value (see streamforge/sim/faults.py)."),
         Setting("STREAMFORGE_SIM_CACHE", "", "Folder for generated dump files (default: STREAMFORGE_HOME/sim-cache)."),
+        # --- graph and models (streamforge/graph, streamforge/models)
+        Setting("STREAMFORGE_GRAPH_TEMPORAL_K", "3", "Temporal edges: each node receives edges from its own symbol's k previous 5-minute intervals, k = 1..K."),
+        Setting("STREAMFORGE_GRAPH_CROSS_MAX_LAG", "3", "Cross-asset edges: lead-lag lags tried, 1..L intervals of 5 minutes."),
+        Setting("STREAMFORGE_GRAPH_CROSS_MIN_Z", "4.0", "Cross-asset edges: a lead-lag correlation is kept when |rho| * sqrt(n) reaches this (n training pairs)."),
+        Setting("STREAMFORGE_GRAPH_SIMILAR_K", "5", "Similarity edges: each node receives edges from its k nearest past intervals of the same symbol in feature space."),
+        Setting("STREAMFORGE_GRAPH_SIMILAR_WINDOW", "288", "Similarity edges: how many past intervals (288 = one day) are searched for nearest neighbours."),
+        Setting("STREAMFORGE_GRAPH_RV_FLOOR", "1e-10", "Floor of the 5-minute realized variance before its log, so an interval without price change has a finite log RV."),
+        Setting("STREAMFORGE_GRAPH_LARGE_TRADE_MULTIPLE", "10", "A trade is 'large' when its quantity is at least this multiple of the median trade quantity of its interval."),
+        Setting("STREAMFORGE_MODEL_SEED", "0", "Seed of model initialisation and training: same seed, same model, same metrics."),
+        Setting("STREAMFORGE_MODEL_HIDDEN", "32", "Width of the hidden layers of the GNN and of the MLP baseline."),
+        Setting("STREAMFORGE_MODEL_LAYERS", "2", "Message-passing layers of the GNN (layers of the MLP baseline)."),
+        Setting("STREAMFORGE_MODEL_LEARNING_RATE", "0.01", "Adam learning rate."),
+        Setting("STREAMFORGE_MODEL_MAX_EPOCHS", "300", "Most full-graph training epochs."),
+        Setting("STREAMFORGE_MODEL_PATIENCE", "20", "Early stopping: epochs without improvement of the validation loss before training stops."),
+        Setting("STREAMFORGE_MODEL_RETURN_LOSS_WEIGHT", "0.2", "Weight of the next-return-sign loss beside the log realized volatility loss."),
+        Setting("STREAMFORGE_MODEL_VAL_FRACTION", "0.15", "Share of the window in the validation block (after training, before test)."),
+        Setting("STREAMFORGE_MODEL_TEST_FRACTION", "0.2", "Share of the window in the test block (the end of the window)."),
+        Setting("STREAMFORGE_MODEL_EMBARGO", "12", "Intervals dropped between train and validation and between validation and test (12 = one hour)."),
     ]
 }
 

@@ -1,0 +1,112 @@
+import numpy as np
+import polars as pl
+import pytest
+from graph_window import SYMBOLS, TRAIN_END_US
+
+from streamforge.errors import InsufficientDataError
+from streamforge.graph import EDGE_TYPES, FEATURES, build_graph, to_pyg
+from streamforge.graph.features import INTERVAL_US
+from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
+
+
+@pytest.fixture(scope="module")
+def bundle(window):
+    return build_graph(*window, train_end=TRAIN_END_US)
+
+
+def _us(col: str) -> pl.Expr:
+    return pl.col(col).dt.epoch("us")
+
+
+def _scramble_after(frame: pl.DataFrame, time_col: str, cutoff_us: int) -> pl.DataFrame:
+    """Change prices and volumes of every row at or after `cutoff_us` (a different 'future')."""
+    later = _us(time_col) >= cutoff_us
+    factor = pl.when(later).then(1.0 + 0.05 * (pl.int_range(pl.len()) % 7)).otherwise(1.0)
+    cols = [c for c in ("open", "high", "low", "close", "vwap", "price", "volume", "qty") if c in frame.columns]
+    return frame.with_columns([(pl.col(c) * factor).alias(c) for c in cols])
+
+
+def test_graph_tables_match_their_records(bundle):
+    assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(SYMBOLS)
+    assert GRAPH_EDGE.conform(bundle.edges).height > 0
+    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES)
+    assert bundle.nodes["node_id"].to_list() == list(range(bundle.nodes.height))
+
+
+def test_no_edge_points_from_the_future(bundle):
+    times = bundle.nodes["open_time"].dt.epoch("us").to_numpy()
+    e = bundle.edges
+    src_t, dst_t = times[e["src"].to_numpy()], times[e["dst"].to_numpy()]
+    assert (src_t <= dst_t).all()
+    assert ((dst_t - src_t) // INTERVAL_US == e["offset"].to_numpy()).all()
+    same_time = e.filter(pl.Series(src_t == dst_t))
+    # Only a one-interval lead links two intervals that close together; temporal and similarity are strictly past.
+    assert set(same_time["edge_type"].unique()) <= {"cross_asset"}
+
+
+def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle):
+    cutoff = TRAIN_END_US + 6 * 3_600_000_000  # node t = the interval before the cutoff
+    c5, c1, trades = window
+    future = build_graph(
+        _scramble_after(c5, "open_time", cutoff),
+        _scramble_after(c1, "open_time", cutoff),
+        _scramble_after(trades, "time", cutoff),
+        train_end=TRAIN_END_US,
+    )
+    past = _us("open_time") < cutoff
+    assert not future.nodes.equals(bundle.nodes)  # the scrambling did change the future...
+    assert future.nodes.filter(past).drop("target_log_rv", "target_return").equals(
+        bundle.nodes.filter(past).drop("target_log_rv", "target_return")
+    )  # ...but no feature of an earlier node
+    before = _us("time") < cutoff
+    assert future.edges.filter(before).equals(bundle.edges.filter(before))
+    assert future.stats.to_dict() == bundle.stats.to_dict()  # statistics come from the training part only
+
+
+def test_lead_lag_edges_follow_the_planted_leader(bundle, control_window):
+    pairs = {(r["leader"], r["follower"], r["lag"]) for r in bundle.stats.lead_lag.iter_rows(named=True)}
+    assert {("BTCUSDT", "ETHUSDT", 1), ("BTCUSDT", "SOLUSDT", 2)} <= pairs
+    assert not any(follower == "BTCUSDT" for _, follower, _ in pairs)
+    control = build_graph(*control_window, train_end=TRAIN_END_US)
+    assert control.stats.lead_lag.filter(pl.col("leader") == "BTCUSDT").is_empty()
+
+
+def test_without_trades_the_trade_features_are_absent(window):
+    c5, c1, _ = window
+    bundle = build_graph(c5, c1, train_end=TRAIN_END_US)
+    assert bundle.stats.absent_features == ("large_trade_share",)
+    assert bundle.stats.feature_set.names == tuple(n for n in FEATURES.names if n != "large_trade_share")
+    assert len(bundle.nodes["features"][0]) == len(FEATURES.names) - 1
+
+
+def test_a_requested_symbol_without_candles_is_named(window):
+    with pytest.raises(InsufficientDataError, match="XRPUSDT"):
+        build_graph(*window, train_end=TRAIN_END_US, symbols=[*SYMBOLS, "XRPUSDT"])
+
+
+def test_a_symbol_without_training_data_is_named(window):
+    c5, c1, trades = window
+    late = (_us("open_time") >= TRAIN_END_US) | (pl.col("symbol") != "SOLUSDT")
+    with pytest.raises(InsufficientDataError, match="SOLUSDT"):
+        build_graph(c5.filter(late), c1.filter(late), trades, train_end=TRAIN_END_US)
+
+
+def test_zero_volatility_is_refused_not_turned_into_nan(window):
+    c5, c1, _ = window
+    flat = [pl.lit(100.0).alias(c) for c in ("open", "high", "low", "close", "vwap")]
+    eth = pl.col("symbol") == "ETHUSDT"
+    with pytest.raises(InsufficientDataError, match="ETHUSDT.*constant"):
+        build_graph(
+            pl.concat([c5.filter(~eth), c5.filter(eth).with_columns(flat)]),
+            pl.concat([c1.filter(~eth), c1.filter(eth).with_columns(flat)]),
+            train_end=TRAIN_END_US,
+        )
+
+
+def test_to_pyg_carries_typed_weighted_edges_and_targets(bundle):
+    data = to_pyg(bundle)
+    assert data.x.shape == (bundle.nodes.height, len(FEATURES.names))
+    assert data.edge_index.shape == (2, bundle.edges.height)
+    assert set(data.edge_type.unique().tolist()) == {0, 1, 2}
+    assert np.isfinite(data.x.numpy()).all()
+    assert int(data.y_log_rv.isnan().sum()) == len(SYMBOLS)  # only each symbol's last interval lacks a next one
