@@ -1,0 +1,261 @@
+"""Data-quality checks on trades and candles, as pure functions (the Dagster asset checks call them).
+
+Each returns a ``CheckOutcome``: whether it passed, one sentence a person can act on (naming the ids or times that
+are wrong), and metadata with the numbers behind it. A frame may hold several symbols; every check then runs per
+symbol and the outcome combines them (see ``_per_symbol``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+
+import polars as pl
+
+from streamforge.candles import candles_per_day, interval_us
+from streamforge.store.base import day_bounds_us
+
+_SHOWN = 5  # ids, times or rows quoted in a description / metadata list
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None = None) -> CheckOutcome:
+    """Aggregate trades of a day are complete: agg ids contiguous, no duplicates, all inside the day, and continuing
+    the previous day's last agg id when it is known.
+
+    Also checks the raw trade ids each aggregate covers: ``first_trade_id <= last_trade_id`` and each aggregate starts
+    right after the previous one ends, since trade counts (and so candles) are built from them.
+    ``prev_last_id`` applies to every symbol; pass frames of one symbol when it is known.
+    """
+    day_start, day_end = day_bounds_us(day)
+
+    def check(symbol_trades: pl.DataFrame) -> CheckOutcome:
+        t = symbol_trades.sort("agg_id")
+        ids = t["agg_id"]
+        if ids.is_empty():
+            return CheckOutcome(False, "no trades at all", {"rows": 0})
+        counts = ids.value_counts(name="n").filter(pl.col("n") > 1).sort("agg_id")
+        unique = ids.unique().sort()
+        gaps = pl.DataFrame({"after": unique[:-1], "before": unique[1:]}).filter(pl.col("before") - pl.col("after") > 1)
+        missing = list(islice((i for a, b in gaps.iter_rows() for i in range(a + 1, b)), _SHOWN))
+        time_us = t["time"].dt.epoch("us")
+        outside = t.filter((time_us < day_start) | (time_us >= day_end))["agg_id"]
+        bad_ranges = t.filter(pl.col("first_trade_id") > pl.col("last_trade_id"))["agg_id"]
+        raw_breaks = t.filter(pl.col("first_trade_id") != pl.col("last_trade_id").shift(1) + 1)["agg_id"]
+        md = {
+            "rows": t.height,
+            "first_agg_id": ids[0],
+            "last_agg_id": ids[-1],
+            "missing_ids": int(ids[-1] - ids[0] + 1 - unique.len()),
+            "first_missing_ids": missing,
+            "duplicated_ids": counts.height,
+            "first_duplicated_ids": counts["agg_id"].head(_SHOWN).to_list(),
+            "outside_day": outside.len(),
+            "bad_trade_id_ranges": bad_ranges.len(),
+            "raw_trade_id_breaks": raw_breaks.len(),
+            "raw_trades": int((t["last_trade_id"] - t["first_trade_id"] + 1).sum()),
+            "prev_last_id": prev_last_id,
+        }
+        problems = []
+        if prev_last_id is not None and ids[0] != prev_last_id + 1:
+            problems.append(f"first agg id {ids[0]} does not follow the previous day's last id {prev_last_id}")
+        if md["missing_ids"]:
+            problems.append(f"{md['missing_ids']} agg ids missing, first {missing}")
+        if counts.height:
+            problems.append(f"{counts.height} agg ids duplicated, first {md['first_duplicated_ids']}")
+        if outside.len():
+            problems.append(f"{outside.len()} trades outside {day}, agg ids {outside.head(_SHOWN).to_list()}")
+        if bad_ranges.len():
+            problems.append(f"first_trade_id > last_trade_id at agg ids {bad_ranges.head(_SHOWN).to_list()}")
+        if raw_breaks.len():
+            shown = raw_breaks.head(_SHOWN).to_list()
+            problems.append(f"raw trade ids do not continue the previous aggregate at agg ids {shown}")
+        return _outcome(problems, f"{t.height} trades, agg ids {ids[0]}..{ids[-1]} contiguous", md)
+
+    return _per_symbol(trades, check)
+
+
+def candles_invariants(candles: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
+    """Candles of a complete day are well formed: one per interval on the open-time grid (1440 for 1m, 288 for 5m),
+    close_time = next open − 1 µs, low ≤ open, close ≤ high, volume ≥ 0, taker volumes ≤ volumes.
+
+    Taker ≤ total is compared exactly: both are sums over the same trades in the same order, the taker one with some
+    terms replaced by 0, and rounding is monotonic, so it cannot come out larger.
+    """
+    step = interval_us(interval)
+    day_start, day_end = day_bounds_us(day)
+    open_us, close_us = pl.col("open_time").dt.epoch("us"), pl.col("close_time").dt.epoch("us")
+    on_grid = (open_us >= day_start) & (open_us < day_end) & ((open_us - day_start) % step == 0)
+    rules = {
+        "off_grid": ~on_grid | (pl.col("interval") != interval),
+        "bad_close_time": close_us != open_us + (step - 1),
+        "ohlc_out_of_range": (pl.col("low") > pl.min_horizontal("open", "close"))
+        | (pl.col("high") < pl.max_horizontal("open", "close")),
+        "negative_volume": (pl.col("volume") < 0) | (pl.col("quote_volume") < 0) | (pl.col("trade_count") < 0),
+        "taker_above_volume": (pl.col("taker_buy_base_volume") > pl.col("volume"))
+        | (pl.col("taker_buy_quote_volume") > pl.col("quote_volume")),
+    }
+
+    def check(c: pl.DataFrame) -> CheckOutcome:
+        slots = c.filter(on_grid).select(open_us).to_series()
+        missing = sorted(set(range(day_start, day_end, step)) - set(slots.to_list()))
+        md: dict = {
+            "candles": c.height,
+            "expected": candles_per_day(interval),
+            "missing": len(missing),
+            "first_missing": _times(missing),
+            "duplicated": slots.len() - slots.n_unique(),
+        }
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} of {md['expected']} candles missing, first at {md['first_missing']}")
+        if md["duplicated"]:
+            problems.append(f"{md['duplicated']} open times appear more than once")
+        for name, rule in rules.items():
+            bad = c.filter(rule).select(open_us).to_series()
+            md[name] = bad.len()
+            if bad.len():
+                problems.append(f"{bad.len()} candles {name.replace('_', ' ')}, first at {_times(bad)}")
+        return _outcome(problems, f"{c.height} {interval} candles, all invariants hold", md)
+
+    return _per_symbol(candles, check)
+
+
+def candles_match_trades(candles: pl.DataFrame, trades: pl.DataFrame) -> CheckOutcome:
+    """Candles account for every trade: Σ volume, Σ quote volume and Σ trade count equal the trades' own totals.
+
+    Trade counts must match exactly; volumes to 1e-9 relative, because candles add the same numbers in another
+    grouping and float addition is not associative (the difference is far below the exchange's 8 decimals).
+    """
+    sums = {
+        "volume": ("volume", pl.col("qty").sum()),
+        "quote_volume": ("quote_volume", (pl.col("price") * pl.col("qty")).sum()),
+        "trade_count": ("trade_count", (pl.col("last_trade_id") - pl.col("first_trade_id") + 1).sum()),
+    }
+    candle_totals = candles.group_by("symbol").agg(**{k: pl.col(c).sum() for k, (c, _) in sums.items()})
+    trade_totals = trades.group_by("symbol").agg(**{k: e for k, (_, e) in sums.items()})
+    both = candle_totals.join(trade_totals, on="symbol", how="full", coalesce=True, suffix="_trades").fill_null(0)
+
+    def check(row: pl.DataFrame) -> CheckOutcome:
+        if row.is_empty():
+            return CheckOutcome(True, "no candles and no trades", {})
+        r = row.row(0, named=True)
+        md, problems = {}, []
+        for name in sums:
+            ours, theirs = r[name], r[f"{name}_trades"]
+            md[f"candles_{name}"], md[f"trades_{name}"] = ours, theirs
+            close_enough = abs(ours - theirs) <= 1e-9 * max(abs(ours), abs(theirs))
+            if not (ours == theirs if name == "trade_count" else close_enough):
+                problems.append(f"Σ {name} of candles {ours} ≠ trades {theirs}")
+        return _outcome(problems, f"candles hold all {r['trade_count_trades']} trades", md)
+
+    return _per_symbol(both, check)
+
+
+_PRICE_FIELDS = ("open", "high", "low", "close")
+_VOLUME_FIELDS = ("volume", "quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume")
+_EXACT_FIELDS = ("close_time", "trade_count", *_PRICE_FIELDS)
+
+
+def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOutcome:
+    """Our candles equal the exchange's klines of the same partition, field by field.
+
+    Times, trade counts and OHLC must be exactly equal: they are copied from trades, not computed. Volumes are equal
+    "at the exchange's 8 decimals": Binance sums in exact decimal arithmetic and prints 8 decimals, we sum binary
+    floats, which cannot represent most decimals and round on every addition. So two volumes match when they differ
+    by less than one unit of the 8th decimal — or, for volumes so large that float64 cannot hold 8 decimals
+    (above ~1e7), by a few float64 roundings of their size.
+
+    A kline missing at the exchange is "no data" (a gap: downtime or maintenance), not a mismatch, as long as our
+    candle there is a zero-volume one ("no trades"); a missing kline where we saw trades, or a missing candle, is one.
+    """
+
+    def check(pair: pl.DataFrame) -> CheckOutcome:
+        has_candle, has_kline = pl.col("in_candles").is_not_null(), pl.col("in_klines").is_not_null()
+        gap = has_candle & ~has_kline & (pl.col("trade_count") == 0)
+        differs = {f: pl.col(f) != pl.col(f"{f}_k") for f in _EXACT_FIELDS} | {
+            f: _volumes_differ(pl.col(f), pl.col(f"{f}_k")) for f in _VOLUME_FIELDS
+        }
+        flagged = pair.with_columns(
+            gap=gap,
+            missing=~gap & (~has_candle | ~has_kline),
+            **{f"{f}_differs": has_candle & has_kline & e for f, e in differs.items()},
+        ).with_columns(mismatch=pl.col("missing") | pl.any_horizontal([f"{f}_differs" for f in differs]))
+        bad = flagged.filter("mismatch").sort("open_time")
+        gaps = flagged.filter("gap")["open_time"]
+        md = {
+            "candles": pair["in_candles"].count(),
+            "klines": pair["in_klines"].count(),
+            "no_trade_klines": pair.filter(pl.col("trade_count_k") == 0).height,
+            "gaps": gaps.len(),
+            "first_gaps": _times(gaps.dt.epoch("us")),
+            "mismatching_rows": bad.height,
+            **{f"{f}_mismatches": int(flagged[f"{f}_differs"].sum()) for f in differs},
+            "first_mismatches": [_describe(r, differs) for r in bad.head(_SHOWN).iter_rows(named=True)],
+        }
+        problems = []
+        if bad.height:
+            problems.append(f"{bad.height} candles differ from the exchange's klines, first: {md['first_mismatches'][:2]}")
+        note = f" ({gaps.len()} intervals without exchange data, where we saw no trades either)" if gaps.len() else ""
+        return _outcome(problems, f"{md['candles']} candles equal the exchange's klines{note}", md)
+
+    on = ["symbol", "interval", "open_time"]
+    pair = candles.with_columns(in_candles=True).join(
+        klines.with_columns(in_klines=True), on=on, how="full", coalesce=True, suffix="_k"
+    )
+    return _per_symbol(pair, check)
+
+
+def _volumes_differ(ours: pl.Expr, exchange: pl.Expr) -> pl.Expr:
+    """Farther apart than one unit of the exchange's 8th decimal plus a few float64 roundings of their size."""
+    return (ours - exchange).abs() > 1e-8 + 4 * 2.0**-52 * pl.max_horizontal(ours.abs(), exchange.abs())
+
+
+def _describe(row: dict, differs: dict) -> dict:
+    """One mismatching row for the metadata: its open time and, per differing field, ours vs the exchange's."""
+    if row["in_klines"] is None:
+        return {"open_time": row["open_time"].isoformat(), "problem": "no kline at the exchange, but we saw trades"}
+    if row["in_candles"] is None:
+        return {"open_time": row["open_time"].isoformat(), "problem": "kline at the exchange, no candle of ours"}
+    fields = {f: [str(row[f]), str(row[f"{f}_k"])] for f in differs if row[f"{f}_differs"]}
+    return {"open_time": row["open_time"].isoformat(), "ours_vs_exchange": fields}
+
+
+def _times(us_since_epoch) -> list[str]:
+    """The first few of some µs timestamps, readable."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return [(epoch + timedelta(microseconds=t)).isoformat() for t in list(us_since_epoch)[:_SHOWN]]
+
+
+def _outcome(problems: list[str], ok: str, metadata: dict) -> CheckOutcome:
+    return CheckOutcome(not problems, "; ".join(problems) if problems else ok, metadata)
+
+
+def _per_symbol(frame: pl.DataFrame, check: Callable[[pl.DataFrame], CheckOutcome]) -> CheckOutcome:
+    """Run ``check`` on each symbol's rows. One symbol: its outcome. Several: passed when all pass, the failing
+    symbols' descriptions, and metadata ``{"symbols", "failed_symbols", "by_symbol": {symbol: metadata}}``."""
+    if frame.is_empty():
+        return check(frame)
+    outcomes = {symbol: check(rows) for (symbol,), rows in sorted(frame.partition_by("symbol", as_dict=True).items())}
+    if len(outcomes) == 1:
+        return next(iter(outcomes.values()))
+    failed = [s for s, o in outcomes.items() if not o.passed]
+    description = (
+        "; ".join(f"{s}: {outcomes[s].description}" for s in failed)
+        if failed
+        else f"{len(outcomes)} symbols pass: " + "; ".join(f"{s}: {o.description}" for s, o in outcomes.items())
+    )
+    metadata = {
+        "symbols": list(outcomes),
+        "failed_symbols": failed,
+        "by_symbol": {s: o.metadata for s, o in outcomes.items()},
+    }
+    return CheckOutcome(not failed, description, metadata)

@@ -1,0 +1,123 @@
+"""What every store promises, whichever backend holds the data.
+
+A store keeps *partitions*: all rows of one record type for one symbol and one UTC day, in a named collection
+(``agg_trades``, ``candles_1m``...). The pipeline writes a partition as a whole and rewrites it as a whole when it is
+re-materialised, so the only write is :meth:`Store.replace_partition`, and it must never leave a partition half
+written: readers see the old rows or the new ones. Rows are stored sorted by the record's key so that a rewrite of
+the same data is the same stored content.
+
+A few later stages (graph edges, trained models) need plain keyed documents rather than partitions;
+:meth:`Store.put_documents` / :meth:`Store.get_documents` cover that and nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from streamforge.errors import StoreError
+from streamforge.schemas import Record
+
+# Both backends use these names on disk / as ArangoDB collection names, so they must be safe for both.
+_COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+_SYMBOL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    symbol: str
+    day: date
+    rows: int
+
+
+class Store(ABC):
+    """A partitioned store of typed frames plus keyed documents. Callers get one from ``open_store()``."""
+
+    @abstractmethod
+    def replace_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> int:
+        """Make ``df`` the whole content of the (symbol, day) partition, atomically; return the rows written.
+
+        ``df`` must conform to ``record`` and hold only rows of ``symbol`` whose time column falls inside ``day``.
+        An empty ``df`` leaves no partition (as ``delete_partition``): a document store cannot hold an empty one.
+        """
+
+    @abstractmethod
+    def read(
+        self,
+        collection: str,
+        record: Record,
+        symbols: list[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> pl.DataFrame:
+        """Rows of the partitions of ``symbols`` (all when None) from ``start`` to ``end`` (inclusive days, open
+        ends when None), sorted by key; an empty frame of ``record`` when there are none."""
+
+    @abstractmethod
+    def partitions(self, collection: str) -> list[PartitionInfo]:
+        """Every stored partition of the collection, sorted by (symbol, day)."""
+
+    @abstractmethod
+    def delete_partition(self, collection: str, symbol: str, day: date) -> int:
+        """Remove the partition; return the rows removed (0 when there was none)."""
+
+    @abstractmethod
+    def collections(self) -> list[str]:
+        """Names of the collections holding partitions or documents, sorted."""
+
+    @abstractmethod
+    def put_documents(self, collection: str, docs: list[dict], key_field: str) -> int:
+        """Insert or replace documents identified by ``doc[key_field]``; return how many were written."""
+
+    @abstractmethod
+    def get_documents(self, collection: str, filters: dict | None = None) -> list[dict]:
+        """Documents whose fields equal every ``filters`` item, sorted by key; [] for an unknown collection."""
+
+
+def check_collection(collection: str) -> str:
+    if not _COLLECTION.fullmatch(collection):
+        raise StoreError(
+            f"collection name {collection!r} is not allowed: use a letter then letters, digits, '_' or '-' (64 at most)"
+        )
+    return collection
+
+
+def check_symbol(symbol: str) -> str:
+    if not _SYMBOL.fullmatch(symbol):
+        raise StoreError(f"symbol {symbol!r} is not allowed in a partition name: use letters, digits, '_' or '-'")
+    return symbol
+
+
+def day_bounds_us(day: date) -> tuple[int, int]:
+    """[start, end) of a UTC day in µs since the epoch."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    to_us = lambda t: int(t.timestamp()) * 1_000_000  # noqa: E731 — whole seconds, exact
+    return to_us(start), to_us(start + timedelta(days=1))
+
+
+def partition_frame(record: Record, symbol: str, day: date, df: pl.DataFrame) -> pl.DataFrame:
+    """Conform ``df`` to ``record``, refuse rows that belong to another partition, and sort it by key.
+
+    Refusing strays matters: a partition is replaced and deleted by (symbol, day), so a stray row would either be
+    lost on the next rewrite or survive a delete.
+    """
+    df = record.conform(df)
+    check_symbol(symbol)
+    lo, hi = day_bounds_us(day)
+    t = pl.col(record.time_column).dt.epoch("us")
+    strays = df.filter((pl.col("symbol") != symbol) | (t < lo) | (t >= hi))
+    if strays.height:
+        first = strays.row(0, named=True)
+        raise StoreError(
+            f"{strays.height} rows do not belong to partition {symbol} {day.isoformat()}, e.g. symbol "
+            f"{first['symbol']} at {first[record.time_column]}; split the frame by symbol and UTC day first"
+        )
+    return df.sort(list(record.key))
+
+
+def in_range(day: date, start: date | None, end: date | None) -> bool:
+    return (start is None or day >= start) and (end is None or day <= end)

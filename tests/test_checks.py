@@ -1,0 +1,163 @@
+"""The checks pass on good data and, on bad data, fail naming what is wrong and counting it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamforge.candles import aggregate
+from streamforge.checks import candles_invariants, candles_match_klines, candles_match_trades, trades_contiguous
+from streamforge.schemas import KLINE
+from trade_frames import DAY, MINUTE_US, day_of_trades, trades_frame
+
+
+def minutes(*ms: int) -> list[int]:
+    return [m * MINUTE_US for m in ms]
+
+
+def a_day(symbol: str = "BTCUSDT") -> pl.DataFrame:
+    return trades_frame(minutes(0, 1, 1, 2, 5, 1439), [10.0, 11.0, 9.0, 10.5, 12.0, 13.0], [1.0] * 6, symbol=symbol)
+
+
+def klines_of(candles: pl.DataFrame) -> pl.DataFrame:
+    """What the exchange would serve for these candles: the kline fields, volumes printed with 8 decimals."""
+    volumes = ["volume", "quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume"]
+    return KLINE.conform(candles.drop("vwap").with_columns(pl.col(volumes).round(8)))
+
+
+# --- trades_contiguous
+
+
+@settings(max_examples=50, deadline=None)
+@given(trades=day_of_trades(max_trades=40))
+def test_a_contiguous_day_passes_and_continues_the_previous_day(trades):
+    first = trades["agg_id"][0]
+    outcome = trades_contiguous(trades.sample(fraction=1.0, shuffle=True, seed=1), DAY, prev_last_id=first - 1)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["rows"] == trades.height and outcome.metadata["missing_ids"] == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(trades=day_of_trades(max_trades=40).filter(lambda t: t.height >= 3), data=st.data())
+def test_removing_or_duplicating_a_trade_fails_naming_its_id(trades, data):
+    i = data.draw(st.integers(1, trades.height - 2))
+    agg_id = trades["agg_id"][i]
+    removed = trades_contiguous(pl.concat([trades.head(i), trades.slice(i + 1)]), DAY)
+    assert not removed.passed and str(agg_id) in removed.description
+    assert removed.metadata["missing_ids"] == 1 and removed.metadata["first_missing_ids"] == [agg_id]
+    duplicated = trades_contiguous(pl.concat([trades, trades.slice(i, 1)]), DAY)
+    assert not duplicated.passed and str(agg_id) in duplicated.description
+    assert duplicated.metadata["first_duplicated_ids"] == [agg_id]
+
+
+def test_a_day_not_continuing_the_previous_one_fails_with_both_ids():
+    outcome = trades_contiguous(a_day(), DAY, prev_last_id=990)
+    assert not outcome.passed
+    assert "1000" in outcome.description and "990" in outcome.description
+
+
+def test_trades_outside_the_day_and_broken_raw_trade_ids_fail():
+    outside = trades_contiguous(a_day(), date(2025, 1, 2))
+    assert not outside.passed and outside.metadata["outside_day"] == 6
+    broken = a_day().with_columns(
+        pl.when(pl.col("agg_id") == 1003).then(pl.col("first_trade_id") + 7).otherwise(pl.col("first_trade_id")).alias("first_trade_id")
+    )
+    outcome = trades_contiguous(broken, DAY)
+    assert not outcome.passed and "1003" in outcome.description
+    assert outcome.metadata["bad_trade_id_ranges"] == 1
+
+
+def test_no_trades_fails():
+    assert not trades_contiguous(a_day().clear(), DAY).passed
+
+
+def test_several_symbols_are_checked_each_and_the_failing_one_named():
+    eth = a_day("ETHUSDT").filter(pl.col("agg_id") != 1002)
+    outcome = trades_contiguous(pl.concat([a_day(), eth]), DAY)
+    assert not outcome.passed and outcome.description.startswith("ETHUSDT:") and "1002" in outcome.description
+    assert outcome.metadata["failed_symbols"] == ["ETHUSDT"]
+    assert outcome.metadata["by_symbol"]["BTCUSDT"]["rows"] == 6
+
+
+# --- candles_invariants
+
+
+def test_candles_of_a_day_satisfy_the_invariants():
+    outcome = candles_invariants(aggregate(a_day(), "1m", DAY), "1m", DAY)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["candles"] == outcome.metadata["expected"] == 1440
+
+
+def test_a_missing_candle_is_named_by_its_open_time():
+    candles = aggregate(a_day(), "5m", DAY).filter(pl.col("open_time").dt.hour() != 3)
+    outcome = candles_invariants(candles, "5m", DAY)
+    assert not outcome.passed and outcome.metadata["missing"] == 12
+    assert "2025-01-01T03:00:00+00:00" in outcome.description
+
+
+def test_broken_ohlc_taker_volume_and_close_time_are_counted():
+    candles = aggregate(a_day(), "1m", DAY).with_columns(
+        high=pl.when(pl.col("trade_count") > 0).then(pl.col("low") - 1).otherwise(pl.col("high")),
+        taker_buy_base_volume=pl.col("volume") + 1,
+        close_time=pl.col("close_time") + pl.duration(microseconds=1),
+    )
+    md = candles_invariants(candles, "1m", DAY).metadata
+    assert (md["ohlc_out_of_range"], md["taker_above_volume"], md["bad_close_time"]) == (5, 1440, 1440)
+
+
+# --- candles_match_trades
+
+
+def test_candles_match_their_trades_and_notice_a_lost_trade():
+    trades = a_day()
+    candles = aggregate(trades, "1m", DAY)
+    assert candles_match_trades(candles, trades).passed
+    outcome = candles_match_trades(candles, trades.head(5))
+    assert not outcome.passed and "trade_count" in outcome.description
+    assert (outcome.metadata["candles_trade_count"], outcome.metadata["trades_trade_count"]) == (6, 5)
+
+
+# --- candles_match_klines
+
+
+def test_candles_equal_the_exchanges_klines_at_8_decimals():
+    trades = trades_frame(minutes(0, 3), [100.0, 100.1], [0.1, 0.2])  # 100.1 * 0.2 is not exact in binary
+    candles = aggregate(trades, "1m", DAY)
+    outcome = candles_match_klines(candles, klines_of(candles))
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["mismatching_rows"] == 0 and outcome.metadata["no_trade_klines"] == 1438
+
+
+def test_volumes_may_differ_below_the_8th_decimal_only():
+    candles = aggregate(a_day(), "1m", DAY)
+    klines = klines_of(candles)
+    assert candles_match_klines(candles, klines.with_columns(pl.col("volume") + 4e-9)).passed
+    outcome = candles_match_klines(candles, klines.with_columns(pl.col("volume") + 3e-8))
+    assert not outcome.passed and outcome.metadata["volume_mismatches"] == 1440
+
+
+def test_a_different_price_is_reported_with_the_row_and_both_values():
+    candles = aggregate(a_day(), "1m", DAY)
+    klines = klines_of(candles).with_columns(
+        close=pl.when(pl.col("open_time") == candles["open_time"][5]).then(12.5).otherwise(pl.col("close"))
+    )
+    outcome = candles_match_klines(candles, klines)
+    assert not outcome.passed and outcome.metadata["mismatching_rows"] == 1
+    assert outcome.metadata["first_mismatches"] == [
+        {"open_time": "2025-01-01T00:05:00+00:00", "ours_vs_exchange": {"close": ["12.0", "12.5"]}}
+    ]
+
+
+def test_a_missing_kline_is_a_gap_when_we_saw_no_trades_and_a_mismatch_when_we_did():
+    candles = aggregate(a_day(), "1m", DAY)
+    klines = klines_of(candles)
+    no_data = candles_match_klines(candles, klines.filter(pl.col("open_time").dt.hour() != 7))
+    assert no_data.passed and no_data.metadata["gaps"] == 60
+    assert no_data.metadata["first_gaps"][0] == "2025-01-01T07:00:00+00:00"
+    lost = candles_match_klines(candles, klines.filter(pl.col("trade_count") == 0))
+    assert not lost.passed and lost.metadata["mismatching_rows"] == 5
+    missing_candle = candles_match_klines(candles.slice(1), klines)
+    assert not missing_candle.passed and missing_candle.metadata["first_mismatches"][0]["problem"].startswith("kline")
