@@ -1,0 +1,133 @@
+"""Fault injection: the ways Binance misbehaves, on demand, so that clients can be tested against them.
+
+Faults come from STREAMFORGE_SIM_FAULTS as comma-separated `name=value` pairs (e.g.
+`rate429=0.1,slow_ms=200,corrupt_zip=BTCUSDT:2025-01-02`) and can be replaced at runtime with `POST /sim/faults`
+and a JSON object of the same names (`{}` clears them all).
+
+| name | value | effect |
+|---|---|---|
+| `rate429` | share 0..1 | that share of weighted API requests is answered HTTP 429 (-1003) with `Retry-After: retry_after_s`; a client that comes back before then is banned (418), like any 429 |
+| `retry_after_s` | seconds (default 1) | the `Retry-After` of the 429s above |
+| `error5xx` | share 0..1 | that share of weighted API requests is answered HTTP 503 (-1001, "Internal error") |
+| `slow_ms` | milliseconds | every API and dump response is delayed this long |
+| `corrupt_zip` | targets | the dump zip is served damaged (bytes flipped mid-file); its `.CHECKSUM` still names the good file |
+| `bad_checksum` | targets | the `.CHECKSUM` file publishes a wrong SHA-256 for a good zip |
+| `malformed` | targets | one row per targeted day (the middle agg id) has a price that is not a number, both in REST aggTrades pages and in the aggTrades dump CSV |
+| `no_dumps` | targets | dump files (zip and CHECKSUM) answer 404, as for a day Binance has not published: clients fall back to REST |
+
+*Targets* are `all`, a symbol (`BTCUSDT`), or a symbol and day (`BTCUSDT:2025-01-02`), several joined with `|`.
+Shares are applied deterministically: of every 1/share requests, exactly one is hit (a counter, not a dice roll), so
+a test knows how many faults to expect.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field, fields
+from datetime import date
+
+from streamforge.errors import ConfigError
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Which (symbol, day) pairs a file fault hits."""
+
+    entries: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def parse(cls, text: str) -> Targets:
+        entries = frozenset(e.strip() for e in text.split("|") if e.strip())
+        for entry in entries:
+            if ":" in entry:
+                _, _, day = entry.partition(":")
+                try:
+                    date.fromisoformat(day)
+                except ValueError:
+                    raise ConfigError(f"fault target {entry!r}: expected SYMBOL:YYYY-MM-DD") from None
+        return cls(entries)
+
+    def matches(self, symbol: str, day: date) -> bool:
+        return bool(self.entries & {ALL, symbol, f"{symbol}:{day.isoformat()}"})
+
+    def __str__(self) -> str:
+        return "|".join(sorted(self.entries))
+
+
+@dataclass(frozen=True)
+class Faults:
+    rate429: float = 0.0
+    retry_after_s: int = 1
+    error5xx: float = 0.0
+    slow_ms: int = 0
+    corrupt_zip: Targets = Targets()
+    bad_checksum: Targets = Targets()
+    malformed: Targets = Targets()
+    no_dumps: Targets = Targets()
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """From the STREAMFORGE_SIM_FAULTS syntax: `name=value,name=value`."""
+        pairs = {}
+        for item in filter(None, (i.strip() for i in text.split(","))):
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"fault {item!r}: expected name=value (see streamforge/sim/faults.py)")
+            pairs[name.strip()] = value.strip()
+        return cls.from_mapping(pairs)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, object]) -> Faults:
+        """From a mapping of fault names to values (strings or JSON numbers)."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown faults {unknown}; known: {sorted(known)}")
+        parsed: dict[str, object] = {}
+        for name, value in values.items():
+            kind = known[name].type
+            try:
+                if kind == "Targets":
+                    parsed[name] = Targets.parse(str(value))
+                elif kind == "int":
+                    parsed[name] = int(value)
+                else:
+                    parsed[name] = float(value)
+            except ValueError:
+                raise ConfigError(f"fault {name}={value!r}: expected {kind.lower()}") from None
+        for share in ("rate429", "error5xx"):
+            if not 0.0 <= float(parsed.get(share, 0.0)) <= 1.0:
+                raise ConfigError(f"fault {share} must be a share between 0 and 1, got {parsed[share]}")
+        return cls(**parsed)
+
+    def to_json(self) -> dict[str, object]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: str(v) if isinstance(v, Targets) else v for name, v in values.items()}
+
+
+def malformed_agg_id(day_ids: range) -> int | None:
+    """The agg id the `malformed` fault damages in a day: the middle one (None for a day without trades)."""
+    return day_ids[len(day_ids) // 2] if day_ids else None
+
+
+class ShareCounter:
+    """Hits exactly `share` of the calls, evenly spread: call n is hit when floor(n * share) grows."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, name: str, share: float) -> bool:
+        if share <= 0.0:
+            return False
+        with self._lock:
+            n = self._calls.get(name, 0) + 1
+            self._calls[name] = n
+        return math.floor(n * share) > math.floor((n - 1) * share)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()

@@ -1,0 +1,115 @@
+"""The Binance-compatible HTTP server: REST market data, dump files and the simulator's own admin endpoints.
+
+A real Binance client works against it by changing its base URLs only. Around every `/api/v3` endpoint the server
+applies what Binance applies: the IP's request weight (headers, 429, 418), then the configured faults; errors are
+Binance's `{"code", "msg"}` bodies. `/sim/stats`, `/sim/reset` and `/sim/faults` let tests and benchmarks observe and
+steer it; they carry no weight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from streamforge.errors import ConfigError
+from streamforge.sim import dump_routes
+from streamforge.sim.faults import Faults
+from streamforge.sim.ratelimit import window_header
+from streamforge.sim.rest import ENDPOINTS, Endpoint
+from streamforge.sim.state import SimConfig, SimState
+from streamforge.sim.wire import ApiError, Params, time_unit_us
+
+__all__ = ["SimConfig", "create_app", "serve"]
+
+INTERNAL_ERROR = ApiError(503, -1001, "Internal error; unable to process your request. Please try again.")
+
+
+def api_route(sim: SimState, path: str, endpoint: Endpoint) -> Route:
+    """A weighted Binance endpoint: weight check, faults, handler, Binance headers and error bodies."""
+
+    def respond(request: Request) -> Response:
+        if sim.faults.slow_ms:
+            time.sleep(sim.faults.slow_ms / 1000)
+        ip = request.client.host if request.client else "unknown"
+        decision = sim.limiter.admit(ip, endpoint.weight(request.query_params))
+        headers = {"X-MBX-USED-WEIGHT-1M": str(decision.used_weight)}
+        headers[window_header(sim.config.weight_window_s)] = str(decision.used_weight)
+        if decision.status != 200:
+            headers["Retry-After"] = str(decision.retry_after_s)
+            response = JSONResponse({"code": -1003, "msg": decision.message}, decision.status, headers)
+        elif sim.shares.hit("rate429", sim.faults.rate429):
+            sim.limiter.penalise(ip, sim.faults.retry_after_s)
+            headers["Retry-After"] = str(sim.faults.retry_after_s)
+            message = "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API."
+            response = JSONResponse({"code": -1003, "msg": message}, 429, headers)
+        elif sim.shares.hit("error5xx", sim.faults.error5xx):
+            response = JSONResponse(INTERNAL_ERROR.body(), INTERNAL_ERROR.status, headers)
+        else:
+            try:
+                unit_us = time_unit_us(request.headers, request.query_params)
+                payload = endpoint.handler(sim, Params(request.query_params, endpoint.params), unit_us)
+                response = JSONResponse(payload, 200, headers)
+            except ApiError as error:
+                response = JSONResponse(error.body(), error.status, headers)
+        sim.stats.record(path, response.status_code)
+        return response
+
+    return Route(path, respond, methods=["GET"])
+
+
+def dump_route(sim: SimState, path: str, serve_file: Callable[[SimState, Request], Response]) -> Route:
+    def respond(request: Request) -> Response:
+        if sim.faults.slow_ms:
+            time.sleep(sim.faults.slow_ms / 1000)
+        response = serve_file(sim, request)
+        sim.stats.record(path.split("/{")[0], response.status_code)
+        return response
+
+    return Route(path, respond, methods=["GET", "HEAD"])
+
+
+def admin_routes(sim: SimState) -> list[Route]:
+    async def stats(request: Request) -> Response:
+        return JSONResponse(sim.stats.to_json() | {"used_weight": sim.limiter.used_by_ip()})
+
+    async def reset(request: Request) -> Response:
+        sim.reset()
+        return JSONResponse({"reset": True})
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                sim.faults = Faults.from_mapping(await request.json())
+            except (ConfigError, ValueError, TypeError) as error:
+                return JSONResponse({"error": str(error)}, 400)
+            sim.shares.reset()
+        return JSONResponse(sim.faults.to_json())
+
+    return [
+        Route("/sim/stats", stats, methods=["GET"]),
+        Route("/sim/reset", reset, methods=["POST"]),
+        Route("/sim/faults", faults, methods=["GET", "POST"]),
+    ]
+
+
+def create_app(config: SimConfig) -> Starlette:
+    sim = SimState(config)
+    routes = [api_route(sim, path, endpoint) for path, endpoint in ENDPOINTS.items()]
+    routes += [
+        dump_route(sim, "/data/spot/daily/aggTrades/{symbol}/{filename}", dump_routes.agg_trades_file),
+        dump_route(sim, "/data/spot/daily/klines/{symbol}/{interval}/{filename}", dump_routes.klines_file),
+    ]
+    app = Starlette(routes=routes + admin_routes(sim))
+    app.state.sim = sim
+    return app
+
+
+def serve(config: SimConfig, host: str, port: int) -> None:
+    """Serve until interrupted (the `streamforge sim` command)."""
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,83 @@
+"""Everything one running simulator holds: its market, dump files, clock, rate limiter, faults and counters."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from streamforge import settings
+from streamforge.sim.clock import SimClock
+from streamforge.sim.dumps import DumpFiles
+from streamforge.sim.faults import Faults, ShareCounter
+from streamforge.sim.market import Market
+from streamforge.sim.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How to run the simulator. `today` pins the clock's start (tests); None runs on real time."""
+
+    seed: int = 7
+    volume: float = 1.0
+    lead_lag: bool = True
+    weight_limit: int = 6_000
+    weight_window_s: int = 60
+    faults: Faults = Faults()
+    cache_dir: Path = field(default_factory=lambda: settings.home() / "sim-cache")
+    today: date | None = None
+
+    @classmethod
+    def from_settings(cls) -> SimConfig:
+        cache = settings.get("STREAMFORGE_SIM_CACHE")
+        return cls(
+            seed=int(settings.get("STREAMFORGE_SIM_SEED")),
+            volume=float(settings.get("STREAMFORGE_SIM_VOLUME")),
+            lead_lag=settings.get("STREAMFORGE_SIM_LEAD_LAG").strip().lower() in {"1", "true", "yes"},
+            weight_limit=int(settings.get("STREAMFORGE_SIM_WEIGHT_LIMIT")),
+            weight_window_s=int(settings.get("STREAMFORGE_SIM_WEIGHT_WINDOW_S")),
+            faults=Faults.parse(settings.get("STREAMFORGE_SIM_FAULTS")),
+            cache_dir=Path(cache) if cache else settings.home() / "sim-cache",
+        )
+
+
+class Stats:
+    """Responses by HTTP status and requests by endpoint, for tests and benchmarks (`GET /sim/stats`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def record(self, endpoint: str, status: int) -> None:
+        with self._lock:
+            self._requests[endpoint] += 1
+            self._responses[str(status)] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests: Counter[str] = Counter()
+            self._responses: Counter[str] = Counter({"200": 0, "429": 0, "418": 0})
+
+    def to_json(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {"responses": dict(self._responses), "requests": dict(self._requests)}
+
+
+class SimState:
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.market = Market(config.seed, config.volume, config.lead_lag)
+        self.dumps = DumpFiles(self.market, config.cache_dir)
+        self.clock = SimClock(config.today)
+        self.limiter = RateLimiter(config.weight_limit, config.weight_window_s)
+        self.faults = config.faults
+        self.shares = ShareCounter()
+        self.stats = Stats()
+
+    def reset(self) -> None:
+        """Forget counters, used weight and bans (faults stay as configured)."""
+        self.stats.reset()
+        self.limiter.reset()
+        self.shares.reset()

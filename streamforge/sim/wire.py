@@ -1,0 +1,207 @@
+"""Binance's REST wire format: parameter rules, error codes, time units and number formatting.
+
+Kept apart from the routes so that each endpoint in `server` reads as "parse, ask the market, format".
+Binance sends numbers as strings with 8 decimals, times as integers in ms, or in µs when the request carries the
+header `X-MBX-TIME-UNIT: MICROSECOND` (or the `timeUnit` parameter); the unit applies to request and response times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+
+from streamforge.sim.calendar import US_PER_MS
+from streamforge.sim.symbols import SymbolSpec
+
+_LONG = re.compile(r"^[0-9]{1,20}$")
+_SYMBOL = re.compile(r"^[A-Z0-9-_.]{1,20}$")
+
+
+class ApiError(Exception):
+    """An error answered as Binance does: HTTP status and `{"code": ..., "msg": ...}`."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+    def body(self) -> dict[str, object]:
+        return {"code": self.code, "msg": self.msg}
+
+
+def invalid_symbol() -> ApiError:
+    return ApiError(400, -1121, "Invalid symbol.")
+
+
+def invalid_interval() -> ApiError:
+    return ApiError(400, -1120, "Invalid interval.")
+
+
+def invalid_value(name: str) -> ApiError:
+    return ApiError(400, -1130, f"Data sent for parameter '{name}' is not valid.")
+
+
+def bad_combination() -> ApiError:
+    return ApiError(400, -1128, "Combination of optional parameters invalid.")
+
+
+def lookup_too_big(hours: int) -> ApiError:
+    return ApiError(400, -1127, f"More than {hours} hours between startTime and endTime.")
+
+
+class Params:
+    """The query parameters of one request, read the way Binance reads them."""
+
+    def __init__(self, query: Mapping[str, str], allowed: Iterable[str]) -> None:
+        self._query = dict(query)
+        unread = [name for name in self._query if name not in set(allowed) | {"timeUnit"}]
+        if unread:
+            raise ApiError(
+                400,
+                -1104,
+                f"Not all sent parameters were read; read '{len(self._query) - len(unread)}' parameter(s) "
+                f"but was sent '{len(self._query)}'.",
+            )
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self._query.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+            if value == "":
+                raise ApiError(400, -1105, f"Parameter '{name}' was empty.")
+            return None
+        return value
+
+    def symbol(self, name: str = "symbol") -> str:
+        value = self.text(name, required=True)
+        if not _SYMBOL.match(value):
+            raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{_SYMBOL.pattern}'.")
+        return value
+
+    def long(self, name: str) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        if not _LONG.match(value):
+            raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{_LONG.pattern}'.")
+        return int(value)
+
+    def limit(self, default: int, maximum: int) -> int:
+        """Binance caps a too-large limit at the maximum and refuses zero."""
+        value = self.long("limit")
+        if value is None:
+            return default
+        if value < 1:
+            raise invalid_value("limit")
+        return min(value, maximum)
+
+
+def time_unit_us(headers: Mapping[str, str], query: Mapping[str, str]) -> int:
+    """µs per unit of the request's times: 1000 (ms, the default) or 1 (MICROSECOND)."""
+    unit = headers.get("x-mbx-time-unit") or query.get("timeUnit") or "MILLISECOND"
+    units = {"MILLISECOND": US_PER_MS, "MICROSECOND": 1}
+    try:
+        return units[unit.upper()]
+    except KeyError:
+        raise invalid_value("timeUnit") from None
+
+
+def decimal(value: float) -> str:
+    return f"{value:.8f}"
+
+
+def agg_trade_rows(trades: pl.DataFrame, unit_us: int, malformed_ids: frozenset[int] = frozenset()) -> list[dict]:
+    """aggTrades JSON objects; rows whose agg id is in `malformed_ids` get a price that is not a number (a fault)."""
+    columns = trades.select(
+        "agg_id", "price", "qty", "first_trade_id", "last_trade_id", pl.col("time").dt.epoch("us"), "is_buyer_maker", "is_best_match"
+    )
+    return [
+        {
+            "a": a,
+            "p": "not-a-number" if a in malformed_ids else decimal(p),
+            "q": decimal(q),
+            "f": first,
+            "l": last,
+            "T": time_us // unit_us,
+            "m": maker,
+            "M": best,
+        }
+        for a, p, q, first, last, time_us, maker, best in columns.iter_rows()
+    ]
+
+
+def kline_rows(klines: pl.DataFrame, unit_us: int) -> list[list]:
+    """klines JSON arrays; close time = next open - 1 in the response's unit (ms or µs)."""
+    return [
+        [
+            open_us // unit_us,
+            decimal(o),
+            decimal(h),
+            decimal(low),
+            decimal(c),
+            decimal(v),
+            (close_us + 1) // unit_us - 1,
+            decimal(qv),
+            n,
+            decimal(tb),
+            decimal(tq),
+            "0",
+        ]
+        for open_us, o, h, low, c, v, close_us, qv, n, tb, tq in klines.select(
+            pl.col("open_time").dt.epoch("us"),
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            pl.col("close_time").dt.epoch("us"),
+            "quote_volume",
+            "trade_count",
+            "taker_buy_base_volume",
+            "taker_buy_quote_volume",
+        ).iter_rows()
+    ]
+
+
+def symbol_info(spec: SymbolSpec) -> dict[str, object]:
+    """A symbol's exchangeInfo entry (the fields market-data clients read, in Binance's shape)."""
+    return {
+        "symbol": spec.symbol,
+        "status": spec.status,
+        "baseAsset": spec.base_asset,
+        "baseAssetPrecision": 8,
+        "quoteAsset": spec.quote_asset,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "baseCommissionPrecision": 8,
+        "quoteCommissionPrecision": 8,
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "otoAllowed": True,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
+        "isSpotTradingAllowed": spec.trading,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": decimal(spec.tick_size),
+                "maxPrice": decimal(1_000_000.0),
+                "tickSize": decimal(spec.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": decimal(spec.step_size),
+                "maxQty": decimal(9_000_000.0),
+                "stepSize": decimal(spec.step_size),
+            },
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+    }

@@ -1,0 +1,118 @@
+"""Each injected fault behaves as documented in streamforge/sim/faults.py, and turning it off restores the truth."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import time
+import zipfile
+import zlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamforge.errors import ConfigError
+from streamforge.sim.faults import Faults, ShareCounter, malformed_agg_id
+from streamforge.sim.server import SimConfig
+
+from sim_cases import DAY
+
+ZIP = f"/data/spot/daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-{DAY.isoformat()}.zip"
+
+
+def ping_statuses(api, n: int) -> list[int]:
+    return [api.get("/api/v3/ping").status_code for _ in range(n)]
+
+
+def test_faults_parse_from_the_settings_syntax():
+    faults = Faults.parse("rate429=0.25, slow_ms=5, corrupt_zip=BTCUSDT:2025-01-02|ETHUSDT, no_dumps=all")
+    assert faults.rate429 == 0.25 and faults.slow_ms == 5
+    assert faults.corrupt_zip.matches("ETHUSDT", DAY) and not faults.corrupt_zip.matches("BTCUSDT", DAY)
+    assert faults.no_dumps.matches("XRPUSDT", DAY)
+    assert Faults.from_mapping(faults.to_json()) == faults
+    for bad in ("rate429", "typo=1", "rate429=2", "slow_ms=fast", "malformed=BTCUSDT:yesterday"):
+        with pytest.raises(ConfigError):
+            Faults.parse(bad)
+
+
+def test_faults_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("STREAMFORGE_SIM_FAULTS", "error5xx=0.1,malformed=SOLUSDT")
+    monkeypatch.setenv("STREAMFORGE_SIM_WEIGHT_WINDOW_S", "10")
+    config = SimConfig.from_settings()
+    assert config.faults.error5xx == 0.1 and config.faults.malformed.matches("SOLUSDT", DAY)
+    assert config.weight_window_s == 10
+
+
+@given(share=st.floats(0.0, 1.0), n=st.integers(0, 300))
+def test_share_counter_hits_exactly_the_share(share, n):
+    counter = ShareCounter()
+    assert sum(counter.hit("fault", share) for _ in range(n)) == math.floor(n * share)
+
+
+def test_faults_are_replaced_at_runtime_and_refused_by_name(api):
+    assert api.post("/sim/faults", json={"slow_ms": 1}).json()["slow_ms"] == 1
+    refused = api.post("/sim/faults", json={"typo": 1})
+    assert refused.status_code == 400 and "typo" in refused.json()["error"]
+    assert api.get("/sim/faults").json()["slow_ms"] == 1
+
+
+def test_429_storm_hits_its_share_and_expects_the_client_to_wait(api):
+    api.post("/sim/faults", json={"rate429": 0.5, "retry_after_s": 1})
+    assert api.get("/api/v3/ping").status_code == 200
+    storm = api.get("/api/v3/ping")
+    assert storm.status_code == 429 and storm.headers["Retry-After"] == "1" and storm.json()["code"] == -1003
+    time.sleep(1.05)
+    assert ping_statuses(api, 2) == [200, 429]
+    assert api.get("/api/v3/ping").status_code == 418, "coming back before Retry-After is a ban"
+
+
+def test_5xx_share(api):
+    api.post("/sim/faults", json={"error5xx": 0.25})
+    statuses = ping_statuses(api, 8)
+    assert statuses.count(503) == 2 and statuses.count(200) == 6
+    assert api.get("/api/v3/ping").status_code in (200, 503)
+
+
+def test_slow_responses(api):
+    api.post("/sim/faults", json={"slow_ms": 300})
+    started = time.perf_counter()
+    api.get("/api/v3/ping")
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_corrupt_zip_fails_its_checksum_and_unzipping(api):
+    good = api.get(ZIP).content
+    api.post("/sim/faults", json={"corrupt_zip": f"BTCUSDT:{DAY.isoformat()}"})
+    damaged = api.get(ZIP).content
+    assert len(damaged) == len(good) and damaged != good
+    assert api.get(ZIP + ".CHECKSUM").text.split()[0] == hashlib.sha256(good).hexdigest()
+    with pytest.raises((zipfile.BadZipFile, zlib.error)), zipfile.ZipFile(io.BytesIO(damaged)) as archive:
+        archive.read(archive.namelist()[0])
+    api.post("/sim/faults", json={})
+    assert api.get(ZIP).content == good
+
+
+def test_wrong_checksum_for_a_good_zip(api):
+    api.post("/sim/faults", json={"bad_checksum": "BTCUSDT"})
+    data = api.get(ZIP).content
+    zipfile.ZipFile(io.BytesIO(data)).testzip()
+    assert api.get(ZIP + ".CHECKSUM").text.split()[0] != hashlib.sha256(data).hexdigest()
+
+
+def test_malformed_row_is_the_same_in_rest_and_dump(api, market):
+    api.post("/sim/faults", json={"malformed": "BTCUSDT"})
+    bad_id = malformed_agg_id(market.day_agg_ids("BTCUSDT", DAY))
+    page = api.get("/api/v3/aggTrades", params={"symbol": "BTCUSDT", "fromId": bad_id - 1, "limit": 3}).json()
+    assert [r["p"] == "not-a-number" for r in page] == [False, True, False]
+    with zipfile.ZipFile(io.BytesIO(api.get(ZIP).content)) as archive:
+        lines = archive.read(archive.namelist()[0]).decode().splitlines()
+    bad = [line for line in lines if "not-a-number" in line]
+    assert len(bad) == 1 and bad[0].startswith(f"{bad_id},not-a-number,")
+
+
+def test_no_dumps_leaves_rest_serving(api):
+    api.post("/sim/faults", json={"no_dumps": "all"})
+    assert api.get(ZIP).status_code == 404 and api.get(ZIP + ".CHECKSUM").status_code == 404
+    assert api.get("/api/v3/aggTrades", params={"symbol": "BTCUSDT", "limit": 1}).status_code == 200
