@@ -35,6 +35,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_WEIGHT_BUDGET", "0.8", "Share of the exchange's REQUEST_WEIGHT limit the client may use per window (the rest is headroom)."),
         Setting("STREAMFORGE_HTTP_TIMEOUT_S", "30", "Timeout of one HTTP request to the exchange, seconds."),
         Setting("STREAMFORGE_HTTP_RETRIES", "5", "Retries of a request that failed with 5xx or a timeout (exponential backoff with jitter)."),
+        Setting("STREAMFORGE_HTTP_BACKOFF_S", "0.25", "Longest wait before the first retry of a failed request, seconds; doubles on each further retry (full jitter)."),
+        Setting("STREAMFORGE_HTTP_MAX_RETRY_AFTER_S", "300", "Longest 429/418 Retry-After the client waits out, seconds; a longer one (an IP ban) fails the request."),
+        Setting("STREAMFORGE_DUMP_CACHE", "", "Folder for verified dump files, mirroring the dump URL paths (default: STREAMFORGE_HOME/dump-cache)."),
         # --- kafka
         Setting("STREAMFORGE_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers, comma-separated."),
         Setting("STREAMFORGE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."),

@@ -1,0 +1,315 @@
+"""Typed parsing at the edge: Binance REST pages and dump CSV files into AGG_TRADE and KLINE frames.
+
+Every later stage receives typed frames in µs and trusts them, so all checks happen here and nothing is repaired: a
+row that does not parse fails its whole page or file, and the error names the source (URL with parameters, or file
+name), the row number (1-based) and the bad value. A silently dropped or patched trade would make a day quietly wrong.
+
+Parsing is vectorised (polars); the row-by-row work only runs after something failed, to say where.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+
+from streamforge.dates import day_bounds_us
+from streamforge.errors import MalformedDataError
+from streamforge.schemas import AGG_TRADE, KLINE, Record
+
+# Kinds of wire fields: how they are typed on the wire and in the parsed frame.
+INT, DECIMAL, BOOL, TIME, IGNORED = "int", "decimal", "bool", "time", "ignored"
+_DTYPE = {INT: pl.Int64, DECIMAL: pl.Float64, BOOL: pl.Boolean, TIME: pl.Int64, IGNORED: pl.String}
+_JSON_TYPE = {INT: int, TIME: int, BOOL: bool, DECIMAL: str}  # Binance sends decimals as strings to keep precision
+_MEANING = {INT: "an integer", TIME: "an integer timestamp", DECIMAL: "a decimal number", BOOL: "true or false"}
+
+# Binance's spot dumps switched from ms to µs on this day; REST answers in µs because we ask for it.
+DUMPS_IN_US_FROM = date(2025, 1, 1)
+# A timestamp at or above this is in µs: in ms it would be after the year 5000, in µs it is after 1973.
+_US_THRESHOLD = 10**14
+
+Problem = tuple[pl.Expr, Callable[[dict], str]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A wire format: fields in wire order (column name, kind), their JSON keys, and the checks on parsed values."""
+
+    record: Record
+    fields: tuple[tuple[str, str], ...]
+    json_keys: tuple[str | int, ...]
+    positive: tuple[str, ...]  # must be > 0 (prices, trade quantities)
+    non_negative: tuple[str, ...]  # must be >= 0 (ids, volumes, counts)
+
+    @property
+    def time_columns(self) -> list[str]:
+        return [name for name, kind in self.fields if kind == TIME]
+
+    @property
+    def csv_schema(self) -> dict[str, pl.DataType]:
+        return {name: _DTYPE[kind] for name, kind in self.fields}
+
+
+AGG_TRADES = Layout(
+    record=AGG_TRADE,
+    fields=(
+        ("agg_id", INT),
+        ("price", DECIMAL),
+        ("qty", DECIMAL),
+        ("first_trade_id", INT),
+        ("last_trade_id", INT),
+        ("time", TIME),
+        ("is_buyer_maker", BOOL),
+        ("is_best_match", BOOL),
+    ),
+    json_keys=("a", "p", "q", "f", "l", "T", "m", "M"),
+    positive=("price", "qty"),
+    non_negative=("agg_id", "first_trade_id"),
+)
+
+_KLINE_DECIMALS = ("quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume")
+KLINES = Layout(
+    record=KLINE,
+    fields=(
+        ("open_time", TIME),
+        ("open", DECIMAL),
+        ("high", DECIMAL),
+        ("low", DECIMAL),
+        ("close", DECIMAL),
+        ("volume", DECIMAL),
+        ("close_time", TIME),
+        ("quote_volume", DECIMAL),
+        ("trade_count", INT),
+        ("taker_buy_base_volume", DECIMAL),
+        ("taker_buy_quote_volume", DECIMAL),
+        ("ignore", IGNORED),
+    ),
+    json_keys=tuple(range(12)),
+    positive=("open", "high", "low", "close"),
+    non_negative=("volume", "trade_count", *_KLINE_DECIMALS),
+)
+
+
+# --- REST JSON -------------------------------------------------------------------------------------------------------
+
+
+def agg_trades_from_json(rows: object, symbol: str, source: str) -> pl.DataFrame:
+    """An aggTrades page (list of {a,p,q,f,l,T,m,M}) → AGG_TRADE. `source` is the request URL with parameters."""
+    raw = _raw_from_json(rows, AGG_TRADES, dict, source)
+    return _finish(raw, AGG_TRADES, {"symbol": symbol}, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
+
+
+def klines_from_json(rows: object, symbol: str, interval: str, source: str) -> pl.DataFrame:
+    """A klines page (list of 12-field arrays) → KLINE. `source` is the request URL with parameters."""
+    raw = _raw_from_json(rows, KLINES, list, source)
+    extra = {"symbol": symbol, "interval": interval}
+    return _finish(raw, KLINES, extra, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
+
+
+def _raw_from_json(rows: object, layout: Layout, row_type: type, source: str) -> pl.DataFrame:
+    """Columns of the page with exact JSON types checked; decimals still strings (cast with row numbers later)."""
+    if not isinstance(rows, list):
+        raise MalformedDataError(f"{source}: expected a JSON array of rows, got {type(rows).__name__}")
+    if not all(type(row) is row_type for row in rows):
+        _explain_json(rows, layout, row_type, source)
+    columns = {}
+    for (name, kind), key in zip(layout.fields, layout.json_keys):
+        try:
+            values = [row[key] for row in rows]
+        except (KeyError, IndexError):
+            _explain_json(rows, layout, row_type, source)
+        if kind == IGNORED:
+            continue
+        if not all(type(v) is _JSON_TYPE[kind] for v in values):
+            _explain_json(rows, layout, row_type, source)
+        columns[name] = pl.Series(name, values, dtype=pl.String if kind == DECIMAL else _DTYPE[kind])
+    raw = pl.DataFrame(columns, schema={n: c.dtype for n, c in columns.items()})
+    return _cast_strings(raw, layout, source)
+
+
+def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> None:
+    """Raise for the first row whose shape or field types are wrong (only called once something is)."""
+    for number, row in enumerate(rows, start=1):
+        if type(row) is not row_type:
+            raise MalformedDataError(f"{source}: row {number}: expected a JSON {row_type.__name__}, got {row!r}")
+        for (name, kind), key in zip(layout.fields, layout.json_keys):
+            if (key not in row) if row_type is dict else (key >= len(row)):
+                raise MalformedDataError(f"{source}: row {number}: field {key!r} ({name}) is missing")
+            if kind != IGNORED and type(row[key]) is not _JSON_TYPE[kind]:
+                raise MalformedDataError(
+                    f"{source}: row {number}: field {key!r} ({name}) = {row[key]!r} is not {_MEANING[kind]}"
+                )
+    raise AssertionError("_explain_json called on valid rows")  # pragma: no cover
+
+
+# --- dump CSV --------------------------------------------------------------------------------------------------------
+
+
+def agg_trades_from_csv(data: bytes, symbol: str, day: date, source: str) -> pl.DataFrame:
+    """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs."""
+    raw = _raw_from_csv(data, AGG_TRADES, source)
+    unit, why = _dump_unit(day)
+    return _finish(raw, AGG_TRADES, {"symbol": symbol}, unit, why, day, source)
+
+
+def klines_from_csv(data: bytes, symbol: str, interval: str, day: date, source: str) -> pl.DataFrame:
+    """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs."""
+    raw = _raw_from_csv(data, KLINES, source)
+    unit, why = _dump_unit(day)
+    return _finish(raw, KLINES, {"symbol": symbol, "interval": interval}, unit, why, day, source)
+
+
+def _dump_unit(day: date) -> tuple[str, str]:
+    if day >= DUMPS_IN_US_FROM:
+        return "us", f"spot dumps dated from {DUMPS_IN_US_FROM} are in µs"
+    return "ms", f"spot dumps dated before {DUMPS_IN_US_FROM} are in ms"
+
+
+def _raw_from_csv(data: bytes, layout: Layout, source: str) -> pl.DataFrame:
+    """Typed read with the explicit schema; when it fails, re-read as text to name the first bad row."""
+    try:
+        raw = pl.read_csv(io.BytesIO(data), has_header=False, schema=layout.csv_schema, quote_char=None)
+    except pl.exceptions.PolarsError as exc:
+        _explain_csv(data, layout, source)
+        raise MalformedDataError(f"{source}: not a {layout.record.name} CSV: {exc}") from exc
+    return _fail_missing(raw, layout, source)
+
+
+def _explain_csv(data: bytes, layout: Layout, source: str) -> None:
+    """Split the file into text fields row by row to raise for the first bad row (only called once one is)."""
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    names = list(layout.csv_schema)
+    fields = pl.DataFrame({"line": lines}, schema={"line": pl.String}).with_columns(
+        pl.col("line").str.split(",").alias("fields")
+    )
+    count = pl.col("fields").list.len()
+    wrong_count = (
+        count != len(names),
+        lambda row: f"has {len(row['fields'])} fields, expected {len(names)}: {row['line']!r}",
+    )
+    _fail_first(fields, [wrong_count], source)
+    text = fields.select(pl.col("fields").list.get(i).alias(name) for i, name in enumerate(names))
+    _cast_strings(text, layout, source)
+
+
+def _fail_missing(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFrame:
+    """Short rows and empty fields read as nulls; none is allowed."""
+    problems: list[Problem] = [
+        (pl.col(name).is_null(), lambda row, name=name: f"{name} is missing") for name, _ in layout.fields
+    ]
+    _fail_first(raw, problems, source)
+    return raw
+
+
+def check_sequence(
+    trades: pl.DataFrame, source: str, first_id: int | None = None, after: datetime | None = None
+) -> None:
+    """Aggregate trades must be complete: consecutive agg ids (from `first_id` when given) and times that never go
+    back (not before `after`, the previous page's last time, when given). A gap means trades are missing."""
+    if trades.height == 0:
+        return
+    start = trades["agg_id"][0] if first_id is None else first_id
+    previous_time = pl.col("time").shift(1, fill_value=after) if after is not None else pl.col("time").shift(1)
+    problems: list[Problem] = [
+        (
+            pl.col("agg_id") != pl.int_range(start, start + pl.len()),
+            _describe("agg_id", f"breaks the sequence from {start}"),
+        ),
+        (pl.col("time") < previous_time, _describe("time", "is before the previous trade's")),
+    ]
+    _fail_first(trades, [(bad.fill_null(False), describe) for bad, describe in problems], source)
+
+
+# --- shared: casting, checks, unit normalisation ------------------------------------------------------------------
+
+
+def _cast_strings(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFrame:
+    """Cast text columns to their kinds; the first value that does not cast fails the source, naming row and value."""
+    casts = {}
+    problems: list[Problem] = []
+    for name, kind in layout.fields:
+        if name in raw.columns and raw[name].dtype == pl.String and kind != IGNORED:
+            casts[name] = _cast_text(pl.col(name), kind)
+            problems.append((pl.col(name).is_null(), lambda row, name=name: f"{name} is missing"))
+            problems.append((casts[name].is_null(), _describe(name, f"is not {_MEANING[kind]}")))
+    _fail_first(raw, problems, source)
+    return raw.with_columns(expr.alias(name) for name, expr in casts.items())
+
+
+def _cast_text(column: pl.Expr, kind: str) -> pl.Expr:
+    if kind == BOOL:  # the spellings Binance uses: JSON true/false, dump CSV True/False
+        lower = column.str.to_lowercase()
+        return pl.when(lower == "true").then(True).when(lower == "false").then(False).otherwise(None)
+    return column.cast(_DTYPE[kind], strict=False)
+
+
+def _finish(
+    raw: pl.DataFrame,
+    layout: Layout,
+    constants: dict[str, str],
+    unit: str,
+    why: str,
+    day: date | None,
+    source: str,
+) -> pl.DataFrame:
+    """Check values and time units, convert times to µs timestamps, add constant columns, conform to the record."""
+    problems: list[Problem] = []
+    for name in layout.positive:
+        problems.append((~(pl.col(name).is_finite() & (pl.col(name) > 0)), _describe(name, "is not a positive number")))
+    for name in layout.non_negative:
+        bad = pl.col(name) < 0 if raw[name].dtype == pl.Int64 else ~(pl.col(name).is_finite() & (pl.col(name) >= 0))
+        problems.append((bad, _describe(name, "is negative or not a number")))
+    if layout is AGG_TRADES:
+        problems.append(
+            (pl.col("last_trade_id") < pl.col("first_trade_id"), _describe("last_trade_id", "is below first_trade_id"))
+        )
+    for name in layout.time_columns:
+        in_us = pl.col(name) >= _US_THRESHOLD
+        wrong_unit = ~in_us if unit == "us" else in_us
+        found = "ms" if unit == "us" else "µs"
+        problems.append((wrong_unit, _describe(name, f"looks like {found}, but {why}")))
+    _fail_first(raw, problems, source)
+
+    scale = 1 if unit == "us" else 1000
+    # A ms close time means "the last ms of the interval"; its last µs is 999 µs later.
+    last_us = {"close_time": scale - 1}
+    frame = raw.with_columns(
+        (pl.col(name) * scale + last_us.get(name, 0)).alias(name) for name in layout.time_columns
+    )
+    if day is not None:
+        start, end = day_bounds_us(day)
+        key = layout.record.time_column
+        outside = (pl.col(key) < start) | (pl.col(key) >= end)
+        _fail_first(frame, [(outside, _describe(key, f"(µs) is outside the file's day {day}"))], source)
+    frame = frame.with_columns(
+        [pl.col(name).cast(pl.Datetime("us", "UTC")) for name in layout.time_columns]
+        + [pl.lit(value, dtype=pl.String).alias(name) for name, value in constants.items()]
+    )
+    return layout.record.conform(frame.drop([n for n, k in layout.fields if k == IGNORED], strict=False))
+
+
+def _describe(name: str, text: str) -> Callable[[dict], str]:
+    def describe(row: dict) -> str:
+        value = row[name]
+        shown = repr(value) if isinstance(value, str) else value
+        return f"{name} = {shown} {text}"
+
+    return describe
+
+
+def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str) -> None:
+    """Raise MalformedDataError for the first row (1-based) with any problem; return when there is none."""
+    if not problems or frame.height == 0:
+        return
+    flags = frame.select(bad.fill_null(True).alias(str(i)) for i, (bad, _) in enumerate(problems))
+    any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not any_bad.any():
+        return
+    index = any_bad.arg_true()[0]
+    describe = next(describe for (_, describe), hit in zip(problems, flags.row(index)) if hit)
+    raise MalformedDataError(f"{source}: row {index + 1}: {describe(frame.row(index, named=True))}")

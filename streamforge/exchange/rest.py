@@ -1,0 +1,212 @@
+"""Binance spot REST market data: exchange info, a whole day of aggregate trades, klines, depth.
+
+One code path for the simulator and Binance: only the base URL differs (STREAMFORGE_REST_URL). Every request asks for
+µs timestamps (header `X-MBX-TIME-UNIT: MICROSECOND`; it also makes `startTime`/`endTime` µs), passes through the
+shared weight limiter, and is retried the way Binance asks: after a 429/418 nobody sends before `Retry-After` has
+passed (sending anyway is what turns a 429 into a 418 IP ban); 5xx answers, timeouts and connection errors are retried
+with backoff. Binance error bodies (`{"code": -1121, "msg": "Invalid symbol."}`) become specific errors.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import httpx
+import polars as pl
+
+from streamforge import settings
+from streamforge.dates import day_bounds_us
+from streamforge.errors import ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
+from streamforge.exchange import parse
+from streamforge.exchange.limiter import WeightLimiter
+from streamforge.exchange.retry import Backoff
+from streamforge.schemas import AGG_TRADE, KLINE
+
+PAGE = 1000  # most rows Binance returns per aggTrades or klines request
+HOUR_US = 3_600_000_000
+
+# Request weight per endpoint (Binance spot docs); depth's weight grows with the number of levels asked for.
+WEIGHTS = {"/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/aggTrades": 4, "/api/v3/klines": 2}
+DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))  # (most levels, weight)
+
+UNKNOWN_SYMBOL = -1121  # Binance error code "Invalid symbol."
+
+
+class BinanceRest:
+    """A REST client for one exchange base URL; thread-safe, one weight limiter shared by all its threads."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+        limiter: WeightLimiter | None = None,
+    ) -> None:
+        self.base_url = (base_url or settings.get("STREAMFORGE_REST_URL")).rstrip("/")
+        self.retries = int(settings.get("STREAMFORGE_HTTP_RETRIES") if retries is None else retries)
+        self.max_retry_after_s = float(settings.get("STREAMFORGE_HTTP_MAX_RETRY_AFTER_S"))
+        self.limiter = limiter or WeightLimiter()
+        timeout = float(settings.get("STREAMFORGE_HTTP_TIMEOUT_S") if timeout_s is None else timeout_s)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, headers={"X-MBX-TIME-UNIT": "MICROSECOND"}
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BinanceRest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- endpoints ----------------------------------------------------------------------------------------------
+
+    def exchange_info(self) -> dict:
+        """The exchange's symbols and rate limits; also (re)configures the limiter from `rateLimits`."""
+        response = self._request("/api/v3/exchangeInfo", {}, WEIGHTS["/api/v3/exchangeInfo"])
+        info = _json(response)
+        if not isinstance(info, dict) or not isinstance(info.get("rateLimits"), list):
+            raise MalformedDataError(f"GET {response.url}: exchangeInfo without a rateLimits list")
+        self.limiter.configure(info["rateLimits"])
+        self.limiter.observe(response.headers)  # the first answer came before the limiter knew its windows
+        return info
+
+    def require_trading(self, symbol: str) -> dict:
+        """The symbol's exchangeInfo entry; UnknownSymbolError when it is not listed or not trading."""
+        spec = next((s for s in self.exchange_info().get("symbols", []) if s.get("symbol") == symbol), None)
+        if spec is None:
+            raise UnknownSymbolError(f"symbol {symbol} is not listed by the exchange")
+        if spec.get("status") != "TRADING":
+            raise UnknownSymbolError(f"symbol {symbol} is not trading (status {spec.get('status')})")
+        return spec
+
+    def server_time_us(self) -> int:
+        """The exchange's clock: it, not ours, decides which days are complete there."""
+        body, source = self._get("/api/v3/time", {})
+        if not isinstance(body, dict) or type(body.get("serverTime")) is not int:
+            raise MalformedDataError(f"{source}: not a server time: {str(body)[:200]}")
+        return body["serverTime"]
+
+    def agg_trades_day(self, symbol: str, day: date) -> pl.DataFrame:
+        """Exactly the aggregate trades of a completed UTC day [00:00, 24:00), contiguous in agg id."""
+        start, end = day_bounds_us(day)
+        now_us = self.server_time_us()
+        if end > now_us:
+            today = datetime.fromtimestamp(now_us / 1e6, timezone.utc).date()
+            raise ConfigError(
+                f"{day} is not a completed UTC day (the exchange's today is {today}); a day's aggTrades are loaded "
+                "once it has ended"
+            )
+        from_id = self._first_agg_id(symbol, start, end)
+        pages: list[pl.DataFrame] = []
+        while from_id is not None:
+            rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": from_id, "limit": PAGE})
+            page = parse.agg_trades_from_json(rows, symbol, source)
+            parse.check_sequence(page, source, from_id, pages[-1]["time"][-1] if pages else None)
+            in_day = page.filter(pl.col("time") < pl.lit(end).cast(pl.Datetime("us", "UTC")))
+            pages.append(in_day)
+            # A full page entirely inside the day means there is more; otherwise the day (or the data) has ended.
+            from_id = from_id + PAGE if in_day.height == PAGE else None
+        return pl.concat(pages) if pages else AGG_TRADE.empty()
+
+    def klines(self, symbol: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        """The exchange's klines with open time in [start_us, end_us)."""
+        pages: list[pl.DataFrame] = []
+        cursor = start_us
+        while cursor < end_us:
+            params = {"symbol": symbol, "interval": interval, "startTime": cursor, "endTime": end_us - 1, "limit": PAGE}
+            rows, source = self._get("/api/v3/klines", params)
+            page = parse.klines_from_json(rows, symbol, interval, source)
+            pages.append(page)
+            if page.height < PAGE:
+                break
+            cursor = page["open_time"].dt.epoch("us").max() + 1
+        return pl.concat(pages) if pages else KLINE.empty()
+
+    def depth(self, symbol: str, limit: int = 100) -> dict:
+        """Order book snapshot `{"lastUpdateId": N, "bids": [[price, qty], ...], "asks": [...]}`."""
+        weight = next((w for most, w in DEPTH_WEIGHTS if limit <= most), None)
+        if weight is None or limit < 1:
+            raise ConfigError(f"depth limit {limit} is outside 1..{DEPTH_WEIGHTS[-1][0]}")
+        book, source = self._get("/api/v3/depth", {"symbol": symbol, "limit": limit}, weight)
+        if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():
+            raise MalformedDataError(f"{source}: not a depth snapshot: {str(book)[:200]}")
+        return book
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+
+    def _first_agg_id(self, symbol: str, start: int, end: int) -> int | None:
+        """Id of the day's first aggregate trade: searched hour by hour, as startTime/endTime may span < 1 hour."""
+        for hour_start in range(start, end, HOUR_US):
+            params = {"symbol": symbol, "startTime": hour_start, "endTime": hour_start + HOUR_US - 1, "limit": 1}
+            rows, source = self._get("/api/v3/aggTrades", params)
+            first = parse.agg_trades_from_json(rows, symbol, source)
+            if first.height:
+                return first["agg_id"][0]
+        return None
+
+    def _get(self, path: str, params: dict, weight: int | None = None) -> tuple[object, str]:
+        """(JSON body, "GET <URL with parameters>") of a market-data request; the latter names the page in errors."""
+        if not self.limiter.configured:
+            self.exchange_info()
+        response = self._request(path, params, WEIGHTS[path] if weight is None else weight)
+        return _json(response), f"GET {response.url}"
+
+    def _request(self, path: str, params: dict, weight: int) -> httpx.Response:
+        """GET with limiter, Retry-After and backoff; the successful response, or a specific error."""
+        request = self._http.build_request("GET", path, params=params)
+        url = str(request.url)
+        backoff = Backoff(url, self.retries)
+        waited_s = 0.0
+        while True:
+            self.limiter.acquire(weight)
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                backoff.failed(f"{type(exc).__name__}: {exc}")
+                continue
+            self.limiter.observe(response.headers)
+            status = response.status_code
+            if status in (429, 418):
+                retry_after = _retry_after(response)
+                self.limiter.back_off(retry_after)
+                waited_s += retry_after
+                if waited_s > self.max_retry_after_s:
+                    raise ExchangeError(
+                        f"GET {url}: HTTP {status}, told to wait {retry_after:g} s more after "
+                        f"{waited_s - retry_after:g} s already (limit STREAMFORGE_HTTP_MAX_RETRY_AFTER_S="
+                        f"{self.max_retry_after_s:g})"
+                    )
+                continue
+            if status >= 500:
+                backoff.failed(f"HTTP {status}")
+                continue
+            if status >= 400:
+                raise _api_error(response, url)
+            return response
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MalformedDataError(f"GET {response.url}: response is not JSON: {response.text[:200]!r}") from exc
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds the server asks us to wait; 1 s when it does not say (never 0: that would be a busy loop)."""
+    try:
+        return max(float(response.headers.get("Retry-After", "1")), 1.0)
+    except ValueError:
+        return 1.0
+
+
+def _api_error(response: httpx.Response, url: str) -> Exception:
+    try:
+        body = response.json()
+        code, msg = body["code"], body["msg"]
+    except (ValueError, KeyError, TypeError):
+        return ExchangeError(f"GET {url}: HTTP {response.status_code}: {response.text[:200]!r}")
+    error = UnknownSymbolError if code == UNKNOWN_SYMBOL else ExchangeError
+    return error(f"GET {url}: Binance error {code}: {msg}")
