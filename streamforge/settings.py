@@ -51,6 +51,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_TOPIC_REPLICATION", "1", "Replication factor of each topic (3 on a production cluster)."),
         Setting("STREAMFORGE_TOPIC_RETENTION_MS", "604800000", "Retention of the data topics, ms (7 days). Data older than this must be re-materialised."),
         Setting("STREAMFORGE_KAFKA_MAX_MESSAGE_BYTES", "1000000", "Largest message the IO manager produces; Arrow batches are split to stay under it."),
+        Setting("STREAMFORGE_KAFKA_TIMEOUT_S", "10", "Longest wait on Kafka: connecting, a metadata request, a flush, or a read that stops making progress, seconds."),
+        Setting("STREAMFORGE_KAFKA_ARROW_COMPRESSION", "zstd", "Compression inside the Arrow IPC batches sent over Kafka: zstd, lz4 or none (bench/b1_kafka_io.py compares them)."),
         # --- store
         Setting("STREAMFORGE_STORE", "embedded", "Store backend: 'embedded' (Parquet files under STREAMFORGE_HOME) or 'arangodb'."),
         Setting("STREAMFORGE_ARANGO_URL", "", "ArangoDB endpoint, e.g. http://127.0.0.1:8529 or https://... for TLS. Also enables the ArangoDB tests."),

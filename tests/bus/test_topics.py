@@ -1,0 +1,46 @@
+"""Topics are declared once and created explicitly, idempotently, with their partitions."""
+
+import dataclasses
+
+from kafka import KafkaAdminClient
+
+from streamforge.bus.topics import TOPICS, build_topics, ensure_topics, topic
+from streamforge.schemas import AGG_TRADE, CANDLE
+
+
+def test_every_topic_is_named_from_the_prefix_and_its_record_version(monkeypatch):
+    monkeypatch.setenv("STREAMFORGE_TOPIC_PREFIX", "sf-test")
+    names = {spec.kind: spec.name for spec in build_topics()}
+    assert names == {
+        "aggtrades": "sf-test.aggtrades.v1",
+        "candles-1m": "sf-test.candles-1m.v1",
+        "candles-5m": "sf-test.candles-5m.v1",
+        "klines-1m": "sf-test.klines-1m.v1",
+        "depth": "sf-test.depth.v1",
+        "book": "sf-test.book.v1",
+        "deadletter": "sf-test.deadletter.v1",
+    }
+
+
+def test_topic_specs_carry_record_and_kafka_configs():
+    assert topic("aggtrades").record is AGG_TRADE
+    assert topic("candles-5m").record is CANDLE
+    assert topic("aggtrades").name == "streamforge.aggtrades.v1"
+    for spec in TOPICS:
+        assert spec.configs["cleanup.policy"] == "delete"
+        assert int(spec.configs["retention.ms"]) == spec.retention_ms > 0
+
+
+def test_ensure_topics_creates_missing_topics_with_their_partition_count_and_is_idempotent(kafka):
+    specs = tuple(
+        dataclasses.replace(spec, name=f"ensure.{spec.name}", partitions=partitions)
+        for spec, partitions in zip(TOPICS, (1, 2, 3, 5, 6, 7, 8))
+    )
+    assert ensure_topics(kafka, specs) == [spec.name for spec in specs]
+    admin = KafkaAdminClient(**kafka)
+    try:
+        assert ensure_topics(admin, specs) == []
+        described = {d["name"]: len(d["partitions"]) for d in admin.describe_topics([s.name for s in specs])}
+    finally:
+        admin.close()
+    assert described == {spec.name: spec.partitions for spec in specs}
