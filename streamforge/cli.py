@@ -14,12 +14,14 @@ import typer
 from rich.console import Console
 
 from streamforge import settings
+from streamforge.deploy.cli import app as k8s_app  # typer and yaml only: its commands import the rest lazily
 from streamforge.errors import StreamForgeError
 
 app = typer.Typer(help="StreamForge: crypto market data through Kafka into a store, as a Dagster asset graph.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 symbols_app = typer.Typer(help="Manage the symbol dimension of the partitions.", no_args_is_help=True)
 app.add_typer(symbols_app, name="symbols")
+app.add_typer(k8s_app, name="k8s")
 console = Console()
 
 SymbolsOpt = Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")]

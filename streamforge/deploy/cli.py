@@ -1,0 +1,60 @@
+"""`streamforge k8s ...`: regenerate, render and check the Kubernetes deployment without a cluster."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import yaml
+
+app = typer.Typer(help="Kubernetes deployment: generate topics, render overlays, check them.", no_args_is_help=True)
+
+
+@app.command()
+def topics() -> None:
+    """Rewrite deployments/k8s/base/kafka-topics.yaml from the code's TOPICS."""
+    from streamforge.deploy import topics_manifest
+
+    print(f"wrote {topics_manifest.write()}")
+
+
+@app.command()
+def render(overlay: Annotated[str, typer.Argument(help="dev or prod")]) -> None:
+    """Print the manifests of an overlay, as `kubectl apply -k` would apply them."""
+    from streamforge.deploy.render import overlay as render_overlay
+
+    print(yaml.safe_dump_all(render_overlay(overlay), sort_keys=False))
+
+
+@app.command()
+def check() -> None:
+    """Schema-validate and policy-check every overlay and the run Job Dagster would launch; exit 1 on any problem."""
+    from streamforge.deploy import OVERLAYS, policy, runjob, validate
+    from streamforge.deploy.render import overlay as render_overlay
+
+    problems: list[str] = []
+    for name in OVERLAYS:
+        docs = render_overlay(name)
+        problems += validate.all_schema_errors(docs) + [str(v) for v in policy.check(docs, prod=name == "prod")]
+    job = runjob.run_job(runjob.load_values(), {"streamforge/symbol": "BTCUSDT"})
+    problems += validate.schema_errors(job) + [str(v) for v in policy.check([job], prod=True)]
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)")
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command("run-job")
+def run_job(symbol: Annotated[str, typer.Option(help="Symbol tag of the sample run.")] = "BTCUSDT") -> None:
+    """Print the Kubernetes Job dagster-k8s builds for a sample run from deployments/helm/values.yaml."""
+    from streamforge.deploy import runjob
+
+    print(yaml.safe_dump(runjob.run_job(runjob.load_values(), {"streamforge/symbol": symbol}), sort_keys=False))
+
+
+@app.command()
+def instance(namespace: Annotated[str, typer.Option(help="Namespace of the Helm release.")] = "streamforge") -> None:
+    """Print the dagster.yaml sections (run queue, run launcher, pools) the chart renders from our values."""
+    from streamforge.deploy import runjob
+
+    print(yaml.safe_dump(runjob.instance_config(runjob.load_values(), namespace), sort_keys=False))
