@@ -30,7 +30,7 @@ class ExchangeResource(dg.ConfigurableResource):
         return cls(
             rest_url=settings.get("STREAMFORGE_REST_URL"),
             dump_url=settings.get("STREAMFORGE_DUMP_URL"),
-            cache_dir=str(settings.home() / "dumps"),
+            cache_dir=settings.get("STREAMFORGE_DUMP_CACHE") or str(settings.home() / "dump-cache"),
         )
 
     def rest(self) -> BinanceRest:
@@ -41,6 +41,13 @@ class ExchangeResource(dg.ConfigurableResource):
     def agg_trades_day(self, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
         return load_agg_trades_day(self.rest(), DumpClient(base_url=self.dump_url, cache_dir=Path(self.cache_dir)), symbol, day)
+
+    def price_before(self, symbol: str, trades: pl.DataFrame) -> float | None:
+        """Price of the trade just before the day's first: the close Binance carries into empty leading intervals."""
+        if trades.height == 0 or trades["agg_id"][0] == 0:
+            return None
+        previous = self.rest().agg_trade(symbol, int(trades["agg_id"][0]) - 1)
+        return float(previous["price"][0]) if previous.height else None
 
     def klines_day(self, symbol: str, interval: str, day: date) -> pl.DataFrame:
         start, end = day_bounds_us(day)

@@ -30,7 +30,7 @@ PartitionedFrames = dict[str, pl.DataFrame]
 
 
 class KafkaFrameIOManager(dg.ConfigurableIOManager):
-    kafka: dg.ResourceDependency[KafkaResource]
+    kafka: KafkaResource
 
     def handle_output(self, context: dg.OutputContext, obj: PartitionedFrames) -> None:
         spec = topic(context.definition_metadata[TOPIC])
@@ -40,11 +40,10 @@ class KafkaFrameIOManager(dg.ConfigurableIOManager):
             raise dg.DagsterInvariantViolationError(
                 f"{context.asset_key.to_user_string()} returned partitions {sorted(obj)}, the run covers {sorted(expected)}"
             )
-        producer = self.kafka.producer()
         offsets: dict[str, list[dict]] = {}
         for key in sorted(obj):
             symbol, _ = split_key(key)
-            ranges = publish_frame(producer, spec.name, symbol, key, record, obj[key])
+            ranges = publish_frame(self.kafka.producer(), spec.name, symbol, key, record, obj[key])
             offsets[key] = [asdict(r) for r in ranges]
         context.add_output_metadata(
             {

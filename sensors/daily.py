@@ -4,8 +4,6 @@ Binance publishes a day's dump files the day after; the schedule runs at 01:30 U
 Run keys are the partition keys, so a tick that is retried never launches the same day twice.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 
 import dagster as dg

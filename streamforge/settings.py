@@ -62,6 +62,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_ARANGO_CA_CERT", "", "CA certificate file for an https:// ArangoDB endpoint."),
         # --- partitions
         Setting("STREAMFORGE_START_DATE", "2024-01-01", "First date of the daily partitions."),
+        Setting("STREAMFORGE_PARTITIONS_PER_RUN", "7", "Most (date, symbol) partitions one backfill run covers (BackfillPolicy.multi_run)."),
         Setting("STREAMFORGE_DEFAULT_SYMBOLS", "BTCUSDT,ETHUSDT,SOLUSDT", "Symbols the demo and `make dev` register."),
         # --- simulator
         Setting("STREAMFORGE_SIM_HOST", "127.0.0.1", "Address the simulator listens on."),

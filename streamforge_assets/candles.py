@@ -5,8 +5,6 @@ interval guard the store: OHLC invariants and a full day of candles, volumes equ
 field-by-field equality with the exchange's own klines for the same partition.
 """
 
-from __future__ import annotations
-
 from typing import Iterator
 
 import dagster as dg
@@ -50,13 +48,14 @@ CHECKS = {
     ],
 )
 def candles(context: dg.AssetExecutionContext, trades: PartitionedFrames, exchange: ExchangeResource) -> Iterator:
+    prev_close = {key: exchange.price_before(split_key(key)[0], frame) for key, frame in trades.items()}
     for name, interval in INTERVALS.items():
         frames: PartitionedFrames = {}
         stats: dict[str, dict] = {}
         invariants, volumes, klines = {}, {}, {}
         for key in sorted(trades):
             symbol, day = split_key(key)
-            frame = aggregate(trades[key], interval, day)
+            frame = aggregate(trades[key], interval, day, prev_close[key])
             frames[key] = frame
             stats[key] = partition_stats(CANDLE, frame)
             invariants[key] = candles_invariants(frame, interval, day)

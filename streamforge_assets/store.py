@@ -5,8 +5,6 @@ the store, so re-running a partition leaves the same content and no duplicates. 
 and the embedded Parquet store locally; the asset does not know which.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from resources import StoreResource

@@ -5,8 +5,6 @@ the published checksum; otherwise REST aggTrades, paginated by id within the exc
 blocking check keeps a day with a hole, a duplicate or a stray trade out of the store.
 """
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Iterator
 

@@ -110,6 +110,11 @@ class BinanceRest:
             from_id = from_id + PAGE if in_day.height == PAGE else None
         return pl.concat(pages) if pages else AGG_TRADE.empty()
 
+    def agg_trade(self, symbol: str, agg_id: int) -> pl.DataFrame:
+        """The one aggregate trade with this id (an empty frame when the exchange has none)."""
+        rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": agg_id, "limit": 1})
+        return parse.agg_trades_from_json(rows, symbol, source).filter(pl.col("agg_id") == agg_id)
+
     def klines(self, symbol: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
         """The exchange's klines with open time in [start_us, end_us)."""
         pages: list[pl.DataFrame] = []
