@@ -9,7 +9,6 @@ import dagster as dg
 import polars as pl
 from pydantic import PrivateAttr
 
-from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.exchange.dumps import DumpClient
 from streamforge.exchange.loader import load_agg_trades_day
@@ -24,14 +23,6 @@ class ExchangeResource(dg.ConfigurableResource):
     cache_dir: str
     # One client per process, so its weight limiter sees every request this process makes.
     _rest: BinanceRest | None = PrivateAttr(default=None)
-
-    @classmethod
-    def from_settings(cls) -> "ExchangeResource":
-        return cls(
-            rest_url=settings.get("STREAMFORGE_REST_URL"),
-            dump_url=settings.get("STREAMFORGE_DUMP_URL"),
-            cache_dir=settings.get("STREAMFORGE_DUMP_CACHE") or str(settings.home() / "dump-cache"),
-        )
 
     def rest(self) -> BinanceRest:
         if self._rest is None:

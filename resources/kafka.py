@@ -9,7 +9,6 @@ from __future__ import annotations
 import dagster as dg
 from kafka import KafkaProducer
 
-from streamforge import settings
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.topics import ensure_topics
@@ -17,10 +16,6 @@ from streamforge.bus.topics import ensure_topics
 
 class KafkaResource(dg.ConfigurableResource):
     bootstrap_servers: str
-
-    @classmethod
-    def from_settings(cls) -> "KafkaResource":
-        return cls(bootstrap_servers=settings.get("STREAMFORGE_KAFKA_BOOTSTRAP"))
 
     def client_config(self) -> dict:
         return kafka_config(self.bootstrap_servers)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from streamforge import settings
 from streamforge.store import EmbeddedStore, Store
 from streamforge.store.base import PartitionInfo
 
@@ -16,10 +15,6 @@ class StoreResource(dg.ConfigurableResource):
 
     backend: str
     root: str
-
-    @classmethod
-    def from_settings(cls) -> "StoreResource":
-        return cls(backend=settings.get("STREAMFORGE_STORE"), root=str(settings.home() / "store"))
 
     def open(self) -> Store:
         if self.backend == "arangodb":

@@ -5,7 +5,7 @@ Resources are built from the environment here, once; the assets never branch on 
 
 import dagster as dg
 
-from resources import ExchangeResource, KafkaFrameIOManager, KafkaResource, StoreResource
+from resources import resource_defs
 from sensors.daily import yesterday_schedule
 from streamforge_assets.candles import candles
 from streamforge_assets.jobs import historical_job
@@ -13,21 +13,11 @@ from streamforge_assets.store import store_candles_1m, store_candles_5m, store_t
 from streamforge_assets.trades import trades
 
 
-def resources() -> dict:
-    kafka = KafkaResource.from_settings()
-    return {
-        "exchange": ExchangeResource.from_settings(),
-        "kafka": kafka,
-        "kafka_io": KafkaFrameIOManager(kafka=kafka),
-        "store": StoreResource.from_settings(),
-    }
-
-
 defs = dg.Definitions(
     assets=[trades, candles, store_trades, store_candles_1m, store_candles_5m],
     jobs=[historical_job],
     schedules=[yesterday_schedule],
-    resources=resources(),
+    resources=resource_defs(),
     # Two cores: steps of a run execute one after another in the run's process; runs are the unit of parallelism.
     executor=dg.in_process_executor,
 )

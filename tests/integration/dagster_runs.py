@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources import ExchangeResource, KafkaFrameIOManager, KafkaResource, StoreResource
+from resources import resource_defs
 from streamforge_assets.candles import candles
 from streamforge_assets.store import store_candles_1m, store_candles_5m, store_trades
 from streamforge_assets.trades import trades
@@ -16,13 +16,7 @@ HISTORICAL = [trades, candles, store_trades, store_candles_1m, store_candles_5m]
 
 
 def make_resources(bootstrap: str, sim_url: str, home) -> dict:
-    kafka = KafkaResource(bootstrap_servers=bootstrap)
-    return {
-        "exchange": ExchangeResource(rest_url=sim_url, dump_url=sim_url, cache_dir=str(home / "dump-cache")),
-        "kafka": kafka,
-        "kafka_io": KafkaFrameIOManager(kafka=kafka),
-        "store": StoreResource(backend="embedded", root=str(home / "store")),
-    }
+    return resource_defs(bootstrap=bootstrap, rest_url=sim_url, home=home, store_backend="embedded")
 
 
 def materialize_days(instance, resources, symbol: str, first: str, last: str, selection=None):

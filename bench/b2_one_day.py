@@ -1,0 +1,109 @@
+"""B2: one BTCUSDT day at 2025 volume (~1.5M aggregate trades) from the simulator's dump file through the whole
+historical graph — trades → Kafka → candles_1m/5m (+ their checks against the exchange's klines) → store — in one
+Dagster run on real parts. Goal: ≤ 20 s and ≤ 1.5 GB peak RSS on 2 cores.
+
+Beside it, in the same run, the floor: only downloading, verifying and parsing the same dump file, which any
+pipeline has to do. The simulator runs in its own process, and its one-off generation of the file is timed
+separately, so neither counts against the pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from tempfile import mkdtemp
+
+import dagster as dg
+import httpx
+
+SYMBOL, DAY = "BTCUSDT", date(2025, 1, 2)
+
+
+def _historical_assets() -> list:
+    from streamforge_assets.definitions import defs
+
+    return list(defs.assets)
+
+
+def _start_simulator(home: Path) -> tuple[subprocess.Popen, str]:
+    from streamforge.services import free_port, wait_http
+
+    port = free_port()
+    env = {**os.environ, "STREAMFORGE_HOME": str(home), "STREAMFORGE_SIM_PORT": str(port), "STREAMFORGE_SIM_VOLUME": "1.0"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge.sim"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/api/v3/ping", 60, proc, "the simulator")
+    return proc, url
+
+
+def _step_seconds(result) -> dict[str, float]:
+    started, seconds = {}, {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = event.timestamp
+        elif event.event_type_value == "STEP_SUCCESS":
+            seconds[event.step_key] = round(event.timestamp - started[event.step_key], 2)
+    return seconds
+
+
+def run() -> dict:
+    from resources import resource_defs
+    from streamforge.bus.broker import LocalBroker
+    from streamforge.exchange.dumps import DumpClient
+    from streamforge_assets.partitions import SYMBOLS
+
+    home = Path(mkdtemp(prefix="sf-b2-"))
+    sim, url = _start_simulator(home)
+    try:
+        started = time.monotonic()
+        name = f"{SYMBOL}-aggTrades-{DAY}.zip"
+        httpx.get(f"{url}/data/spot/daily/aggTrades/{SYMBOL}/{name}", timeout=300).raise_for_status()
+        generation_s = time.monotonic() - started
+
+        with LocalBroker(home / "tansu") as broker, dg.instance_for_test() as instance:
+            instance.add_dynamic_partitions(SYMBOLS.name, [SYMBOL])
+            started = time.monotonic()
+            result = dg.materialize(
+                _historical_assets(), instance=instance, partition_key=f"{DAY}|{SYMBOL}", raise_on_error=False,
+                selection=dg.AssetSelection.groups("historical", "store"),
+                resources=resource_defs(bootstrap=broker.bootstrap, rest_url=url, home=home, store_backend="embedded"),
+            )
+            pipeline_s = time.monotonic() - started
+            peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            assert result.success, "the pipeline run failed"
+            meta = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("trades"), asset_partitions=[f"{DAY}|{SYMBOL}"]), limit=1
+            ).records[0].asset_materialization.metadata
+            rows = meta["partitions"].data[f"{DAY}|{SYMBOL}"]["rows"]
+
+        started = time.monotonic()
+        client = DumpClient(url, home / "floor-cache")
+        frame = client.read_agg_trades(client.agg_trades(SYMBOL, DAY))
+        floor_s = time.monotonic() - started
+        assert frame.height == rows
+    finally:
+        sim.terminate()
+        sim.wait(30)
+    return {
+        "goal": "≤ 20 s wall and ≤ 1.5 GB peak RSS for one BTCUSDT day (2025 volume) through trades → store → candles",
+        "aggregate_trades": rows,
+        "pipeline_wall_s": round(pipeline_s, 2),
+        "pipeline_rows_per_s": round(rows / pipeline_s),
+        "peak_rss_mb": round(peak_rss_mb),
+        "steps_s": _step_seconds(result),
+        "floor_download_verify_parse_s": round(floor_s, 2),
+        "simulator_dump_generation_s_not_counted": round(generation_s, 2),
+        "goal_met": pipeline_s <= 20 and peak_rss_mb <= 1536,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=1))
