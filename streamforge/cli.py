@@ -7,6 +7,7 @@ sim` and `streamforge broker` start fast and work without it.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Annotated
 
@@ -22,7 +23,8 @@ app = typer.Typer(help="StreamForge: crypto market data through Kafka into a sto
 symbols_app = typer.Typer(help="Manage the symbol dimension of the partitions.", no_args_is_help=True)
 app.add_typer(symbols_app, name="symbols")
 app.add_typer(k8s_app, name="k8s")
-console = Console()
+# Tables stay readable when output goes to a file or `make` (no terminal to size them by).
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 SymbolsOpt = Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")]
 
@@ -68,6 +70,24 @@ def broker(port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] 
     with LocalBroker(log_dir=settings.home() / "logs", port=port or None) as b:
         console.print(f"broker ready: STREAMFORGE_KAFKA_BOOTSTRAP={b.bootstrap}")
         _wait_for_ctrl_c("broker running")
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port (default STREAMFORGE_DASHBOARD_PORT).")] = 0,
+    host: Annotated[str, typer.Option(help="Address (default STREAMFORGE_DASHBOARD_HOST).")] = "",
+) -> None:
+    """Serve the live dashboard (candles, trades, order book, pipeline health) from the live Kafka topics."""
+    from streamforge.dashboard.app import serve
+    from streamforge.dashboard.config import DashboardConfig
+
+    host = host or settings.get("STREAMFORGE_DASHBOARD_HOST")
+    port = port or int(settings.get("STREAMFORGE_DASHBOARD_PORT"))
+    console.print(f"dashboard: http://{host}:{port}/  (Kafka at {settings.get('STREAMFORGE_KAFKA_BOOTSTRAP')})")
+    try:
+        serve(DashboardConfig.from_settings(), host, port)
+    except StreamForgeError as exc:
+        _fail(exc)
 
 
 @app.command()
@@ -121,6 +141,54 @@ def backfill(
     except StreamForgeError as exc:
         _fail(exc)
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def train(
+    end: Annotated[str, typer.Option(help="Training date: last day of the window, YYYY-MM-DD.")],
+    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
+    days: Annotated[int, typer.Option(help="Days in the window (default STREAMFORGE_MODEL_WINDOW_DAYS).")] = 0,
+    start: Annotated[str, typer.Option(help="First training date of a backfill over several (default: --end).")] = "",
+    url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
+) -> None:
+    """Build the graph and train the model for a window, materialising its missing upstream partitions first."""
+    from streamforge_assets import control
+
+    try:
+        ok = control.train(_split(symbols), start or end, end,
+                           days or int(settings.get("STREAMFORGE_MODEL_WINDOW_DAYS")), url, console)
+    except StreamForgeError as exc:
+        _fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def models() -> None:
+    """List every trained model in the store with its metrics."""
+    from streamforge_assets import control
+
+    try:
+        console.print(control.models_table())
+    except StreamForgeError as exc:
+        _fail(exc)
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Option(help="Model id (see `streamforge models`) or the path of a model folder.")],
+    day: Annotated[str, typer.Option(help="Day to score, YYYY-MM-DD; its candles must be in the store.")],
+    out: Annotated[str, typer.Option(help="Write the forecasts to this Parquet file as well.")] = "",
+) -> None:
+    """Score a day with a trained model: next-interval realized volatility and up-probability per 5-minute interval."""
+    from streamforge_assets import control
+
+    try:
+        forecasts = control.predict_day(model, day)
+    except StreamForgeError as exc:
+        _fail(exc)
+    if out:
+        forecasts.write_parquet(out)
+    console.print(forecasts)
 
 
 @symbols_app.command("add")

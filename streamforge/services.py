@@ -125,7 +125,7 @@ class Stack:
         sim_env = {**self.env, **self.sim_env, "STREAMFORGE_SIM_PORT": str(sim_port)}
         sim = self._spawn([sys.executable, "-m", "streamforge.sim"], "simulator.log", sim_env, signal.SIGTERM)
         wait_http(f"{self.sim_url}/api/v3/ping", 30, sim, "the simulator")
-        os.environ.update({k: v for k, v in self.env.items() if k.startswith(("STREAMFORGE_", "DAGSTER_HOME"))})
+        self._export({k: v for k, v in self.env.items() if k.startswith(("STREAMFORGE_", "DAGSTER_HOME"))})
         if not self.dagster:
             return
         prepare_instance(self.home / "dagster")
@@ -140,6 +140,20 @@ class Stack:
         self._spawn([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], "dagster-daemon.log", self.env, signal.SIGINT)
         wait_http(f"{self.webserver_url}/server_info", 120, web, "the Dagster webserver")
         self._publish()
+
+    def _export(self, values: dict[str, str]) -> None:
+        """Point this process at the stack too (the demo reads the store and instance); restored on exit."""
+        before = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+
+        def restore() -> None:
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+        self._exit.callback(restore)
 
     def _publish(self) -> None:
         """Write where everything runs to STREAMFORGE_HOME/stack.json, so other commands find this stack."""

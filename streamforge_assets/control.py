@@ -97,6 +97,17 @@ def plan_backfill(symbols: list[str], start: str, end: str) -> list[str]:
     return [join_key(s, d) for d in days for s in symbols]
 
 
+def asset_paths(assets: list[str]) -> list[list[str]]:
+    """Asset keys as GraphQL paths, refusing names the code location does not define."""
+    from streamforge_assets.definitions import defs
+
+    known = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    unknown = [a for a in assets if a not in known]
+    if unknown:
+        raise ConfigError(f"unknown asset(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return [a.split("/") for a in assets]
+
+
 def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s: float = 3600) -> BackfillStatus:
     """Poll the backfill until it ends, drawing a progress bar of partitions done over partitions targeted."""
     deadline = time.monotonic() + timeout_s
@@ -116,21 +127,25 @@ def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s:
 def backfill(symbols: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
     stack = use_running_stack()
     keys = plan_backfill(symbols, start, end)
+    paths = asset_paths(assets or HISTORICAL_ASSETS)
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     web = DagsterWebserver(url)
-    paths = [a.split("/") for a in (assets or HISTORICAL_ASSETS)]
     backfill_id = web.launch_backfill(keys, paths, title=f"{','.join(symbols)} {start}..{end}")
     console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} partitions × {len(paths)} assets: {url}/runs/b/{backfill_id}")
     status = follow(web, backfill_id, console)
-    table = Table("asset", "targeted", "materialised", "failed", title=f"backfill {backfill_id}: {status.status}")
+    print_backfill(status, console)
+    return status.succeeded
+
+
+def print_backfill(status: BackfillStatus, console: Console) -> None:
+    table = Table("asset", "targeted", "materialised", "failed", title=f"backfill {status.id}: {status.status}")
     for a in status.assets:
         table.add_row(a.asset, str(a.targeted), str(a.materialized), str(a.failed))
     console.print(table)
     if status.error:
         console.print(f"[red]{status.error}[/]")
-    return status.succeeded
 
 
 def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict | None:
@@ -198,6 +213,7 @@ def demo(symbols: list[str], start: str, end: str, volume: float, console: Conso
         add_symbols(symbols, validate=True)
         ok = backfill(symbols, start, end, [], stack.webserver_url, console)
         console.print(status_table(symbols, days))
+        ok = ok and train(symbols, end, end, len(days), stack.webserver_url, console)
         console.print(checks_table())
         console.print(
             f"data: {settings.home() / 'store'} (store '{settings.get('STREAMFORGE_STORE')}'; "
@@ -206,3 +222,94 @@ def demo(symbols: list[str], start: str, end: str, volume: float, console: Conso
         )
     console.print(f"demo {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
     return ok
+
+
+# --- training: the graph and model assets (issue 3)
+
+
+def train(symbols: list[str], start: str, end: str, days: int, url: str, console: Console) -> bool:
+    """One backfill that trains a model per training date from `start` to `end` on the `days` ending there: the
+    window's missing (day, symbol) partitions of the historical graph first, then `graph` and `model`."""
+    from streamforge.models.window import TrainingWindow
+    from streamforge_assets.training import UNIVERSES, WINDOW_DAYS, WINDOW_TAG, missing_upstream, training_key
+
+    if days > WINDOW_DAYS:
+        raise ConfigError(f"--days {days} is longer than the training assets' lineage of {WINDOW_DAYS} days; "
+                          "raise STREAMFORGE_MODEL_WINDOW_DAYS for the CLI and the Dagster processes alike")
+    stack = use_running_stack()
+    ends = completed_days(parse_day(start, "first training date"), parse_day(end, "last training date"))
+    windows = [TrainingWindow.of(symbols, d, days) for d in ends]
+    upstream = plan_backfill(list(windows[0].symbols), windows[0].first.isoformat(), end)
+    url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
+    if not url:
+        raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
+    inst = instance()
+    if not inst.has_dynamic_partition(UNIVERSES.name, windows[0].universe):
+        inst.add_dynamic_partitions(UNIVERSES.name, [windows[0].universe])
+    missing = sorted({k for keys in missing_upstream(inst, upstream).values() for k in keys}, key=lambda k: split_key(k)[::-1])
+    targets = {asset: missing for asset in HISTORICAL_ASSETS if missing}
+    targets |= {asset: [training_key(w) for w in windows] for asset in ("graph", "model")}
+    web = DagsterWebserver(url)
+    backfill_id = web.launch_asset_backfill(
+        targets, title=f"train {windows[0].universe} {start}..{end} ({days} d)", tags={WINDOW_TAG: str(days)}
+    )
+    console.print(f"launched backfill [bold]{backfill_id}[/]: {len(missing)} missing (day, symbol) partitions, then "
+                  f"graph and model for {len(windows)} training date(s): {url}/runs/b/{backfill_id}")
+    status = follow(web, backfill_id, console)
+    print_backfill(status, console)
+    for window in windows:
+        print_model_metrics(window.graph_id, console)
+    return status.succeeded
+
+
+def print_model_metrics(graph_id: str, console: Console) -> None:
+    """The metrics table and per-symbol gain of the latest model trained on graph `graph_id`."""
+    import polars as pl
+
+    from streamforge.models.registry import MODELS
+    from streamforge.models.report import GAIN_HEADER, HEADER, gain_rows, metrics_rows
+    from streamforge.store import open_store
+
+    docs = open_store().get_documents(MODELS, {"graph_id": graph_id})
+    if not docs:
+        console.print(f"[red]no model was trained on {graph_id}[/]")
+        return
+    doc = max(docs, key=lambda d: d["trained_at"])
+    metrics = pl.DataFrame(doc["metrics"])
+    for header, rows, title in (
+        (HEADER, metrics_rows(metrics), f"model {doc['model_id']}: test block, next 5-minute interval"),
+        (GAIN_HEADER, gain_rows(metrics), "GNN gain in MSE over the best edge-free baseline"),
+    ):
+        table = Table(*header, title=title)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    console.print(f"model files: {doc['path']}")
+
+
+def models_table() -> Table:
+    """Every trained model in the store's `models` collection, with its pooled test metrics."""
+    from streamforge.models.registry import list_models
+    from streamforge.store import open_store
+
+    use_running_stack()
+    table = Table("model id", "window", "seed", "GNN MSE (ALL)", "gain per symbol", "path", title="trained models")
+    for doc in list_models(open_store()):
+        pooled = next((m for m in doc["metrics"] if m["model"] == "gnn" and m["symbol"] == "ALL" and m["block"] == "test"), {})
+        gains = ", ".join(f"{g['symbol']} {g['gain']:+.0%}" for g in doc["gain"] if g["symbol"] != "ALL")
+        window = doc["window"]
+        table.add_row(doc["model_id"], f"{window['first']}..{window['end']}", str(doc["seed"]),
+                      f"{pooled['mse_log_rv']:.4f}" if pooled else "—", gains, doc["path"])
+    return table
+
+
+def predict_day(model: str, day: str):
+    """Forecasts of a saved model (id or folder) for every 5-minute interval of `day`, from the stored candles."""
+    from streamforge.models.registry import open_model
+    from streamforge.models.window import score_day
+    from streamforge.store import open_store
+
+    use_running_stack()
+    store = open_store()
+    return score_day(store, open_model(store, model), parse_day(day, "day"))
+
