@@ -6,6 +6,7 @@ so a backfill from the command line is visible, cancellable and resumable in the
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -45,6 +46,13 @@ query Status($id: String!) {
     ... on BackfillNotFoundError { message }
   }
 }
+"""
+
+_LOCATIONS = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
 """
 
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
@@ -98,16 +106,49 @@ class DagsterWebserver:
             raise StreamForgeError(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
         return body["data"]
 
+    def wait_until_loaded(self, timeout_s: float = 180) -> None:
+        """Block until every code location has loaded; a location that failed to load raises with its error."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            workspace = self._query(_LOCATIONS, {})["workspaceOrError"]
+            entries = workspace.get("locationEntries") or []
+            failed = [e for e in entries if (e["locationOrLoadError"] or {}).get("__typename") == "PythonError"]
+            if failed:
+                raise StreamForgeError(
+                    f"code location {failed[0]['name']} failed to load: {failed[0]['locationOrLoadError']['message']}"
+                )
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return
+            if time.monotonic() > deadline:
+                raise StreamForgeError(f"code locations at {self.url} not loaded after {timeout_s:.0f} s")
+            time.sleep(0.5)
+
     def launch_backfill(self, partition_names: list[str], asset_paths: list[list[str]], title: str) -> str:
         params = {
             "partitionNames": partition_names,
             "assetSelection": [{"path": p} for p in asset_paths],
             "title": title,
         }
-        result = self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
+        return self._launched(self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"])
+
+    @staticmethod
+    def _launched(result: dict) -> str:
         if result["__typename"] != "LaunchBackfillSuccess":
             raise StreamForgeError(f"Dagster refused the backfill ({result['__typename']}): {result.get('message')}")
         return result["backfillId"]
+
+    def launch_asset_backfill(self, partitions_by_asset: dict[str, list[str]], title: str, tags: dict[str, str]) -> str:
+        """A backfill of different partitions per asset ('arangodb/trades' -> ['2025-01-01|BTCUSDT', ...]), as the
+        UI launches one over assets with different partitionings; Dagster runs upstream partitions first."""
+        params = {
+            "partitionsByAssets": [
+                {"assetKey": {"path": asset.split("/")}, "partitions": {"ranges": [{"start": k, "end": k} for k in keys]}}
+                for asset, keys in partitions_by_asset.items()
+            ],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+            "title": title,
+        }
+        return self._launched(self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"])
 
     def backfill_status(self, backfill_id: str) -> BackfillStatus:
         result = self._query(_STATUS, {"id": backfill_id})["partitionBackfillOrError"]

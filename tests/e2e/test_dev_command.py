@@ -1,0 +1,72 @@
+"""`streamforge dev` as a person runs it: everything comes up on loopback, the UI shows the asset graph with its
+partitions, kinds, owners, descriptions and column schemas, and Ctrl-C stops every process it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ASSETS = """
+{ assetNodes {
+    assetKey { path } description kinds
+    owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+    partitionDefinition { type dimensionTypes { name type } }
+    metadataEntries { label ... on TableSchemaMetadataEntry { schema { columns { name type } } } }
+} }
+"""
+HISTORICAL = {"trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"}
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"streamforge dev exited with {proc.returncode}"
+        if path.exists():
+            return json.loads(path.read_text())
+        time.sleep(0.5)
+    raise AssertionError(f"{path} did not appear within {timeout_s} s")
+
+
+def test_dev_serves_the_asset_graph_and_ctrl_c_stops_everything(tmp_path):
+    env = {**os.environ, "STREAMFORGE_HOME": str(tmp_path), "STREAMFORGE_SIM_VOLUME": "0.001"}
+    env.pop("DAGSTER_HOME", None)
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge.cli", "dev"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        stack = wait_for(tmp_path / "stack.json", proc)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 4  # broker, simulator, webserver, daemon (and their own children)
+
+        nodes = httpx.post(f"{stack['webserver_url']}/graphql", json={"query": ASSETS}, timeout=60).json()["data"]["assetNodes"]
+        by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+        assert HISTORICAL <= set(by_key)
+        for key in HISTORICAL:
+            node = by_key[key]
+            assert node["description"], key
+            assert node["kinds"], key
+            assert {"team": "market-data"} in node["owners"], key
+            assert node["partitionDefinition"]["type"] == "MULTIPARTITIONED", key
+            assert {(d["name"], d["type"]) for d in node["partitionDefinition"]["dimensionTypes"]} == {
+                ("date", "TIME_WINDOW"), ("symbol", "DYNAMIC")
+            }, key
+            schema = next(e for e in node["metadataEntries"] if e["label"] == "dagster/column_schema")
+            assert schema["schema"]["columns"], key
+        assert "kafka" in by_key["trades"]["kinds"] and "arangodb" in by_key["arangodb/trades"]["kinds"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=90)
+    assert not (tmp_path / "stack.json").exists()
+    _, alive = psutil.wait_procs(children, timeout=15)
+    leftovers = [" ".join(c.cmdline()) for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == [], f"still running after Ctrl-C: {leftovers}"
