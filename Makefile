@@ -4,10 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The install is redone only when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# The dashboard's chart library, from npm (package-lock.json), served by the dashboard itself: no CDN.
+WEB := streamforge/dashboard/web
+WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: venv demo dev test bench notebook soak clean
+.PHONY: venv web demo dev test bench notebook soak clean
 
-venv: $(STAMP)
+venv: $(STAMP) web
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(WEB)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the dashboard page has no chart library and its browser tests skip"; fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

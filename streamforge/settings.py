@@ -74,6 +74,16 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_SIM_WEIGHT_WINDOW_S", "60", "Length of the simulator's weight window, seconds (Binance: 60)."),
         Setting("STREAMFORGE_SIM_FAULTS", "", "Fault injection, comma-separated name=value (see streamforge/sim/faults.py)."),
         Setting("STREAMFORGE_SIM_CACHE", "", "Folder for generated dump files (default: STREAMFORGE_HOME/sim-cache)."),
+        # --- dashboard (streamforge/dashboard)
+        Setting("STREAMFORGE_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on (0.0.0.0 inside a container behind a Service)."),
+        Setting("STREAMFORGE_DASHBOARD_PORT", "8080", "Port of the dashboard's web page, /healthz and /ws."),
+        Setting("STREAMFORGE_DASHBOARD_SYMBOL", "ETHUSDT", "Symbol the page shows first."),
+        Setting("STREAMFORGE_DASHBOARD_PUSH_MS", "100", "Updates to a browser are coalesced into one message per this many ms; 0 sends each Kafka poll's changes at once."),
+        Setting("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES", "300", "Messages per topic partition read back at start, so the chart and tape are not empty."),
+        Setting("STREAMFORGE_DASHBOARD_CANDLES", "240", "1-minute candles kept per symbol (and shown on the chart)."),
+        Setting("STREAMFORGE_DASHBOARD_TAPE", "40", "Trades kept per symbol for the tape."),
+        Setting("STREAMFORGE_DASHBOARD_CLIENT_QUEUE", "32", "Messages queued for one browser; a slower browser loses them and gets a fresh snapshot instead."),
+        Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loader's Prometheus endpoint (port STREAMFORGE_LIVE_HTTP_PORT), shown as pipeline health."),
         # --- graph and models (streamforge/graph, streamforge/models)
         Setting("STREAMFORGE_GRAPH_TEMPORAL_K", "3", "Temporal edges: each node receives edges from its own symbol's k previous 5-minute intervals, k = 1..K."),
         Setting("STREAMFORGE_GRAPH_CROSS_MAX_LAG", "3", "Cross-asset edges: lead-lag lags tried, 1..L intervals of 5 minutes."),

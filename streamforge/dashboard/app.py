@@ -1,0 +1,132 @@
+"""The dashboard's web server: the page, its static files, `/healthz`, and the `/ws` feed; plus ways to run it.
+
+The Kafka consumer runs in a thread (kafka-python blocks) and hands each poll's deltas to the event loop with
+`call_soon_threadsafe`, so the views and the clients are only ever touched by the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from streamforge.dashboard.config import DashboardConfig
+from streamforge.dashboard.feed import KafkaFeed
+from streamforge.dashboard.hub import Hub
+from streamforge.dashboard.loader_metrics import LoaderMetrics
+from streamforge.dashboard.views import Views
+from streamforge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+WEB = Path(__file__).resolve().parent / "web"
+CHART_LIBRARY = WEB / "node_modules" / "lightweight-charts" / "dist"
+_HEALTH_EVERY_S = 1.0
+_STARTUP_TIMEOUT_S = 10.0
+
+
+def create_app(config: DashboardConfig) -> Starlette:
+    hub = Hub(Views(config.candles, config.tape, [config.symbol]), config.push_ms, config.client_queue)
+    loader = LoaderMetrics(config.metrics_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        loop = asyncio.get_running_loop()
+        feed = KafkaFeed(config, lambda deltas: loop.call_soon_threadsafe(hub.ingest, deltas))
+        app.state.feed = feed
+        feed.start()
+        tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loader))]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.to_thread(feed.stop)
+
+    async def index(request: Request) -> FileResponse:
+        return FileResponse(WEB / "index.html")
+
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness of the server itself (200 while it serves); Kafka's state is reported, not judged."""
+        return JSONResponse({
+            "status": "ok",
+            "kafka": _kafka_health(request.app.state.feed),
+            "clients": len(hub.clients),
+            "symbols": hub.views.symbols,
+        })
+
+    async def feed_socket(websocket: WebSocket) -> None:
+        await hub.serve(websocket, config.symbol)
+
+    if not CHART_LIBRARY.is_dir():
+        log.warning("the chart library is not installed: run `npm ci` in %s (make does); the page cannot draw", WEB)
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            WebSocketRoute("/ws", feed_socket),
+            Mount("/static", StaticFiles(directory=WEB / "static"), name="static"),
+            Mount("/vendor/lightweight-charts", StaticFiles(directory=CHART_LIBRARY, check_dir=False), name="vendor"),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _kafka_health(feed: KafkaFeed) -> dict:
+    return {"lag": feed.lag, "error": feed.error, "undecodable": feed.undecodable, "partitions": len(feed.assigned)}
+
+
+async def _report_health(hub: Hub, feed: KafkaFeed, loader: LoaderMetrics) -> None:
+    """Every second: consumer lag and the loader's metrics to every page."""
+    async with httpx.AsyncClient(timeout=_HEALTH_EVERY_S / 2) as client:
+        while True:
+            await loader.scrape(client)
+            hub.publish_health({"kafka": _kafka_health(feed), "loader": loader.latest, "server_us": time.time_ns() // 1000})
+            await asyncio.sleep(_HEALTH_EVERY_S)
+
+
+def serve(config: DashboardConfig, host: str, port: int) -> None:
+    """Run until Ctrl-C (`streamforge dashboard`)."""
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+@contextmanager
+def running_dashboard(config: DashboardConfig) -> Iterator[str]:
+    """Serve `config` from a thread on a free loopback port for tests and benchmarks; yield http://127.0.0.1:<port>.
+
+    The socket is bound before uvicorn starts, so parallel test sessions never race for a port.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"dashboard-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            listener.close()
+            raise ConfigError(f"the dashboard did not start on 127.0.0.1:{port} within {_STARTUP_TIMEOUT_S:.0f} s")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_STARTUP_TIMEOUT_S)
+        listener.close()

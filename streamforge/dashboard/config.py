@@ -1,0 +1,45 @@
+"""What the dashboard reads and how it pushes, gathered once from the settings so tests can pass their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streamforge import settings
+from streamforge.bus.config import kafka_config
+from streamforge.bus.topics import TopicSpec, topic
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    kafka: dict
+    trades: TopicSpec
+    klines: TopicSpec
+    book: TopicSpec
+    symbol: str
+    push_ms: int
+    lookback_messages: int
+    candles: int
+    tape: int
+    client_queue: int
+    metrics_url: str
+
+    @property
+    def topics(self) -> tuple[TopicSpec, ...]:
+        return (self.trades, self.klines, self.book)
+
+    @classmethod
+    def from_settings(cls, bootstrap: str | None = None) -> DashboardConfig:
+        """The live topics under the current settings; `bootstrap` overrides STREAMFORGE_KAFKA_BOOTSTRAP."""
+        return cls(
+            kafka=kafka_config(bootstrap),
+            trades=topic("live-aggtrades"),
+            klines=topic("live-klines-1m"),
+            book=topic("book"),
+            symbol=settings.get("STREAMFORGE_DASHBOARD_SYMBOL").upper(),
+            push_ms=int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")),
+            lookback_messages=int(settings.get("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES")),
+            candles=int(settings.get("STREAMFORGE_DASHBOARD_CANDLES")),
+            tape=int(settings.get("STREAMFORGE_DASHBOARD_TAPE")),
+            client_queue=int(settings.get("STREAMFORGE_DASHBOARD_CLIENT_QUEUE")),
+            metrics_url=settings.get("STREAMFORGE_DASHBOARD_METRICS_URL"),
+        )

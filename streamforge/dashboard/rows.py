@@ -1,0 +1,72 @@
+"""Arrow frames from the live topics -> the few JSON-ready rows the page draws, per symbol.
+
+This runs in the Kafka thread and is vectorised with polars, so a poll of thousands of trades costs one group-by, not
+a Python loop per trade; the event loop that serves browsers only merges the small results (views.py).
+
+Times: trades and books keep µs (the page measures event age and latency with them); candles use whole seconds,
+the unit of the chart library's time axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+TRADES, BOOK = "trades", "book"  # the streams whose newest event time the page shows as "last event age"
+_SIDES = {"bids": "bid", "asks": "ask"}  # JSON key -> BOOK_SNAPSHOT.side
+
+
+@dataclass
+class Delta:
+    """What one Kafka poll brought for one symbol; every list is oldest first."""
+
+    trades: list[tuple] = field(default_factory=list)  # (time_us, price, qty, buyer_is_maker, agg_id), the newest `tape`
+    trade_minutes: list[tuple] = field(default_factory=list)  # (open_s, open, high, low, close, volume) built from trades
+    klines: list[tuple] = field(default_factory=list)  # (open_s, open, high, low, close, volume) from the exchange
+    book: dict | None = None  # {"time": us, "bids": [[price, qty], ...], "asks": [...]}, best level first
+    last: dict[str, int] = field(default_factory=dict)  # stream -> newest event time, µs
+
+
+def _us(column: str) -> pl.Expr:
+    return pl.col(column).dt.epoch("us")
+
+
+def _per_symbol(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {symbol: part for (symbol,), part in df.partition_by("symbol", as_dict=True, maintain_order=True).items()}
+
+
+def trades(df: pl.DataFrame, tape: int) -> dict[str, Delta]:
+    """AGG_TRADE rows -> the newest `tape` trades and per-minute OHLCV of all of them, per symbol."""
+    deltas = {}
+    for symbol, part in _per_symbol(df).items():
+        minutes = (
+            part.group_by(pl.col("time").dt.truncate("1m").dt.epoch("s").alias("open_s"), maintain_order=True)
+            .agg(pl.col("price").first(), pl.col("price").max().alias("high"), pl.col("price").min().alias("low"),
+                 pl.col("price").last().alias("close"), pl.col("qty").sum())
+        )
+        tail = part.tail(tape).select(_us("time"), "price", "qty", pl.col("is_buyer_maker").cast(pl.Int8), "agg_id")
+        deltas[symbol] = Delta(
+            trades=tail.rows(), trade_minutes=minutes.rows(), last={TRADES: part.select(_us("time").max()).item()}
+        )
+    return deltas
+
+
+def klines(df: pl.DataFrame) -> dict[str, Delta]:
+    """KLINE rows -> candles per symbol (only 1-minute klines: the chart has one interval)."""
+    ohlcv = [pl.col("open_time").dt.epoch("s"), "open", "high", "low", "close", "volume"]
+    return {
+        symbol: Delta(klines=part.select(ohlcv).rows())
+        for symbol, part in _per_symbol(df.filter(pl.col("interval") == "1m")).items()
+    }
+
+
+def book(df: pl.DataFrame) -> dict[str, Delta]:
+    """BOOK_SNAPSHOT rows (one per level) -> the newest snapshot per symbol; older ones in the same poll are stale."""
+    deltas = {}
+    for symbol, part in _per_symbol(df).items():
+        newest = part.filter(pl.col("last_update_id") == pl.col("last_update_id").max()).sort("level")
+        time_us = newest.select(_us("time").max()).item()
+        sides = {key: newest.filter(pl.col("side") == side).select("price", "qty").rows() for key, side in _SIDES.items()}
+        deltas[symbol] = Delta(book={"time": time_us, **sides}, last={BOOK: time_us})
+    return deltas

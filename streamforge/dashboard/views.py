@@ -1,0 +1,121 @@
+"""Per-symbol state of the page — candles, tape, book, newest event times — bounded, with what changed since the
+last push.
+
+Candles come from two sources on purpose. The klines topic is the exchange's own account of each minute and one row
+per minute, so the look-back fills hours of chart cheaply; trades arrive within milliseconds, so they move the current
+candle at once instead of when the exchange next reports the minute. A kline replaces whatever trades built for its
+minute; after that, trades may still move that candle's price but never add volume to it, because the kline already
+counted them (reading two topics, the dashboard cannot know which trades a kline includes).
+
+Only the event loop touches a view, so there are no locks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from streamforge.dashboard.rows import Delta
+
+O, H, L, C, V = range(5)  # positions in a candle's [open, high, low, close, volume]
+
+
+class SymbolView:
+    def __init__(self, symbol: str, candles: int, tape: int):
+        self.symbol = symbol
+        self.max_candles = candles
+        self.candles: dict[int, list[float]] = {}  # open_s -> [o, h, l, c, v]
+        self.from_kline: set[int] = set()  # minutes whose volume the exchange reported
+        self.tape: deque[list] = deque(maxlen=tape)
+        self.book: dict | None = None
+        self.last: dict[str, int] = {}
+        self._changed: set[int] = set()
+        self._new_trades = 0
+        self._book_changed = False
+
+    def apply(self, delta: Delta) -> None:
+        for open_s, *ohlcv in delta.klines:
+            self.candles[open_s] = ohlcv
+            self.from_kline.add(open_s)
+            self._changed.add(open_s)
+        for open_s, o, h, low, c, v in delta.trade_minutes:
+            self._add_trades(open_s, o, h, low, c, v)
+        self.tape.extend(delta.trades)
+        self._new_trades += len(delta.trades)
+        if delta.book is not None:
+            self.book = delta.book
+            self._book_changed = True
+        for stream, time_us in delta.last.items():
+            self.last[stream] = max(time_us, self.last.get(stream, time_us))
+        self._trim()
+
+    def _add_trades(self, open_s: int, o: float, h: float, low: float, c: float, v: float) -> None:
+        candle = self.candles.get(open_s)
+        if candle is None:
+            self.candles[open_s] = [o, h, low, c, v]
+        else:
+            candle[H], candle[L], candle[C] = max(candle[H], h), min(candle[L], low), c
+            if open_s not in self.from_kline:
+                candle[V] += v
+        self._changed.add(open_s)
+
+    def _trim(self) -> None:
+        """Keep the newest `max_candles` minutes: memory stays bounded however long the dashboard runs."""
+        while len(self.candles) > self.max_candles:
+            oldest = min(self.candles)
+            del self.candles[oldest]
+            self.from_kline.discard(oldest)
+            self._changed.discard(oldest)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._changed or self._new_trades or self._book_changed)
+
+    def snapshot(self) -> dict:
+        """Everything the page draws for this symbol; sent when a browser subscribes or has fallen behind."""
+        return {
+            "type": "snapshot",
+            "symbol": self.symbol,
+            "candles": [[t, *self.candles[t]] for t in sorted(self.candles)],
+            "trades": list(self.tape),
+            "book": self.book,
+            "last": self.last,
+        }
+
+    def take_update(self) -> dict:
+        """What changed since the previous call, and forget it: one update message shared by every subscriber."""
+        new_trades = list(self.tape)[-self._new_trades:] if self._new_trades else []
+        update = {
+            "type": "update",
+            "symbol": self.symbol,
+            "candles": [[t, *self.candles[t]] for t in sorted(self._changed)],
+            "trades": new_trades,
+            "book": self.book if self._book_changed else None,
+            "last": self.last,
+        }
+        self._changed.clear()
+        self._new_trades = 0
+        self._book_changed = False
+        return update
+
+
+class Views:
+    """One SymbolView per symbol seen on the topics, created on first sight."""
+
+    def __init__(self, candles: int, tape: int, symbols: list[str]):
+        self.candles, self.tape = candles, tape
+        self.by_symbol: dict[str, SymbolView] = {}
+        for symbol in symbols:
+            self.get(symbol)
+
+    def get(self, symbol: str) -> SymbolView:
+        if symbol not in self.by_symbol:
+            self.by_symbol[symbol] = SymbolView(symbol, self.candles, self.tape)
+        return self.by_symbol[symbol]
+
+    def apply(self, deltas: dict[str, Delta]) -> None:
+        for symbol, delta in deltas.items():
+            self.get(symbol).apply(delta)
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self.by_symbol)

@@ -1,0 +1,237 @@
+// StreamForge live dashboard: draws what the server pushes on /ws (message shapes: streamforge/dashboard/hub.py).
+// hello -> we subscribe; snapshot -> redraw everything; update -> merge the changes; health -> the health panel.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STALE_US = 5e6; // an event stream quiet for longer than this is shown in red
+const TAPE_ROWS = 40; // more than the panel shows; the server keeps STREAMFORGE_DASHBOARD_TAPE per symbol
+const state = { symbol: null, symbols: [], candles: new Map(), lastTime: 0, price: null, last: {} };
+
+// ---- chart (lightweight-charts, served from node_modules by the dashboard server)
+const chart = createChart();
+
+function createChart() {
+  if (typeof LightweightCharts === "undefined") {
+    $("chart-error").hidden = false;
+    $("chart-error").textContent = "Chart library missing: run `npm ci` in streamforge/dashboard/web (make does).";
+    return null;
+  }
+  const lw = LightweightCharts;
+  const c = lw.createChart($("chart"), {
+    autoSize: true,
+    layout: { background: { type: "solid", color: "#131821" }, textColor: "#a3adba", fontSize: 11 },
+    grid: { vertLines: { color: "#1c2330" }, horzLines: { color: "#1c2330" } },
+    rightPriceScale: { borderColor: "#222a36" },
+    timeScale: { borderColor: "#222a36", timeVisible: true, secondsVisible: false, rightOffset: 4 },
+    crosshair: { mode: lw.CrosshairMode.Normal },
+  });
+  const candles = c.addSeries(lw.CandlestickSeries, {
+    upColor: "#22c55e", downColor: "#ef4444", borderVisible: false, wickUpColor: "#22c55e", wickDownColor: "#ef4444",
+  });
+  candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.28 } });
+  const volume = c.addSeries(lw.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume" });
+  volume.priceScale().applyOptions({ scaleMargins: { top: 0.78, bottom: 0 } });
+  return { chart: c, candles, volume };
+}
+
+function bar([time, open, high, low, close, volume]) {
+  return {
+    candle: { time, open, high, low, close },
+    volume: { time, value: volume, color: close >= open ? "rgba(34,197,94,.45)" : "rgba(239,68,68,.45)" },
+  };
+}
+
+function drawAllCandles() {
+  if (!chart) return;
+  const rows = [...state.candles.values()].sort((a, b) => a[0] - b[0]);
+  chart.candles.setData(rows.map((r) => bar(r).candle));
+  chart.volume.setData(rows.map((r) => bar(r).volume));
+  state.lastTime = rows.length ? rows[rows.length - 1][0] : 0;
+}
+
+function mergeCandles(rows) {
+  rows.forEach((r) => state.candles.set(r[0], r));
+  if (!chart) return;
+  // The library appends or replaces the newest bar only; a correction of an older minute needs a full redraw.
+  if (rows.some((r) => r[0] < state.lastTime)) return drawAllCandles();
+  for (const r of rows) {
+    const b = bar(r);
+    chart.candles.update(b.candle);
+    chart.volume.update(b.volume);
+    state.lastTime = r[0];
+  }
+}
+
+// ---- formatting
+const priceDigits = (p) => (p >= 100 ? 2 : p >= 1 ? 4 : 6);
+const fmtPrice = (p) => p.toLocaleString("en-US", { minimumFractionDigits: priceDigits(p), maximumFractionDigits: priceDigits(p) });
+const fmtQty = (q) => q.toLocaleString("en-US", { maximumFractionDigits: 4 });
+const fmtNumber = (v) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 3 }));
+const fmtTime = (us) => new Date(us / 1000).toISOString().slice(11, 23);
+const fmtAge = (us) => (us < 1e6 ? `${Math.round(us / 1000)} ms` : us < 120e6 ? `${(us / 1e6).toFixed(1)} s` : `${Math.round(us / 60e6)} min`);
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---- price, tape, book
+function showPrice(price) {
+  const node = $("last-price");
+  if (state.price !== null && price !== state.price) node.className = `price ${price > state.price ? "up" : "down"}`;
+  state.price = price;
+  node.textContent = fmtPrice(price);
+  const first = [...state.candles.keys()].sort((a, b) => a - b)[0];
+  if (first !== undefined) {
+    const open = state.candles.get(first)[1];
+    const change = ((price - open) / open) * 100;
+    $("price-change").textContent = `${change >= 0 ? "+" : ""}${change.toFixed(2)}% since ${fmtTime(first * 1e6).slice(0, 5)} UTC`;
+    $("price-change").className = `change ${change >= 0 ? "up" : "down"}`;
+  }
+}
+
+function addTrades(trades, fresh) {
+  const tape = $("tape");
+  for (const [timeUs, price, qty, buyerIsMaker] of trades) {
+    const row = el("li", fresh ? "fresh" : "");
+    row.append(el("span", "time", fmtTime(timeUs)), el("span", buyerIsMaker ? "down" : "up", fmtPrice(price)), el("span", "", fmtQty(qty)));
+    tape.prepend(row);
+  }
+  while (tape.children.length > TAPE_ROWS) tape.lastChild.remove();
+  if (trades.length) showPrice(trades[trades.length - 1][1]);
+}
+
+function drawBook(book) {
+  const levels = 10;
+  const sides = { bids: book ? book.bids.slice(0, levels) : [], asks: book ? book.asks.slice(0, levels) : [] };
+  const totals = {};
+  for (const [side, rows] of Object.entries(sides)) {
+    let total = 0;
+    totals[side] = rows.map(([, qty]) => (total += qty));
+  }
+  const deepest = Math.max(1e-12, ...Object.values(totals).map((t) => t[t.length - 1] || 0));
+  for (const [side, rows] of Object.entries(sides)) {
+    const container = $(side);
+    container.replaceChildren(...rows.map(([price, qty], i) => {
+      const row = el("div", "level");
+      row.style.setProperty("--depth", `${(100 * totals[side][i]) / deepest}%`);
+      row.append(el("span", "", fmtPrice(price)), el("span", "", fmtQty(qty)), el("span", "", fmtQty(totals[side][i])));
+      return row;
+    }));
+  }
+  if (sides.bids.length && sides.asks.length) {
+    const [bid, ask] = [sides.bids[0][0], sides.asks[0][0]];
+    const spread = (ask - bid).toFixed(priceDigits(bid));
+    $("spread").textContent = `spread ${spread} · ${((10000 * (ask - bid)) / ((ask + bid) / 2)).toFixed(1)} bp`;
+  } else {
+    $("spread").textContent = book ? "one-sided book" : "no book snapshot yet";
+  }
+}
+
+// ---- health
+function fillList(id, entries) {
+  $(id).replaceChildren(...entries.flatMap(([name, value, className]) => [el("dt", "", name), el("dd", className || "", value)]));
+}
+
+function drawAges() {
+  const now = Date.now() * 1000;
+  const entries = [["trades", "trades"], ["book", "book snapshot"]].map(([stream, name]) => {
+    const t = state.last[stream];
+    return t ? [name, fmtAge(Math.max(0, now - t)), now - t > STALE_US ? "stale" : ""] : [name, "none yet", "muted"];
+  });
+  fillList("ages", entries);
+  $("book-age").textContent = state.last.book ? `${fmtAge(Math.max(0, now - state.last.book))} old` : "";
+}
+
+function drawHealth({ kafka, loader }) {
+  if (kafka) {
+    const lag = Object.entries(kafka.lag).map(([topic, n]) => [topic.split(".").slice(1, -1).join(".") || topic, n.toLocaleString("en-US")]);
+    if (kafka.error) lag.push(["error", kafka.error, "stale"]);
+    if (kafka.undecodable) lag.push(["undecodable", String(kafka.undecodable), "stale"]);
+    fillList("lag", lag.length ? lag : [["topics", "waiting for the live topics", "muted"]]);
+  }
+  if (loader) {
+    // Keep the selected symbol's samples and the loader-wide ones: hide any whose labels name another symbol
+    // (a `symbol` label, or a stream name such as "btcusdt@depth").
+    const others = state.symbols.filter((s) => s !== state.symbol);
+    const mine = loader.samples.filter(([, labels]) =>
+      !Object.values(labels).some((v) => others.some((s) => v.toUpperCase().includes(s))));
+    const entries = mine.slice(0, 16).map(([name, labels, value, rate]) => {
+      const detail = Object.entries(labels).filter(([k]) => k !== "symbol").map(([, v]) => v).join(" · ");
+      const label = name.replace(/^streamforge_(live_)?/, "").replace(/_total$/, "").replaceAll("_", " ");
+      return [detail ? `${label} · ${detail}` : label, rate == null ? fmtNumber(value) : `${fmtNumber(value)} (${fmtNumber(rate)}/s)`];
+    });
+    fillList("loader", loader.error ? [["status", loader.error, "muted"]] : entries);
+  }
+}
+
+function fillSymbols(symbols) {
+  state.symbols = symbols;
+  const select = $("symbol");
+  const wanted = [...new Set([...symbols, state.symbol].filter(Boolean))].sort();
+  if ([...select.options].map((o) => o.value).join() === wanted.join()) return;
+  select.replaceChildren(...wanted.map((s) => el("option", "", s)));
+  select.value = state.symbol;
+}
+
+// ---- the socket
+let socket = null;
+
+function subscribe(symbol) {
+  state.symbol = symbol;
+  const url = new URL(location.href);
+  url.searchParams.set("symbol", symbol);
+  history.replaceState(null, "", url);
+  socket.send(JSON.stringify({ subscribe: symbol }));
+}
+
+const handlers = {
+  hello(msg) {
+    state.symbol = state.symbol || new URL(location.href).searchParams.get("symbol") || msg.symbol;
+    fillSymbols(msg.symbols);
+    subscribe(state.symbol);
+  },
+  snapshot(msg) {
+    state.candles = new Map(msg.candles.map((r) => [r[0], r]));
+    state.price = null;
+    state.last = msg.last;
+    drawAllCandles();
+    if (chart) chart.chart.timeScale().fitContent();
+    $("tape").replaceChildren();
+    $("last-price").textContent = "—";
+    addTrades(msg.trades, false);
+    drawBook(msg.book);
+    fillSymbols(msg.symbols);
+    if (msg.health) drawHealth(msg.health);
+  },
+  update(msg) {
+    mergeCandles(msg.candles);
+    addTrades(msg.trades, true);
+    if (msg.book) drawBook(msg.book);
+    state.last = msg.last;
+  },
+  health(msg) {
+    fillSymbols(msg.symbols);
+    drawHealth(msg);
+  },
+};
+
+function connect() {
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  socket.onopen = () => { $("connection").className = "connection live"; $("connection").textContent = "live"; };
+  socket.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.type === "hello" || msg.type === "health" || msg.symbol === state.symbol) handlers[msg.type](msg);
+  };
+  socket.onclose = () => {
+    $("connection").className = "connection down";
+    $("connection").textContent = "reconnecting…";
+    setTimeout(connect, 1000);
+  };
+}
+
+$("symbol").addEventListener("change", (event) => subscribe(event.target.value));
+setInterval(drawAges, 250);
+connect();

@@ -1,0 +1,118 @@
+"""The dashboard server over real sockets: Kafka (the session's Tansu broker) -> decoded frames -> /ws clients."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import httpx
+from conftest import dashboard_config
+from live_market import now_us
+from page_socket import PageSocket
+
+from streamforge.bus.config import kafka_config
+from streamforge.bus.topics import ensure_topics
+from streamforge.dashboard.app import running_dashboard
+
+
+def _wait_for_partitions(url: str, expected: int, seconds: float = 15) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        health = httpx.get(f"{url}/healthz").json()
+        if health["kafka"]["partitions"] == expected:
+            return health
+        time.sleep(0.1)
+    raise AssertionError(f"the dashboard did not assign {expected} partitions within {seconds} s: {health}")
+
+
+def test_healthz_answers_and_reports_the_assigned_partitions(dashboard, topics):
+    health = _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    assert health["status"] == "ok"
+    assert health["kafka"]["error"] is None
+    assert "ETHUSDT" in health["symbols"]
+
+
+def test_page_and_chart_library_are_served_locally(dashboard):
+    page = httpx.get(dashboard)
+    assert page.status_code == 200 and "/vendor/lightweight-charts/" in page.text
+    assert "http" not in page.text.split("<body>")[1], "the page must load nothing from outside the dashboard"
+    assert httpx.get(f"{dashboard}/static/dashboard.js").status_code == 200
+
+
+def test_a_new_page_gets_a_snapshot_of_what_was_published_before_it_started(broker, topics, market):
+    market.kline_history("ETHUSDT", 30)
+    ids = market.trades("ETHUSDT", 100)
+    market.book("ETHUSDT", levels=20)
+    with running_dashboard(dashboard_config(broker.bootstrap, topics)) as url, PageSocket(url, "ETHUSDT") as page:
+        assert page.hello["symbol"] == "ETHUSDT"
+        snapshot = page.next("snapshot")
+        deadline = time.monotonic() + 10
+        while not (snapshot["book"] and len(snapshot["candles"]) >= 30) and time.monotonic() < deadline:
+            page.subscribe("ETHUSDT")  # the look-back may still be on its way: ask again
+            snapshot = page.next("snapshot")
+    assert len(snapshot["candles"]) in (30, 31)  # 30 klines, plus the current minute built from the trades
+    assert [t[4] for t in snapshot["trades"]] == ids[-40:]  # the tape holds the newest STREAMFORGE_DASHBOARD_TAPE
+    assert len(snapshot["book"]["bids"]) == len(snapshot["book"]["asks"]) == 20
+    assert snapshot["book"]["bids"][0][0] < snapshot["book"]["asks"][0][0]
+
+
+def test_trades_stream_to_subscribers_coalesced_in_order(dashboard, topics, market):
+    _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    with PageSocket(dashboard, "ETHUSDT") as page:
+        page.next("snapshot")
+        published = [i for _ in range(30) for i in (market.trades("ETHUSDT", 1), time.sleep(0.01))[0]]
+        updates = [m for m in page.messages(2) if m["type"] == "update"]
+    received = [t[4] for u in updates for t in u["trades"]]
+    assert received == published
+    assert len(updates) < len(published), "updates within 100 ms must be coalesced into one message"
+    assert all(u["candles"] for u in updates if u["trades"]), "every trade moves the current candle"
+
+
+def test_a_page_only_gets_the_symbol_it_subscribed_to_and_can_switch(dashboard, topics, market):
+    _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    with PageSocket(dashboard, "BTCUSDT") as page:
+        page.next("snapshot")
+        market.trades("ETHUSDT", 5)
+        btc = market.trades("BTCUSDT", 5)
+        updates = [m for m in page.messages(1.5) if m["type"] == "update"]
+        assert {u["symbol"] for u in updates} == {"BTCUSDT"}
+        assert [t[4] for u in updates for t in u["trades"]] == btc
+        page.subscribe("ETHUSDT")
+        snapshot = page.next("snapshot")
+    assert snapshot["symbol"] == "ETHUSDT" and snapshot["trades"]
+
+
+def test_topics_created_after_the_dashboard_started_are_followed(broker, topics, market):
+    late = {stream: dataclasses.replace(spec, name=spec.name + "-late") for stream, spec in topics.items()}
+    market.topics = late
+    with running_dashboard(dashboard_config(broker.bootstrap, late)) as url, PageSocket(url, "ETHUSDT") as page:
+        page.next("snapshot")
+        time.sleep(0.5)
+        ensure_topics(kafka_config(broker.bootstrap), tuple(late.values()))
+        _wait_for_partitions(url, sum(spec.partitions for spec in late.values()))
+        ids = market.trades("ETHUSDT", 3)
+        updates = [m for m in page.messages(2) if m["type"] == "update"]
+    assert [t[4] for u in updates for t in u["trades"]] == ids
+
+
+def test_an_undecodable_message_is_counted_and_skipped(dashboard, topics, market):
+    _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    with PageSocket(dashboard, "ETHUSDT") as page:
+        page.next("snapshot")
+        market.producer.send(topics["trades"].name, value=b"not arrow", key=b"ETHUSDT",
+                             headers=[("streamforge.record", b"agg_trade"), ("streamforge.version", b"1")])
+        ids = market.trades("ETHUSDT", 2)
+        updates = [m for m in page.messages(1.5) if m["type"] == "update"]
+    assert [t[4] for u in updates for t in u["trades"]] == ids
+    assert httpx.get(f"{dashboard}/healthz").json()["kafka"]["undecodable"] == 1
+
+
+def test_health_reaches_the_page_every_second_with_lag_and_the_loader_state(dashboard, topics, market):
+    _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    with PageSocket(dashboard, "ETHUSDT") as page:
+        page.next("snapshot")
+        market.trades("ETHUSDT", 1, at_us=now_us())
+        health = page.next("health", seconds=3)
+    assert set(health["kafka"]["lag"]) == {spec.name for spec in topics.values()}
+    assert health["loader"]["error"].startswith("not reachable at http://127.0.0.1:9/metrics")
+    assert "ETHUSDT" in health["symbols"]
