@@ -102,6 +102,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_MODEL_VAL_FRACTION", "0.15", "Share of the window in the validation block (after training, before test)."),
         Setting("STREAMFORGE_MODEL_TEST_FRACTION", "0.2", "Share of the window in the test block (the end of the window)."),
         Setting("STREAMFORGE_MODEL_EMBARGO", "12", "Intervals dropped between train and validation and between validation and test (12 = one hour)."),
+        Setting("STREAMFORGE_MODEL_WINDOW_DAYS", "30", "Training window of the `graph`/`model` assets: the days ending at the partition's date. Also the longest window `streamforge train --days` may ask for (the assets' lineage covers this many days)."),
     ]
 }
 

@@ -8,13 +8,15 @@ import dagster as dg
 from resources import resource_defs
 from sensors.daily import yesterday_schedule
 from streamforge_assets.candles import candles
+from streamforge_assets.graph import graph
 from streamforge_assets.jobs import historical_job
+from streamforge_assets.models import model
 from streamforge_assets.store import store_candles_1m, store_candles_5m, store_trades
 from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, store_trades, store_candles_1m, store_candles_5m],
+    assets=[trades, candles, store_trades, store_candles_1m, store_candles_5m, graph, model],
     jobs=[historical_job],
     schedules=[yesterday_schedule],
     resources=resource_defs(),

@@ -30,11 +30,14 @@ from arango.exceptions import ArangoError
 
 from streamforge import settings
 from streamforge.errors import StoreError
-from streamforge.schemas import TIME, Record
+from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE, TIME, Record
 from streamforge.store.base import (
+    GRAPH_EDGES,
+    GRAPH_NODES,
     PartitionInfo,
     Store,
     check_collection,
+    check_graph_id,
     day_bounds_us,
     partition_frame,
     check_symbol,
@@ -42,6 +45,10 @@ from streamforge.store.base import (
 
 _BOOKKEEPING = ("_key", "_id", "_rev", "sf_day", "sf_write")
 _BATCH = 10_000  # documents per import request and per cursor batch: a few MB of JSON
+# The named graph over every stored market graph: traverse it with AQL, e.g. the messages node 7 of a graph receives:
+#   FOR v, e IN 1..1 INBOUND 'graph_nodes/<graph_id>:7' GRAPH 'market_graph' RETURN {v, type: e.edge_type}
+MARKET_GRAPH = "market_graph"
+_GRAPH_BOOKKEEPING = ("_key", "_id", "_rev", "_from", "_to", "graph_id", "sf_write")
 
 
 def _arango_errors(method):
@@ -195,6 +202,63 @@ class ArangoStore(Store):
         query += "SORT d._key RETURN UNSET(d, @drop)"
         return list(self.db.aql.execute(query, bind_vars=bind, batch_size=_BATCH))
 
+    # --- graphs: vertex collection graph_nodes, edge collection graph_edges, named graph MARKET_GRAPH
+
+    @_arango_errors
+    def replace_graph(self, graph_id: str, nodes: pl.DataFrame, edges: pl.DataFrame) -> None:
+        """Import, then remove what this write did not write: the same never-fewer-rows order as a partition."""
+        check_graph_id(graph_id)
+        self._market_graph()
+        write_id = uuid.uuid4().hex
+        docs = {
+            GRAPH_NODES: graph_documents(GRAPH_NODE, nodes, graph_id, write_id),
+            GRAPH_EDGES: graph_documents(GRAPH_EDGE, edges, graph_id, write_id),
+        }
+        for name, batch_docs in docs.items():
+            coll = self.db.collection(name)
+            for offset in range(0, len(batch_docs), _BATCH):
+                result = coll.import_bulk(batch_docs[offset : offset + _BATCH], on_duplicate="replace", halt_on_error=True)
+                if result["errors"]:
+                    raise StoreError(f"ArangoDB refused {result['errors']} documents of graph {graph_id}: {result}")
+            self.db.aql.execute(
+                "FOR d IN @@c FILTER d.graph_id == @g AND d.sf_write != @write REMOVE d IN @@c",
+                bind_vars={"@c": name, "g": graph_id, "write": write_id},
+            )
+
+    @_arango_errors
+    def read_graph(self, graph_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        check_graph_id(graph_id)
+        frames = []
+        for name, record in ((GRAPH_NODES, GRAPH_NODE), (GRAPH_EDGES, GRAPH_EDGE)):
+            rows = []
+            if self.db.has_collection(name):
+                query = "FOR d IN @@c FILTER d.graph_id == @g RETURN UNSET(d, @drop)"
+                bind = {"@c": name, "g": graph_id, "drop": list(_GRAPH_BOOKKEEPING)}
+                rows = list(self.db.aql.execute(query, bind_vars=bind, batch_size=_BATCH, stream=True))
+            frames.append(from_documents(record, rows) if rows else record.empty())
+        nodes, edges = frames
+        if nodes.is_empty():
+            raise StoreError(f"graph {graph_id!r} is not in ArangoDB at {self.url}: materialise its `graph` partition")
+        return nodes.sort("node_id"), edges.sort(list(GRAPH_EDGE.key))
+
+    def _market_graph(self) -> None:
+        """The named graph and its two collections (created together, so graph_edges is an edge collection)."""
+        if not self.db.has_graph(MARKET_GRAPH):
+            self.db.create_graph(
+                MARKET_GRAPH,
+                edge_definitions=[
+                    {
+                        "edge_collection": GRAPH_EDGES,
+                        "from_vertex_collections": [GRAPH_NODES],
+                        "to_vertex_collections": [GRAPH_NODES],
+                    }
+                ],
+            )
+        if MARKET_GRAPH not in self._indexed:
+            for name in (GRAPH_NODES, GRAPH_EDGES):
+                self.db.collection(name).add_persistent_index(fields=["graph_id"])
+            self._indexed.add(MARKET_GRAPH)
+
     def _collection(self, name: str, record: Record | None = None) -> StandardCollection:
         """The collection, created when missing; with ``record``, also its index for reads and partition replaces."""
         if not self.db.has_collection(check_collection(name)):
@@ -219,6 +283,21 @@ def to_documents(record: Record, df: pl.DataFrame, day: date, write_id: str) -> 
         sf_write=pl.lit(write_id),
     )
     return df.to_dicts()
+
+
+def graph_documents(record: Record, df: pl.DataFrame, graph_id: str, write_id: str) -> list[dict]:
+    """Nodes or edges of one graph as documents: ``_key`` = graph id and node id (nodes) or graph id and the edge's
+    record key (edges); edges also get ``_from`` / ``_to``, the ids of their nodes, so AQL can traverse them."""
+    df = record.conform(df).with_columns(pl.col(_time_columns(record)).dt.epoch("us"))
+    key_columns = ("node_id",) if record is GRAPH_NODE else record.key
+    key = pl.concat_str([pl.lit(graph_id), *[pl.col(k).cast(pl.String) for k in key_columns]], separator=":")
+    if record is GRAPH_EDGE:
+        node = pl.lit(f"{GRAPH_NODES}/{graph_id}:")
+        df = df.with_columns(
+            _from=pl.concat_str([node, pl.col("src").cast(pl.String)]),
+            _to=pl.concat_str([node, pl.col("dst").cast(pl.String)]),
+        )
+    return df.with_columns(_key=key, graph_id=pl.lit(graph_id), sf_write=pl.lit(write_id)).to_dicts()
 
 
 def from_documents(record: Record, docs: list[dict]) -> pl.DataFrame:

@@ -6,8 +6,10 @@ re-materialised, so the only write is :meth:`Store.replace_partition`, and it mu
 written: readers see the old rows or the new ones. Rows are stored sorted by the record's key so that a rewrite of
 the same data is the same stored content.
 
-A few later stages (graph edges, trained models) need plain keyed documents rather than partitions;
-:meth:`Store.put_documents` / :meth:`Store.get_documents` cover that and nothing more.
+Trained models' records need plain keyed documents rather than partitions: :meth:`Store.put_documents` /
+:meth:`Store.get_documents` cover that and nothing more. A market graph is neither (its nodes span symbols and days,
+and it is rewritten as a whole per training window), so :meth:`Store.replace_graph` / :meth:`Store.read_graph` keep
+every graph in two collections, ``graph_nodes`` and ``graph_edges``, told apart by a graph id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from streamforge.schemas import Record
 # Both backends use these names on disk / as ArangoDB collection names, so they must be safe for both.
 _COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _SYMBOL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_GRAPH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+.-]{0,199}")  # file names and ArangoDB keys allow all of these
+GRAPH_NODES, GRAPH_EDGES = "graph_nodes", "graph_edges"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,21 @@ class Store(ABC):
     @abstractmethod
     def get_documents(self, collection: str, filters: dict | None = None) -> list[dict]:
         """Documents whose fields equal every ``filters`` item, sorted by key; [] for an unknown collection."""
+
+    @abstractmethod
+    def replace_graph(self, graph_id: str, nodes: pl.DataFrame, edges: pl.DataFrame) -> None:
+        """Make ``nodes`` (GRAPH_NODE) and ``edges`` (GRAPH_EDGE) the whole content of graph ``graph_id`` in the
+        ``graph_nodes`` / ``graph_edges`` collections; every graph lives in the same two collections."""
+
+    @abstractmethod
+    def read_graph(self, graph_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(nodes sorted by node_id, edges sorted by key) of graph ``graph_id``; StoreError when it is not stored."""
+
+
+def check_graph_id(graph_id: str) -> str:
+    if not _GRAPH_ID.fullmatch(graph_id):
+        raise StoreError(f"graph id {graph_id!r} is not allowed: use letters, digits, '_', '+', '.' or '-' (200 at most)")
+    return graph_id
 
 
 def check_collection(collection: str) -> str:

@@ -34,11 +34,14 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from streamforge.errors import StoreError
-from streamforge.schemas import Record
+from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE, Record
 from streamforge.store.base import (
+    GRAPH_EDGES,
+    GRAPH_NODES,
     PartitionInfo,
     Store,
     check_collection,
+    check_graph_id,
     check_symbol,
     in_range,
     partition_frame,
@@ -136,7 +139,33 @@ class EmbeddedStore(Store):
             if all(field in doc and doc[field] == value for field, value in filters.items())
         ]
 
+    # --- graphs: <root>/graph_nodes/graph=<id>.parquet and <root>/graph_edges/graph=<id>.parquet
+
+    def replace_graph(self, graph_id: str, nodes: pl.DataFrame, edges: pl.DataFrame) -> None:
+        """Each file is replaced atomically, edges first; both under the nodes file's lock, so two writers of one
+        graph never interleave. (A reader racing a rewrite may pair new edges with old nodes for an instant; the
+        only reader, the model asset, runs after the graph asset that writes.)"""
+        paths = {GRAPH_NODES: self._graph_path(GRAPH_NODES, graph_id), GRAPH_EDGES: self._graph_path(GRAPH_EDGES, graph_id)}
+        tables = {
+            GRAPH_NODES: GRAPH_NODE.conform(nodes).sort("node_id").to_arrow().cast(GRAPH_NODE.arrow),
+            GRAPH_EDGES: GRAPH_EDGE.conform(edges).sort(list(GRAPH_EDGE.key)).to_arrow().cast(GRAPH_EDGE.arrow),
+        }
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(paths[GRAPH_NODES]):
+            for name in (GRAPH_EDGES, GRAPH_NODES):
+                _replace_file(paths[name], lambda tmp, t=tables[name]: pq.write_table(t, tmp, **_PARQUET))
+
+    def read_graph(self, graph_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        nodes_path, edges_path = self._graph_path(GRAPH_NODES, graph_id), self._graph_path(GRAPH_EDGES, graph_id)
+        if not nodes_path.exists() or not edges_path.exists():
+            raise StoreError(f"graph {graph_id!r} is not in the store at {self.root}: materialise its `graph` partition")
+        return GRAPH_NODE.conform(pl.read_parquet(nodes_path)), GRAPH_EDGE.conform(pl.read_parquet(edges_path))
+
     # --- paths
+
+    def _graph_path(self, collection: str, graph_id: str) -> Path:
+        return self.root / collection / f"graph={check_graph_id(graph_id)}.parquet"
 
     def _partition_path(self, collection: str, symbol: str, day: date) -> Path:
         folder = self.root / check_collection(collection) / f"symbol={check_symbol(symbol)}"

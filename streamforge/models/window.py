@@ -1,0 +1,103 @@
+"""A training window — which symbols, which days, how they split — and the stored data it reads.
+
+The Dagster `graph` and `model` assets, `streamforge train` and `streamforge predict` all read candles and trades
+through the store interface, so a model is trained on exactly what the historical assets stored, whichever backend
+holds it. The split is a function of the window and the STREAMFORGE_MODEL_* settings only: the graph (normalised
+with data before the end of training) and the model (trained on that same part) compute the same split separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from streamforge import settings
+from streamforge.errors import ConfigError
+from streamforge.graph import GraphBundle, build_graph
+from streamforge.models.predict import predict
+from streamforge.models.split import Split
+from streamforge.models.train import TrainedModel
+from streamforge.schemas import AGG_TRADE, CANDLE
+from streamforge.store import Store
+from streamforge.store.base import day_bounds_us
+
+# The only trade columns the graph uses (large-trade share): reading just these keeps a month of trades small.
+TRADE_COLUMNS = ["symbol", "time", "qty"]
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    symbols: tuple[str, ...]  # sorted, so one set of symbols has one name
+    end: date  # the training date: last day of the window, inclusive
+    days: int
+
+    @classmethod
+    def of(cls, symbols: list[str] | tuple[str, ...], end: date, days: int) -> TrainingWindow:
+        if not symbols:
+            raise ConfigError("a training window needs at least one symbol")
+        if days < 1:
+            raise ConfigError(f"a training window needs at least one day, got {days}")
+        return cls(tuple(sorted(set(symbols))), end, days)
+
+    @property
+    def first(self) -> date:
+        return self.end - timedelta(days=self.days - 1)
+
+    @property
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+    @property
+    def universe(self) -> str:
+        """The symbol set as one name, e.g. 'BTCUSDT+ETHUSDT+SOLUSDT' (a partition key of the training assets)."""
+        return "+".join(self.symbols)
+
+    @property
+    def graph_id(self) -> str:
+        return f"{self.universe}_{self.end.isoformat()}"
+
+    def split(self) -> Split:
+        return Split.plan(
+            day_bounds_us(self.first)[0],
+            day_bounds_us(self.end)[1],
+            val_fraction=float(settings.get("STREAMFORGE_MODEL_VAL_FRACTION")),
+            test_fraction=float(settings.get("STREAMFORGE_MODEL_TEST_FRACTION")),
+            embargo=int(settings.get("STREAMFORGE_MODEL_EMBARGO")),
+        )
+
+    def to_dict(self) -> dict:
+        return {"symbols": list(self.symbols), "first": self.first.isoformat(), "end": self.end.isoformat(), "days": self.days}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainingWindow:
+        return cls.of(d["symbols"], date.fromisoformat(d["end"]), d["days"])
+
+
+def read_inputs(
+    store: Store, symbols: list[str], first: date, last: date, with_trades: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """(5-minute candles, 1-minute candles, trades or None) of `symbols` from `first` to `last` inclusive."""
+    c5 = store.read("candles_5m", CANDLE, symbols, first, last)
+    c1 = store.read("candles_1m", CANDLE, symbols, first, last)
+    if not with_trades:
+        return c5, c1, None
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    trades = pl.concat([store.read("trades", AGG_TRADE, symbols, d, d).select(TRADE_COLUMNS) for d in days])
+    return c5, c1, trades
+
+
+def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
+    """The market graph of the window, normalised and lead-lag-linked on its training part."""
+    c5, c1, trades = read_inputs(store, list(window.symbols), window.first, window.end)
+    return build_graph(c5, c1, trades, train_end=window.split().train_end_us, symbols=list(window.symbols))
+
+
+def score_day(store: Store, model: TrainedModel, day: date) -> pl.DataFrame:
+    """The model's forecasts for every 5-minute interval of `day`, from stored candles of the day and the day before
+    (so the day's first nodes have the same look-back as in training)."""
+    symbols = sorted(model.stats.normalisation.mean)
+    with_trades = not model.stats.absent_features
+    c5, c1, trades = read_inputs(store, symbols, day - timedelta(days=1), day, with_trades)
+    return predict(model, c5, c1, day, trades)

@@ -1,0 +1,99 @@
+"""Partitions and lineage of the training assets (`graph`, `model`), and what they require of their upstream.
+
+Partitioning: a multi-partition "date" × "universe". The date is the training date, the last day of the window; the
+universe is the symbol set, a dynamic partition named by its sorted symbols joined with '+', e.g.
+'BTCUSDT+ETHUSDT+SOLUSDT' or 'BTCUSDT' alone (`streamforge train` registers it; in the UI, add it on the asset's
+partitions page). Why not daily only: one training date then holds one model, and training BTCUSDT alone would
+overwrite the three-symbol model; with the universe in the key every (date, symbol set) is its own materialisation,
+with its own history and metadata.
+
+Lineage: each partition depends on the store assets' (day, symbol) partitions of the window — a
+TimeWindowPartitionMapping over the date dimension, STREAMFORGE_MODEL_WINDOW_DAYS long; the symbol dimension maps to
+all symbols, because Dagster has no built-in mapping from a symbol set to its members (the assets read only their
+universe's symbols). A run may ask for a shorter window with the `streamforge/window-days` tag (`streamforge train
+--days`); the lineage then covers more days than are read, never fewer, so a backfill that includes upstream
+partitions still runs them first.
+
+Before reading, the graph asset checks that every (day, symbol) of its window was stored and fails naming the
+missing partitions and the command that fills them — a run never trains on a window with holes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import dagster as dg
+
+from streamforge import settings
+from streamforge.errors import ConfigError, StreamForgeError
+from streamforge.models.window import TrainingWindow
+from streamforge_assets.partitions import DAYS, join_key
+
+UNIVERSES = dg.DynamicPartitionsDefinition(name="universes")
+TRAINING = dg.MultiPartitionsDefinition({"date": DAYS, "universe": UNIVERSES})
+WINDOW_DAYS = int(settings.get("STREAMFORGE_MODEL_WINDOW_DAYS"))
+WINDOW_TAG = "streamforge/window-days"
+# What the graph reads, per (day, symbol) of its window.
+UPSTREAM = ["arangodb/candles_5m", "arangodb/candles_1m", "arangodb/trades"]
+
+WINDOW_MAPPING = dg.MultiPartitionMapping(
+    {
+        "date": dg.DimensionPartitionMapping(
+            dimension_name="date",
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-(WINDOW_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    }
+)
+GROUP = "models"
+
+
+def training_key(window: TrainingWindow) -> str:
+    return str(dg.MultiPartitionKey({"date": window.end.isoformat(), "universe": window.universe}))
+
+
+def window_of(context: dg.AssetExecutionContext) -> TrainingWindow:
+    """The run's window: the partition's date and universe, and the window-days tag (default: the lineage's)."""
+    dims = TRAINING.get_partition_key_from_str(context.partition_key).keys_by_dimension
+    days = int(context.run.tags.get(WINDOW_TAG, WINDOW_DAYS))
+    if days > WINDOW_DAYS:
+        raise ConfigError(f"{WINDOW_TAG}={days} is longer than the assets' lineage of {WINDOW_DAYS} days "
+                          "(STREAMFORGE_MODEL_WINDOW_DAYS); raise that setting where Dagster runs")
+    return TrainingWindow.of(dims["universe"].split("+"), date.fromisoformat(dims["date"]), days)
+
+
+def upstream_keys(window: TrainingWindow) -> list[str]:
+    return [join_key(symbol, day) for day in window.dates for symbol in window.symbols]
+
+
+def missing_upstream(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[str]]:
+    """Per upstream asset, the (day, symbol) partitions among `keys` that were never materialised."""
+    missing = {}
+    for asset in UPSTREAM:
+        done = instance.get_materialized_partitions(dg.AssetKey(asset.split("/")))
+        if absent := [k for k in keys if k not in done]:
+            missing[asset] = absent
+    return missing
+
+
+def require_upstream(instance: dg.DagsterInstance, window: TrainingWindow) -> None:
+    missing = missing_upstream(instance, upstream_keys(window))
+    if missing:
+        listed = "; ".join(f"{asset}: {', '.join(keys)}" for asset, keys in missing.items())
+        raise StreamForgeError(
+            f"upstream partitions of the window {window.first}..{window.end} were never materialised — {listed}. "
+            f"Materialise them first, e.g. `streamforge train --symbols {','.join(window.symbols)} --end {window.end} "
+            f"--days {window.days}` (which backfills them in the same launch)"
+        )
+
+
+@contextmanager
+def surfaced() -> Iterator[None]:
+    """Turn a StreamForge error into a Dagster Failure, so the UI shows its message rather than a stack trace."""
+    try:
+        yield
+    except StreamForgeError as exc:
+        raise dg.Failure(description=f"{type(exc).__name__}: {exc}") from exc

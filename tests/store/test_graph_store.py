@@ -1,0 +1,76 @@
+"""Market graphs in the store: the same contract on both backends, and in ArangoDB a named graph that AQL traverses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from streamforge.errors import StoreError
+from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
+
+T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def tiny_graph(n: int, shift: float = 0.0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`n` nodes of one symbol, each linked to its predecessor (temporal) and to the node two back (similarity)."""
+    times = [T0 + timedelta(minutes=5 * i) for i in range(n)]
+    nodes = GRAPH_NODE.conform(
+        pl.DataFrame(
+            {
+                "node_id": list(range(n)),
+                "symbol": "BTCUSDT",
+                "open_time": times,
+                "features": [[float(i) + shift, -float(i)] for i in range(n)],
+                "log_rv": [-10.0 - i for i in range(n)],
+                "log_return": [0.001 * i for i in range(n)],
+                "target_log_rv": [-11.0 - i for i in range(n - 1)] + [None],
+                "target_return": [0.001 * (i + 1) for i in range(n - 1)] + [None],
+            }
+        )
+    )
+    edges = [(i - 1, i, "temporal", 1.0, 1) for i in range(1, n)] + [(i - 2, i, "similarity", 0.5, 2) for i in range(2, n)]
+    edges = GRAPH_EDGE.conform(
+        pl.DataFrame(edges, schema=["src", "dst", "edge_type", "weight", "offset"], orient="row").with_columns(
+            time=pl.Series([times[dst] for _, dst, *_ in edges])
+        )
+    )
+    return nodes, edges.sort(list(GRAPH_EDGE.key))
+
+
+def test_a_graph_reads_back_equal(store):
+    nodes, edges = tiny_graph(6)
+    store.replace_graph("BTCUSDT_2025-01-01", nodes, edges)
+    read_nodes, read_edges = store.read_graph("BTCUSDT_2025-01-01")
+    assert read_nodes.equals(nodes)
+    assert read_edges.equals(edges)
+
+
+def test_replacing_a_graph_drops_what_the_new_one_lacks_and_leaves_other_graphs(store):
+    store.replace_graph("A+B_2025-01-01", *tiny_graph(8))
+    store.replace_graph("A+B_2025-01-02", *tiny_graph(5))
+    smaller = tiny_graph(4, shift=1.0)
+    store.replace_graph("A+B_2025-01-01", *smaller)
+    nodes, edges = store.read_graph("A+B_2025-01-01")
+    assert nodes.equals(smaller[0]) and edges.equals(smaller[1])
+    assert store.read_graph("A+B_2025-01-02")[0].height == 5
+
+
+def test_an_unknown_graph_is_an_error_naming_it(store):
+    with pytest.raises(StoreError, match="never-built"):
+        store.read_graph("never-built")
+
+
+@pytest.mark.arango
+def test_arangodb_holds_an_edge_collection_and_a_named_graph_aql_traverses(arango_store):
+    from streamforge.store.arango import MARKET_GRAPH
+
+    arango_store.replace_graph("traverse_2025-01-01", *tiny_graph(6))
+    db = arango_store.db
+    assert db.collection("graph_edges").properties()["edge"] is True
+    sources = db.aql.execute(
+        "FOR v, e IN 1..1 INBOUND @start GRAPH @graph SORT v.node_id RETURN [v.node_id, e.edge_type]",
+        bind_vars={"start": "graph_nodes/traverse_2025-01-01:5", "graph": MARKET_GRAPH},
+    )
+    assert list(sources) == [[3, "similarity"], [4, "temporal"]]
