@@ -33,6 +33,9 @@ Sink = Callable[[dict[str, rows.Delta]], None]
 _DISCOVER_EVERY_S = 3.0  # how often missing topics are looked for
 _LAG_EVERY_S = 1.0  # how often end offsets are asked for (one broker round trip)
 _RETRY_S = 2.0  # wait before reconnecting after the broker failed
+# How long the broker may hold a fetch waiting for data. kafka-python's 500 ms default added ~130 ms to the median
+# event → page latency on Tansu (bench/b7_dashboard_latency.py); 20 ms costs at most 50 idle fetches a second.
+_FETCH_MAX_WAIT_MS = 20
 
 
 class KafkaFeed:
@@ -71,7 +74,8 @@ class KafkaFeed:
 
     def _consume(self) -> None:
         consumer = KafkaConsumer(**self.config.kafka, group_id=None, enable_auto_commit=False,
-                                 auto_offset_reset="latest", allow_auto_create_topics=False)
+                                 auto_offset_reset="latest", allow_auto_create_topics=False,
+                                 fetch_max_wait_ms=_FETCH_MAX_WAIT_MS)
         try:
             self.assigned = []
             complete, next_discovery, next_lag = False, 0.0, 0.0
