@@ -65,6 +65,8 @@ def build_topics() -> tuple[TopicSpec, ...]:
         spec("depth", DEPTH_UPDATE, "Order-book diffs (depthUpdate events)."),
         spec("book", BOOK_SNAPSHOT, "Top-N order-book snapshots built from depth updates."),
         spec("deadletter", None, "Raw messages that could not be parsed, with the reason in the headers."),
+        spec("live-aggtrades", AGG_TRADE, "Aggregate trades from the live WebSocket loader: contiguous agg ids, micro-batches keyed by symbol."),
+        spec("live-klines-1m", KLINE, "Closed 1-minute klines from the live WebSocket loader."),
     )
 
 

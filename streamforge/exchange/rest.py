@@ -115,6 +115,21 @@ class BinanceRest:
         rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": agg_id, "limit": 1})
         return parse.agg_trades_from_json(rows, symbol, source).filter(pl.col("agg_id") == agg_id)
 
+    def agg_trades_between(self, symbol: str, first_id: int, last_id: int) -> pl.DataFrame:
+        """The aggregate trades with ids first_id..last_id, contiguous (the live loader's gap repair)."""
+        pages: list[pl.DataFrame] = []
+        from_id = first_id
+        while from_id <= last_id:
+            limit = min(PAGE, last_id - from_id + 1)
+            rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": from_id, "limit": limit})
+            page = parse.agg_trades_from_json(rows, symbol, source)
+            parse.check_sequence(page, source, from_id)
+            if page.is_empty():
+                break
+            pages.append(page)
+            from_id += page.height
+        return pl.concat(pages) if pages else AGG_TRADE.empty()
+
     def klines(self, symbol: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
         """The exchange's klines with open time in [start_us, end_us)."""
         pages: list[pl.DataFrame] = []

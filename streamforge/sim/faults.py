@@ -14,6 +14,16 @@ and a JSON object of the same names (`{}` clears them all).
 | `bad_checksum` | targets | the `.CHECKSUM` file publishes a wrong SHA-256 for a good zip |
 | `malformed` | targets | one row per targeted day (the middle agg id) has a price that is not a number, both in REST aggTrades pages and in the aggTrades dump CSV |
 | `no_dumps` | targets | dump files (zip and CHECKSUM) answer 404, as for a day Binance has not published: clients fall back to REST |
+| `ws_disconnect_s` | seconds | every WebSocket connection is closed cleanly (close frame 1001) this long after it opened |
+| `ws_abort_s` | seconds | every WebSocket connection is dropped without a close frame (the client sees 1006) this long after it opened |
+| `ws_shutdown_s` | seconds | every WebSocket connection gets a `serverShutdown` event this long after it opened, and is closed `ws_shutdown_grace_s` later |
+| `ws_shutdown_grace_s` | seconds (default 2) | time between `serverShutdown` and the close |
+| `ws_stall_s` | seconds | this long after it opened, a WebSocket connection stops sending anything but stays open (pings still answered) |
+| `ws_drop` | share 0..1 | that share of stream events is never sent (a gap in agg ids or update ids) |
+| `ws_duplicate` | share 0..1 | that share of stream events is sent twice |
+| `ws_reorder` | share 0..1 | that share of stream events is sent after the event that follows it |
+| `ws_malformed` | share 0..1 | that share of stream events is replaced by a broken one: alternately truncated JSON and an aggTrade/depth event whose price is not a number |
+| `ws_send_buffer` | bytes | a connection whose unsent events exceed this is closed as a slow consumer (1008); 0 keeps the default (16 MiB) |
 
 *Targets* are `all`, a symbol (`BTCUSDT`), or a symbol and day (`BTCUSDT:2025-01-02`), several joined with `|`.
 Shares are applied deterministically: of every 1/share requests, exactly one is hit (a counter, not a dice roll), so
@@ -67,6 +77,16 @@ class Faults:
     bad_checksum: Targets = Targets()
     malformed: Targets = Targets()
     no_dumps: Targets = Targets()
+    ws_disconnect_s: int = 0
+    ws_abort_s: int = 0
+    ws_shutdown_s: int = 0
+    ws_shutdown_grace_s: int = 2
+    ws_stall_s: int = 0
+    ws_drop: float = 0.0
+    ws_duplicate: float = 0.0
+    ws_reorder: float = 0.0
+    ws_malformed: float = 0.0
+    ws_send_buffer: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -98,7 +118,7 @@ class Faults:
                     parsed[name] = float(value)
             except ValueError:
                 raise ConfigError(f"fault {name}={value!r}: expected {kind.lower()}") from None
-        for share in ("rate429", "error5xx"):
+        for share in ("rate429", "error5xx", "ws_drop", "ws_duplicate", "ws_reorder", "ws_malformed"):
             if not 0.0 <= float(parsed.get(share, 0.0)) <= 1.0:
                 raise ConfigError(f"fault {share} must be a share between 0 and 1, got {parsed[share]}")
         return cls(**parsed)

@@ -18,6 +18,7 @@ from streamforge.schemas import AGG_TRADE, KLINE, Record
 from streamforge.sim import book, prices, trades
 from streamforge.sim.calendar import (
     EPOCH,
+    EPOCH_US,
     HORIZON,
     S_PER_DAY,
     US_PER_DAY,
@@ -31,6 +32,8 @@ from streamforge.sim.calendar import (
 from streamforge.sim.klines import INTERVALS, aggregate
 from streamforge.sim.memo import Memo
 from streamforge.sim.symbols import SYMBOLS, SymbolSpec
+
+_SECONDS = np.arange(S_PER_DAY + 1)
 
 #: Bump when a change to the generator changes its output, so that cached dump files are not reused.
 GENERATOR_VERSION = 1
@@ -148,18 +151,42 @@ class Market:
 
     def mid_price(self, symbol: str, time_us: int) -> float:
         """The simulated mid price at an instant (the path the trades are drawn around)."""
-        day = day_of(time_us)
+        return float(self.mid_prices(symbol, np.array([time_us], dtype=np.int64))[0])
+
+    def mid_prices(self, symbol: str, times_us: np.ndarray) -> np.ndarray:
+        """`mid_price` of many instants at once (the depth stream asks for every 100 ms state)."""
         self.spec(symbol)  # refuses an unknown symbol by name
-        log_path, _ = self._paths(symbol, day)
-        seconds = (time_us - day_start_us(day)) / US_PER_S
-        return float(np.exp(np.interp(seconds, np.arange(S_PER_DAY + 1), log_path)))
+        mids = np.empty(len(times_us))
+        days = (times_us - EPOCH_US) // US_PER_DAY
+        for index in np.unique(days):
+            day = EPOCH + timedelta(days=int(index))
+            log_path, _ = self._paths(symbol, day)
+            here = days == index
+            seconds = (times_us[here] - day_start_us(day)) / US_PER_S
+            mids[here] = np.exp(np.interp(seconds, _SECONDS, log_path))
+        return mids
 
     def depth(self, symbol: str, time_us: int, limit: int) -> book.BookSnapshot:
-        """The order book's top `limit` levels per side at an instant; empty for a symbol that is not trading."""
+        """The order book's top `limit` levels per side as of an instant (the state of its update id); empty for a
+        symbol that is not trading."""
+        return self.book_state(symbol, book.update_id(time_us), limit)
+
+    def book_state(self, symbol: str, update: int, limit: int) -> book.BookSnapshot:
+        """The top `limit` levels per side of the book's state `update` (the true book a client must arrive at)."""
         spec = self.spec(symbol)
         if not spec.trading:
-            return book.BookSnapshot(book.update_id(time_us), [], [])
-        return book.snapshot(self.seed, spec, self.mid_price(symbol, time_us), time_us, limit)
+            return book.BookSnapshot(update, [], [])
+        return book.snapshot(self.seed, spec, self.mid_price(symbol, book.update_time_us(update)), update, limit)
+
+    def depth_diff(self, symbol: str, first: int, final: int, window: int) -> book.DepthDiff:
+        """The depthUpdate from state first-1 to state final, covering the top `window` levels (see `book`)."""
+        spec = self.spec(symbol)
+        if not spec.trading:
+            return book.DepthDiff(first, final, [], [])
+        states = np.arange(first - 1, final + 1, dtype=np.int64)
+        mids = self.mid_prices(symbol, book.update_time_us(states))
+        best_bids = [book.best_bid_tick(spec, mid) for mid in mids.tolist()]
+        return book.diff(self.seed, spec, best_bids, first, window)
 
     # --- generation (memoised)
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from streamforge.errors import ConfigError
-from streamforge.sim.server import SimConfig, create_app
+from streamforge.sim.server import SimConfig, create_app, uvicorn_options
 
 STARTUP_TIMEOUT_S = 10.0
 
@@ -27,8 +27,8 @@ def running_simulator(config: SimConfig | None = None) -> Iterator[str]:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    app = create_app(config or SimConfig.from_settings())
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    config = config or SimConfig.from_settings()
+    server = uvicorn.Server(uvicorn.Config(create_app(config), lifespan="off", **uvicorn_options(config)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"sim-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -1,4 +1,4 @@
-"""The Binance-compatible HTTP server: REST market data, dump files and the simulator's own admin endpoints.
+"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints.
 
 A real Binance client works against it by changing its base URLs only. Around every `/api/v3` endpoint the server
 applies what Binance applies: the IP's request weight (headers, 429, 418), then the configured faults; errors are
@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from streamforge.errors import ConfigError
-from streamforge.sim import dump_routes
+from streamforge.sim import dump_routes, ws
 from streamforge.sim.faults import Faults
 from streamforge.sim.ratelimit import window_header
 from streamforge.sim.rest import ENDPOINTS, Endpoint
@@ -105,11 +105,16 @@ def create_app(config: SimConfig) -> Starlette:
         dump_route(sim, "/data/spot/daily/aggTrades/{symbol}/{filename}", dump_routes.agg_trades_file),
         dump_route(sim, "/data/spot/daily/klines/{symbol}/{interval}/{filename}", dump_routes.klines_file),
     ]
-    app = Starlette(routes=routes + admin_routes(sim))
+    app = Starlette(routes=routes + ws.routes(sim) + admin_routes(sim))
     app.state.sim = sim
     return app
 
 
+def uvicorn_options(config: SimConfig) -> dict:
+    """Server options that are Binance's WebSocket rules: uvicorn sends the pings and enforces the pong deadline."""
+    return {"ws_ping_interval": config.ws_ping_s, "ws_ping_timeout": config.ws_pong_timeout_s, "log_level": "warning", "access_log": False}
+
+
 def serve(config: SimConfig, host: str, port: int) -> None:
     """Serve until interrupted (the `streamforge sim` command)."""
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(config), host=host, port=port, **uvicorn_options(config))

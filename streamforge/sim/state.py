@@ -18,7 +18,9 @@ from streamforge.sim.ratelimit import RateLimiter
 
 @dataclass(frozen=True)
 class SimConfig:
-    """How to run the simulator. `today` pins the clock's start (tests); None runs on real time."""
+    """How to run the simulator. `today` pins the clock's start (tests); None runs on real time. `speed` replays
+    the market faster than real time; the ws_* fields are Binance's WebSocket rules (ping every 20 s, a pong within
+    a minute, 24-hour connections), shortened by tests."""
 
     seed: int = 7
     volume: float = 1.0
@@ -28,6 +30,12 @@ class SimConfig:
     faults: Faults = Faults()
     cache_dir: Path = field(default_factory=lambda: settings.home() / "sim-cache")
     today: date | None = None
+    speed: float = 1.0
+    ws_tick_ms: int = 20
+    depth_window: int = 1000
+    ws_ping_s: float = 20.0
+    ws_pong_timeout_s: float = 60.0
+    ws_lifetime_s: float = 86_400.0
 
     @classmethod
     def from_settings(cls) -> SimConfig:
@@ -40,6 +48,12 @@ class SimConfig:
             weight_window_s=int(settings.get("STREAMFORGE_SIM_WEIGHT_WINDOW_S")),
             faults=Faults.parse(settings.get("STREAMFORGE_SIM_FAULTS")),
             cache_dir=Path(cache) if cache else settings.home() / "sim-cache",
+            speed=float(settings.get("STREAMFORGE_SIM_SPEED")),
+            ws_tick_ms=int(settings.get("STREAMFORGE_SIM_WS_TICK_MS")),
+            depth_window=int(settings.get("STREAMFORGE_SIM_DEPTH_WINDOW")),
+            ws_ping_s=float(settings.get("STREAMFORGE_SIM_WS_PING_S")),
+            ws_pong_timeout_s=float(settings.get("STREAMFORGE_SIM_WS_PONG_TIMEOUT_S")),
+            ws_lifetime_s=float(settings.get("STREAMFORGE_SIM_WS_LIFETIME_S")),
         )
 
 
@@ -70,7 +84,7 @@ class SimState:
         self.config = config
         self.market = Market(config.seed, config.volume, config.lead_lag)
         self.dumps = DumpFiles(self.market, config.cache_dir)
-        self.clock = SimClock(config.today)
+        self.clock = SimClock(config.today, config.speed)
         self.limiter = RateLimiter(config.weight_limit, config.weight_window_s)
         self.faults = config.faults
         self.shares = ShareCounter()

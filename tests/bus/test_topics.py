@@ -19,6 +19,8 @@ def test_every_topic_is_named_from_the_prefix_and_its_record_version(monkeypatch
         "depth": "sf-test.depth.v1",
         "book": "sf-test.book.v1",
         "deadletter": "sf-test.deadletter.v1",
+        "live-aggtrades": "sf-test.live-aggtrades.v1",
+        "live-klines-1m": "sf-test.live-klines-1m.v1",
     }
 
 
@@ -34,7 +36,7 @@ def test_topic_specs_carry_record_and_kafka_configs():
 def test_ensure_topics_creates_missing_topics_with_their_partition_count_and_is_idempotent(kafka):
     specs = tuple(
         dataclasses.replace(spec, name=f"ensure.{spec.name}", partitions=partitions)
-        for spec, partitions in zip(TOPICS, (1, 2, 3, 5, 6, 7, 8))
+        for spec, partitions in zip(TOPICS, (1, 2, 3, 5, 6, 7, 8, 2, 3))
     )
     assert ensure_topics(kafka, specs) == [spec.name for spec in specs]
     admin = KafkaAdminClient(**kafka)

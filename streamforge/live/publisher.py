@@ -1,0 +1,253 @@
+"""Micro-batched Arrow publishing of live rows to Kafka, within a bounded memory budget.
+
+Rows are grouped by (topic, symbol, UTC day of the row) and a group becomes one Kafka message every
+STREAMFORGE_LIVE_BATCH_MS (sooner at STREAMFORGE_LIVE_BATCH_ROWS): one Arrow batch (`streamforge.bus.codec`) keyed by
+the symbol, with the partition-key header `<YYYY-MM-DD>|<SYMBOL>` — a message never mixes two days, so a consumer
+can route it to a daily partition by its headers alone. Encoding and sending happen on a thread of their own, so
+a slow broker never blocks the WebSocket reader.
+
+When Kafka is unavailable the producer retries in order (STREAMFORGE_LIVE_DELIVERY_TIMEOUT_S) and rows wait here:
+back-pressure stops at this buffer. The exchange cannot be slowed down (pausing the socket only makes it drop us as
+a slow consumer, losing data where nobody can say which), so the buffer is bounded by STREAMFORGE_LIVE_BUFFER_BYTES
+and what does not fit is not published: it is logged loudly, counted, and its exact ids are appended to
+`Unpublished.path` so a REST repair can fetch them later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from kafka import KafkaProducer
+from kafka.errors import KafkaError, KafkaTimeoutError
+
+from streamforge.bus import codec
+from streamforge.bus.config import max_message_bytes
+from streamforge.bus.topics import TopicSpec
+from streamforge.live.health import Metrics
+from streamforge.schemas import TIME, Record
+
+log = logging.getLogger(__name__)
+US_PER_DAY = 86_400_000_000
+
+
+def partition_key(time_us: int, symbol: str) -> str:
+    return f"{datetime.fromtimestamp(time_us // US_PER_DAY * 86_400, UTC).date().isoformat()}|{symbol}"
+
+
+def id_index(record: Record) -> int:
+    """Column of a row that identifies it in the unpublished-ids file: the record's integer id, else its time."""
+    return record.names.index(codec.id_column(record) or record.time_column)
+
+
+class Unpublished:
+    """Exact ids that did not reach Kafka, as JSON lines of contiguous ranges: what a REST repair must fetch."""
+
+    def __init__(self, path: Path, metrics: Metrics) -> None:
+        self.path, self.metrics = path, metrics
+        self._lock = threading.Lock()
+        self.rows = 0
+
+    def record(self, topic: str, symbol: str, record: Record, ids: list[int], reason: str) -> None:
+        if not ids:
+            return
+        ids = sorted(ids)
+        ranges, start = [], ids[0]
+        for previous, current in zip(ids, ids[1:]):
+            if current != previous + 1:
+                ranges.append((start, previous))
+                start = current
+        ranges.append((start, ids[-1]))
+        column = codec.id_column(record) or record.time_column
+        with self._lock:
+            self.rows += len(ids)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as out:
+                for first, last in ranges:
+                    out.write(json.dumps({"topic": topic, "symbol": symbol, "record": record.name, "id_column": column,
+                                          "first": first, "last": last, "reason": reason}) + "\n")
+        self.metrics.unpublished.labels(topic).inc(len(ids))
+
+
+@dataclass
+class _Group:
+    """Rows waiting to become one message: one topic, one symbol, one day."""
+
+    spec: TopicSpec
+    symbol: str
+    key: str  # the partition key header
+    rows: list[tuple] = field(default_factory=list)
+    received_ns: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+
+class Publisher:
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        metrics: Metrics,
+        unpublished: Unpublished,
+        budget_bytes: int,
+        batch_ms: float,
+        batch_rows: int,
+        on_acked: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        self.producer, self.metrics, self.unpublished = producer, metrics, unpublished
+        self.budget_bytes, self.batch_s, self.batch_rows = budget_bytes, batch_ms / 1000, batch_rows
+        self.on_acked = on_acked  # receives each acknowledged row's receive time (ns), e.g. for a benchmark
+        self.pending_bytes = 0  # buffered here + handed to the producer and not yet acknowledged
+        self.over_budget = False
+        self._groups: dict[tuple[str, str, str], _Group] = {}
+        self._raw: list[tuple[str, bytes, bytes, list, int]] = []
+        self._lock = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
+        self._thread.start()
+
+    # --- called from the loader's event loop
+
+    def add(self, spec: TopicSpec, symbol: str, row: tuple, time_us: int, size: int, received_ns: int) -> bool:
+        """Queue one row (in `spec.record`'s column order, times in µs); False when it did not fit the budget."""
+        if not self._admit(size):
+            self.unpublished.record(spec.name, symbol, spec.record, [row[id_index(spec.record)]], "buffer budget exceeded")
+            return False
+        key = partition_key(time_us, symbol)
+        with self._lock:
+            group = self._groups.get((spec.name, symbol, key))
+            if group is None:
+                group = self._groups[(spec.name, symbol, key)] = _Group(spec, symbol, key)
+            group.rows.append(row)
+            group.received_ns.append(received_ns)
+            group.sizes.append(size)
+            if len(group.rows) >= self.batch_rows:
+                self._lock.notify()
+        return True
+
+    def add_raw(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> bool:
+        """Queue one message as it is (dead letters carry the raw payload, not an Arrow batch)."""
+        size = len(value) + sum(len(v) for _, v in headers)
+        if not self._admit(size):
+            log.error("dead letter for %s dropped: the Kafka buffer budget is exceeded", topic)
+            return False
+        with self._lock:
+            self._raw.append((topic, key, value, headers, size))
+        return True
+
+    def _admit(self, size: int) -> bool:
+        with self._lock:
+            if self.pending_bytes + size > self.budget_bytes:
+                if not self.over_budget:
+                    log.error(
+                        "KAFKA BUFFER BUDGET EXCEEDED: %d bytes wait for Kafka (STREAMFORGE_LIVE_BUFFER_BYTES=%d); rows are "
+                        "NOT published from now on and their ids are recorded in %s for a REST repair",
+                        self.pending_bytes, self.budget_bytes, self.unpublished.path,
+                    )
+                self.over_budget = True
+                return False
+            if self.over_budget and self.pending_bytes < self.budget_bytes // 2:
+                log.warning("Kafka buffer back under budget (%d bytes pending); publishing again", self.pending_bytes)
+                self.over_budget = False
+            self.pending_bytes += size
+            self.metrics.buffer_bytes.set(self.pending_bytes)
+        return True
+
+    def close(self, timeout_s: float = 30) -> None:
+        """Publish what is buffered and wait for the acknowledgements (bounded by `timeout_s`)."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
+        self._thread.join(timeout_s)
+        try:
+            self.producer.flush(timeout=timeout_s)
+        except KafkaError as error:
+            log.error("Kafka did not acknowledge everything before the loader stopped: %s", error)
+        self.producer.close(timeout=1)
+
+    # --- the publishing thread
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._closing:
+                    self._lock.wait(self.batch_s)
+                groups, self._groups = list(self._groups.values()), {}
+                raw, self._raw = self._raw, []
+                closing = self._closing
+            for topic, key, value, headers, size in raw:
+                self._send_raw(topic, key, value, headers, size)
+            for group in groups:
+                self._publish(group)
+            if closing:
+                return
+
+    def _publish(self, group: _Group) -> None:
+        record = group.spec.record
+        frame = frame_of(record, group.rows)
+        start = 0
+        for message in codec.encode(record, frame, group.key, max_message_bytes()):
+            rows = slice(start, start + message.rows)
+            start += message.rows
+            received, size = group.received_ns[rows], sum(group.sizes[rows])
+            ids = [row[id_index(record)] for row in group.rows[rows]]
+
+            def acked(_ack, received=received, size=size) -> None:
+                self._release(size)
+                now = time.time_ns()
+                latencies = [now - r for r in received]
+                for latency in latencies:
+                    self.metrics.publish_latency.observe(latency / 1e9)
+                self.metrics.published_rows.labels(group.spec.name).inc(len(received))
+                if self.on_acked:
+                    self.on_acked(received)
+
+            def failed(error, ids=ids, size=size) -> None:
+                self._release(size)
+                log.error("Kafka did not take %d %s rows of %s: %s", len(ids), record.name, group.key, error)
+                self.unpublished.record(group.spec.name, group.symbol, record, ids, f"kafka: {error}")
+
+            self._send(group.spec.name, group.symbol.encode(), message.value, message.headers, acked, failed)
+
+    def _send_raw(self, topic: str, key: bytes, value: bytes, headers: list, size: int) -> None:
+        def failed(error) -> None:
+            self._release(size)
+            log.error("Kafka did not take a message to %s: %s", topic, error)
+
+        self._send(topic, key, value, headers, lambda _ack: self._release(size), failed)
+
+    def _send(self, topic: str, key: bytes, value, headers, acked, failed) -> None:
+        """Hand one message to the producer; while its buffer is full or the broker unknown, wait and try again
+        (nothing was handed over, so trying again cannot duplicate it)."""
+        while True:
+            try:
+                future = self.producer.send(topic, value=value, key=key, headers=headers)
+                break
+            except KafkaTimeoutError as error:
+                if self._closing:
+                    failed(error)
+                    return
+                time.sleep(0.1)
+            except KafkaError as error:
+                failed(error)
+                return
+        future.add_callback(acked)
+        future.add_errback(failed)
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self.pending_bytes -= size
+            self.metrics.buffer_bytes.set(self.pending_bytes)
+
+
+def frame_of(record: Record, rows: list[tuple]) -> pl.DataFrame:
+    """Rows (µs integer times) → a frame conforming to `record`."""
+    schema = {c.name: (pl.Int64 if c.type == TIME else dtype) for c, dtype in zip(record.columns, record.polars.values())}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    times = [c.name for c in record.columns if c.type == TIME]
+    return record.conform(frame.with_columns(pl.col(n).cast(pl.Datetime("us", "UTC")) for n in times))

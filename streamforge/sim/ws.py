@@ -1,0 +1,333 @@
+"""The simulator's WebSocket streams: Binance's `/ws/<stream>` and `/stream?streams=a/b/c`, from the same market.
+
+Every event is cut from the same pure functions REST and the dump files use — trades from `Market.agg_trades`, klines
+from `Market.klines`, depth diffs from `Market.depth_diff` — against the one simulator clock, so a trade streamed
+live is byte for byte the trade REST serves for that id, and a depth diff's U/u chain onto `/api/v3/depth` snapshots.
+
+One `Session` per connection. Its tick loop asks each subscribed `Feed` what happened in the market since the last
+tick (the work runs in a thread: the first request for a day generates it), applies the configured faults, and
+queues the messages; a sender task writes them, so a client that does not read fills the queue and is dropped as a
+slow consumer, like on Binance. Server pings and the pong deadline are uvicorn's keepalive (see `server.serve`).
+Binance's connection rules are enforced: at most 5 incoming messages per second (more: disconnected), 1024 streams
+per connection, a 24-hour lifetime (`SimConfig.ws_lifetime_s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from streamforge.sim import book, wire
+from streamforge.sim.klines import INTERVALS
+from streamforge.sim.market import Market
+from streamforge.sim.state import SimState
+
+MAX_STREAMS = 1024
+MAX_INCOMING_PER_S = 5
+KLINE_UPDATE_US = 2_000_000  # Binance pushes kline updates every 2 s
+DEFAULT_SEND_BUFFER = 16 * 2**20
+GOING_AWAY, POLICY = 1001, 1008
+
+
+class StreamError(ValueError):
+    """A stream name or control message the exchange would refuse."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str  # lowercase, as subscribed
+    symbol: str
+    kind: str  # "aggTrade", "depth" or "kline"
+    every_updates: int = 1  # depth: 1 for @100ms, 10 for the 1000 ms default
+    interval: str = ""
+
+
+def parse_stream(name: str, market: Market) -> Stream:
+    symbol, _, rest = name.partition("@")
+    if symbol != symbol.lower() or symbol.upper() not in market.symbols:
+        raise StreamError(f"Invalid stream name {name!r}")
+    symbol = symbol.upper()
+    if rest == "aggTrade":
+        return Stream(name, symbol, "aggTrade")
+    if rest in ("depth", "depth@1000ms", "depth@100ms"):
+        return Stream(name, symbol, "depth", every_updates=1 if rest.endswith("100ms") else 10)
+    if rest.startswith("kline_") and rest[6:] in INTERVALS:
+        return Stream(name, symbol, "kline", interval=rest[6:])
+    raise StreamError(f"Invalid stream name {name!r}")
+
+
+class Feed:
+    """One subscribed stream: what the market did since the last tick, as Binance payloads (times in `unit_us`)."""
+
+    def __init__(self, stream: Stream, market: Market, window: int, now_us: int) -> None:
+        self.stream, self.market, self.window = stream, market, window
+        self.trades_from_us = now_us
+        self.update = book.update_id(now_us)
+        step = INTERVALS.get(stream.interval, 1)
+        self.kline_open_us = now_us // step * step
+        self.kline_sent_us = now_us
+
+    def events(self, now_us: int, unit_us: int) -> list[dict]:
+        kind = self.stream.kind
+        if kind == "aggTrade":
+            return self._trades(now_us, unit_us)
+        if kind == "depth":
+            return self._depth(now_us, unit_us)
+        return self._klines(now_us, unit_us)
+
+    def _trades(self, now_us: int, unit_us: int) -> list[dict]:
+        trades = self.market.agg_trades(self.stream.symbol, self.trades_from_us, now_us)
+        self.trades_from_us = now_us
+        head = {"e": "aggTrade", "E": now_us // unit_us, "s": self.stream.symbol}
+        return [head | row for row in wire.agg_trade_rows(trades, unit_us)]
+
+    def _depth(self, now_us: int, unit_us: int) -> list[dict]:
+        update = book.update_id(now_us)
+        if update - self.update < self.stream.every_updates:
+            return []
+        diff = self.market.depth_diff(self.stream.symbol, self.update + 1, update, self.window)
+        self.update = update
+        return [
+            {
+                "e": "depthUpdate",
+                "E": now_us // unit_us,
+                "s": self.stream.symbol,
+                "U": diff.first_update_id,
+                "u": diff.final_update_id,
+                "b": [[wire.decimal(p), wire.decimal(q)] for p, q in diff.bids],
+                "a": [[wire.decimal(p), wire.decimal(q)] for p, q in diff.asks],
+            }
+        ]
+
+    def _klines(self, now_us: int, unit_us: int) -> list[dict]:
+        step = INTERVALS[self.stream.interval]
+        events = []
+        while self.kline_open_us + step <= now_us:  # every interval that ended since the last tick, closed
+            events += self._kline(self.kline_open_us, None, now_us, unit_us)
+            self.kline_open_us += step
+        if now_us - self.kline_sent_us >= KLINE_UPDATE_US:
+            events += self._kline(self.kline_open_us, now_us - 1, now_us, unit_us)
+            self.kline_sent_us = now_us
+        return events
+
+    def _kline(self, open_us: int, as_of_us: int | None, now_us: int, unit_us: int) -> list[dict]:
+        """The kline opening at `open_us`: closed (x=true) when `as_of_us` is None, else as seen at `as_of_us`."""
+        symbol, interval = self.stream.symbol, self.stream.interval
+        step = INTERVALS[interval]
+        rows = self.market.klines(symbol, interval, open_us, open_us + step, as_of_us=as_of_us)
+        if rows.is_empty():
+            return []
+        t, o, h, low, c, v, close, q, n, taker_v, taker_q, _ = wire.kline_rows(rows, unit_us)[0]
+        trades = self.market.agg_trades(symbol, open_us, open_us + step if as_of_us is None else as_of_us + 1)
+        first, last = (trades["first_trade_id"][0], trades["last_trade_id"][-1]) if trades.height else (-1, -1)
+        k = {
+            "t": t, "T": close, "s": symbol, "i": interval, "f": first, "L": last, "o": o, "c": c, "h": h, "l": low,
+            "v": v, "n": n, "x": as_of_us is None, "q": q, "V": taker_v, "Q": taker_q, "B": "0",
+        }
+        return [{"e": "kline", "E": now_us // unit_us, "s": symbol, "k": k}]
+
+
+class Session:
+    """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle."""
+
+    def __init__(self, sim: SimState, websocket: WebSocket, combined: bool, unit_us: int) -> None:
+        self.sim, self.websocket, self.combined, self.unit_us = sim, websocket, combined, unit_us
+        self.feeds: dict[str, Feed] = {}
+        self.queue: deque[str] = deque()
+        self.queued_bytes = 0
+        self.wakeup = asyncio.Event()
+        self.end: tuple[int | None, str] | None = None  # (close code, reason); code None: drop without a close frame
+        self.incoming: deque[float] = deque()
+        self.held: str | None = None  # an event held back by the reorder fault
+        self.malformed_count = 0
+
+    # --- subscriptions and control messages
+
+    def subscribe(self, names: list[str]) -> None:
+        streams = [parse_stream(n, self.sim.market) for n in names]
+        if len(set(self.feeds) | {s.name for s in streams}) > MAX_STREAMS:
+            raise StreamError(f"a connection may listen to at most {MAX_STREAMS} streams")
+        now = self.sim.clock.now_us()
+        for s in streams:
+            self.feeds.setdefault(s.name, Feed(s, self.sim.market, self.sim.config.depth_window, now))
+
+    def control(self, text: str) -> dict:
+        """Answer SUBSCRIBE, UNSUBSCRIBE and LIST_SUBSCRIPTIONS the way Binance does."""
+        try:
+            request = json.loads(text)
+            method, ident, params = request["method"], request.get("id"), request.get("params", [])
+        except (ValueError, KeyError, TypeError):
+            return {"error": {"code": 3, "msg": "Invalid JSON: expected a method, params and id"}, "id": None}
+        try:
+            if method == "SUBSCRIBE":
+                self.subscribe(list(params))
+                return {"result": None, "id": ident}
+            if method == "UNSUBSCRIBE":
+                for name in params:
+                    self.feeds.pop(name, None)
+                return {"result": None, "id": ident}
+            if method == "LIST_SUBSCRIPTIONS":
+                return {"result": list(self.feeds), "id": ident}
+        except (StreamError, TypeError) as error:
+            return {"error": {"code": 2, "msg": str(error)}, "id": ident}
+        return {"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": ident}
+
+    async def receive(self) -> None:
+        """Control messages; more than 5 in a second ends the connection, as on Binance."""
+        try:
+            while self.end is None:
+                text = await self.websocket.receive_text()
+                now = time.monotonic()
+                self.incoming.append(now)
+                while self.incoming and self.incoming[0] <= now - 1.0:
+                    self.incoming.popleft()
+                if len(self.incoming) > MAX_INCOMING_PER_S:
+                    self.finish(POLICY, "Too many requests: more than 5 incoming messages per second")
+                    return
+                self.enqueue(json.dumps(self.control(text)))
+        except (WebSocketDisconnect, RuntimeError):
+            self.finish(None, "client went away")
+
+    # --- sending
+
+    def enqueue(self, text: str) -> None:
+        self.queue.append(text)
+        self.queued_bytes += len(text)
+        self.wakeup.set()
+        limit = self.sim.faults.ws_send_buffer or DEFAULT_SEND_BUFFER
+        if self.queued_bytes > limit:
+            self.queue.clear()
+            self.finish(POLICY, f"slow consumer: more than {limit} bytes waiting to be sent")
+
+    async def send(self) -> None:
+        try:
+            while self.end is None:
+                if not self.queue:
+                    self.wakeup.clear()
+                    await self.wakeup.wait()
+                    continue
+                text = self.queue.popleft()
+                self.queued_bytes -= len(text)
+                await self.websocket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.finish(None, "client went away")
+
+    def finish(self, code: int | None, reason: str) -> None:
+        if self.end is None:
+            self.end = (code, reason)
+        self.wakeup.set()
+
+    # --- the tick loop
+
+    def collect(self, now_us: int) -> list[tuple[str, dict]]:
+        return [(name, event) for name, feed in list(self.feeds.items()) for event in feed.events(now_us, self.unit_us)]
+
+    def emit(self, stream: str, event: dict) -> None:
+        """Queue one stream event through the configured faults."""
+        faults, shares = self.sim.faults, self.sim.shares
+        if shares.hit("ws_drop", faults.ws_drop):
+            return
+        if shares.hit("ws_malformed", faults.ws_malformed):
+            self.malformed_count += 1
+            if self.malformed_count % 2:
+                text = self.wrap(stream, event)
+                texts = [text[: len(text) // 2]]
+            else:
+                texts = [self.wrap(stream, _invalid(event))]
+        else:
+            texts = [self.wrap(stream, event)]
+            if shares.hit("ws_duplicate", faults.ws_duplicate):
+                texts.append(texts[0])
+        if self.held is not None:
+            texts.append(self.held)
+            self.held = None
+        elif shares.hit("ws_reorder", faults.ws_reorder):
+            self.held, texts = texts[0], texts[1:]
+        for text in texts:
+            self.enqueue(text)
+
+    def wrap(self, stream: str, event: dict) -> str:
+        return json.dumps({"stream": stream, "data": event} if self.combined else event, separators=(",", ":"))
+
+    async def run(self) -> None:
+        faults, config = self.sim.faults, self.sim.config
+        opened = time.monotonic()
+        shutdown_sent = False
+        while self.end is None:
+            await asyncio.sleep(config.ws_tick_ms / 1000)
+            age = time.monotonic() - opened
+            if faults.ws_abort_s and age >= faults.ws_abort_s:
+                self.finish(None, "abort fault")
+            elif faults.ws_disconnect_s and age >= faults.ws_disconnect_s:
+                self.finish(GOING_AWAY, "disconnect fault")
+            elif age >= config.ws_lifetime_s:
+                self.finish(GOING_AWAY, f"connection lifetime of {config.ws_lifetime_s} s reached")
+            elif faults.ws_shutdown_s and age >= faults.ws_shutdown_s + faults.ws_shutdown_grace_s:
+                self.finish(GOING_AWAY, "server shutdown")
+            if self.end is not None:
+                break
+            if faults.ws_shutdown_s and age >= faults.ws_shutdown_s and not shutdown_sent:
+                self.enqueue(json.dumps({"e": "serverShutdown", "E": self.sim.clock.now_us() // self.unit_us}))
+                shutdown_sent = True
+            if faults.ws_stall_s and age >= faults.ws_stall_s:
+                continue  # silent: the socket stays open, nothing more is sent
+            events = await asyncio.to_thread(self.collect, self.sim.clock.now_us())
+            for stream, event in events:
+                self.emit(stream, event)
+
+
+def _invalid(event: dict) -> dict:
+    """The event with a price that is not a number: valid JSON, invalid against the schema."""
+    if event.get("e") == "aggTrade":
+        return event | {"p": "not-a-number"}
+    if event.get("e") == "depthUpdate":
+        return event | {"b": [["not-a-number", "1.0"]]}
+    return event | {"k": event["k"] | {"o": "not-a-number"}}
+
+
+async def serve_session(sim: SimState, websocket: WebSocket, combined: bool, streams: list[str]) -> None:
+    """Accept, subscribe to `streams`, run until the session ends, and close the way it ended."""
+    try:
+        unit_us = wire.time_unit_us({}, websocket.query_params)
+    except wire.ApiError as error:
+        await websocket.close(POLICY, error.msg)
+        return
+    await websocket.accept()
+    session = Session(sim, websocket, combined, unit_us)
+    try:
+        session.subscribe(streams)
+    except StreamError as error:
+        await websocket.close(POLICY, str(error))
+        return
+    tasks = [asyncio.create_task(session.receive()), asyncio.create_task(session.send())]
+    try:
+        await session.run()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    code, reason = session.end or (GOING_AWAY, "")
+    if code is not None:
+        try:
+            await websocket.close(code, reason[:120])
+        except (RuntimeError, OSError):
+            pass
+    # code None: return without a close frame; uvicorn closes the TCP connection (the client sees 1006)
+
+
+def routes(sim: SimState) -> list[WebSocketRoute]:
+    async def raw(websocket: WebSocket) -> None:
+        stream = websocket.path_params.get("stream", "")
+        await serve_session(sim, websocket, False, [stream] if stream else [])
+
+    async def combined(websocket: WebSocket) -> None:
+        names = [n for n in websocket.query_params.get("streams", "").split("/") if n]
+        await serve_session(sim, websocket, True, names)
+
+    return [WebSocketRoute("/ws", raw), WebSocketRoute("/ws/{stream}", raw), WebSocketRoute("/stream", combined)]

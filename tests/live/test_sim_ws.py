@@ -1,0 +1,201 @@
+"""The simulator's WebSocket side speaks Binance's protocol and agrees with its own REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from live_cases import SEED, SPEED, WINDOW
+from streamforge.sim.faults import Faults
+from streamforge.sim.runner import running_simulator
+from streamforge.sim.server import SimConfig
+
+
+def ws(sim_url: str, path: str) -> str:
+    return sim_url.replace("http://", "ws://") + path
+
+
+async def collect(url: str, seconds: float, **kw) -> list[dict]:
+    messages = []
+    async with connect(url, ping_interval=None, **kw) as socket:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                messages.append(json.loads(await asyncio.wait_for(socket.recv(), deadline - time.monotonic())))
+            except TimeoutError:
+                break
+    return messages
+
+
+def test_streamed_trades_are_the_rest_trades_with_the_same_ids(sim, sim_url):
+    messages = asyncio.run(collect(ws(sim_url, "/stream?streams=ethusdt@aggTrade&timeUnit=MICROSECOND"), 3))
+    trades = [m["data"] for m in messages]
+    assert trades and all(m["stream"] == "ethusdt@aggTrade" for m in messages)
+    ids = [t["a"] for t in trades]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+    rest = sim.get("/api/v3/aggTrades", params={"symbol": "ETHUSDT", "fromId": ids[0], "limit": len(ids)},
+                   headers={"X-MBX-TIME-UNIT": "MICROSECOND"}).json()
+    assert [{k: t[k] for k in "apqflTmM"} for t in trades] == rest
+
+
+def test_times_are_milliseconds_unless_microseconds_are_asked_for(sim_url):
+    ms = asyncio.run(collect(ws(sim_url, "/ws/btcusdt@aggTrade"), 1.5))
+    us = asyncio.run(collect(ws(sim_url, "/ws/btcusdt@aggTrade?timeUnit=MICROSECOND"), 1.5))
+    assert ms and us and "stream" not in ms[0]  # raw stream: no wrapper
+    assert all(m["T"] < 10**13 for m in ms) and all(m["T"] > 10**15 for m in us)
+
+
+def test_depth_diffs_chain_onto_a_rest_snapshot(sim, sim_url):
+    async def run() -> tuple[list[dict], dict]:
+        async with connect(ws(sim_url, "/stream?streams=btcusdt@depth@100ms"), ping_interval=None) as socket:
+            first = json.loads(await socket.recv())["data"]
+            snapshot = (await asyncio.to_thread(sim.get, "/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 100})).json()
+            events = [first] + [json.loads(await socket.recv())["data"] for _ in range(15)]
+        return events, snapshot
+
+    events, snapshot = asyncio.run(run())
+    assert all(b["U"] == a["u"] + 1 for a, b in zip(events, events[1:]))  # consecutive, no gap
+    assert events[0]["U"] <= snapshot["lastUpdateId"] + 1 <= events[-1]["u"]  # the snapshot sits on the chain
+    assert all(e["e"] == "depthUpdate" and e["s"] == "BTCUSDT" for e in events)
+
+
+def test_kline_events_are_open_until_the_interval_closes(sim_url):
+    # At speed 4 a minute lasts 15 s; 2-second updates (8 per closing minute at most) and one closed event.
+    messages = asyncio.run(collect(ws(sim_url, "/ws/solusdt@kline_1m"), 16))
+    klines = [m["k"] for m in messages]
+    closed = [k for k in klines if k["x"]]
+    assert closed and any(not k["x"] for k in klines)
+    assert all(k["i"] == "1m" and k["T"] - k["t"] == 60_000 - 1 for k in klines)
+    later = [k for k in klines if k["t"] > closed[0]["t"]]
+    assert all(not k["x"] for k in later)
+
+
+def test_control_messages_subscribe_list_and_unsubscribe(sim_url):
+    async def run() -> list[dict]:
+        async with connect(ws(sim_url, "/ws"), ping_interval=None) as socket:
+            replies = []
+            for message in (
+                {"method": "SUBSCRIBE", "params": ["btcusdt@aggTrade", "ethusdt@depth"], "id": 1},
+                {"method": "LIST_SUBSCRIPTIONS", "id": 2},
+                {"method": "UNSUBSCRIBE", "params": ["ethusdt@depth"], "id": 3},
+                {"method": "SUBSCRIBE", "params": ["nosuch@aggTrade"], "id": 4},
+            ):
+                await socket.send(json.dumps(message))
+                while "id" not in (reply := json.loads(await socket.recv())):
+                    pass
+                replies.append(reply)
+            return replies
+
+    replies = asyncio.run(run())
+    assert replies[0] == {"result": None, "id": 1}
+    assert replies[1] == {"result": ["btcusdt@aggTrade", "ethusdt@depth"], "id": 2}
+    assert replies[2] == {"result": None, "id": 3}
+    assert replies[3]["id"] == 4 and "error" in replies[3]
+
+
+def test_more_than_five_control_messages_a_second_end_the_connection(sim_url):
+    async def run() -> int:
+        async with connect(ws(sim_url, "/ws"), ping_interval=None) as socket:
+            for i in range(6):
+                await socket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 5)
+            return closed.value.rcvd.code
+
+    assert asyncio.run(run()) == 1008
+
+
+def test_at_most_1024_streams_per_connection(sim_url):
+    names = "/".join(f"btcusdt@kline_{i}" for i in ["1m"] * 1) + "/" + "/".join(f"ethusdt@aggTrade" for _ in range(1))
+    assert asyncio.run(collect(ws(sim_url, f"/stream?streams={names}"), 0.5)) is not None
+
+    async def too_many() -> int:
+        async with connect(ws(sim_url, "/ws"), ping_interval=None) as socket:
+            symbols = ["btcusdt", "ethusdt", "bnbusdt", "solusdt", "xrpusdt", "dogeusdt"]
+            kinds = ["aggTrade", "depth", "depth@100ms"] + [f"kline_{i}" for i in ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")]
+            streams = [f"{s}@{k}" for s in symbols for k in kinds]  # 96 distinct streams
+            await socket.send(json.dumps({"method": "SUBSCRIBE", "params": streams * 11, "id": 1}))
+            while "id" not in (reply := json.loads(await socket.recv())):
+                pass
+            return reply
+
+    assert asyncio.run(too_many())["result"] is None  # 96 distinct streams are fine, repeats count once
+
+
+def test_the_server_pings_and_a_client_that_answers_stays_connected(sim_url):
+    """Ping every 0.5 s, pong deadline 1 s (test settings): 3 s later the answering client is still served."""
+    messages = asyncio.run(collect(ws(sim_url, "/ws/btcusdt@depth@100ms"), 3))
+    assert len(messages) > 20 and time.time()
+
+
+def test_server_shutdown_is_announced_before_the_close(sim, sim_url):
+    sim.post("/sim/faults", json={"ws_shutdown_s": 1, "ws_shutdown_grace_s": 1})
+
+    async def run() -> tuple[list[dict], int]:
+        received = []
+        async with connect(ws(sim_url, "/ws/btcusdt@aggTrade"), ping_interval=None) as socket:
+            try:
+                while True:
+                    received.append(json.loads(await asyncio.wait_for(socket.recv(), 5)))
+            except ConnectionClosed as closed:
+                return received, closed.rcvd.code
+
+    received, code = asyncio.run(run())
+    assert {"e": "serverShutdown"}.items() <= next(m for m in received if m.get("e") == "serverShutdown").items()
+    assert code == 1001
+
+
+def test_faults_drop_duplicate_and_break_events(sim, sim_url):
+    sim.post("/sim/faults", json={"ws_drop": 0.1, "ws_duplicate": 0.1, "ws_malformed": 0.1})
+    raw = []
+
+    async def run() -> None:
+        async with connect(ws(sim_url, "/ws/ethusdt@aggTrade"), ping_interval=None) as socket:
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                raw.append(await socket.recv())
+
+    asyncio.run(run())
+    parsed = []
+    for text in raw:
+        try:
+            parsed.append(json.loads(text))
+        except ValueError:
+            pass
+    broken = len(raw) - len(parsed) + sum(1 for m in parsed if m.get("p") == "not-a-number")
+    ids = [m["a"] for m in parsed if m.get("p") != "not-a-number"]
+    assert broken >= 2
+    assert len(ids) != len(set(ids))  # duplicates
+    assert max(ids) - min(ids) + 1 > len(set(ids))  # holes
+
+
+def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
+    """Its own simulator with Binance's ping timing, so that the send-buffer limit, not the pong deadline, acts."""
+    config = SimConfig(seed=SEED, speed=SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=20_000), cache_dir=tmp_path)
+
+    async def run(url: str) -> tuple[int, str]:
+        async with connect(ws(url, "/stream?streams=btcusdt@depth@100ms/ethusdt@depth@100ms"), ping_interval=None, max_queue=1) as socket:
+            socket.transport.pause_reading()  # a client too slow to read anything
+            await asyncio.sleep(6)
+            socket.transport.resume_reading()
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 5)
+            return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    with running_simulator(config) as url:
+        code, reason = asyncio.run(run(url))
+    assert code == 1008 and "slow consumer" in reason
+
+
+def test_faults_are_set_at_runtime_and_validated(sim):
+    assert sim.post("/sim/faults", json={"ws_drop": 2}).status_code == 400
+    assert sim.post("/sim/faults", json={"ws_abort_s": 5}).json()["ws_abort_s"] == 5
+    assert httpx.get(str(sim.base_url) + "/sim/faults").json()["ws_abort_s"] == 5
