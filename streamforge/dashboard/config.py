@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from streamforge import settings
 from streamforge.bus.config import kafka_config
-from streamforge.bus.topics import TopicSpec, topic
+from streamforge.bus.topics import TopicSpec, build_topics
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,14 @@ class DashboardConfig:
 
     @classmethod
     def from_settings(cls, bootstrap: str | None = None) -> DashboardConfig:
-        """The live topics under the current settings; `bootstrap` overrides STREAMFORGE_KAFKA_BOOTSTRAP."""
+        """The live topics under the current settings (prefix included, as the live loader names them);
+        `bootstrap` overrides STREAMFORGE_KAFKA_BOOTSTRAP."""
+        topics = {spec.kind: spec for spec in build_topics()}
         return cls(
             kafka=kafka_config(bootstrap),
-            trades=topic("live-aggtrades"),
-            klines=topic("live-klines-1m"),
-            book=topic("book"),
+            trades=topics["live-aggtrades"],
+            klines=topics["live-klines-1m"],
+            book=topics["book"],
             symbol=settings.get("STREAMFORGE_DASHBOARD_SYMBOL").upper(),
             push_ms=int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")),
             lookback_messages=int(settings.get("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES")),

@@ -6,12 +6,16 @@ The screenshot lands in test-artifacts/dashboard.png.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 
-from streamforge.dashboard.app import CHART_LIBRARY
+from streamforge.bus.config import kafka_config
+from streamforge.dashboard.app import CHART_LIBRARY, running_dashboard
+from streamforge.dashboard.config import DashboardConfig
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling outside hosts, which this network refuses.
@@ -30,6 +34,7 @@ pytestmark = [
 @pytest.fixture
 def browser_page():
     """A fresh page, and the console errors and uncaught exceptions it reports."""
+    ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 860})
@@ -44,6 +49,16 @@ def _text(page, selector: str) -> str:
     return page.locator(selector).first.inner_text()
 
 
+def _expect_price_and_tape_to_move(page, seconds: float) -> None:
+    """The last price and the newest tape row both change within `seconds` of the page showing its first trade."""
+    page.wait_for_function("document.querySelector('#last-price').textContent !== '—'", timeout=10_000)
+    page.wait_for_function(
+        "([price, trade]) => document.querySelector('#last-price').textContent !== price"
+        " && document.querySelector('#tape li').innerText !== trade",
+        arg=[_text(page, "#last-price"), _text(page, "#tape li")], timeout=seconds * 1000,
+    )
+
+
 def test_the_page_follows_the_market_live_without_console_errors(dashboard, market, browser_page):
     page, errors = browser_page
     for symbol in ("ETHUSDT", "BTCUSDT"):
@@ -51,21 +66,39 @@ def test_the_page_follows_the_market_live_without_console_errors(dashboard, mark
         market.book(symbol)
     with market.streaming(["ETHUSDT", "BTCUSDT"]):
         page.goto(dashboard)
-        page.wait_for_function("document.querySelector('#last-price').textContent !== '—'", timeout=10_000)
-        first_price, first_trade = _text(page, "#last-price"), _text(page, "#tape li")
-        page.wait_for_function(
-            "([price, trade]) => document.querySelector('#last-price').textContent !== price"
-            " && document.querySelector('#tape li').innerText !== trade",
-            arg=[first_price, first_trade], timeout=5_000,
-        )
+        _expect_price_and_tape_to_move(page, seconds=5)
         assert page.locator("#connection").inner_text() == "live"
         assert page.locator("#chart canvas").count() > 0, "the chart library drew no canvas"
         assert page.locator("#bids .level").count() == page.locator("#asks .level").count() == 10
         assert page.locator("#symbol").input_value() == "ETHUSDT"
         page.wait_for_timeout(1500)  # a health message or two, and fresh tape rows, for the screenshot
-        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
         page.select_option("#symbol", "BTCUSDT")
         page.wait_for_function("Number(document.querySelector('#last-price').textContent.replace(/,/g, '')) > 50000",
                                timeout=5_000)
+    assert errors == []
+
+
+def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path, monkeypatch, browser_page):
+    """The whole live path: simulator WebSocket -> `streamforge live`'s loader -> Kafka -> dashboard -> Chromium."""
+    loader = pytest.importorskip("streamforge.live.loader", reason="the live loader (streamforge/live) is not here")
+    from streamforge.sim.runner import running_simulator
+
+    monkeypatch.setenv("STREAMFORGE_TOPIC_PREFIX", f"dash-live-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("STREAMFORGE_TOPIC_PARTITIONS", "2")
+    page, errors = browser_page
+    with running_simulator() as sim:
+        live = loader.LiveConfig.from_settings(
+            ["ETHUSDT", "BTCUSDT"], ws_url=sim.replace("http://", "ws://"), rest_url=sim, home=tmp_path, http_port=0
+        )
+        with loader.LoaderThread(live, kafka_config(broker.bootstrap)) as running:
+            config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap),
+                                         metrics_url=f"http://127.0.0.1:{running.http_port}/metrics")
+            with running_dashboard(config) as url:
+                page.goto(url)
+                _expect_price_and_tape_to_move(page, seconds=10)
+                page.wait_for_function("document.querySelector('#bids .level') !== null", timeout=10_000)
+                page.wait_for_function("document.querySelector('#loader').innerText.includes('events')",
+                                       timeout=5_000)
+                page.screenshot(path=str(ARTIFACTS / "dashboard-live-loader.png"))
     assert errors == []

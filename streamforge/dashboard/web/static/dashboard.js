@@ -147,7 +147,7 @@ function drawAges() {
 
 function drawHealth({ kafka, loader }) {
   if (kafka) {
-    const lag = Object.entries(kafka.lag).map(([topic, n]) => [topic.split(".").slice(1, -1).join(".") || topic, n.toLocaleString("en-US")]);
+    const lag = Object.entries(kafka.lag).map(([topic, n]) => [shortTopic(topic), n.toLocaleString("en-US")]);
     if (kafka.error) lag.push(["error", kafka.error, "stale"]);
     if (kafka.undecodable) lag.push(["undecodable", String(kafka.undecodable), "stale"]);
     fillList("lag", lag.length ? lag : [["topics", "waiting for the live topics", "muted"]]);
@@ -158,14 +158,23 @@ function drawHealth({ kafka, loader }) {
     const others = state.symbols.filter((s) => s !== state.symbol);
     const mine = loader.samples.filter(([, labels]) =>
       !Object.values(labels).some((v) => others.some((s) => v.toUpperCase().includes(s))));
-    const entries = mine.slice(0, 16).map(([name, labels, value, rate]) => {
-      const detail = Object.entries(labels).filter(([k]) => k !== "symbol").map(([, v]) => v).join(" · ");
-      const label = name.replace(/^streamforge_(live_)?/, "").replace(/_total$/, "").replaceAll("_", " ");
-      return [detail ? `${label} · ${detail}` : label, rate == null ? fmtNumber(value) : `${fmtNumber(value)} (${fmtNumber(rate)}/s)`];
-    });
-    fillList("loader", loader.error ? [["status", loader.error, "muted"]] : entries);
+    fillList("loader", loader.error ? [["status", loader.error, "muted"]] : mine.slice(0, 20).map(describeSample));
   }
 }
+
+// A Prometheus sample as [name, value]: "last event age · aggTrade" = "47 ms", "events · aggTrade" = "38 · 1.9/s".
+function describeSample([name, labels, value, rate]) {
+  const seconds = /_seconds(_mean)?$/.test(name);
+  const label = name.replace(/^streamforge_(live_)?/, "").replace(/_total$/, "").replace("_seconds", "").replaceAll("_", " ");
+  const own = `${state.symbol.toLowerCase()}@`;
+  const detail = Object.entries(labels).filter(([k]) => k !== "symbol")
+    .map(([, v]) => shortTopic(v.startsWith(own) ? v.slice(own.length) : v)).join(" · ");
+  const shown = seconds ? fmtAge(value * 1e6) : fmtNumber(value);
+  return [detail ? `${label} · ${detail}` : label, rate == null ? shown : `${shown} · ${rate.toFixed(1)}/s`];
+}
+
+// "streamforge.live-aggtrades.v1" -> "live-aggtrades"; anything else unchanged.
+const shortTopic = (name) => name.replace(/^[^.]+\.(.+)\.v\d+$/, "$1");
 
 function fillSymbols(symbols) {
   state.symbols = symbols;
