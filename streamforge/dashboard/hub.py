@@ -93,7 +93,7 @@ class Hub:
                 client.offer(text)
 
     def snapshot(self, symbol: str) -> str:
-        return encode({**self.views.get(symbol).snapshot(), "symbols": self.views.symbols, "health": self.health})
+        return encode({**self.views.snapshot(symbol), "symbols": self.views.symbols, "health": self.health})
 
     async def serve(self, websocket: WebSocket, default_symbol: str) -> None:
         """One browser: told the default symbol, it sends `{"subscribe": "ETHUSDT"}` (again to switch) and then

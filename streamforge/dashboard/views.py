@@ -99,7 +99,7 @@ class SymbolView:
 
 
 class Views:
-    """One SymbolView per symbol seen on the topics, created on first sight."""
+    """One SymbolView per symbol seen on the topics (and the default one), created on first sight."""
 
     def __init__(self, candles: int, tape: int, symbols: list[str]):
         self.candles, self.tape = candles, tape
@@ -111,6 +111,12 @@ class Views:
         if symbol not in self.by_symbol:
             self.by_symbol[symbol] = SymbolView(symbol, self.candles, self.tape)
         return self.by_symbol[symbol]
+
+    def snapshot(self, symbol: str) -> dict:
+        """The snapshot of `symbol`; an empty one, not kept, for a symbol not seen yet — a page asking for any name
+        must not make the server hold a view for it."""
+        view = self.by_symbol.get(symbol) or SymbolView(symbol, self.candles, self.tape)
+        return view.snapshot()
 
     def apply(self, deltas: dict[str, Delta]) -> None:
         for symbol, delta in deltas.items():

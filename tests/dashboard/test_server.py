@@ -68,7 +68,7 @@ def test_trades_stream_to_subscribers_coalesced_in_order(dashboard, topics, mark
     assert all(u["candles"] for u in updates if u["trades"]), "every trade moves the current candle"
 
 
-def test_a_page_only_gets_the_symbol_it_subscribed_to_and_can_switch(dashboard, topics, market):
+def test_a_page_only_gets_the_symbol_it_subscribed_to_and_can_switch_even_to_an_unknown_one(dashboard, topics, market):
     _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
     with PageSocket(dashboard, "BTCUSDT") as page:
         page.next("snapshot")
@@ -79,7 +79,11 @@ def test_a_page_only_gets_the_symbol_it_subscribed_to_and_can_switch(dashboard, 
         assert [t[4] for u in updates for t in u["trades"]] == btc
         page.subscribe("ETHUSDT")
         snapshot = page.next("snapshot")
+        page.subscribe("NOSUCHUSDT")
+        unknown = page.next("snapshot")
     assert snapshot["symbol"] == "ETHUSDT" and snapshot["trades"]
+    assert unknown["symbol"] == "NOSUCHUSDT" and unknown["trades"] == [] and unknown["candles"] == []
+    assert "NOSUCHUSDT" not in httpx.get(f"{dashboard}/healthz").json()["symbols"], "a page's wish is not a symbol"
 
 
 def test_topics_created_after_the_dashboard_started_are_followed(broker, topics, market):
