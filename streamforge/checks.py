@@ -214,6 +214,51 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
     return _per_symbol(pair, check)
 
 
+def live_matches_archive(archive: pl.DataFrame, live: pl.DataFrame) -> CheckOutcome:
+    """The live capture of a day holds exactly the archive's trades: the same agg ids, each with the same price and
+    quantity.
+
+    Equality is exact: the loader and the archive parse the exchange's same decimal strings into the same float64.
+    Missing ids are trades the live path lost (a gap it did not repair), extra ids are trades the exchange does not
+    know, mismatches are rows the live path corrupted; each is counted and the first few are named.
+    """
+
+    def check(pair: pl.DataFrame) -> CheckOutcome:
+        in_archive, in_live = pl.col("in_archive").is_not_null(), pl.col("in_live").is_not_null()
+        differs = (pl.col("price") != pl.col("price_live")) | (pl.col("qty") != pl.col("qty_live"))
+        missing = pair.filter(in_archive & ~in_live)["agg_id"].sort()
+        extra = pair.filter(in_live & ~in_archive)["agg_id"].sort()
+        changed = pair.filter(in_archive & in_live & differs).sort("agg_id")
+        md = {
+            "archive_rows": int(pair["in_archive"].count()),
+            "live_rows": int(pair["in_live"].count()),
+            "missing_ids": missing.len(),
+            "first_missing_ids": missing.head(_SHOWN).to_list(),
+            "extra_ids": extra.len(),
+            "first_extra_ids": extra.head(_SHOWN).to_list(),
+            "mismatching_ids": changed.height,
+            "first_mismatches": [
+                {"agg_id": r["agg_id"], "price": [r["price"], r["price_live"]], "qty": [r["qty"], r["qty_live"]]}
+                for r in changed.head(_SHOWN).iter_rows(named=True)
+            ],
+        }
+        problems = []
+        if missing.len():
+            problems.append(f"{missing.len()} archive ids missing from the live capture, first {md['first_missing_ids']}")
+        if extra.len():
+            problems.append(f"{extra.len()} live ids not in the archive, first {md['first_extra_ids']}")
+        if changed.height:
+            shown = changed["agg_id"].head(_SHOWN).to_list()
+            problems.append(f"{changed.height} ids with another price or quantity live than in the archive, first {shown}")
+        return _outcome(problems, f"live capture equals the archive: {md['archive_rows']} trades, same ids, prices and quantities", md)
+
+    columns = ["symbol", "agg_id", "price", "qty"]
+    pair = archive.select(columns).with_columns(in_archive=True).join(
+        live.select(columns).with_columns(in_live=True), on=["symbol", "agg_id"], how="full", coalesce=True, suffix="_live"
+    )
+    return _per_symbol(pair, check)
+
+
 def _volumes_differ(ours: pl.Expr, exchange: pl.Expr) -> pl.Expr:
     """Farther apart than one unit of the exchange's 8th decimal plus a few float64 roundings of their size."""
     return (ours - exchange).abs() > 1e-8 + 4 * 2.0**-52 * pl.max_horizontal(ours.abs(), exchange.abs())

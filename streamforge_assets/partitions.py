@@ -16,6 +16,9 @@ from streamforge import settings
 SYMBOLS = dg.DynamicPartitionsDefinition(name="symbols")
 DAYS = dg.DailyPartitionsDefinition(start_date=settings.get("STREAMFORGE_START_DATE"), timezone="UTC")
 SYMBOL_DAYS = dg.MultiPartitionsDefinition({"date": DAYS, "symbol": SYMBOLS})
+# The live assets also hold today, which is still filling: the same cells plus the current UTC day.
+LIVE_DAYS = dg.DailyPartitionsDefinition(start_date=settings.get("STREAMFORGE_START_DATE"), timezone="UTC", end_offset=1)
+LIVE_SYMBOL_DAYS = dg.MultiPartitionsDefinition({"date": LIVE_DAYS, "symbol": SYMBOLS})
 
 # Several days per run (7 by default): the days' work dominates, not the run's start-up of several seconds.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=int(settings.get("STREAMFORGE_PARTITIONS_PER_RUN")))

@@ -2,7 +2,8 @@
 
 This is the original design's loader-producer. The day's dump file is used when it exists and its SHA-256 matches
 the published checksum; otherwise REST aggTrades, paginated by id within the exchange's weight budget. The
-blocking check keeps a day with a hole, a duplicate or a stray trade out of the store.
+blocking check keeps a day with a hole, a duplicate or a stray trade out of the store; a second check compares
+the day with its live capture, when `live_trades` captured it (streamforge_assets/live.py).
 """
 
 from datetime import timedelta
@@ -10,10 +11,11 @@ from typing import Iterator
 
 import dagster as dg
 
-from resources import ExchangeResource
+from resources import ExchangeResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.checks import trades_contiguous
 from streamforge.schemas import AGG_TRADE
+from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, SYMBOL_DAYS, join_key, split_key
 from streamforge_assets.verdicts import check_result
@@ -50,10 +52,11 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
             CONTIGUOUS, asset="trades", blocking=True,
             description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
             "every trade inside the day.",
-        )
+        ),
+        live_vs_archive_spec,
     ],
 )
-def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource) -> Iterator:
+def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store: StoreResource) -> Iterator:
     """The day's aggregate trades (agg id, price, qty, first/last trade id, time, buyer is maker) for one symbol."""
     frames: PartitionedFrames = {}
     stats: dict[str, dict] = {}
@@ -69,3 +72,4 @@ def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource) -> Ite
         for key in frames
     }
     yield check_result(CONTIGUOUS, outcomes)
+    yield check_result(LIVE_VS_ARCHIVE, live_vs_archive(store.open(), frames))

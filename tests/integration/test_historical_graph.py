@@ -38,7 +38,7 @@ def test_two_days_flow_through_kafka_into_the_store_and_pass_every_check(instanc
     result = materialize_days(instance, resources, "BTCUSDT", "2025-01-01", "2025-01-02")
     assert result.success
     checks = check_results(result)
-    assert len(checks) == 7 and all(checks.values()), checks
+    assert len(checks) == 8 and all(checks.values()), checks
 
     store = EmbeddedStore(tmp_path / "store")
     trades_rows = {p.day: p.rows for p in store.partitions("trades")}

@@ -1,0 +1,99 @@
+"""`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
+
+Each run reads what is new on the live topic for its (date, symbol) cell and merges it into the stored partition
+(collection `live_trades`), so the partition fills up during the day and a repeated run changes nothing. The store
+write happens inside the asset, not in a separate `arangodb/*` asset: the merge needs the stored rows, and the
+materialisation that records the offsets read must be the one that proves they were persisted — sensors/live.py
+commits the consumer-group offsets from exactly that metadata once the run has succeeded.
+
+When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
+check (defined here, run with `trades`) compares the two.
+"""
+
+from dataclasses import asdict
+
+import dagster as dg
+
+from resources import KafkaResource, StoreResource
+from resources.io_managers import PartitionedFrames
+from streamforge.bus.topics import topic
+from streamforge.checks import CheckOutcome, live_matches_archive
+from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, merge, read_capture
+from streamforge.schemas import AGG_TRADE
+from streamforge.store import Store
+from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats
+from streamforge_assets.partitions import LIVE_SYMBOL_DAYS, split_key
+
+LIVE_TOPIC = "live-aggtrades"
+COLLECTION = "live_trades"
+# Materialisation metadata the commit sensor reads back: {kafka partition: PartitionRead as a dict}.
+READS = "kafka/read"
+GROUP = "kafka/group"
+LIVE_VS_ARCHIVE = "matches_live_capture"
+
+
+def _resume(context: dg.AssetExecutionContext) -> dict[int, Position]:
+    """Where the latest materialisation of this cell stopped reading, per Kafka partition."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1, ascending=False
+    ).records
+    reads = records[0].asset_materialization.metadata.get(READS) if records else None
+    return {int(p): Position(r["next"], r["later_from"]) for p, r in (reads.data if reads else {}).items()}
+
+
+@dg.asset(
+    partitions_def=LIVE_SYMBOL_DAYS,
+    kinds={"kafka", "polars", "arangodb"},
+    owners=OWNERS,
+    group_name="live",
+    metadata=definition_metadata(AGG_TRADE, LIVE_TOPIC) | {"store/collection": COLLECTION},
+)
+def live_trades(context: dg.AssetExecutionContext, kafka: KafkaResource, store: StoreResource) -> dg.MaterializeResult:
+    """The day's aggregate trades of one symbol captured from the live topic: one row per agg id, sorted."""
+    symbol, day = split_key(context.partition_key)
+    spec = topic(LIVE_TOPIC)
+    capture = read_capture(kafka.client_config(), spec.name, AGG_TRADE, symbol, day, _resume(context), ReadLimits.from_settings())
+    target = store.open()
+    stored = target.read(COLLECTION, AGG_TRADE, [symbol], day, day)
+    merged = merge(AGG_TRADE, stored, capture.rows)
+    if merged.height != stored.height:
+        target.replace_partition(COLLECTION, AGG_TRADE, symbol, day, merged)
+    context.log.info(f"{context.partition_key}: {merged.height - stored.height} new trades, {merged.height} in all")
+    return dg.MaterializeResult(
+        metadata=partition_stats(AGG_TRADE, merged)
+        | {
+            "rows_new": merged.height - stored.height,
+            "kafka/topic": spec.name,
+            GROUP: consumer_group(symbol),
+            READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in capture.reads.items()}),
+            "store/backend": store.backend,
+        }
+    )
+
+
+def persisted_offsets(metadata: dict) -> tuple[str, str, dict[int, int]]:
+    """(group, topic, {kafka partition: offset safe to commit}) from a `live_trades` materialisation's metadata."""
+    reads = {int(p): PartitionRead(**r) for p, r in metadata[READS].data.items()}
+    return metadata[GROUP].value, metadata["kafka/topic"].value, {p: r.resume for p, r in reads.items()}
+
+
+live_vs_archive_spec = dg.AssetCheckSpec(
+    LIVE_VS_ARCHIVE,
+    asset="trades",
+    description="The day's archive (dump or REST) equals the live capture stored by `live_trades`: same agg ids, "
+    "prices and quantities. Passes, saying so, when the day was not captured live.",
+)
+
+
+def live_vs_archive(store: Store, frames: PartitionedFrames) -> dict[str, CheckOutcome]:
+    """Per partition key, the archive frame compared with the stored live capture of the same cell."""
+    outcomes = {}
+    for key, archive in sorted(frames.items()):
+        symbol, day = split_key(key)
+        live = store.read(COLLECTION, AGG_TRADE, [symbol], day, day)
+        outcomes[key] = (
+            live_matches_archive(archive, live)
+            if live.height
+            else CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
+        )
+    return outcomes
