@@ -8,7 +8,7 @@ stamped with its own event time spread over that 20 ms, so the wait in the loade
 latency. The client stamps each trade on receipt (same machine, same clock) and reports receive - event time.
 
 Side by side in the same run:
-- streamforge: pushes coalesced per symbol (STREAMFORGE_DASHBOARD_PUSH_MS=100), the default;
+- streamforge: pushes coalesced per symbol every STREAMFORGE_DASHBOARD_PUSH_MS (default 50 ms);
 - baseline_no_coalescing: the same path with PUSH_MS=0, every Kafka poll's changes pushed at once.
 The tape is widened (STREAMFORGE_DASHBOARD_TAPE) so every trade reaches the client in both modes and `delivered`
 means what it says. The dashboard's CPU is its process's CPU time over the measured window.
@@ -35,6 +35,7 @@ import polars as pl
 import psutil
 from websockets.asyncio.client import connect
 
+from streamforge import settings
 from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config, max_message_bytes
@@ -189,7 +190,7 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
 
 def run(rate: float = 2000, seconds: float = 60) -> dict:
     with tempfile.TemporaryDirectory() as home, LocalBroker(Path(home) / "tansu", stop_timeout_s=2) as broker:
-        modes = {"streamforge": 100, "baseline_no_coalescing": 0}
+        modes = {"streamforge": int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")), "baseline_no_coalescing": 0}
         results = {mode: _measure(broker, home, mode, push_ms, rate, seconds) for mode, push_ms in modes.items()}
     return {
         "goal": "event → dashboard client p99 ≤ 100 ms at 2,000 events/s over 5 symbols, every trade delivered",

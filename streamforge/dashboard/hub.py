@@ -1,7 +1,7 @@
 """Browser clients and the pushes to them: coalesced, encoded once per symbol, and dropped for slow clients.
 
 Coalescing: the first change after a quiet spell is pushed at once, later ones wait until `push_ms` has passed since
-the previous push, so a browser gets at most ~10 messages a second however many events Kafka brings, and an idle
+the previous push, so a browser gets at most 1000/push_ms messages a second however many events Kafka brings, and an idle
 feed adds no delay. With `push_ms=0` every Kafka poll's changes go out as they come (the benchmark's baseline).
 
 Slow clients: each client has a queue of at most `client_queue` messages. When a push finds it full, the queued

@@ -64,7 +64,7 @@ def test_trades_stream_to_subscribers_coalesced_in_order(dashboard, topics, mark
         updates = [m for m in page.messages(2) if m["type"] == "update"]
     received = [t[4] for u in updates for t in u["trades"]]
     assert received == published
-    assert len(updates) < len(published), "updates within 100 ms must be coalesced into one message"
+    assert len(updates) < len(published), "updates within PUSH_MS must be coalesced into one message"
     assert all(u["candles"] for u in updates if u["trades"]), "every trade moves the current candle"
 
 
