@@ -1,6 +1,7 @@
 """B1 — Kafka I/O of aggregate trades: StreamForge's Arrow path against the naive path and the broker's own limit.
 
-Three ways to move the same synthetic AGG_TRADE rows through one local Tansu broker and back into a polars frame:
+Three ways to move the same AGG_TRADE rows (the simulator's 2025-volume BTCUSDT trades) through one local Tansu
+broker and back into a polars frame:
 - streamforge: `publish_frame` / `read_ranges` (Arrow IPC batches, header checks, exact offsets, decode);
 - naive_json: one JSON message per trade with kafka-python, parsed back row by row. It is ~100x slower, so it runs
   on a subset (`naive_rows`) and is reported in rows/s;
@@ -21,9 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -35,29 +36,19 @@ from streamforge.bus.frames import publish_frame, read_ranges
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import ensure_topics, topic
 from streamforge.schemas import AGG_TRADE
+from streamforge.sim.market import Market
 
 KEY, PARTITION_KEY = "BTCUSDT", "2025-01-02|BTCUSDT"
 
 
-def synthetic_trades(n: int, seed: int = 0) -> pl.DataFrame:
-    """AGG_TRADE rows shaped like a busy BTCUSDT day: random-walk price, exponential sizes, contiguous ids."""
-    rng = np.random.default_rng(seed)
-    ids = np.arange(n, dtype=np.int64) + 3_000_000_000
-    return AGG_TRADE.conform(
-        pl.DataFrame(
-            {
-                "symbol": np.full(n, KEY),
-                "agg_id": ids,
-                "price": np.round(95_000 + np.cumsum(rng.normal(0, 2, n)), 2),
-                "qty": np.round(rng.exponential(0.05, n), 5),
-                "first_trade_id": ids * 3,
-                "last_trade_id": ids * 3 + 2,
-                "time": 1_735_776_000_000_000 + np.cumsum(rng.integers(0, 80_000, n)),
-                "is_buyer_maker": rng.random(n) < 0.5,
-                "is_best_match": np.ones(n, dtype=bool),
-            }
-        ).with_columns(pl.col("time").cast(pl.Datetime("us", "UTC")))
-    )
+def market_trades(n: int) -> pl.DataFrame:
+    """The first `n` aggregate trades of BTCUSDT from 2025-01-02 on, from the simulator's 2025-volume market: the
+    shapes (prices on the tick, sizes, id and time runs) the IO manager really carries, and so really compresses."""
+    market, frames, day = Market(seed=7, volume=1.0), [], date(2025, 1, 2)
+    while sum(f.height for f in frames) < n:
+        frames.append(market.day_trades(KEY, day))
+        day += timedelta(days=1)
+    return pl.concat(frames).head(n)
 
 
 def _timed(fn: Callable):
@@ -179,7 +170,7 @@ def _variants(config: dict, frame: pl.DataFrame) -> dict:
 
 
 def run(n_rows: int = 2_000_000, naive_rows: int = 200_000, variant_rows: int = 500_000, variants: bool = True) -> dict:
-    frame = synthetic_trades(n_rows)
+    frame = market_trades(n_rows)
     with tempfile.TemporaryDirectory() as logs, LocalBroker(Path(logs), stop_timeout_s=1) as broker:
         config = kafka_config(broker.bootstrap)
         producer = KafkaProducer(**producer_settings(config))

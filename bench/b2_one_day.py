@@ -31,7 +31,7 @@ def _historical_assets() -> list:
 
 
 def _start_simulator(home: Path) -> tuple[subprocess.Popen, str]:
-    from streamforge.services import free_port, wait_http
+    from streamforge.net import free_port, wait_http
 
     port = free_port()
     env = {**os.environ, "STREAMFORGE_HOME": str(home), "STREAMFORGE_SIM_PORT": str(port), "STREAMFORGE_SIM_VOLUME": "1.0"}

@@ -20,7 +20,7 @@ import pandas as pd
 import polars as pl
 
 from streamforge.candles import aggregate, interval_us
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 DAY = date(2025, 1, 1)
 _PANDAS_RULE = {"1m": "1min", "5m": "5min"}

@@ -18,7 +18,7 @@ import polars as pl
 
 from streamforge.errors import ConfigError, MalformedDataError
 from streamforge.schemas import AGG_TRADE, CANDLE
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 _MINUTE_US = 60_000_000
 INTERVAL_US: dict[str, int] = {

@@ -15,7 +15,7 @@ from itertools import islice
 import polars as pl
 
 from streamforge.candles import candles_per_day, interval_us
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 _SHOWN = 5  # ids, times or rows quoted in a description / metadata list
 

@@ -13,42 +13,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from streamforge import settings
 from streamforge.bus.broker import LocalBroker
-from streamforge.errors import StreamForgeError
+from streamforge.net import free_port, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
 INSTANCE_TEMPLATE = REPO / "deployments" / "local" / "dagster.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None, what: str = "service") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise StreamForgeError(f"{what} exited with code {proc.returncode} before answering {url}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise StreamForgeError(f"{what} did not answer {url} within {timeout_s:.0f} s")
 
 
 def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout_s: float = 20) -> None:

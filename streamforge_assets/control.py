@@ -146,6 +146,20 @@ def print_backfill(status: BackfillStatus, console: Console) -> None:
     console.print(table)
     if status.error:
         console.print(f"[red]{status.error}[/]")
+    for run_id, reason in failure_reasons(status.id):
+        console.print(f"[red]run {run_id} failed:[/] {reason}")
+
+
+def failure_reasons(backfill_id: str) -> list[tuple[str, str]]:
+    """The first step error of each failed run of a backfill, so a failed backfill says why without the UI."""
+    inst = instance()
+    runs = inst.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=[dg.DagsterRunStatus.FAILURE]))
+    reasons = []
+    for run in runs:
+        records = inst.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE, limit=1).records
+        error = records[0].event_log_entry.dagster_event.event_specific_data.error if records else None
+        reasons.append((run.run_id[:8], error.message.strip().splitlines()[-1][:300] if error else "see the run's logs"))
+    return reasons
 
 
 def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import pytest
 
 # Settings are read from the environment when modules load, so the test home is set before any import of ours.
@@ -22,3 +23,18 @@ from streamforge.bus.broker import LocalBroker  # noqa: E402
 def broker(tmp_path_factory) -> LocalBroker:
     with LocalBroker(tmp_path_factory.mktemp("tansu")) as running:
         yield running
+
+
+@pytest.fixture
+def faults(sim):
+    """Set faults on the `sim` simulator of the test's module or folder for one test; counters, used weight and
+    bans are reset before and after, so no test inherits another's ban."""
+
+    def set_faults(**values: object) -> None:
+        httpx.post(f"{sim}/sim/faults", json=values).raise_for_status()
+
+    httpx.post(f"{sim}/sim/reset").raise_for_status()
+    yield set_faults
+    set_faults()
+    httpx.post(f"{sim}/sim/reset").raise_for_status()
+

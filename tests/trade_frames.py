@@ -12,7 +12,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from streamforge.schemas import AGG_TRADE
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 DAY = date(2025, 1, 1)
 DAY_START_US = day_bounds_us(DAY)[0]

@@ -9,7 +9,6 @@ cluster instead and never starts this.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,12 +18,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from streamforge.errors import BusError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from streamforge.net import free_port
 
 
 class LocalBroker:
@@ -35,7 +29,7 @@ class LocalBroker:
     """
 
     def __init__(self, log_dir: Path, port: int | None = None, ready_timeout_s: float = 15, stop_timeout_s: float = 10):
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.log_path = Path(log_dir) / f"tansu-{self.port}.log"
         self.ready_timeout_s = ready_timeout_s
         self.stop_timeout_s = stop_timeout_s

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -29,14 +27,13 @@ from streamforge.dashboard.feed import KafkaFeed
 from streamforge.dashboard.hub import Hub
 from streamforge.dashboard.loader_metrics import LoaderMetrics
 from streamforge.dashboard.views import Views
-from streamforge.errors import ConfigError
+from streamforge.net import serving_in_thread
 
 log = logging.getLogger(__name__)
 
 WEB = Path(__file__).resolve().parent / "web"
 CHART_LIBRARY = WEB / "node_modules" / "lightweight-charts" / "dist"
 _HEALTH_EVERY_S = 1.0
-_STARTUP_TIMEOUT_S = 10.0
 
 
 def create_app(config: DashboardConfig) -> Starlette:
@@ -106,27 +103,6 @@ def serve(config: DashboardConfig, host: str, port: int) -> None:
 
 @contextmanager
 def running_dashboard(config: DashboardConfig) -> Iterator[str]:
-    """Serve `config` from a thread on a free loopback port for tests and benchmarks; yield http://127.0.0.1:<port>.
-
-    The socket is bound before uvicorn starts, so parallel test sessions never race for a port.
-    """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"dashboard-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            listener.close()
-            raise ConfigError(f"the dashboard did not start on 127.0.0.1:{port} within {_STARTUP_TIMEOUT_S:.0f} s")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=_STARTUP_TIMEOUT_S)
-        listener.close()
+    """Serve `config` from a thread on a free loopback port for tests and benchmarks; yield http://127.0.0.1:<port>."""
+    with serving_in_thread(create_app(config), "dashboard", log_level="warning", access_log=False) as url:
+        yield url

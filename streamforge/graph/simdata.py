@@ -12,7 +12,7 @@ import polars as pl
 
 from streamforge.schemas import AGG_TRADE, CANDLE
 from streamforge.sim.market import Market
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 
 def sim_window(

@@ -15,7 +15,7 @@ import polars as pl
 from streamforge.errors import InsufficientDataError
 from streamforge.graph.builder import build_graph_with_stats, to_pyg
 from streamforge.models.train import TrainedModel, net_forecast
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 
 def predict(

@@ -21,7 +21,7 @@ from streamforge.models.split import Split
 from streamforge.models.train import TrainedModel
 from streamforge.schemas import AGG_TRADE, CANDLE
 from streamforge.store import Store
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 # The only trade columns the graph uses (large-trade share): reading just these keeps a month of trades small.
 TRADE_COLUMNS = ["symbol", "time", "qty"]

@@ -29,6 +29,7 @@ from arango.collection import StandardCollection
 from arango.exceptions import ArangoError
 
 from streamforge import settings
+from streamforge.dates import day_bounds_us
 from streamforge.errors import StoreError
 from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE, TIME, Record
 from streamforge.store.base import (
@@ -38,7 +39,6 @@ from streamforge.store.base import (
     Store,
     check_collection,
     check_graph_id,
-    day_bounds_us,
     partition_frame,
     check_symbol,
 )

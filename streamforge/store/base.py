@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import polars as pl
 
+from streamforge.dates import day_bounds_us
 from streamforge.errors import StoreError
 from streamforge.schemas import Record
 
@@ -109,13 +110,6 @@ def check_symbol(symbol: str) -> str:
     if not _SYMBOL.fullmatch(symbol):
         raise StoreError(f"symbol {symbol!r} is not allowed in a partition name: use letters, digits, '_' or '-'")
     return symbol
-
-
-def day_bounds_us(day: date) -> tuple[int, int]:
-    """[start, end) of a UTC day in µs since the epoch."""
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    to_us = lambda t: int(t.timestamp()) * 1_000_000  # noqa: E731 — whole seconds, exact
-    return to_us(start), to_us(start + timedelta(days=1))
 
 
 def partition_frame(record: Record, symbol: str, day: date, df: pl.DataFrame) -> pl.DataFrame:

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import pytest
-from live_market import LiveMarket
+from live_market import LiveMarket, dashboard_config, live_topics
 
 from streamforge.bus.config import kafka_config
-from streamforge.bus.topics import TopicSpec, ensure_topics, topic
+from streamforge.bus.topics import TopicSpec, ensure_topics
 from streamforge.dashboard.app import running_dashboard
-from streamforge.dashboard.config import DashboardConfig
-
-
-def live_topics(prefix: str) -> dict[str, TopicSpec]:
-    """Topics shaped like the live loader's (same records), under a prefix of their own so tests never share data."""
-    return {
-        stream: dataclasses.replace(topic(kind), name=f"{prefix}.{name}.v1", partitions=2)
-        for stream, kind, name in (("trades", "aggtrades", "live-aggtrades"), ("klines", "klines-1m", "live-klines-1m"),
-                                   ("book", "book", "book"))
-    }
-
-
-def dashboard_config(bootstrap: str, topics: dict[str, TopicSpec], **overrides) -> DashboardConfig:
-    """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests."""
-    defaults = dict(symbol="ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
-                    metrics_url="http://127.0.0.1:9/metrics")
-    return DashboardConfig(kafka=kafka_config(bootstrap), **topics, **(defaults | overrides))
 
 
 @pytest.fixture

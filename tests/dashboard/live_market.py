@@ -7,6 +7,7 @@ walk so the chart looks like a market.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +20,29 @@ import polars as pl
 from streamforge.bus import codec
 from streamforge.bus.config import max_message_bytes
 from streamforge.bus.publisher import shared_producer
-from streamforge.bus.topics import TopicSpec
+from streamforge.bus.config import kafka_config
+from streamforge.bus.topics import TopicSpec, topic
+from streamforge.dashboard.config import DashboardConfig
 from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, KLINE
 
 MINUTE_US = 60_000_000
 START_PRICES = {"ETHUSDT": 3400.0, "BTCUSDT": 97000.0, "SOLUSDT": 190.0}
+
+
+def live_topics(prefix: str) -> dict[str, TopicSpec]:
+    """Topics shaped like the live loader's (same records), under a prefix of their own so tests never share data."""
+    return {
+        stream: dataclasses.replace(topic(kind), name=f"{prefix}.{name}.v1", partitions=2)
+        for stream, kind, name in (("trades", "aggtrades", "live-aggtrades"), ("klines", "klines-1m", "live-klines-1m"),
+                                   ("book", "book", "book"))
+    }
+
+
+def dashboard_config(bootstrap: str, topics: dict[str, TopicSpec], **overrides) -> DashboardConfig:
+    """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests."""
+    defaults = dict(symbol="ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
+                    metrics_url="http://127.0.0.1:9/metrics")
+    return DashboardConfig(kafka=kafka_config(bootstrap), **topics, **(defaults | overrides))
 
 
 def now_us() -> int:

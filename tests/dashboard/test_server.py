@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 import httpx
-from conftest import dashboard_config
+from live_market import dashboard_config
 from live_market import now_us
 from page_socket import PageSocket
 

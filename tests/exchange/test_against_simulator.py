@@ -37,19 +37,6 @@ def sim(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def faults(sim):
-    """Set the simulator's faults for one test; counters, used weight and bans are reset before and after."""
-
-    def set_faults(**values: object) -> None:
-        httpx.post(f"{sim}/sim/faults", json=values).raise_for_status()
-
-    httpx.post(f"{sim}/sim/reset").raise_for_status()
-    yield set_faults
-    set_faults()
-    httpx.post(f"{sim}/sim/reset").raise_for_status()
-
-
-@pytest.fixture
 def rest(sim):
     with BinanceRest(sim, retries=5) as client:
         yield client

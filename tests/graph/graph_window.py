@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)

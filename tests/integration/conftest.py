@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import httpx
 import pytest
 
 from dagster_runs import make_resources
@@ -18,19 +17,6 @@ def sim(tmp_path_factory) -> str:
     config = SimConfig(seed=11, volume=0.01, cache_dir=tmp_path_factory.mktemp("sim-cache"))
     with running_simulator(config) as url:
         yield url
-
-
-@pytest.fixture
-def faults(sim):
-    """Set simulator faults for one test; cleared (with counters and bans) before and after."""
-
-    def set_faults(**values: object) -> None:
-        httpx.post(f"{sim}/sim/faults", json=values).raise_for_status()
-
-    httpx.post(f"{sim}/sim/reset").raise_for_status()
-    yield set_faults
-    set_faults()
-    httpx.post(f"{sim}/sim/reset").raise_for_status()
 
 
 @pytest.fixture

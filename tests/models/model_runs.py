@@ -8,7 +8,7 @@ from streamforge.graph import build_graph
 from streamforge.graph.simdata import sim_window
 from streamforge.models import Split, TrainConfig
 from streamforge.sim.market import Market
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)

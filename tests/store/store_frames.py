@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from streamforge.schemas import AGG_TRADE
-from streamforge.store.base import day_bounds_us
+from streamforge.dates import day_bounds_us
 
 
 def agg_trades(symbol: str, day: date, n: int, seed: int = 0, first_id: int = 1) -> pl.DataFrame:
