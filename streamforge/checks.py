@@ -171,8 +171,9 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
     Times, trade counts and OHLC must be exactly equal: they are copied from trades, not computed. Volumes are equal
     "at the exchange's 8 decimals": Binance sums in exact decimal arithmetic and prints 8 decimals, we sum binary
     floats, which cannot represent most decimals and round on every addition. So two volumes match when they differ
-    by less than one unit of the 8th decimal — or, for volumes so large that float64 cannot hold 8 decimals
-    (above ~1e7), by a few float64 roundings of their size.
+    by less than one unit of the 8th decimal plus the rounding error two float sums of the same trades can
+    accumulate (see `_volumes_differ`): at 2025 volume a 5-minute quote volume of ~1e7 USDT summed over thousands of
+    trades differs between two summation orders by ~1e-8, beyond the 8th decimal.
 
     A kline missing at the exchange is "no data" (a gap: downtime or maintenance), not a mismatch, as long as our
     candle there is a zero-volume one ("no trades"); a missing kline where we saw trades, or a missing candle, is one.
@@ -182,7 +183,8 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
         has_candle, has_kline = pl.col("in_candles").is_not_null(), pl.col("in_klines").is_not_null()
         gap = has_candle & ~has_kline & (pl.col("trade_count") == 0)
         differs = {f: pl.col(f) != pl.col(f"{f}_k") for f in _EXACT_FIELDS} | {
-            f: _volumes_differ(pl.col(f), pl.col(f"{f}_k")) for f in _VOLUME_FIELDS
+            f: _volumes_differ(pl.col(f), pl.col(f"{f}_k"), pl.max_horizontal("trade_count", "trade_count_k"))
+            for f in _VOLUME_FIELDS
         }
         flagged = pair.with_columns(
             gap=gap,
@@ -259,9 +261,16 @@ def live_matches_archive(archive: pl.DataFrame, live: pl.DataFrame) -> CheckOutc
     return _per_symbol(pair, check)
 
 
-def _volumes_differ(ours: pl.Expr, exchange: pl.Expr) -> pl.Expr:
-    """Farther apart than one unit of the exchange's 8th decimal plus a few float64 roundings of their size."""
-    return (ours - exchange).abs() > 1e-8 + 4 * 2.0**-52 * pl.max_horizontal(ours.abs(), exchange.abs())
+def _volumes_differ(ours: pl.Expr, exchange: pl.Expr, terms: pl.Expr) -> pl.Expr:
+    """Farther apart than one unit of the exchange's 8th decimal plus the rounding two float sums may accumulate.
+
+    A float64 sum of n non-negative terms is within (n - 1)·u·Σ of the exact sum (u = 2^-53, whatever the order), so
+    two sums of the same terms in different orders are within 2·n·u·Σ of each other. The trade count bounds n (an
+    aggregate trade holds at least one raw trade). A missing or changed trade moves a volume by at least the step size
+    — orders of magnitude above this bound — so the tolerance hides rounding, never data.
+    """
+    size = pl.max_horizontal(ours.abs(), exchange.abs())
+    return (ours - exchange).abs() > 1e-8 + 2 * terms.cast(pl.Float64) * 2.0**-53 * size
 
 
 def _describe(row: dict, differs: dict) -> dict:
