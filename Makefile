@@ -38,6 +38,10 @@ test: venv
 bench: venv
 	$(BIN)/python -m bench
 
+# The 10-minute chaos soak of the live loader (a 35-second one runs in `make test`).
+soak: venv
+	$(BIN)/python -m bench.soak
+
 notebook: venv
 	$(BIN)/python -m pip install -q 'jupyterlab>=4.2'
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser

@@ -24,6 +24,7 @@ BENCHMARKS = {
     "b3_candles": "B3 candle aggregation vs pandas resample on the same 1.5M trades",
     "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
     "b5_gnn": "B5 graph build and GNN training, 3 symbols × 30 days of 5-minute candles",
+    "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
     "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 symbols: coalesced pushes vs no coalescing",
 }
 

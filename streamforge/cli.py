@@ -91,6 +91,32 @@ def dashboard(
 
 
 @app.command()
+def live(
+    symbols: SymbolsOpt = "ETHUSDT,BTCUSDT",
+    port: Annotated[int, typer.Option(help="Port of /healthz, /readyz, /metrics (default STREAMFORGE_LIVE_HTTP_PORT).")] = 0,
+) -> None:
+    """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka."""
+    import asyncio
+    import logging
+
+    from streamforge.live.loader import LiveConfig, Loader
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = LiveConfig.from_settings(_split(symbols), **({"http_port": port} if port else {}))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await Loader(config).run(stop)
+
+    try:
+        asyncio.run(main())
+    except StreamForgeError as exc:
+        _fail(exc)
+
+
+@app.command()
 def dev() -> None:
     """Start broker + simulator + Dagster webserver and daemon on loopback; Ctrl-C stops them all."""
     from streamforge.services import Stack

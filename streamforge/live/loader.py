@@ -122,7 +122,7 @@ class SymbolState:
 
 
 class Loader:
-    def __init__(self, config: LiveConfig, kafka: dict | None = None, on_acked: Callable[[list[int]], None] | None = None) -> None:
+    def __init__(self, config: LiveConfig, kafka: dict | None = None, on_acked: Callable[[str, list[int]], None] | None = None) -> None:
         self.config = config
         self.kafka = kafka or kafka_config()
         self.metrics = health.Metrics()
@@ -341,7 +341,7 @@ class Loader:
 class LoaderThread:
     """Run a Loader on an event loop of its own in a background thread: `with LoaderThread(config) as loader:`."""
 
-    def __init__(self, config: LiveConfig, kafka: dict | None = None, on_acked: Callable[[list[int]], None] | None = None) -> None:
+    def __init__(self, config: LiveConfig, kafka: dict | None = None, on_acked: Callable[[str, list[int]], None] | None = None) -> None:
         self.loader = Loader(config, kafka, on_acked)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

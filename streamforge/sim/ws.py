@@ -30,7 +30,7 @@ from streamforge.sim.state import SimState
 
 MAX_STREAMS = 1024
 MAX_INCOMING_PER_S = 5
-KLINE_UPDATE_US = 2_000_000  # Binance pushes kline updates every 2 s
+KLINE_UPDATE_S = 2.0  # Binance pushes kline updates every 2 s (wall clock: a fast replay needs no more of them)
 DEFAULT_SEND_BUFFER = 16 * 2**20
 GOING_AWAY, POLICY = 1001, 1008
 
@@ -71,7 +71,7 @@ class Feed:
         self.update = book.update_id(now_us)
         step = INTERVALS.get(stream.interval, 1)
         self.kline_open_us = now_us // step * step
-        self.kline_sent_us = now_us
+        self.kline_sent = time.monotonic()
 
     def events(self, now_us: int, unit_us: int) -> list[dict]:
         kind = self.stream.kind
@@ -111,9 +111,9 @@ class Feed:
         while self.kline_open_us + step <= now_us:  # every interval that ended since the last tick, closed
             events += self._kline(self.kline_open_us, None, now_us, unit_us)
             self.kline_open_us += step
-        if now_us - self.kline_sent_us >= KLINE_UPDATE_US:
+        if time.monotonic() - self.kline_sent >= KLINE_UPDATE_S:
             events += self._kline(self.kline_open_us, now_us - 1, now_us, unit_us)
-            self.kline_sent_us = now_us
+            self.kline_sent = time.monotonic()
         return events
 
     def _kline(self, open_us: int, as_of_us: int | None, now_us: int, unit_us: int) -> list[dict]:

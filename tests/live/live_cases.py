@@ -1,6 +1,41 @@
-"""Constants the live tests share (a module, not the conftest, so tests can import them)."""
+"""What the live tests share: constants and read-back helpers (a module of its own: conftest modules of several
+test folders share the name `conftest`, so they cannot be imported by name)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from streamforge.bus import codec
+from streamforge.bus.topics import TopicSpec, build_topics
+from streamforge.live.soak import read_records
 
 SEED = 7
 SPEED = 4.0  # four market seconds per second: more trades per test second, klines close every 15 s
 WINDOW = 100  # depth levels the simulator keeps exact; the loader's snapshots take as many
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
+
+
+def topics() -> dict[str, TopicSpec]:
+    return {spec.kind: spec for spec in build_topics()}
+
+
+def read_messages(kafka: dict, kind: str) -> list:
+    return read_records(kafka, topics()[kind])
+
+
+def read_frame(kafka: dict, kind: str) -> pl.DataFrame:
+    spec = topics()[kind]
+    return codec.decode(spec.record, [(m.value, m.headers) for m in read_messages(kafka, kind)])
+
+
+def assert_contiguous_without_duplicates(trades: pl.DataFrame) -> None:
+    assert trades.height > 0
+    for symbol, group in trades.group_by("symbol"):
+        ids = group["agg_id"].sort()
+        assert ids.n_unique() == ids.len(), f"{symbol}: duplicated agg ids"
+        assert ids[-1] - ids[0] + 1 == ids.len(), f"{symbol}: agg ids {ids[0]}..{ids[-1]} have holes"
+
+
+def metric(text: str, name: str) -> float:
+    """Sum of a Prometheus metric's samples (all label sets) in exposition text."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " "))

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from conftest import assert_contiguous_without_duplicates, metric, read_frame, read_messages
+from live_cases import assert_contiguous_without_duplicates, metric, read_frame, read_messages
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.live.connection import ControlRate, Connection

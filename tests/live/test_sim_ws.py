@@ -178,7 +178,7 @@ def test_faults_drop_duplicate_and_break_events(sim, sim_url):
 
 def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
     """Its own simulator with Binance's ping timing, so that the send-buffer limit, not the pong deadline, acts."""
-    config = SimConfig(seed=SEED, speed=SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=20_000), cache_dir=tmp_path)
+    config = SimConfig(seed=SEED, speed=SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=5_000), cache_dir=tmp_path)
 
     async def run(url: str) -> tuple[int, str]:
         async with connect(ws(url, "/stream?streams=btcusdt@depth@100ms/ethusdt@depth@100ms"), ping_interval=None, max_queue=1) as socket:
@@ -186,7 +186,8 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
             await asyncio.sleep(6)
             socket.transport.resume_reading()
             with pytest.raises(ConnectionClosed) as closed:
-                while True:
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
                     await asyncio.wait_for(socket.recv(), 5)
             return closed.value.rcvd.code, closed.value.rcvd.reason
 

@@ -1,0 +1,209 @@
+"""B6 live path: WebSocket receive → Kafka acknowledgement latency and loader CPU, micro-batched vs one message per event.
+
+The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 symbols
+(trades, depth diffs, klines); the broker is the local Tansu. Both variants read the same combined stream:
+- `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches keyed by symbol);
+- `baseline`: one JSON message per event sent as received, no batching, nothing checked.
+Latency is per event, from the moment its WebSocket message was received to the broker's acknowledgement of the
+message holding it. CPU is this process's (the loader's) CPU time over the run. Zero loss: the agg ids in Kafka are
+contiguous, without duplicates, and cover every trade the simulator's market has between the first and last id.
+
+`live_pipeline()` is the hook for the dashboard's own measurement (event → browser): it yields a running simulator,
+broker and loader under the same load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import psutil
+from kafka import KafkaProducer
+from websockets.asyncio.client import connect
+
+from streamforge.bus.broker import LocalBroker
+from streamforge.bus.config import kafka_config
+from streamforge.bus.publisher import producer_settings
+from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
+from streamforge.live.loader import LiveConfig, LoaderThread
+from streamforge.live.soak import SYMBOLS, id_problems, read_frame
+from streamforge.services import free_port, stop_process, wait_http
+from streamforge.sim import book
+from streamforge.sim.market import Market
+
+TARGET_EVENTS_PER_S = 2_000
+SEED = 7
+SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms: one depth diff per symbol per tick
+DEPTH_EVENTS_PER_S = 1000 // SIM_TICK_MS * len(SYMBOLS)
+SNAPSHOT_LIMIT = 1000  # levels per side of the loader's snapshots
+DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact (at 70x speed a diff spans seconds of moves)
+
+
+def calibrated_speed(target: float = TARGET_EVENTS_PER_S) -> float:
+    """Market seconds per second that give `target` events/s: trades at the coming hour's rate plus depth diffs."""
+    market, now = Market(SEED), time.time_ns() // 1000
+    hour = 3_600_000_000
+    trades_per_s = sum(market.agg_trades(s, now, now + hour).height for s in SYMBOLS) / 3_600
+    return max((target - DEPTH_EVENTS_PER_S) / trades_per_s, 1.0)
+
+
+@contextmanager
+def simulator(speed: float, home: Path) -> Iterator[str]:
+    """The simulator in its own process, so its CPU is not counted as the loader's."""
+    port = free_port()
+    env = os.environ | {
+        "STREAMFORGE_SIM_PORT": str(port), "STREAMFORGE_SIM_SPEED": f"{speed:.3f}", "STREAMFORGE_SIM_SEED": str(SEED),
+        "STREAMFORGE_SIM_DEPTH_WINDOW": str(DEPTH_WINDOW), "STREAMFORGE_SIM_WS_TICK_MS": str(SIM_TICK_MS), "STREAMFORGE_SIM_CACHE": str(home / "sim-cache"),
+        "STREAMFORGE_SIM_FAULTS": "",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge.sim"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/api/v3/ping", 30, proc, "the simulator")
+        for symbol in SYMBOLS:  # generate the day before the clock matters
+            wait_http(f"{url}/api/v3/aggTrades?symbol={symbol}&limit=1", 60, proc, "the simulator")
+        yield url
+    finally:
+        stop_process(proc, signal.SIGTERM)
+
+
+@contextmanager
+def live_pipeline(duration_hint_s: float = 60, speed: float | None = None, on_acked=None) -> Iterator[tuple[str, dict, object]]:
+    """(simulator URL, Kafka config, running Loader) streaming ~2,000 events/s — for the dashboard's measurement."""
+    home = Path(tempfile.mkdtemp(prefix="streamforge-b6-"))
+    with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home) as url:
+        kafka = kafka_config(broker.bootstrap)
+        config = LiveConfig.from_settings(list(SYMBOLS), ws_url=url.replace("http", "ws"), rest_url=url, home=home,
+                                          http_port=0, snapshot_limit=SNAPSHOT_LIMIT)
+        with LoaderThread(config, kafka, on_acked) as loader:
+            yield url, kafka, loader
+
+
+def summary(latencies_ns: list[int], cpu_s: float, seconds: float, events: int) -> dict:
+    ms = np.array(latencies_ns) / 1e6
+    rate = events / seconds
+    return {
+        "events": events,
+        "events_per_s": round(rate),
+        "latency_p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "latency_p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "latency_max_ms": round(float(ms.max()), 1),
+        "cpu_cores": round(cpu_s / seconds, 3),
+        "cpu_percent_per_1000_events_per_s": round(100 * cpu_s / seconds / (rate / 1000), 1),
+    }
+
+
+def cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def measure_loader(duration_s: float, speed: float) -> dict:
+    latencies: list[int] = []
+    counted = {spec.name for spec in build_topics() if spec.kind in ("live-aggtrades", "depth", "live-klines-1m")}
+    lock = threading.Lock()
+
+    def acked(topic: str, received_ns: list[int]) -> None:
+        if topic in counted:
+            now = time.time_ns()
+            with lock:
+                latencies.extend(now - r for r in received_ns)
+
+    with live_pipeline(duration_s, speed, acked) as (url, kafka, loader):
+        time.sleep(3)  # books synced, first day generated: measure the steady state
+        with lock:
+            latencies.clear()
+        events_before, cpu_before, started = _events(loader), cpu_seconds(), time.monotonic()
+        time.sleep(duration_s)
+        events, cpu, seconds = _events(loader) - events_before, cpu_seconds() - cpu_before, time.monotonic() - started
+        with lock:
+            result = summary(list(latencies), cpu, seconds, events)
+        # Still streaming: each symbol's trades land in order in one partition, so what is read is a gap-free prefix.
+        trades = read_frame(kafka, {spec.kind: spec for spec in build_topics()}["live-aggtrades"])
+    missing, duplicates = id_problems(trades)
+    result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)
+    result["agg_trades_in_kafka"] = trades.height
+    return result
+
+
+def _events(loader) -> int:
+    return int(sum(s.value for m in loader.metrics.events.collect() for s in m.samples if s.name.endswith("_total")))
+
+
+def _matches_market(trades) -> bool:
+    """Every published trade is the market's trade with that id (the simulator's REST/dump truth)."""
+    market = Market(SEED)
+    for symbol in SYMBOLS:
+        mine = trades.filter(trades["symbol"] == symbol).sort("agg_id")
+        if mine.is_empty():
+            return False
+        truth = market.agg_trades_from_id(symbol, mine["agg_id"][0], 2**62, mine.height)
+        if not truth.equals(mine):
+            return False
+    return True
+
+
+def measure_baseline(duration_s: float, speed: float) -> dict:
+    """One JSON message per event, sent as it arrives (linger 0), acknowledged one by one."""
+    home = Path(tempfile.mkdtemp(prefix="streamforge-b6-base-"))
+    latencies: list[int] = []
+    with LocalBroker(home / "broker") as broker, simulator(speed, home) as url:
+        kafka = kafka_config(broker.bootstrap)
+        spec = TopicSpec("baseline-json", "bench.live-json", None, 6, 1, 86_400_000, "delete", "one JSON event per message")
+        ensure_topics(kafka, (spec,))
+        producer = KafkaProducer(**(producer_settings(kafka) | {"linger_ms": 0}))
+        streams = "/".join(f"{s.lower()}@{k}" for s in SYMBOLS for k in ("aggTrade", "depth@100ms", "kline_1m"))
+
+        def ack(received: int):
+            return lambda _meta: latencies.append(time.time_ns() - received)
+
+        async def run() -> tuple[int, float, float]:
+            async with connect(f"{url.replace('http', 'ws')}/stream?streams={streams}&timeUnit=MICROSECOND", ping_interval=None, max_size=2**24) as ws:
+                deadline = time.monotonic() + 3 + duration_s
+                events = 0
+                cpu_before = started = None
+                while (now := time.monotonic()) < deadline:
+                    raw = await ws.recv()
+                    received = time.time_ns()
+                    if started is None and now >= deadline - duration_s:
+                        latencies.clear()
+                        events, cpu_before, started = 0, cpu_seconds(), now
+                    symbol = raw[raw.find('"s":"') + 5 : raw.find('"', raw.find('"s":"') + 5)]
+                    producer.send(spec.name, value=raw.encode(), key=symbol.encode()).add_callback(ack(received))
+                    events += 1
+                return events, cpu_seconds() - cpu_before, time.monotonic() - started
+
+        events, cpu, seconds = asyncio.run(run())
+        producer.flush(timeout=30)
+        producer.close()
+    return summary(latencies, cpu, seconds, events)
+
+
+def run(duration_s: float = 60) -> dict:
+    speed = calibrated_speed()
+    return {
+        "goal": "WebSocket receive → Kafka ack p99 ≤ 100 ms at 2,000 events/s over 5 symbols, zero loss",
+        "duration_s": duration_s,
+        "simulator_speed": round(speed, 1),
+        "depth_levels_per_side": {"snapshot": SNAPSHOT_LIMIT, "diff_window": DEPTH_WINDOW},
+        "loader": measure_loader(duration_s, speed),
+        "baseline_json_per_event": measure_baseline(duration_s, speed),
+        "cpu": f"{psutil.cpu_count()} CPUs; simulator and broker in other processes",
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 60), indent=1))
