@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WEB := streamforge/dashboard/web
 WEB_STAMP := $(WEB)/node_modules/.installed
 
-.PHONY: venv web demo dev test bench notebook soak clean
+.PHONY: venv web demo demo-live dev test bench notebook soak clean
 
 venv: $(STAMP) web
 
@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/streamforge demo
+
+demo-live: venv
+	$(BIN)/streamforge demo-live --seconds 30
 
 dev: venv
 	$(BIN)/streamforge dev

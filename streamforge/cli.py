@@ -116,6 +116,36 @@ def live(
         _fail(exc)
 
 
+@app.command("demo-live")
+def demo_live(
+    symbols: SymbolsOpt = "ETHUSDT,BTCUSDT",
+    seconds: Annotated[float, typer.Option(help="How long the live path runs.")] = 30,
+    chaos: Annotated[bool, typer.Option(help="Drop, duplicate, reorder and break events; cut the connection every 5 s.")] = False,
+) -> None:
+    """Scenario 2 for a bounded time: simulator WebSocket → live loader → Kafka → dashboard, then what happened."""
+    from rich.table import Table
+
+    from streamforge.live.demo import run
+
+    try:
+        report = run(_split(symbols), seconds, chaos)
+    except StreamForgeError as exc:
+        _fail(exc)
+    table = Table("measure", "value", title=f"live path, {report.seconds} s{' with chaos' if chaos else ''}")
+    for topic, rows in report.rows_per_topic.items():
+        table.add_row(f"rows on {topic}", str(rows))
+    for symbol, rows in report.trades_per_symbol.items():
+        table.add_row(f"{symbol} trades: missing ids / duplicates",
+                      f"{rows} trades: {report.missing_ids.get(symbol, 0)} / {report.duplicate_ids.get(symbol, 0)}")
+    for name, value in report.loader.items():
+        table.add_row(f"loader: {name}", f"{value:,.0f}")
+    table.add_row("publish latency p50 (receive → Kafka ack)", f"≤ {report.publish_latency_p50_ms} ms")
+    table.add_row("dashboard WebSocket messages received", str(report.dashboard_messages))
+    console.print(table)
+    console.print("live path " + ("[green]OK[/]" if report.ok else "[red]FAILED[/]"))
+    raise typer.Exit(0 if report.ok else 1)
+
+
 @app.command()
 def dev() -> None:
     """Start broker + simulator + Dagster webserver and daemon on loopback; Ctrl-C stops them all."""

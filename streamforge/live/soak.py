@@ -81,7 +81,7 @@ def soak(seconds: float, disconnect_every_s: int, speed: float = 4.0, seed: int 
 def id_problems(trades: pl.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
     """Per symbol: ids missing between the first and the last published, and ids published more than once."""
     missing, duplicates = {}, {}
-    for symbol in SYMBOLS:
+    for symbol in sorted(trades["symbol"].unique()):
         ids = trades.filter(pl.col("symbol") == symbol)["agg_id"]
         unique = ids.n_unique()
         duplicates[symbol] = ids.len() - unique

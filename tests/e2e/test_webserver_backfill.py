@@ -6,6 +6,7 @@ REST under the limit: the backfill must complete without a single 418 (ban) from
 
 from __future__ import annotations
 
+import dagster as dg
 import httpx
 import pytest
 from rich.console import Console
@@ -36,6 +37,14 @@ def test_backfill_through_the_webserver_completes_without_a_ban(stack):
     control.add_symbols(SYMBOLS, validate=True)
     ok = control.backfill(SYMBOLS, "2025-01-01", "2025-01-07", [], stack.webserver_url, Console(width=140))
     assert ok
+
+    # The run queue held it to its limit: never more than two runs at once.
+    backfill_id = control.instance().get_backfills(limit=1)[0].backfill_id
+    records = control.instance().get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    spans = [(r.start_time, r.end_time) for r in records]
+    assert spans and all(start and end for start, end in spans)
+    assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 2
+    assert len(control.status_table(SYMBOLS).rows) == 21
 
     stats = httpx.get(f"{stack.sim_url}/sim/stats").json()
     assert stats["responses"].get("418", 0) == 0
