@@ -79,15 +79,17 @@ def simulator(speed: float, home: Path) -> Iterator[str]:
 
 
 @contextmanager
-def live_pipeline(duration_hint_s: float = 60, speed: float | None = None, on_acked=None) -> Iterator[tuple[str, dict, object]]:
-    """(simulator URL, Kafka config, running Loader) streaming ~2,000 events/s — for the dashboard's measurement."""
+def live_pipeline(speed: float | None = None, on_acked=None) -> Iterator[tuple[str, dict, LoaderThread]]:
+    """(simulator URL, Kafka config, running LoaderThread — `.loader`, `.stop()`) streaming ~2,000 events/s:
+    the hook for the dashboard's own measurement (event → browser) under the same load."""
     home = Path(tempfile.mkdtemp(prefix="streamforge-b6-"))
     with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home) as url:
         kafka = kafka_config(broker.bootstrap)
         config = LiveConfig.from_settings(list(SYMBOLS), ws_url=url.replace("http", "ws"), rest_url=url, home=home,
                                           http_port=0, snapshot_limit=SNAPSHOT_LIMIT)
-        with LoaderThread(config, kafka, on_acked) as loader:
-            yield url, kafka, loader
+        thread = LoaderThread(config, kafka, on_acked)
+        with thread:
+            yield url, kafka, thread
 
 
 def summary(latencies_ns: list[int], cpu_s: float, seconds: float, events: int) -> dict:
@@ -120,7 +122,8 @@ def measure_loader(duration_s: float, speed: float) -> dict:
             with lock:
                 latencies.extend(now - r for r in received_ns)
 
-    with live_pipeline(duration_s, speed, acked) as (url, kafka, loader):
+    with live_pipeline(speed, acked) as (url, kafka, thread):
+        loader = thread.loader
         time.sleep(3)  # books synced, first day generated: measure the steady state
         with lock:
             latencies.clear()
@@ -129,7 +132,7 @@ def measure_loader(duration_s: float, speed: float) -> dict:
         events, cpu, seconds = _events(loader) - events_before, cpu_seconds() - cpu_before, time.monotonic() - started
         with lock:
             result = summary(list(latencies), cpu, seconds, events)
-        # Still streaming: each symbol's trades land in order in one partition, so what is read is a gap-free prefix.
+        thread.stop()  # everything it received is now published
         trades = read_frame(kafka, {spec.kind: spec for spec in build_topics()}["live-aggtrades"])
     missing, duplicates = id_problems(trades)
     result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)

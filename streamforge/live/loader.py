@@ -367,8 +367,12 @@ class LoaderThread:
         return self.loader
 
     def __exit__(self, *exc: object) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
+        self.stop()
         if self._error and not exc[0]:
             raise self._error
+
+    def stop(self) -> None:
+        """Stop the loader and wait until what it buffered is published (also done on leaving the `with`)."""
+        if self._loop and self._stop and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
