@@ -35,8 +35,9 @@ demo-live: venv
 dev: venv
 	$(BIN)/streamforge dev
 
+# Two workers, one test file each at a time: most long tests wait on processes and sockets, not on the CPU.
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: venv
 	$(BIN)/python -m bench

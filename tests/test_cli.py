@@ -18,13 +18,26 @@ def sim(tmp_path_factory):
         yield url
 
 
+def point_at(mp: pytest.MonkeyPatch, folder, sim: str) -> None:
+    """An empty local instance in `folder`, pointed at the simulator, as after a fresh clone."""
+    mp.setenv("STREAMFORGE_HOME", str(folder))
+    mp.setenv("DAGSTER_HOME", str(folder / "dagster"))
+    mp.setenv("STREAMFORGE_REST_URL", sim)
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch, sim):
-    """An empty local instance pointed at the simulator, as after a fresh clone."""
-    monkeypatch.setenv("STREAMFORGE_HOME", str(tmp_path))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    monkeypatch.setenv("STREAMFORGE_REST_URL", sim)
+    point_at(monkeypatch, tmp_path, sim)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def btc_home(tmp_path_factory, sim):
+    """One instance with BTCUSDT registered, shared by the read-only bad-input cases (an instance costs seconds)."""
+    with pytest.MonkeyPatch.context() as mp:
+        point_at(mp, tmp_path_factory.mktemp("btc-home"), sim)
+        assert invoke("symbols", "add", "BTCUSDT").exit_code == 0
+        yield
 
 
 def invoke(*args: str):
@@ -60,8 +73,7 @@ def test_a_symbol_the_exchange_does_not_trade_is_refused(home, symbol, message):
          "unknown asset"),
     ],
 )
-def test_a_backfill_request_with_bad_input_launches_nothing(home, args, message):
-    assert invoke("symbols", "add", "BTCUSDT").exit_code == 0
+def test_a_backfill_request_with_bad_input_launches_nothing(btc_home, args, message):
     # No webserver runs: reaching the launch would fail differently, so the message proves validation came first.
     result = invoke("backfill", *args, "--url", "http://127.0.0.1:9")
     assert result.exit_code == 2

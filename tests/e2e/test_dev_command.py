@@ -31,7 +31,8 @@ HISTORICAL = {"trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb
 def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 180) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"streamforge dev exited with {proc.returncode}"
+        if proc.poll() is not None:
+            raise AssertionError(f"streamforge dev exited with {proc.returncode}:\n{proc.stdout.read()}")
         if path.exists():
             return json.loads(path.read_text())
         time.sleep(0.5)
