@@ -16,10 +16,13 @@ DOCKERFILE = (DEPLOYMENTS / "Dockerfile").read_text()
 STAGES = re.split(r"^FROM ", DOCKERFILE, flags=re.MULTILINE)[1:]
 
 
-def test_the_base_image_is_pinned_to_an_exact_python_3_11_release():
+def test_the_base_images_are_pinned_to_exact_releases():
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE).group(1)
     assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), base
-    assert all(stage.startswith("${PYTHON_IMAGE}") for stage in STAGES)
+    node = re.search(r"^ARG NODE_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE).group(1)
+    assert re.fullmatch(r"node:\d+\.\d+\.\d+-[\w-]+(@sha256:[0-9a-f]{64})?", node), node
+    assert all(stage.startswith(("${PYTHON_IMAGE}", "${NODE_IMAGE} AS web")) for stage in STAGES)
+    assert STAGES[-1].startswith("${PYTHON_IMAGE}")
 
 
 def test_the_image_is_multi_stage_and_the_final_stage_has_no_build_tools_and_runs_as_non_root():
