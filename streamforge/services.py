@@ -42,9 +42,17 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout_s: fl
 
 
 def prepare_instance(dagster_home: Path) -> Path:
-    """Create the Dagster instance folder with the local run-queue configuration (kept across runs)."""
+    """Create the Dagster instance folder with the local run-queue configuration (kept across runs), and its storage.
+
+    The storage is created here, once, because the webserver and the daemon start together and would otherwise both
+    run the SQLite schema migrations on a new instance and race ("table alembic_version already exists").
+    """
+    from dagster import DagsterInstance  # only the stack that runs Dagster needs it
+
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(INSTANCE_TEMPLATE, dagster_home / "dagster.yaml")
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_runs_count()
     return dagster_home
 
 
