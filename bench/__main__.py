@@ -30,15 +30,16 @@ BENCHMARKS = {
 
 
 def run_one(name: str, timeout_s: float = 1800) -> dict:
-    started = time.monotonic()
+    started, at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     code = f"import json, bench.{name} as b; print('\\n@@RESULT@@' + json.dumps(b.run(), default=str))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
     wall = round(time.monotonic() - started, 1)
     marker = proc.stdout.rfind("@@RESULT@@")
     if proc.returncode != 0 or marker < 0:
         tail = (proc.stderr or proc.stdout)[-2000:]
-        return {"status": "failed", "wall_s": wall, "error": tail}
-    return {"status": "ok", "wall_s": wall, "result": json.loads(proc.stdout[marker + len("@@RESULT@@"):])}
+        return {"status": "failed", "measured_at": at, "wall_s": wall, "error": tail}
+    result = json.loads(proc.stdout[marker + len("@@RESULT@@"):])
+    return {"status": "ok", "measured_at": at, "wall_s": wall, "result": result}
 
 
 def _flatten(value, prefix: str = "") -> list[tuple[str, str]]:
@@ -56,7 +57,7 @@ def markdown(results: dict) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {results['measured_at']} — {env['cpus']} CPUs, {env['memory_gib']} GiB, "
+        f"Measured by `make bench` (last run {results['measured_at']}) — {env['cpus']} CPUs, {env['memory_gib']} GiB, "
         f"Python {env['python']}, {env['platform']}. Each benchmark runs in its own process and measures StreamForge "
         "and its baseline side by side in the same run. Raw numbers: `bench/results.json`.",
         "",
@@ -71,7 +72,8 @@ def markdown(results: dict) -> str:
             lines += [f"Goal: {result['goal']}", ""]
         lines += ["| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in _flatten({k: v for k, v in result.items() if k != "goal"})]
-        lines += ["", f"(benchmark wall time {entry['wall_s']} s)", ""]
+        when = f", started {entry['measured_at']}" if "measured_at" in entry else ""
+        lines += ["", f"(benchmark wall time {entry['wall_s']} s{when})", ""]
     return "\n".join(lines)
 
 
