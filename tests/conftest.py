@@ -38,3 +38,14 @@ def faults(sim):
     set_faults()
     httpx.post(f"{sim}/sim/reset").raise_for_status()
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with end-to-end tests first, then files with slow ones: xdist hands files to its workers in this order,
+    so the long ones start at once instead of leaving one worker busy alone at the end."""
+    rank: dict[str, int] = {}
+    for item in items:
+        file = item.nodeid.split("::")[0]
+        mine = 0 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("slow") else 2
+        rank[file] = min(rank.get(file, 2), mine)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])

@@ -35,7 +35,7 @@ def test_backfill_through_the_webserver_completes_without_a_ban(stack):
     from streamforge_assets import control
 
     control.add_symbols(SYMBOLS, validate=True)
-    ok = control.backfill(SYMBOLS, "2025-01-01", "2025-01-07", [], stack.webserver_url, Console(width=140))
+    ok = control.backfill(SYMBOLS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))
     assert ok
 
     # The run queue held it to its limit: never more than two runs at once.
@@ -44,13 +44,13 @@ def test_backfill_through_the_webserver_completes_without_a_ban(stack):
     spans = [(r.start_time, r.end_time) for r in records]
     assert spans and all(start and end for start, end in spans)
     assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 2
-    assert len(control.status_table(SYMBOLS).rows) == 21
+    assert len(control.status_table(SYMBOLS).rows) == 9
 
     stats = httpx.get(f"{stack.sim_url}/sim/stats").json()
     assert stats["responses"].get("418", 0) == 0
     store = EmbeddedStore(stack.home / "store")
     for collection, rows_per_day in [("candles_1m", 1440), ("candles_5m", 288)]:
         parts = store.partitions(collection)
-        assert len(parts) == 21
+        assert len(parts) == 9
         assert {p.rows for p in parts} == {rows_per_day}
-    assert len(store.partitions("trades")) == 21
+    assert len(store.partitions("trades")) == 9

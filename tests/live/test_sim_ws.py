@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket as socket_module
 import time
 
 import httpx
@@ -184,8 +185,18 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
     config = SimConfig(seed=SEED, speed=SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=5_000), cache_dir=tmp_path)
 
     async def run(url: str) -> tuple[int, str]:
-        async with connect(ws(url, "/stream?streams=btcusdt@depth@100ms/ethusdt@depth@100ms"), ping_interval=None, max_queue=1) as socket:
-            socket.transport.pause_reading()  # a client too slow to read anything
+        # A tiny receive window, so that what the kernels buffer on loopback (megabytes once autotuned) cannot absorb
+        # the seconds of data the test waits for, however slowly the simulator runs on a loaded machine.
+        tcp = socket_module.socket()
+        tcp.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 4096)
+        tcp.connect(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+        symbols = ("btcusdt", "ethusdt", "bnbusdt", "solusdt")
+        streams = "/".join(f"{s}@depth@100ms/{s}@aggTrade" for s in symbols)
+        async with connect(ws(url, f"/stream?streams={streams}"), sock=tcp, ping_interval=None, max_queue=1) as socket:
+            depth_streams = {f"{s}@depth@100ms" for s in symbols}
+            while depth_streams:  # every symbol's day is generated and streaming (slow on a loaded machine)
+                depth_streams.discard(json.loads(await socket.recv())["stream"])
+            socket.transport.pause_reading()  # from now on, a client too slow to read anything
             await asyncio.sleep(6)
             socket.transport.resume_reading()
             with pytest.raises(ConnectionClosed) as closed:
