@@ -9,6 +9,7 @@ one unit keeps REST, dumps and live data exactly comparable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 import pyarrow as pa
@@ -41,14 +42,14 @@ class Record:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    @property
+    @cached_property
     def arrow(self) -> pa.Schema:
         return pa.schema(
             [pa.field(c.name, c.type, nullable=c.name in self.nullable) for c in self.columns],
             metadata={"streamforge.record": self.name, "streamforge.version": str(self.version)},
         )
 
-    @property
+    @cached_property
     def polars(self) -> pl.Schema:
         return pl.from_arrow(self.arrow.empty_table()).schema
 

@@ -65,12 +65,27 @@ def _compression() -> str | None:
 
 def encode(record: Record, df: pl.DataFrame, partition_key: str, max_bytes: int) -> Iterator[Message]:
     """Split `df` into messages of at most `max_bytes` each (see `Message.size`); an empty frame gives one message.
+    The frame is conformed to `record` first, so a wrong column is refused here, before anything is sent."""
+    return encode_arrow(record, record.conform(df).to_arrow().cast(record.arrow), partition_key, max_bytes)
+
+
+def encode_arrow(record: Record, table: pa.Table, partition_key: str, max_bytes: int) -> Iterator[Message]:
+    """`encode` for a table built with `record.arrow` as its schema (the live publisher's micro-batches): a polars
+    round trip costs more than the encoding of a batch of a few dozen rows.
 
     Rows per message start from the uncompressed row size and then follow the compressed size of the last batch, so
     the messages come out close to the bound; a batch that overshoots is re-encoded with fewer rows. Messages are
     yielded as they are encoded, so a producer sends one while Arrow compresses the next (Arrow releases the GIL).
     """
-    table = record.conform(df).to_arrow().cast(record.arrow)
+    if not table.schema.equals(record.arrow):
+        raise SchemaError(f"{record.name} v{record.version}: a table with schema {table.schema} is not this record")
+    nulls = [n for n in record.names if n not in record.nullable and table.column(n).null_count]
+    if nulls:
+        raise SchemaError(f"{record.name} v{record.version}: null values in non-nullable columns {nulls}")
+    return _messages(record, table, partition_key, max_bytes)
+
+
+def _messages(record: Record, table: pa.Table, partition_key: str, max_bytes: int) -> Iterator[Message]:
     options = pa.ipc.IpcWriteOptions(compression=_compression())
     ids = id_column(record)
     base_headers = [(RECORD, record.name.encode()), (VERSION, str(record.version).encode()), (PARTITION_KEY, partition_key.encode())]

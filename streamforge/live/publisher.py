@@ -1,7 +1,7 @@
 """Micro-batched Arrow publishing of live rows to Kafka, within a bounded memory budget.
 
-Rows are grouped by (topic, symbol, UTC day of the row) and a group becomes one Kafka message every
-STREAMFORGE_LIVE_BATCH_MS (sooner at STREAMFORGE_LIVE_BATCH_ROWS): one Arrow batch (`streamforge.bus.codec`) keyed by
+Rows are grouped by (topic, symbol, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after the
+oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch (`streamforge.bus.codec`) keyed by
 the symbol, with the partition-key header `<YYYY-MM-DD>|<SYMBOL>` — a message never mixes two days, so a consumer
 can route it to a daily partition by its headers alone. Encoding and sending happen on a thread of their own, so
 a slow broker never blocks the WebSocket reader.
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import polars as pl
 import pyarrow as pa
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -109,6 +108,7 @@ class Publisher:
         self._raw: list[tuple[str, bytes, bytes, list, int]] = []
         self._lock = threading.Condition()
         self._closing = False
+        self._due: float | None = None  # monotonic time by which what is buffered must be sent
         self._thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
         self._thread.start()
 
@@ -127,8 +127,7 @@ class Publisher:
             group.rows.append(row)
             group.received_ns.append(received_ns)
             group.sizes.append(size)
-            if len(group.rows) >= self.batch_rows:
-                self._lock.notify()
+            self._arm(now_due=len(group.rows) >= self.batch_rows)
         return True
 
     def add_raw(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> bool:
@@ -139,7 +138,14 @@ class Publisher:
             return False
         with self._lock:
             self._raw.append((topic, key, value, headers, size))
+            self._arm(now_due=False)
         return True
+
+    def _arm(self, now_due: bool) -> None:
+        """Under the lock: the first row after a send sets the next deadline, a full batch brings it forward."""
+        if now_due or self._due is None:
+            self._due = time.monotonic() + (0 if now_due else self.batch_s)
+            self._lock.notify()
 
     def _admit(self, size: int) -> bool:
         with self._lock:
@@ -176,8 +182,11 @@ class Publisher:
     def _run(self) -> None:
         while True:
             with self._lock:
-                if not self._closing:
-                    self._lock.wait(self.batch_s)
+                # Wait for the deadline of the oldest buffered row, not a fixed pause after the last send, so
+                # that the time spent encoding and sending does not add to every row's wait.
+                while not self._closing and (self._due is None or time.monotonic() < self._due):
+                    self._lock.wait(None if self._due is None else self._due - time.monotonic())
+                self._due = None
                 groups, self._groups = list(self._groups.values()), {}
                 raw, self._raw = self._raw, []
                 closing = self._closing
@@ -190,10 +199,9 @@ class Publisher:
 
     def _publish(self, group: _Group) -> None:
         record = group.spec.record
-        frame = frame_of(record, group.rows)
         id_at = id_index(record)
         start = 0
-        for message in codec.encode(record, frame, group.key, max_message_bytes()):
+        for message in codec.encode_arrow(record, table_of(record, group.rows), group.key, max_message_bytes()):
             rows = slice(start, start + message.rows)
             start += message.rows
             received, size = group.received_ns[rows], sum(group.sizes[rows])
@@ -247,13 +255,13 @@ class Publisher:
             self.metrics.buffer_bytes.set(self.pending_bytes)
 
 
-def frame_of(record: Record, rows: list[tuple]) -> pl.DataFrame:
-    """Rows (µs integer times) → a frame of `record`, built column by column in Arrow (a few hundred µs for a
-    micro-batch; polars' row-oriented constructor costs several times more)."""
+def table_of(record: Record, rows: list[tuple]) -> pa.Table:
+    """Rows (µs integer times) → an Arrow table of `record`, built column by column: no polars frame, whose
+    construction and conversion back would cost more than encoding the micro-batch itself."""
     arrays = []
     for values, column in zip(zip(*rows), record.columns):
         if column.type == TIME:
             arrays.append(pa.array(values, type=pa.int64()).cast(TIME))
         else:
             arrays.append(pa.array(values, type=column.type))
-    return pl.from_arrow(pa.Table.from_arrays(arrays, schema=record.arrow))
+    return pa.Table.from_arrays(arrays, schema=record.arrow)

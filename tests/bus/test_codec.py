@@ -1,6 +1,7 @@
 """codec: any frame of a record survives encode/decode exactly, and every message fits the size bound."""
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -90,3 +91,21 @@ def test_decoding_as_another_record_names_both(make_trades):
 def test_a_row_larger_than_the_bound_names_the_setting(make_trades):
     with pytest.raises(ConfigError, match="STREAMFORGE_KAFKA_MAX_MESSAGE_BYTES=1000"):
         list(codec.encode(AGG_TRADE, make_trades(1), "2025-01-02|BTCUSDT", 1_000))
+
+
+def test_an_arrow_table_encodes_like_the_frame_it_came_from(make_trades):
+    frame = make_trades(50)
+    from_arrow = list(codec.encode_arrow(AGG_TRADE, frame.to_arrow().cast(AGG_TRADE.arrow), "2025-01-02|BTCUSDT", 100_000))
+    from_frame = list(codec.encode(AGG_TRADE, frame, "2025-01-02|BTCUSDT", 100_000))
+    assert _wire(from_arrow) == _wire(from_frame)
+
+
+def test_an_arrow_table_of_another_schema_or_with_nulls_is_refused_before_anything_is_encoded(make_trades):
+    table = make_trades(5).to_arrow().cast(AGG_TRADE.arrow)
+    with pytest.raises(SchemaError, match="is not this record"):
+        codec.encode_arrow(AGG_TRADE, table.drop_columns(["qty"]), "2025-01-02|BTCUSDT", 100_000)
+    columns = table.columns
+    columns[2] = pa.chunked_array([pa.array([1.0, None, 2.0, 3.0, 4.0], pa.float64())])
+    with_null = pa.Table.from_arrays(columns, schema=AGG_TRADE.arrow)  # Arrow does not enforce nullable=False
+    with pytest.raises(SchemaError, match=r"null values in non-nullable columns \['price'\]"):
+        codec.encode_arrow(AGG_TRADE, with_null, "2025-01-02|BTCUSDT", 100_000)
