@@ -8,7 +8,7 @@ stamped with its own event time spread over that 20 ms, so the wait in the loade
 latency. The client stamps each trade on receipt (same machine, same clock) and reports receive - event time.
 
 Side by side in the same run:
-- streamforge: pushes coalesced per symbol every STREAMFORGE_DASHBOARD_PUSH_MS (default 50 ms);
+- streamforge: pushes coalesced per symbol every STREAMFORGE_DASHBOARD_PUSH_MS (default 25 ms);
 - baseline_no_coalescing: the same path with PUSH_MS=0, every Kafka poll's changes pushed at once.
 The tape is widened (STREAMFORGE_DASHBOARD_TAPE) so every trade reaches the client in both modes and `delivered`
 means what it says. The dashboard's CPU is its process's CPU time over the measured window.

@@ -84,7 +84,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on (0.0.0.0 inside a container behind a Service)."),
         Setting("STREAMFORGE_DASHBOARD_PORT", "8080", "Port of the dashboard's web page, /healthz and /ws."),
         Setting("STREAMFORGE_DASHBOARD_SYMBOL", "ETHUSDT", "Symbol the page shows first."),
-        Setting("STREAMFORGE_DASHBOARD_PUSH_MS", "50", "Updates to a browser are coalesced into one message per this many ms (at most 20 a second at 50, and at most 50 ms of the 100 ms latency goal); 0 sends each Kafka poll's changes at once."),
+        Setting("STREAMFORGE_DASHBOARD_PUSH_MS", "25", "Updates to a browser are coalesced into one message per this many ms (at most 40 a second at 25, and at most 25 ms of the 100 ms latency goal); 0 sends each Kafka poll's changes at once."),
         Setting("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES", "300", "Messages per topic partition read back at start, so the chart and tape are not empty."),
         Setting("STREAMFORGE_DASHBOARD_CANDLES", "240", "1-minute candles kept per symbol (and shown on the chart)."),
         Setting("STREAMFORGE_DASHBOARD_TAPE", "40", "Trades kept per symbol for the tape."),

@@ -91,8 +91,11 @@ class KafkaFeed:
                 if not self.assigned:
                     self._stop.wait(0.2)
                     continue
+                by_topic: dict[str, list] = {}
                 for tp, messages in consumer.poll(timeout_ms=100).items():
-                    self._hand_over(tp.topic, messages)
+                    by_topic.setdefault(tp.topic, []).extend(messages)
+                for topic_name, messages in by_topic.items():
+                    self._hand_over(topic_name, messages)
                 self.error = None
         finally:
             consumer.close()
@@ -127,14 +130,16 @@ class KafkaFeed:
         self.lag = lag
 
     def _hand_over(self, topic_name: str, messages: list) -> None:
+        """One poll's messages of a topic, all partitions together: one frame and one reduction per poll, not per
+        partition or message (a symbol's messages share a partition, so its rows stay in order)."""
         spec, reduce = self._reducers[topic_name]
-        frames = []
+        batches = []
         for message in messages:
             try:
-                frames.append(codec.decode(spec.record, [(message.value, message.headers)]))
+                batches += codec.batches(spec.record, message.value, message.headers)
             except (StreamForgeError, OSError, ValueError) as exc:  # pyarrow raises ArrowInvalid, a ValueError
                 self.undecodable += 1
                 log.warning("dashboard feed: skipped undecodable message at %s[%d]@%d: %s",
                             topic_name, message.partition, message.offset, exc)
-        if frames and sum(f.height for f in frames):
-            self.sink(reduce(pl.concat(frames)))
+        if sum(batch.num_rows for batch in batches):
+            self.sink(reduce(codec.frame(spec.record, batches)))

@@ -1,6 +1,6 @@
 """Arrow frames from the live topics -> the few JSON-ready rows the page draws, per symbol.
 
-This runs in the Kafka thread and is vectorised with polars, so a poll of thousands of trades costs one group-by, not
+This runs in the Kafka thread and is vectorised with polars, so a poll of thousands of trades costs two group-bys, not
 a Python loop per trade; the event loop that serves browsers only merges the small results (views.py).
 
 Times: trades and books keep µs (the page measures event age and latency with them); candles use whole seconds,
@@ -37,18 +37,24 @@ def _per_symbol(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def trades(df: pl.DataFrame, tape: int) -> dict[str, Delta]:
-    """AGG_TRADE rows -> the newest `tape` trades and per-minute OHLCV of all of them, per symbol."""
-    deltas = {}
-    for symbol, part in _per_symbol(df).items():
-        minutes = (
-            part.group_by(pl.col("time").dt.truncate("1m").dt.epoch("s").alias("open_s"), maintain_order=True)
-            .agg(pl.col("price").first(), pl.col("price").max().alias("high"), pl.col("price").min().alias("low"),
-                 pl.col("price").last().alias("close"), pl.col("qty").sum())
-        )
-        tail = part.tail(tape).select(_us("time"), "price", "qty", pl.col("is_buyer_maker").cast(pl.Int8), "agg_id")
-        deltas[symbol] = Delta(
-            trades=tail.rows(), trade_minutes=minutes.rows(), last={TRADES: part.select(_us("time").max()).item()}
-        )
+    """AGG_TRADE rows -> the newest `tape` trades and per-minute OHLCV of all of them, per symbol. Two group-bys
+    over every symbol at once: a poll holds a few dozen rows per symbol, where each polars call's fixed cost counts."""
+    timed = df.select(
+        "symbol", _us("time").alias("time_us"), pl.col("time").dt.truncate("1m").dt.epoch("s").alias("open_s"),
+        "price", "qty", pl.col("is_buyer_maker").cast(pl.Int8), "agg_id",
+    )
+    minutes = timed.group_by("symbol", "open_s", maintain_order=True).agg(
+        pl.col("price").first(), pl.col("price").max().alias("high"), pl.col("price").min().alias("low"),
+        pl.col("price").last().alias("close"), pl.col("qty").sum(), pl.col("time_us").max(),
+    )
+    deltas: dict[str, Delta] = {}
+    for symbol, open_s, o, h, low, c, v, newest in minutes.iter_rows():
+        delta = deltas.setdefault(symbol, Delta())
+        delta.trade_minutes.append((open_s, o, h, low, c, v))
+        delta.last[TRADES] = max(newest, delta.last.get(TRADES, newest))
+    tails = timed.group_by("symbol", maintain_order=True).tail(tape)
+    for symbol, *trade in tails.select("symbol", "time_us", "price", "qty", "is_buyer_maker", "agg_id").iter_rows():
+        deltas[symbol].trades.append(tuple(trade))
     return deltas
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamforge.dashboard import rows
 from streamforge.dashboard.hub import _RESYNC, Client
@@ -29,6 +31,24 @@ def test_trades_build_one_candle_per_minute_and_the_tape_keeps_the_newest():
     assert delta.trade_minutes == [(0, 10, 12, 9, 11, 4.0), (60, 20, 20, 20, 20, 1.0)]
     assert [t[4] for t in delta.trades] == [2, 3, 4]
     assert delta.last == {rows.TRADES: 60_000_000}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    symbols=st.lists(st.sampled_from(["ETHUSDT", "BTCUSDT", "SOLUSDT"]), min_size=1, max_size=60),
+    tape=st.integers(1, 10),
+)
+def test_a_poll_of_interleaved_symbols_gives_each_symbol_what_its_own_trades_give(symbols, tape):
+    n = len(symbols)
+    seconds = sorted((i * 37) % 200 for i in range(n))
+    mixed = _trades([float(i % 7 + 1) for i in range(n)], seconds).with_columns(pl.Series("symbol", symbols))
+    deltas = rows.trades(mixed, tape)
+    assert set(deltas) == set(symbols)
+    for symbol, delta in deltas.items():
+        alone = rows.trades(mixed.filter(pl.col("symbol") == symbol), tape)[symbol]
+        assert (delta.trades, delta.trade_minutes, delta.last) == (alone.trades, alone.trade_minutes, alone.last)
+        own = mixed.filter(pl.col("symbol") == symbol)
+        assert [t[4] for t in delta.trades] == own["agg_id"].tail(tape).to_list()
 
 
 def test_a_kline_replaces_the_trades_candle_and_later_trades_move_its_price_but_not_its_volume():
