@@ -35,6 +35,7 @@ from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
+from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.services import free_port, stop_process, wait_http
@@ -83,6 +84,7 @@ def live_pipeline(speed: float | None = None, on_acked=None) -> Iterator[tuple[s
     """(simulator URL, Kafka config, running LoaderThread — `.loader`, `.stop()`) streaming ~2,000 events/s:
     the hook for the dashboard's own measurement (event → browser) under the same load."""
     home = Path(tempfile.mkdtemp(prefix="streamforge-b6-"))
+    freeze_startup_heap()  # as `streamforge live` does before it starts its loader
     with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home) as url:
         kafka = kafka_config(broker.bootstrap)
         config = LiveConfig.from_settings(list(SYMBOLS), ws_url=url.replace("http", "ws"), rest_url=url, home=home,

@@ -99,6 +99,7 @@ def live(
     import asyncio
     import logging
 
+    from streamforge.heap import freeze_startup_heap
     from streamforge.live.loader import LiveConfig, Loader
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -110,6 +111,7 @@ def live(
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await Loader(config).run(stop)
 
+    freeze_startup_heap()
     try:
         asyncio.run(main())
     except StreamForgeError as exc:

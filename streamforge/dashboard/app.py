@@ -27,6 +27,7 @@ from streamforge.dashboard.feed import KafkaFeed
 from streamforge.dashboard.hub import Hub
 from streamforge.dashboard.loader_metrics import LoaderMetrics
 from streamforge.dashboard.views import Views
+from streamforge.heap import freeze_startup_heap
 from streamforge.net import serving_in_thread
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,9 @@ async def _report_health(hub: Hub, feed: KafkaFeed, loader: LoaderMetrics) -> No
 
 def serve(config: DashboardConfig, host: str, port: int) -> None:
     """Run until Ctrl-C (`streamforge dashboard`)."""
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    app = create_app(config)
+    freeze_startup_heap()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @contextmanager

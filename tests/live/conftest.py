@@ -15,7 +15,7 @@ import pytest
 
 from streamforge.bus.config import kafka_config
 from streamforge.live.loader import LiveConfig
-from streamforge.sim.runner import running_simulator
+from streamforge.sim.runner import running_simulator, sim_client
 from streamforge.sim.server import SimConfig
 
 from live_cases import SEED, SPEED, SYMBOLS, WINDOW
@@ -35,10 +35,8 @@ def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def sim(sim_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim_url, timeout=30) as client:
+    with sim_client(sim_url) as client:
         yield client
-        client.post("/sim/faults", json={})
-        client.post("/sim/reset")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -22,11 +23,23 @@ from streamforge.live.loader import LoaderThread
 pytestmark = pytest.mark.slow
 
 
-def run_loader(config, kafka, seconds: float) -> str:
-    """Run a loader for `seconds` and return its /metrics text as of the end."""
+def run_loader(config, kafka, until: Callable[[str], bool], settle_s: float = 1.5, timeout_s: float = 40) -> str:
+    """Run a loader until its /metrics text satisfies `until` (the fault was met), then `settle_s` more, so that what
+    follows it is published too; return the /metrics text as of the end. Waiting for the event instead of a fixed
+    time keeps the test short on a quiet machine and still right on a loaded one."""
     with LoaderThread(config, kafka) as loader:
-        time.sleep(seconds)
-        return httpx.get(f"http://127.0.0.1:{loader.http_port}/metrics").text
+        url = f"http://127.0.0.1:{loader.http_port}/metrics"
+        deadline = time.monotonic() + timeout_s
+        while not until(httpx.get(url).text):
+            assert time.monotonic() < deadline, f"no sign of the fault in the loader's metrics after {timeout_s} s"
+            time.sleep(0.25)
+        time.sleep(settle_s)
+        return httpx.get(url).text
+
+
+def counted(*names: str) -> Callable[[str], bool]:
+    """Every metric in `names` (a name, or a name with its labels) has a non-zero sample."""
+    return lambda text: all(metric(text, name) > 0 for name in names)
 
 
 def test_publishes_trades_depth_books_and_klines_keyed_by_symbol_with_day_partition_keys(sim, kafka, live_config):
@@ -64,7 +77,8 @@ def read_frame_rows(message):
 
 def test_dropped_events_are_fetched_by_rest_so_ids_stay_contiguous(sim, kafka, live_config):
     sim.post("/sim/faults", json={"ws_drop": 0.05})
-    text = run_loader(live_config(["ETHUSDT", "SOLUSDT"]), kafka, 8)
+    text = run_loader(live_config(["ETHUSDT", "SOLUSDT"]), kafka,
+                      counted("streamforge_live_gap_ids_repaired_total", "streamforge_live_book_resyncs_total"))
     assert metric(text, "streamforge_live_gap_ids_repaired_total") > 0
     assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
     assert metric(text, "streamforge_live_book_resyncs_total") > 0  # dropped depth diffs too: books restarted
@@ -72,7 +86,7 @@ def test_dropped_events_are_fetched_by_rest_so_ids_stay_contiguous(sim, kafka, l
 
 def test_duplicated_and_reordered_events_are_never_published_twice(sim, kafka, live_config):
     sim.post("/sim/faults", json={"ws_duplicate": 0.05, "ws_reorder": 0.05})
-    text = run_loader(live_config(["ETHUSDT", "XRPUSDT"]), kafka, 8)
+    text = run_loader(live_config(["ETHUSDT", "XRPUSDT"]), kafka, counted("streamforge_live_duplicates_dropped_total"))
     assert metric(text, "streamforge_live_duplicates_dropped_total") > 0
     assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
 
@@ -88,13 +102,16 @@ def test_duplicated_and_reordered_events_are_never_published_twice(sim, kafka, l
 )
 def test_reconnects_and_loses_nothing(sim, kafka, live_config, faults, reason):
     sim.post("/sim/faults", json=faults)
-    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"], stall_s=1.5), kafka, 9)
+    reconnected = f'streamforge_live_reconnects_total{{reason="{reason}"}}'
+    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"], stall_s=1.5), kafka, lambda text: reconnected in text)
     assert f'streamforge_live_reconnects_total{{reason="{reason}"}}' in text
     assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
 
 
 def test_the_24_hour_limit_is_met_by_opening_the_new_connection_before_closing_the_old(sim, kafka, live_config):
-    text = run_loader(live_config(["ETHUSDT"], max_connection_s=2), kafka, 7)
+    max_age = 'streamforge_live_reconnects_total{reason="max-age"}'
+    text = run_loader(live_config(["ETHUSDT"], max_connection_s=2), kafka,
+                      lambda text: max_age in text and metric(text, "streamforge_live_duplicates_dropped_total") > 0)
     assert 'streamforge_live_reconnects_total{reason="max-age"}' in text
     assert metric(text, "streamforge_live_duplicates_dropped_total") > 0  # the overlap delivered some twice
     assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
@@ -102,7 +119,8 @@ def test_the_24_hour_limit_is_met_by_opening_the_new_connection_before_closing_t
 
 def test_malformed_events_go_to_the_dead_letter_topic_with_their_reason_and_the_loader_goes_on(sim, kafka, live_config):
     sim.post("/sim/faults", json={"ws_malformed": 0.05})
-    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"]), kafka, 8)
+    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"]), kafka,
+                      lambda text: metric(text, "streamforge_live_dead_letters_total") >= 4)  # both kinds: they alternate
     letters = read_messages(kafka, "deadletter")
     reasons = [dict(m.headers)[REASON].decode() for m in letters]
     assert any(r.startswith("not JSON") for r in reasons)

@@ -181,12 +181,15 @@ def test_faults_drop_duplicate_and_break_events(sim, sim_url):
 
 
 def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
-    """Its own simulator with Binance's ping timing, so that the send-buffer limit, not the pong deadline, acts."""
-    config = SimConfig(seed=SEED, speed=SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=5_000), cache_dir=tmp_path)
+    """Its own simulator with Binance's ping timing, so that the send-buffer limit, not the pong deadline, acts.
+
+    What must overflow before the simulator's own queue grows: the client's receive window (kept tiny here), the
+    server's socket buffer and the transport's 64 KiB before uvicorn stops writing. A market replayed 40 times
+    faster than real time sends megabytes while the client does not read, however loaded the machine; its days are
+    generated before the client connects, so the first tick carries no backlog that alone passes the 64 kB limit."""
+    config = SimConfig(seed=SEED, speed=10 * SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=64_000), cache_dir=tmp_path)
 
     async def run(url: str) -> tuple[int, str]:
-        # A tiny receive window, so that what the kernels buffer on loopback (megabytes once autotuned) cannot absorb
-        # the seconds of data the test waits for, however slowly the simulator runs on a loaded machine.
         tcp = socket_module.socket()
         tcp.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 4096)
         tcp.connect(("127.0.0.1", int(url.rsplit(":", 1)[1])))
@@ -194,7 +197,7 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
         streams = "/".join(f"{s}@depth@100ms/{s}@aggTrade" for s in symbols)
         async with connect(ws(url, f"/stream?streams={streams}"), sock=tcp, ping_interval=None, max_queue=1) as socket:
             depth_streams = {f"{s}@depth@100ms" for s in symbols}
-            while depth_streams:  # every symbol's day is generated and streaming (slow on a loaded machine)
+            while depth_streams:  # every symbol streaming before the client stops reading
                 depth_streams.discard(json.loads(await socket.recv())["stream"])
             socket.transport.pause_reading()  # from now on, a client too slow to read anything
             await asyncio.sleep(6)
@@ -206,6 +209,8 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
             return closed.value.rcvd.code, closed.value.rcvd.reason
 
     with running_simulator(config) as url:
+        for symbol in ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT"):  # generate the day first: no backlog to burst
+            httpx.get(f"{url}/api/v3/aggTrades", params={"symbol": symbol, "limit": 1}, timeout=60)
         code, reason = asyncio.run(run(url))
     assert code == 1008 and "slow consumer" in reason
 

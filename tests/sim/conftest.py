@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from streamforge.sim.market import Market
-from streamforge.sim.runner import running_simulator
+from streamforge.sim.runner import running_simulator, sim_client
 from streamforge.sim.server import SimConfig
 
 from sim_cases import SEED, TODAY, VOLUME
-
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,5 @@ def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def api(sim_url: str) -> Iterator[httpx.Client]:
     """A client of the shared simulator, with its weight, bans, counters and faults cleared after each test."""
-    with httpx.Client(base_url=sim_url, timeout=30) as client:
+    with sim_client(sim_url) as client:
         yield client
-        client.post("/sim/faults", json={})
-        client.post("/sim/reset")
