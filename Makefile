@@ -35,9 +35,10 @@ demo-live: venv
 dev: venv
 	$(BIN)/streamforge dev
 
-# Two workers, one test file each at a time: most long tests wait on processes and sockets, not on the CPU.
+# Two workers, one test file each at a time: most long tests wait on processes and sockets, not on the CPU. Files
+# go out in collection order (tests/conftest.py puts the longest first), not xdist's most-tests-first reordering.
 test: venv
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,30 +1,32 @@
-"""freeze_startup_heap: what exists at start-up leaves the collector's walks; cycles made later are still collected."""
+"""freeze_startup_heap: what exists at start-up leaves the collector's walks; cycles made later are still collected.
+Checked in a fresh interpreter, so the test process's own heap is never frozen."""
 
-import gc
-import weakref
+import subprocess
+import sys
 
+CHECK = """
+import gc, weakref
 from streamforge.heap import freeze_startup_heap
 
-
 class Node:
-    def __init__(self) -> None:
+    def __init__(self):
         self.me = self  # a reference cycle: only the cyclic collector frees it
+
+before = Node()
+freeze_startup_heap()
+assert gc.get_freeze_count() > 0
+frozen = weakref.ref(before)
+del before
+gc.collect()
+assert frozen() is not None, "an object alive at start-up was collected"
+later = Node()
+collectable = weakref.ref(later)
+del later
+gc.collect()
+assert collectable() is None, "a cycle made after start-up was not collected"
+"""
 
 
 def test_objects_alive_at_start_up_are_frozen_and_later_cycles_still_collected():
-    try:
-        before = Node()
-        freeze_startup_heap()
-        assert gc.get_freeze_count() > 0
-        frozen = weakref.ref(before)
-        del before
-        gc.collect()
-        assert frozen() is not None  # frozen: out of the collector's reach, as intended for start-up objects
-
-        later = Node()
-        collectable = weakref.ref(later)
-        del later
-        gc.collect()
-        assert collectable() is None
-    finally:
-        gc.unfreeze()
+    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
