@@ -57,9 +57,10 @@ def aggregate(
     interval_us(interval)  # refuse an unknown interval before any work
     day_start, day_end = day_bounds_us(day)
     trades = AGG_TRADE.conform(trades)
-    time_us = pl.col("time").dt.epoch("us")
-    outside = trades.filter((time_us < day_start) | (time_us >= day_end))
-    if outside.height:
+    times = trades["time"].dt.epoch("us")
+    if trades.height and (times.min() < day_start or times.max() >= day_end):  # two passes, no filtered copy
+        time_us = pl.col("time").dt.epoch("us")
+        outside = trades.filter((time_us < day_start) | (time_us >= day_end))
         raise MalformedDataError(
             f"{outside.height} trades are not in {day.isoformat()} UTC (first: {outside['symbol'][0]} agg id "
             f"{outside['agg_id'][0]} at {outside['time'][0]}); aggregate one day at a time"
@@ -67,7 +68,7 @@ def aggregate(
     if trades.is_empty():
         return CANDLE.empty()
     symbols = trades["symbol"]
-    if (symbols == symbols[0]).all():  # the usual case, one partition: skip partition_by's hashing
+    if symbols.min() == symbols.max():  # the usual case, one partition: skip partition_by's hashing
         by_symbol = {symbols[0]: trades}
     else:
         by_symbol = {symbol: frame for (symbol,), frame in trades.partition_by("symbol", as_dict=True).items()}
