@@ -96,7 +96,7 @@ def _best_of(repeats: int, fn):
     return best, result
 
 
-def run(n: int = 1_500_000, repeats: int = 5) -> dict:
+def run(n: int = 1_500_000, repeats: int = 15) -> dict:
     trades = synthetic_trades(n)
     trades_pd = trades.to_pandas()
     report: dict = {"benchmark": "b3_candles", "trades": n, "repeats": repeats}
