@@ -26,6 +26,8 @@ def kafka_config(bootstrap: str | None = None) -> dict:
 
     `bootstrap` overrides STREAMFORGE_KAFKA_BOOTSTRAP (a LocalBroker's address, for instance). Timeouts are bounded by
     STREAMFORGE_KAFKA_TIMEOUT_S so an unreachable broker fails fast instead of after kafka-python's 30-60 s defaults.
+    Reconnect back-off is capped at 1 s (the Java client's default; kafka-python's is 30 s): a long-lived producer
+    that saw the broker go away must notice it is back before the next send's timeout, not half a minute later.
     """
     protocol = settings.get("STREAMFORGE_KAFKA_SECURITY_PROTOCOL").upper()
     if protocol not in _PROTOCOLS:
@@ -37,6 +39,7 @@ def kafka_config(bootstrap: str | None = None) -> dict:
         "security_protocol": protocol,
         "bootstrap_timeout_ms": timeout_ms,
         "request_timeout_ms": timeout_ms,
+        "reconnect_backoff_max_ms": 1000,
     }
     if protocol.startswith("SASL_"):
         sasl = {
