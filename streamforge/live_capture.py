@@ -1,7 +1,7 @@
 """The live capture: what the live loader published for one (day, symbol), read off the live topic and merged into
 the store, a little more on every run.
 
-The loader's contract (streamforge/live/publisher.py): Arrow batches from `codec.encode`, keyed by symbol (so one
+The loader's contract (streamforge/live/publisher.py): Arrow batches from `codec.encode_arrow`, keyed by symbol (so one
 symbol's messages are all in one Kafka partition, in order), each with the partition-key header `<day>|<SYMBOL>` of
 the one UTC day its rows belong to. That partition also holds other symbols and, around midnight, two days of this
 symbol, so a read keeps the messages whose header names its own partition and steps over the rest.

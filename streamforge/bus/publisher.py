@@ -28,7 +28,8 @@ def producer_settings(config: dict) -> dict:
       brokers forgot its producer id — a restarted broker, an expired id — where an idempotent one fails every send
       with UnknownProducerIdError.)
     - No Kafka-level compression: the Arrow batches are already compressed column by column; lz4 on top saves no
-      bytes (bench/b1_kafka_io.py: 8.5 MB either way for 500k trades).
+      bytes (bench/b1_kafka_io.py: 8.5 MB either way for 500k trades). Live micro-batches are sent uncompressed
+      (codec.COMPRESS_FROM_BYTES): a few kB each, where latency and CPU count more than bytes.
     - batch_size and max_request_size equal the message bound: each Kafka batch holds at most one bound's worth,
       which the topic's max.message.bytes accepts.
     - A short linger lets the small messages of small frames share a request; large messages do not wait for it.

@@ -32,6 +32,7 @@ from streamforge.bus import codec
 from streamforge.bus.config import max_message_bytes
 from streamforge.bus.topics import TopicSpec
 from streamforge.live.health import Metrics
+from streamforge.errors import StreamForgeError
 from streamforge.schemas import TIME, Record
 
 log = logging.getLogger(__name__)
@@ -198,31 +199,43 @@ class Publisher:
                 return
 
     def _publish(self, group: _Group) -> None:
-        record = group.spec.record
-        id_at = id_index(record)
+        """Send the group as one or more messages. Rows that cannot be encoded (a value the schema refuses, a row
+        over the message bound) are recorded as unpublished like any other loss: the thread must outlive them."""
+        id_at = id_index(group.spec.record)
         start = 0
-        for message in codec.encode_arrow(record, table_of(record, group.rows), group.key, max_message_bytes()):
-            rows = slice(start, start + message.rows)
-            start += message.rows
-            received, size = group.received_ns[rows], sum(group.sizes[rows])
-            ids = [row[id_at] for row in group.rows[rows]]
+        try:
+            for message in codec.encode_arrow(group.spec.record, table_of(group.spec.record, group.rows), group.key,
+                                              max_message_bytes()):
+                self._send_message(group, message, slice(start, start + message.rows), id_at)
+                start += message.rows
+        except (StreamForgeError, pa.ArrowException) as error:
+            log.error("%d %s rows of %s could not be encoded: %s", len(group.rows) - start, group.spec.record.name,
+                      group.key, error)
+            self._release(sum(group.sizes[start:]))
+            self.unpublished.record(group.spec.name, group.symbol, group.spec.record,
+                                    [row[id_at] for row in group.rows[start:]], f"not encodable: {error}")
 
-            def acked(_ack, received=received, size=size) -> None:
-                self._release(size)
-                now = time.time_ns()
-                latencies = [now - r for r in received]
-                for latency in latencies:
-                    self.metrics.publish_latency.observe(latency / 1e9)
-                self.metrics.published_rows.labels(group.spec.name).inc(len(received))
-                if self.on_acked:
-                    self.on_acked(group.spec.name, received)
+    def _send_message(self, group: _Group, message: codec.Message, rows: slice, id_at: int) -> None:
+        record = group.spec.record
+        received, size = group.received_ns[rows], sum(group.sizes[rows])
+        ids = [row[id_at] for row in group.rows[rows]]
 
-            def failed(error, ids=ids, size=size) -> None:
-                self._release(size)
-                log.error("Kafka did not take %d %s rows of %s: %s", len(ids), record.name, group.key, error)
-                self.unpublished.record(group.spec.name, group.symbol, record, ids, f"kafka: {error}")
+        def acked(_ack) -> None:
+            self._release(size)
+            now = time.time_ns()
+            latencies = [now - r for r in received]
+            for latency in latencies:
+                self.metrics.publish_latency.observe(latency / 1e9)
+            self.metrics.published_rows.labels(group.spec.name).inc(len(received))
+            if self.on_acked:
+                self.on_acked(group.spec.name, received)
 
-            self._send(group.spec.name, group.symbol.encode(), message.value, message.headers, acked, failed)
+        def failed(error) -> None:
+            self._release(size)
+            log.error("Kafka did not take %d %s rows of %s: %s", len(ids), record.name, group.key, error)
+            self.unpublished.record(group.spec.name, group.symbol, record, ids, f"kafka: {error}")
+
+        self._send(group.spec.name, group.symbol.encode(), message.value, message.headers, acked, failed)
 
     def _send_raw(self, topic: str, key: bytes, value: bytes, headers: list, size: int) -> None:
         def failed(error) -> None:

@@ -64,12 +64,13 @@ class LiveMarket:
         self.next_id = {symbol: 1_000_000 for symbol in START_PRICES}
         self.update_id = 5_000_000
 
-    def publish(self, stream: str, symbol: str, df: pl.DataFrame) -> None:
+    def publish(self, stream: str, symbol: str, df: pl.DataFrame, flush: bool = True) -> None:
         spec = self.topics[stream]
         day = datetime.now(timezone.utc).date().isoformat()
         for message in codec.encode(spec.record, df, f"{day}|{symbol}", max_message_bytes()):
             self.producer.send(spec.name, value=message.value, key=symbol.encode(), headers=message.headers)
-        self.producer.flush()
+        if flush:
+            self.producer.flush()
 
     def _walk(self, symbol: str, n: int, scale: float) -> np.ndarray:
         steps = self.rng.normal(0, scale, n).cumsum()
@@ -77,8 +78,9 @@ class LiveMarket:
         self.price[symbol] = float(prices[-1])
         return prices
 
-    def trades(self, symbol: str, n: int, at_us: int | None = None) -> list[int]:
-        """Publish `n` trades stamped `at_us` (default now), spread over the last ms; return their agg ids."""
+    def trades(self, symbol: str, n: int, at_us: int | None = None, flush: bool = True) -> list[int]:
+        """Publish `n` trades stamped `at_us` (default now), spread over the last ms; return their agg ids. Without
+        `flush`, the message waits in the producer with the ones sent after it (a burst)."""
         end = at_us or now_us()
         ids = list(range(self.next_id[symbol], self.next_id[symbol] + n))
         self.next_id[symbol] += n
@@ -88,7 +90,7 @@ class LiveMarket:
             "time": _times([end - (n - 1 - i) for i in range(n)]),
             "is_buyer_maker": self.rng.random(n) < 0.5, "is_best_match": [True] * n,
         })
-        self.publish("trades", symbol, AGG_TRADE.conform(df))
+        self.publish("trades", symbol, AGG_TRADE.conform(df), flush)
         return ids
 
     def kline_history(self, symbol: str, minutes: int) -> None:

@@ -206,7 +206,7 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
         async with connect(ws(url, f"/stream?streams={streams}"), sock=tcp, ping_interval=None, max_queue=1) as socket:
             depth_streams = {f"{s}@depth@100ms" for s in symbols}
             while depth_streams:  # every symbol streaming before the client stops reading
-                depth_streams.discard(json.loads(await socket.recv())["stream"])
+                depth_streams.discard(json.loads(await asyncio.wait_for(socket.recv(), 30))["stream"])
             socket.transport.pause_reading()  # from now on, a client too slow to read anything
             await asyncio.sleep(6)
             socket.transport.resume_reading()
