@@ -1,8 +1,8 @@
 """Micro-batched Arrow publishing of live rows to Kafka, within a bounded memory budget.
 
 Rows are grouped by (topic, symbol, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after the
-oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch (`streamforge.bus.codec`) keyed by
-the symbol, with the partition-key header `<YYYY-MM-DD>|<SYMBOL>` — a message never mixes two days, so a consumer
+oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch (`streamforge.bus.codec`)
+keyed by the symbol, with the partition-key header `<YYYY-MM-DD>|<SYMBOL>` — a message never mixes two days, so a consumer
 can route it to a daily partition by its headers alone. Encoding and sending happen on a thread of their own, so
 a slow broker never blocks the WebSocket reader.
 
@@ -31,8 +31,8 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from streamforge.bus import codec
 from streamforge.bus.config import max_message_bytes
 from streamforge.bus.topics import TopicSpec
-from streamforge.live.health import Metrics
 from streamforge.errors import StreamForgeError
+from streamforge.live.health import Metrics
 from streamforge.schemas import TIME, Record
 
 log = logging.getLogger(__name__)
