@@ -38,8 +38,8 @@ from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
 from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
-from streamforge.services import free_port, stop_process, wait_http
-from streamforge.sim import book
+from streamforge.net import free_port, wait_http
+from streamforge.services import stop_process
 from streamforge.sim.market import Market
 
 TARGET_EVENTS_PER_S = 2_000

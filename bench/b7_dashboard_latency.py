@@ -42,7 +42,7 @@ from streamforge.bus.config import kafka_config, max_message_bytes
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.schemas import AGG_TRADE
-from streamforge.services import free_port, wait_http
+from streamforge.net import free_port, wait_http
 
 SYMBOLS = ["ETHUSDT", "BTCUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"]
 TICK_S = 0.02  # the live loader's micro-batch (STREAMFORGE_LIVE_BATCH_MS)
