@@ -21,7 +21,7 @@ from rich.table import Table
 from streamforge import settings
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.exchange.rest import BinanceRest
+from streamforge.venues.binance.rest import BinanceRest
 from streamforge.services import prepare_instance
 from streamforge_assets.partitions import SYMBOLS, join_key, split_key
 from streamforge_assets.webserver import BackfillStatus, DagsterWebserver
