@@ -75,7 +75,7 @@ def run() -> dict:
             result = dg.materialize(
                 _historical_assets(), instance=instance, partition_key=f"{DAY}|{SYMBOL}", raise_on_error=False,
                 selection=dg.AssetSelection.groups("historical", "store"),
-                resources=resource_defs(bootstrap=broker.bootstrap, rest_url=url, home=home, store_backend="embedded"),
+                resources=resource_defs(bootstrap=broker.bootstrap, sim_url=url, home=home, store_backend="embedded"),
             )
             pipeline_s = time.monotonic() - started
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

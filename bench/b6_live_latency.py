@@ -115,7 +115,7 @@ def cpu_seconds() -> float:
 
 def measure_loader(duration_s: float, speed: float) -> dict:
     latencies: list[int] = []
-    counted = {spec.name for spec in build_topics() if spec.kind in ("live-aggtrades", "depth", "live-klines-1m")}
+    counted = {spec.name for spec in build_topics() if spec.dataset in ("live_trades", "depth", "live_klines_1m")}
     lock = threading.Lock()
 
     def acked(topic: str, received_ns: list[int]) -> None:
@@ -135,7 +135,7 @@ def measure_loader(duration_s: float, speed: float) -> dict:
         with lock:
             result = summary(list(latencies), cpu, seconds, events)
         thread.stop()  # everything it received is now published
-        trades = read_frame(kafka, {spec.kind: spec for spec in build_topics()}["live-aggtrades"])
+        trades = read_frame(kafka, {spec.dataset: spec for spec in build_topics()}["live_trades"])
     missing, duplicates = id_problems(trades)
     result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)
     result["agg_trades_in_kafka"] = trades.height

@@ -150,8 +150,8 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
            "STREAMFORGE_TOPIC_PREFIX": f"b7-{mode}", "STREAMFORGE_DASHBOARD_PUSH_MS": str(push_ms),
            "STREAMFORGE_DASHBOARD_TAPE": "500", "STREAMFORGE_DASHBOARD_METRICS_URL": "http://127.0.0.1:9/metrics"}
     os.environ["STREAMFORGE_TOPIC_PREFIX"] = env["STREAMFORGE_TOPIC_PREFIX"]  # each benchmark has its own process
-    topics = {spec.kind: spec for spec in build_topics()}
-    live = (topics["live-aggtrades"], topics["live-klines-1m"], topics["book"])
+    topics = {spec.dataset: spec for spec in build_topics()}
+    live = (topics["live_trades"], topics["live_klines_1m"], topics["book"])
     kafka = kafka_config(broker.bootstrap)
     ensure_topics(kafka, live)
     with _dashboard(env, sum(spec.partitions for spec in live)) as (url, process):

@@ -1,45 +1,43 @@
-"""The exchange as a Dagster resource: REST client and dump-file cache, pointed at the simulator or Binance."""
+"""The venues as a Dagster resource: one client per market, pointed at the simulator or the real exchanges.
+
+Which venue serves an instrument is read off its id; the assets hand over cells and instrument ids and never know.
+`urls` holds base URLs by setting name (e.g. STREAMFORGE_REST_URL) for the markets whose URLs differ from the
+environment — tests point them at their simulator; in a deployment it stays empty and the settings decide.
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from pydantic import PrivateAttr
 
-from streamforge.dates import day_bounds_us
-from streamforge.venues.binance.dumps import DumpClient
-from streamforge.venues.binance.history import load_agg_trades_day
-from streamforge.venues.binance.rest import BinanceRest
+from streamforge import venues
+from streamforge.catalog import Cell
+from streamforge.instruments import parse_instrument
+from streamforge.venues.market import MarketClient
 
 
 class ExchangeResource(dg.ConfigurableResource):
-    """Binance-compatible exchange. Base URLs are the only difference between the simulator and Binance."""
-
-    rest_url: str
-    dump_url: str
+    urls: dict[str, str]
     cache_dir: str
-    # One client per process, so its weight limiter sees every request this process makes.
-    _rest: BinanceRest | None = PrivateAttr(default=None)
+    # One client per market per process, so each venue's weight limiter sees every request this process makes.
+    _clients: dict[str, MarketClient] = PrivateAttr(default_factory=dict)
 
-    def rest(self) -> BinanceRest:
-        if self._rest is None:
-            self._rest = BinanceRest(base_url=self.rest_url)
-        return self._rest
+    def market(self, instrument: str) -> MarketClient:
+        market_id = parse_instrument(instrument).market_id
+        if market_id not in self._clients:
+            self._clients[market_id] = venues.client(market_id, self.urls, Path(self.cache_dir))
+        return self._clients[market_id]
 
-    def agg_trades_day(self, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:
+    def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
-        return load_agg_trades_day(self.rest(), DumpClient(base_url=self.dump_url, cache_dir=Path(self.cache_dir)), symbol, day)
+        return self.market(cell.instrument).trades_day(cell)
 
-    def price_before(self, symbol: str, trades: pl.DataFrame) -> float | None:
-        """Price of the trade just before the day's first: the close Binance carries into empty leading intervals."""
-        if trades.height == 0 or trades["agg_id"][0] == 0:
-            return None
-        previous = self.rest().agg_trade(symbol, int(trades["agg_id"][0]) - 1)
-        return float(previous["price"][0]) if previous.height else None
+    def price_before(self, cell: Cell, trades: pl.DataFrame) -> float | None:
+        """Price of the trade just before the day's first: the close the venue carries into empty leading intervals."""
+        return self.market(cell.instrument).price_before(cell.instrument, trades)
 
-    def klines_day(self, symbol: str, interval: str, day: date) -> pl.DataFrame:
-        start, end = day_bounds_us(day)
-        return self.rest().klines(symbol, interval, start, end)
+    def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
+        return self.market(cell.instrument).klines_day(cell, interval)

@@ -1,7 +1,7 @@
 """The Kafka IO manager: assets hand over typed frames, Kafka carries them, the next asset reads exactly those.
 
-An asset's output is `{partition_key: frame}` — one entry per (date, symbol) partition of the run, so a run that
-covers seven days writes seven frames. `handle_output` publishes each as compressed Arrow batches keyed by symbol and
+An asset's output is `{partition_key: frame}` — one entry per cell (date, instrument) of the run, so a run that
+covers seven days writes seven frames. `handle_output` publishes each as compressed Arrow batches keyed by instrument and
 records the exact topic/partition/offset ranges in the materialisation metadata (`kafka/offsets`, per partition key).
 `load_input` looks up the latest materialisation of each requested upstream partition and reads precisely those
 offsets — never "up to the end offset", which another writer may have moved and which Tansu under-reports. When the
@@ -18,11 +18,11 @@ import polars as pl
 from resources.kafka import KafkaResource
 from streamforge.bus.frames import OffsetRange, publish_frame, read_ranges
 from streamforge.bus.topics import topic
+from streamforge.catalog import parse_cell
 from streamforge.errors import DataGoneError
 from streamforge.schemas import record as record_named
-from streamforge_assets.partitions import split_key
 
-TOPIC = "streamforge/topic"
+DATASET = "streamforge/dataset"
 RECORD = "streamforge/record"
 OFFSETS = "kafka/offsets"
 
@@ -33,7 +33,7 @@ class KafkaFrameIOManager(dg.ConfigurableIOManager):
     kafka: KafkaResource
 
     def handle_output(self, context: dg.OutputContext, obj: PartitionedFrames) -> None:
-        spec = topic(context.definition_metadata[TOPIC])
+        spec = topic(context.definition_metadata[DATASET])
         record = record_named(context.definition_metadata[RECORD])
         expected = set(context.asset_partition_keys)
         if set(obj) != expected:
@@ -42,8 +42,7 @@ class KafkaFrameIOManager(dg.ConfigurableIOManager):
             )
         offsets: dict[str, list[dict]] = {}
         for key in sorted(obj):
-            symbol, _ = split_key(key)
-            ranges = publish_frame(self.kafka.producer(), spec.name, symbol, key, record, obj[key])
+            ranges = publish_frame(self.kafka.producer(), spec.name, parse_cell(key).instrument, key, record, obj[key])
             offsets[key] = [asdict(r) for r in ranges]
         context.add_output_metadata(
             {

@@ -17,7 +17,7 @@ from datetime import date
 import polars as pl
 
 from streamforge.errors import ConfigError, MalformedDataError
-from streamforge.schemas import AGG_TRADE, CANDLE
+from streamforge.schemas import AGG_TRADE, CANDLE, INSTRUMENT
 from streamforge.dates import day_bounds_us
 
 _MINUTE_US = 60_000_000
@@ -46,11 +46,11 @@ def candles_per_day(interval: str) -> int:
 def aggregate(
     trades: pl.DataFrame, interval: str, day: date, prev_close: float | Mapping[str, float] | None = None
 ) -> pl.DataFrame:
-    """All candles of ``day`` (UTC) for every symbol in ``trades`` (AGG_TRADE rows of that day) → CANDLE frame.
+    """All candles of ``day`` (UTC) for every instrument in ``trades`` (AGG_TRADE rows of that day) → CANDLE frame.
 
-    ``prev_close`` is the last price before the day (one float, or a symbol → price mapping when ``trades`` holds
-    several symbols); it fills the intervals before the day's first trade. When it is None (or the mapping lacks the
-    symbol) those leading empty candles take the day's *first trade price* instead — a guess the exchange would not
+    ``prev_close`` is the last price before the day (one float, or a instrument → price mapping when ``trades`` holds
+    several instruments); it fills the intervals before the day's first trade. When it is None (or the mapping lacks the
+    instrument) those leading empty candles take the day's *first trade price* instead — a guess the exchange would not
     make, so the caller should record that it happened (``prev_close is None`` and the first candle has no trade).
     Pure: the result depends on the arguments only. Raises MalformedDataError for trades outside the day.
     """
@@ -62,32 +62,32 @@ def aggregate(
         time_us = pl.col("time").dt.epoch("us")
         outside = trades.filter((time_us < day_start) | (time_us >= day_end))
         raise MalformedDataError(
-            f"{outside.height} trades are not in {day.isoformat()} UTC (first: {outside['symbol'][0]} agg id "
+            f"{outside.height} trades are not in {day.isoformat()} UTC (first: {outside['instrument'][0]} agg id "
             f"{outside['agg_id'][0]} at {outside['time'][0]}); aggregate one day at a time"
         )
     if trades.is_empty():
         return CANDLE.empty()
-    symbols = trades["symbol"]
-    if symbols.min() == symbols.max():  # the usual case, one partition: skip partition_by's hashing
-        by_symbol = {symbols[0]: trades}
+    instruments = trades[INSTRUMENT]
+    if instruments.min() == instruments.max():  # the usual case, one partition: skip partition_by's hashing
+        by_instrument = {instruments[0]: trades}
     else:
-        by_symbol = {symbol: frame for (symbol,), frame in trades.partition_by("symbol", as_dict=True).items()}
-    if isinstance(prev_close, float | int) and len(by_symbol) > 1:
-        raise ConfigError(f"one prev_close for {len(by_symbol)} symbols is ambiguous; pass a symbol → close mapping")
+        by_instrument = {instrument: frame for (instrument,), frame in trades.partition_by(INSTRUMENT, as_dict=True).items()}
+    if isinstance(prev_close, float | int) and len(by_instrument) > 1:
+        raise ConfigError(f"one prev_close for {len(by_instrument)} instruments is ambiguous; pass a instrument → close mapping")
     frames = [
-        _symbol_candles(
-            symbol_trades,
+        _instrument_candles(
+            instrument_trades,
             interval,
             day,
-            prev_close.get(symbol) if isinstance(prev_close, Mapping) else prev_close,
+            prev_close.get(instrument) if isinstance(prev_close, Mapping) else prev_close,
         )
-        for symbol, symbol_trades in sorted(by_symbol.items())
+        for instrument, instrument_trades in sorted(by_instrument.items())
     ]
     return CANDLE.conform(pl.concat(frames))
 
 
-def _symbol_candles(trades: pl.DataFrame, interval: str, day: date, prev_close: float | None) -> pl.DataFrame:
-    """The day's candles of one symbol whose (non-empty) trades are given.
+def _instrument_candles(trades: pl.DataFrame, interval: str, day: date, prev_close: float | None) -> pl.DataFrame:
+    """The day's candles of one instrument whose (non-empty) trades are given.
 
     A candle is identified by ``bucket = time // interval`` (µs since the epoch): days start on a multiple of every
     supported interval, so ``bucket * interval`` is the open time.
@@ -131,7 +131,7 @@ def _symbol_candles(trades: pl.DataFrame, interval: str, day: date, prev_close: 
             pl.col("open", "high", "low", "close").fill_null(pl.col("carried")),
             pl.col("volume", "quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume").fill_null(0.0),
             pl.col("trade_count").fill_null(0),
-            symbol=pl.lit(trades["symbol"][0]),
+            instrument=pl.lit(trades[INSTRUMENT][0]),
             interval=pl.lit(interval),
             open_time=open_time.cast(pl.Datetime("us", "UTC")),
             close_time=(open_time + (step - 1)).cast(pl.Datetime("us", "UTC")),

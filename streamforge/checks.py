@@ -1,8 +1,8 @@
 """Data-quality checks on trades and candles, as pure functions (the Dagster asset checks call them).
 
 Each returns a ``CheckOutcome``: whether it passed, one sentence a person can act on (naming the ids or times that
-are wrong), and metadata with the numbers behind it. A frame may hold several symbols; every check then runs per
-symbol and the outcome combines them (see ``_per_symbol``).
+are wrong), and metadata with the numbers behind it. A frame may hold several instruments; every check then runs per
+instrument and the outcome combines them (see ``_per_instrument``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import polars as pl
 
 from streamforge.candles import candles_per_day, interval_us
 from streamforge.dates import day_bounds_us
+from streamforge.schemas import INSTRUMENT
 
 _SHOWN = 5  # ids, times or rows quoted in a description / metadata list
 
@@ -33,12 +34,12 @@ def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None 
 
     Also checks the raw trade ids each aggregate covers: ``first_trade_id <= last_trade_id`` and each aggregate starts
     right after the previous one ends, since trade counts (and so candles) are built from them.
-    ``prev_last_id`` applies to every symbol; pass frames of one symbol when it is known.
+    ``prev_last_id`` applies to every instrument; pass frames of one instrument when it is known.
     """
     day_start, day_end = day_bounds_us(day)
 
-    def check(symbol_trades: pl.DataFrame) -> CheckOutcome:
-        t = symbol_trades.sort("agg_id")
+    def check(instrument_trades: pl.DataFrame) -> CheckOutcome:
+        t = instrument_trades.sort("agg_id")
         ids = t["agg_id"]
         if ids.is_empty():
             return CheckOutcome(False, "no trades at all", {"rows": 0})
@@ -80,7 +81,7 @@ def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None 
             problems.append(f"raw trade ids do not continue the previous aggregate at agg ids {shown}")
         return _outcome(problems, f"{t.height} trades, agg ids {ids[0]}..{ids[-1]} contiguous", md)
 
-    return _per_symbol(trades, check)
+    return _per_instrument(trades, check)
 
 
 def candles_invariants(candles: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
@@ -126,7 +127,7 @@ def candles_invariants(candles: pl.DataFrame, interval: str, day: date) -> Check
                 problems.append(f"{bad.len()} candles {name.replace('_', ' ')}, first at {_times(bad)}")
         return _outcome(problems, f"{c.height} {interval} candles, all invariants hold", md)
 
-    return _per_symbol(candles, check)
+    return _per_instrument(candles, check)
 
 
 def candles_match_trades(candles: pl.DataFrame, trades: pl.DataFrame) -> CheckOutcome:
@@ -140,9 +141,9 @@ def candles_match_trades(candles: pl.DataFrame, trades: pl.DataFrame) -> CheckOu
         "quote_volume": ("quote_volume", (pl.col("price") * pl.col("qty")).sum()),
         "trade_count": ("trade_count", (pl.col("last_trade_id") - pl.col("first_trade_id") + 1).sum()),
     }
-    candle_totals = candles.group_by("symbol").agg(**{k: pl.col(c).sum() for k, (c, _) in sums.items()})
-    trade_totals = trades.group_by("symbol").agg(**{k: e for k, (_, e) in sums.items()})
-    both = candle_totals.join(trade_totals, on="symbol", how="full", coalesce=True, suffix="_trades").fill_null(0)
+    candle_totals = candles.group_by(INSTRUMENT).agg(**{k: pl.col(c).sum() for k, (c, _) in sums.items()})
+    trade_totals = trades.group_by(INSTRUMENT).agg(**{k: e for k, (_, e) in sums.items()})
+    both = candle_totals.join(trade_totals, on=INSTRUMENT, how="full", coalesce=True, suffix="_trades").fill_null(0)
 
     def check(row: pl.DataFrame) -> CheckOutcome:
         if row.is_empty():
@@ -157,7 +158,7 @@ def candles_match_trades(candles: pl.DataFrame, trades: pl.DataFrame) -> CheckOu
                 problems.append(f"Σ {name} of candles {ours} ≠ trades {theirs}")
         return _outcome(problems, f"candles hold all {r['trade_count_trades']} trades", md)
 
-    return _per_symbol(both, check)
+    return _per_instrument(both, check)
 
 
 _PRICE_FIELDS = ("open", "high", "low", "close")
@@ -209,11 +210,11 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
         note = f" ({gaps.len()} intervals without exchange data, where we saw no trades either)" if gaps.len() else ""
         return _outcome(problems, f"{md['candles']} candles equal the exchange's klines{note}", md)
 
-    on = ["symbol", "interval", "open_time"]
+    on = [INSTRUMENT, "interval", "open_time"]
     pair = candles.with_columns(in_candles=True).join(
         klines.with_columns(in_klines=True), on=on, how="full", coalesce=True, suffix="_k"
     )
-    return _per_symbol(pair, check)
+    return _per_instrument(pair, check)
 
 
 def live_matches_archive(archive: pl.DataFrame, live: pl.DataFrame) -> CheckOutcome:
@@ -254,11 +255,11 @@ def live_matches_archive(archive: pl.DataFrame, live: pl.DataFrame) -> CheckOutc
             problems.append(f"{changed.height} ids with another price or quantity live than in the archive, first {shown}")
         return _outcome(problems, f"live capture equals the archive: {md['archive_rows']} trades, same ids, prices and quantities", md)
 
-    columns = ["symbol", "agg_id", "price", "qty"]
+    columns = [INSTRUMENT, "agg_id", "price", "qty"]
     pair = archive.select(columns).with_columns(in_archive=True).join(
-        live.select(columns).with_columns(in_live=True), on=["symbol", "agg_id"], how="full", coalesce=True, suffix="_live"
+        live.select(columns).with_columns(in_live=True), on=[INSTRUMENT, "agg_id"], how="full", coalesce=True, suffix="_live"
     )
-    return _per_symbol(pair, check)
+    return _per_instrument(pair, check)
 
 
 def _volumes_differ(ours: pl.Expr, exchange: pl.Expr, terms: pl.Expr) -> pl.Expr:
@@ -293,23 +294,23 @@ def _outcome(problems: list[str], ok: str, metadata: dict) -> CheckOutcome:
     return CheckOutcome(not problems, "; ".join(problems) if problems else ok, metadata)
 
 
-def _per_symbol(frame: pl.DataFrame, check: Callable[[pl.DataFrame], CheckOutcome]) -> CheckOutcome:
-    """Run ``check`` on each symbol's rows. One symbol: its outcome. Several: passed when all pass, the failing
-    symbols' descriptions, and metadata ``{"symbols", "failed_symbols", "by_symbol": {symbol: metadata}}``."""
+def _per_instrument(frame: pl.DataFrame, check: Callable[[pl.DataFrame], CheckOutcome]) -> CheckOutcome:
+    """Run ``check`` on each instrument's rows. One instrument: its outcome. Several: passed when all pass, the failing
+    instruments' descriptions, and metadata ``{"instruments", "failed_instruments", "by_instrument": {instrument: metadata}}``."""
     if frame.is_empty():
         return check(frame)
-    outcomes = {symbol: check(rows) for (symbol,), rows in sorted(frame.partition_by("symbol", as_dict=True).items())}
+    outcomes = {instrument: check(rows) for (instrument,), rows in sorted(frame.partition_by(INSTRUMENT, as_dict=True).items())}
     if len(outcomes) == 1:
         return next(iter(outcomes.values()))
     failed = [s for s, o in outcomes.items() if not o.passed]
     description = (
         "; ".join(f"{s}: {outcomes[s].description}" for s in failed)
         if failed
-        else f"{len(outcomes)} symbols pass: " + "; ".join(f"{s}: {o.description}" for s, o in outcomes.items())
+        else f"{len(outcomes)} instruments pass: " + "; ".join(f"{s}: {o.description}" for s, o in outcomes.items())
     )
     metadata = {
-        "symbols": list(outcomes),
-        "failed_symbols": failed,
-        "by_symbol": {s: o.metadata for s, o in outcomes.items()},
+        "instruments": list(outcomes),
+        "failed_instruments": failed,
+        "by_instrument": {s: o.metadata for s, o in outcomes.items()},
     }
     return CheckOutcome(not failed, description, metadata)

@@ -1,14 +1,15 @@
-"""The live capture: what the live loader published for one (day, symbol), read off the live topic and merged into
-the store, a little more on every run.
+"""The live capture: what the live loader published for one cell (day, instrument), read off the live topic and
+merged into the store, a little more on every run.
 
-The loader's contract (streamforge/live/publisher.py): Arrow batches from `codec.encode_arrow`, keyed by symbol (so one
-symbol's messages are all in one Kafka partition, in order), each with the partition-key header `<day>|<SYMBOL>` of
-the one UTC day its rows belong to. That partition also holds other symbols and, around midnight, two days of this
-symbol, so a read keeps the messages whose header names its own partition and steps over the rest.
+The loader's contract (streamforge/live/publisher.py): Arrow batches from `codec.encode_arrow`, keyed by instrument
+(so one instrument's messages are all in one Kafka partition, in order), each with the cell's partition-key header
+`<day>|<instrument>` (`catalog.cell_key`) of the one UTC day its rows belong to. That partition also holds other
+instruments and, around midnight, two days of this one, so a read keeps the messages whose header names its own cell
+and steps over the rest.
 
 Where a read starts, in order of preference:
-1. where the previous read of the same (day, symbol) stopped (the caller passes it, from the last materialisation);
-2. the symbol's consumer-group offset, committed only after a run persisted what it read (see `PartitionRead.resume`);
+1. where the previous read of the same cell stopped (the caller passes it, from the last materialisation);
+2. the instrument's consumer-group offset, committed only after a run persisted what it read (see `PartitionRead.resume`);
 3. the beginning of the partition.
 A read ends when the topic has given nothing more for `idle_s`, or after `max_s` or `max_bytes`: a busy topic never
 keeps a run reading forever, and the next run continues from where this one stopped.
@@ -27,19 +28,15 @@ from kafka.errors import KafkaError
 from streamforge import settings
 from streamforge.bus import codec
 from streamforge.bus.offsets import partition_for
+from streamforge.catalog import CELL_SEPARATOR, cell_key
 from streamforge.errors import BusError
 from streamforge.schemas import Record
 
 
-def partition_key(symbol: str, day: date) -> str:
-    """The header the loader stamps on a message: `2025-01-02|BTCUSDT` (Dagster's key of the same cell)."""
-    return f"{day.isoformat()}|{symbol}"
-
-
-def consumer_group(symbol: str) -> str:
-    """One group per symbol, because one Kafka partition interleaves several symbols and a group offset can only say
-    how far *one* reader got: `<STREAMFORGE_LIVE_GROUP>.<SYMBOL>`."""
-    return f"{settings.get('STREAMFORGE_LIVE_GROUP')}.{symbol}"
+def consumer_group(instrument: str) -> str:
+    """One group per instrument, because one Kafka partition interleaves several instruments and a group offset can
+    only say how far *one* reader got: `<STREAMFORGE_LIVE_GROUP>.<instrument>`."""
+    return f"{settings.get('STREAMFORGE_LIVE_GROUP')}.{instrument}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class ReadLimits:
 
 @dataclass(frozen=True)
 class Position:
-    """Where the previous read of a (day, symbol) stopped in one Kafka partition."""
+    """Where the previous read of a cell stopped in one Kafka partition."""
 
     offset: int
     later_from: int | None = None
@@ -70,7 +67,7 @@ class PartitionRead:
     """What one read did in one Kafka partition: offsets `start` up to (excluding) `next`.
 
     `later_from` is the first offset seen (in this read or an earlier one of the same cell) holding a *later* day of
-    the symbol: those rows are not persisted by this cell, so the group offset must not pass them.
+    the instrument: those rows are not persisted by this cell, so the group offset must not pass them.
     """
 
     partition: int
@@ -82,7 +79,7 @@ class PartitionRead:
 
     @property
     def resume(self) -> int:
-        """The offset that is safe to commit once this read's rows are persisted: every message of the symbol before
+        """The offset that is safe to commit once this read's rows are persisted: every message of the instrument before
         it is stored, so the first read of a new day may start there."""
         return self.next if self.later_from is None else self.later_from
 
@@ -97,17 +94,17 @@ def read_capture(
     config: dict,
     topic: str,
     record: Record,
-    symbol: str,
+    instrument: str,
     day: date,
     resume: dict[int, Position],
     limits: ReadLimits,
 ) -> Capture:
-    """Read the new messages of (day, symbol) from `topic` with `assign()` (no group join), bounded by `limits`."""
-    wanted = partition_key(symbol, day)
+    """Read the new messages of the cell from `topic` with `assign()` (no group join), bounded by `limits`."""
+    wanted = cell_key(instrument, day)
     try:
         consumer = KafkaConsumer(
             **config,
-            group_id=consumer_group(symbol),  # only for its committed offset: assign() never joins the group
+            group_id=consumer_group(instrument),  # only for its committed offset: assign() never joins the group
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # no committed offset, or one whose data is gone: from the beginning
             allow_auto_create_topics=False,
@@ -118,7 +115,7 @@ def read_capture(
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             raise BusError(f"the live topic {topic} does not exist: start the live loader (`streamforge live`)")
-        tp = TopicPartition(topic, partition_for(symbol, len(partitions)))
+        tp = TopicPartition(topic, partition_for(instrument, len(partitions)))
         consumer.assign([tp])
         previous = resume.get(tp.partition)
         if previous is not None:
@@ -136,7 +133,7 @@ def read_capture(
                 holder = codec.header(message.headers, codec.PARTITION_KEY) or ""
                 if holder == wanted:
                     values.append((message.value, message.headers))
-                elif later_from is None and holder.endswith(f"|{symbol}") and holder > wanted:
+                elif later_from is None and holder.endswith(f"{CELL_SEPARATOR}{instrument}") and holder > wanted:
                     later_from = message.offset
                 if read_bytes >= limits.max_bytes:
                     break

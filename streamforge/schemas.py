@@ -84,8 +84,12 @@ def _c(name: str, type_: pa.DataType, description: str) -> Column:
     return Column(name, type_, description)
 
 
+# The column every market record is keyed by first: the instrument id (`streamforge.instruments`).
+INSTRUMENT = "instrument"
+_INSTRUMENT = _c(INSTRUMENT, pa.string(), "Instrument id <venue>.<market>.<SYMBOL>, e.g. binance.spot.BTCUSDT.")
+
 _KLINE_COLUMNS = (
-    _c("symbol", pa.string(), "Exchange symbol, e.g. BTCUSDT."),
+    _INSTRUMENT,
     _c("interval", pa.string(), "Kline interval, e.g. 1m, 5m."),
     _c("open_time", TIME, "Start of the interval (identifies the candle)."),
     _c("open", pa.float64(), "Price of the first trade (previous close when there was no trade)."),
@@ -102,38 +106,39 @@ _KLINE_COLUMNS = (
 
 AGG_TRADE = Record(
     name="agg_trade",
-    version=1,
-    description="Binance aggregate trade: fills of one taker order at one price.",
+    version=2,
+    description="Aggregate trade: fills of one taker order at one price (Binance aggTrade).",
     columns=(
-        _c("symbol", pa.string(), "Exchange symbol, e.g. BTCUSDT."),
-        _c("agg_id", pa.int64(), "Aggregate trade id, contiguous per symbol."),
+        _INSTRUMENT,
+        _c("agg_id", pa.int64(), "Aggregate trade id, contiguous per instrument."),
         _c("price", pa.float64(), "Trade price."),
         _c("qty", pa.float64(), "Base-asset quantity."),
         _c("first_trade_id", pa.int64(), "First raw trade id in the aggregate."),
         _c("last_trade_id", pa.int64(), "Last raw trade id in the aggregate."),
         _c("time", TIME, "Trade time."),
         _c("is_buyer_maker", pa.bool_(), "True when the buyer was the maker (the taker sold)."),
-        _c("is_best_match", pa.bool_(), "Binance's 'was the trade the best price match' flag."),
+        _c("is_best_match", pa.bool_(), "Binance spot's 'was the trade the best price match' flag; null where the venue has none."),
     ),
-    key=("symbol", "agg_id"),
+    key=("instrument", "agg_id"),
     time_column="time",
+    nullable=frozenset({"is_best_match"}),
 )
 
 KLINE = Record(
     name="kline",
-    version=1,
+    version=2,
     description="The exchange's own kline, as served by REST klines: the reference our candles are checked against.",
     columns=_KLINE_COLUMNS,
-    key=("symbol", "interval", "open_time"),
+    key=("instrument", "interval", "open_time"),
     time_column="open_time",
 )
 
 CANDLE = Record(
     name="candle",
-    version=1,
+    version=2,
     description="A candle built by StreamForge from aggregate trades: the Binance kline fields plus VWAP.",
     columns=_KLINE_COLUMNS + (_c("vwap", pa.float64(), "Volume-weighted average price (previous close when no trade)."),),
-    key=("symbol", "interval", "open_time"),
+    key=("instrument", "interval", "open_time"),
     time_column="open_time",
 )
 
@@ -141,26 +146,26 @@ _LEVELS = pa.list_(pa.struct([("price", pa.float64()), ("qty", pa.float64())]))
 
 DEPTH_UPDATE = Record(
     name="depth_update",
-    version=1,
+    version=2,
     description="A diff of the order book (Binance depthUpdate); qty 0 removes a level.",
     columns=(
-        _c("symbol", pa.string(), "Exchange symbol."),
+        _INSTRUMENT,
         _c("event_time", TIME, "Event time."),
         _c("first_update_id", pa.int64(), "U: first update id in the event."),
         _c("final_update_id", pa.int64(), "u: final update id in the event."),
         _c("bids", _LEVELS, "Changed bid levels (price, new qty)."),
         _c("asks", _LEVELS, "Changed ask levels (price, new qty)."),
     ),
-    key=("symbol", "final_update_id"),
+    key=("instrument", "final_update_id"),
     time_column="event_time",
 )
 
 BOOK_SNAPSHOT = Record(
     name="book_snapshot",
-    version=1,
+    version=2,
     description="Top-N levels of a locally maintained order book, one row per level.",
     columns=(
-        _c("symbol", pa.string(), "Exchange symbol."),
+        _INSTRUMENT,
         _c("time", TIME, "Time of the book state."),
         _c("last_update_id", pa.int64(), "Update id the book state corresponds to."),
         _c("side", pa.string(), "'bid' or 'ask'."),
@@ -168,7 +173,7 @@ BOOK_SNAPSHOT = Record(
         _c("price", pa.float64(), "Level price."),
         _c("qty", pa.float64(), "Level quantity."),
     ),
-    key=("symbol", "last_update_id", "side", "level"),
+    key=("instrument", "last_update_id", "side", "level"),
     time_column="time",
 )
 
@@ -176,19 +181,19 @@ RECORDS: dict[str, Record] = {r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPT
 
 GRAPH_NODE = Record(
     name="graph_node",
-    version=1,
-    description="A node of the market graph: one symbol in one 5-minute interval, with its normalised features and targets.",
+    version=2,
+    description="A node of the market graph: one instrument in one 5-minute interval, with its normalised features and targets.",
     columns=(
-        _c("node_id", pa.int64(), "Row of the node in the graph's feature matrix (0..n-1, ordered by open_time, symbol)."),
-        _c("symbol", pa.string(), "Exchange symbol."),
+        _c("node_id", pa.int64(), "Row of the node in the graph's feature matrix (0..n-1, ordered by open_time, instrument)."),
+        _INSTRUMENT,
         _c("open_time", TIME, "Start of the 5-minute interval."),
         _c("features", pa.list_(pa.float64()), "Node features normalised with training statistics, in the order of the graph's feature names."),
         _c("log_rv", pa.float64(), "Log realized variance of the interval (sum of squared 1-minute log returns), floored."),
         _c("log_return", pa.float64(), "Log return of the interval (close over previous close)."),
-        _c("target_log_rv", pa.float64(), "log_rv of the next interval of the same symbol; null when that interval is missing."),
-        _c("target_return", pa.float64(), "log_return of the next interval of the same symbol; null when that interval is missing."),
+        _c("target_log_rv", pa.float64(), "log_rv of the next interval of the same instrument; null when that interval is missing."),
+        _c("target_return", pa.float64(), "log_return of the next interval of the same instrument; null when that interval is missing."),
     ),
-    key=("symbol", "open_time"),
+    key=("instrument", "open_time"),
     time_column="open_time",
     nullable=frozenset({"target_log_rv", "target_return"}),
 )
@@ -211,12 +216,12 @@ GRAPH_EDGE = Record(
 
 MODEL_METRICS = Record(
     name="model_metrics",
-    version=1,
-    description="Quality of one forecaster for one symbol (or ALL) on one block of a walk-forward split.",
+    version=2,
+    description="Quality of one forecaster for one instrument (or ALL) on one block of a walk-forward split.",
     columns=(
         _c("model_id", pa.string(), "Identifier of the training run the row belongs to."),
         _c("model", pa.string(), "'gnn', 'mlp', 'har' or 'persistence'."),
-        _c("symbol", pa.string(), "Exchange symbol, or 'ALL' for every symbol pooled."),
+        _c("instrument", pa.string(), "Instrument id, or 'ALL' for every instrument pooled."),
         _c("block", pa.string(), "'validation' or 'test'."),
         _c("n", pa.int64(), "Nodes scored."),
         _c("mse_log_rv", pa.float64(), "Mean squared error of the next-interval log realized variance."),
@@ -225,7 +230,7 @@ MODEL_METRICS = Record(
         _c("information_coefficient", pa.float64(), "Spearman correlation of the return score with the next return; null when undefined."),
         _c("window_end", TIME, "End of the window the model was trained and tested on."),
     ),
-    key=("model_id", "model", "symbol", "block"),
+    key=("model_id", "model", "instrument", "block"),
     time_column="window_end",
     nullable=frozenset({"directional_accuracy", "information_coefficient"}),
 )

@@ -1,6 +1,6 @@
 """`streamforge`: the command line of the platform.
 
-Commands that drive Dagster (backfill, symbols, status, demo, dev) import the Dagster layer lazily, so `streamforge
+Commands that drive Dagster (backfill, instruments, status, demo, dev) import the Dagster layer lazily, so `streamforge
 sim` and `streamforge broker` start fast and work without it.
 """
 
@@ -20,13 +20,21 @@ from streamforge.errors import StreamForgeError
 
 app = typer.Typer(help="StreamForge: crypto market data through Kafka into a store, as a Dagster asset graph.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-symbols_app = typer.Typer(help="Manage the symbol dimension of the partitions.", no_args_is_help=True)
+instruments_app = typer.Typer(help="Manage the instrument dimension of the partitions (venue.market.SYMBOL).",
+                              no_args_is_help=True)
+symbols_app = typer.Typer(help="Binance spot shorthand of `instruments`: BTCUSDT means binance.spot.BTCUSDT.",
+                          no_args_is_help=True)
+app.add_typer(instruments_app, name="instruments")
 app.add_typer(symbols_app, name="symbols")
 app.add_typer(k8s_app, name="k8s")
 # Tables stay readable when output goes to a file or `make` (no terminal to size them by).
 console = Console(width=None if sys.stdout.isatty() else 160)
 
-SymbolsOpt = Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")]
+InstrumentsOpt = Annotated[
+    str,
+    typer.Option("--instruments", "--symbols", help="Comma-separated instruments, e.g. binance.spot.BTCUSDT,ETHUSDT "
+                 "(a bare symbol belongs to the market named before it, Binance spot when none was)."),
+]
 
 
 def _fail(exc: Exception) -> None:
@@ -34,8 +42,18 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
-def _split(symbols: str) -> list[str]:
-    return [s.strip().upper() for s in symbols.split(",") if s.strip()]
+def _split(names: str) -> list[str]:
+    return [n.strip() for n in names.split(",") if n.strip()]
+
+
+def _ids(names: str) -> list[str]:
+    """Instrument ids of a comma-separated list as a user types it; a malformed one fails before anything runs."""
+    from streamforge.instruments import resolve
+
+    try:
+        return [i.id for i in resolve(_split(names))]
+    except StreamForgeError as exc:
+        _fail(exc)
 
 
 def _wait_for_ctrl_c(what: str) -> None:
@@ -92,7 +110,7 @@ def dashboard(
 
 @app.command()
 def live(
-    symbols: SymbolsOpt = "ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
     port: Annotated[int, typer.Option(help="Port of /healthz, /readyz, /metrics (default STREAMFORGE_LIVE_HTTP_PORT).")] = 0,
 ) -> None:
     """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka."""
@@ -103,7 +121,7 @@ def live(
     from streamforge.live.loader import LiveConfig, Loader
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = LiveConfig.from_settings(_split(symbols), **({"http_port": port} if port else {}))
+    config = LiveConfig.from_settings(_ids(instruments), **({"http_port": port} if port else {}))
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -120,7 +138,7 @@ def live(
 
 @app.command("demo-live")
 def demo_live(
-    symbols: SymbolsOpt = "ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
     seconds: Annotated[float, typer.Option(help="How long the live path runs.")] = 30,
     chaos: Annotated[bool, typer.Option(help="Drop, duplicate, reorder and break events; cut the connection every 5 s.")] = False,
 ) -> None:
@@ -130,15 +148,15 @@ def demo_live(
     from streamforge_app.demo_live import run
 
     try:
-        report = run(_split(symbols), seconds, chaos)
+        report = run(_ids(instruments), seconds, chaos)
     except StreamForgeError as exc:
         _fail(exc)
     table = Table("measure", "value", title=f"live path, {report.seconds} s{' with chaos' if chaos else ''}")
     for topic, rows in report.rows_per_topic.items():
         table.add_row(f"rows on {topic}", str(rows))
-    for symbol, rows in report.trades_per_symbol.items():
-        table.add_row(f"{symbol} trades: missing ids / duplicates",
-                      f"{rows} trades: {report.missing_ids.get(symbol, 0)} / {report.duplicate_ids.get(symbol, 0)}")
+    for instrument, rows in report.trades_per_instrument.items():
+        table.add_row(f"{instrument} trades: missing ids / duplicates",
+                      f"{rows} trades: {report.missing_ids.get(instrument, 0)} / {report.duplicate_ids.get(instrument, 0)}")
     for name, value in report.loader.items():
         table.add_row(f"loader: {name}", f"{value:,.0f}")
     table.add_row("publish latency p50 (receive → Kafka ack)", f"≤ {report.publish_latency_p50_ms} ms")
@@ -156,7 +174,7 @@ def dev() -> None:
 
     try:
         with Stack() as stack:
-            control.add_symbols(_split(settings.get("STREAMFORGE_DEFAULT_SYMBOLS")), validate=True)
+            control.add_instruments(_split(settings.get("STREAMFORGE_DEFAULT_INSTRUMENTS")), validate=True)
             console.print(f"Dagster UI:  {stack.webserver_url}")
             console.print(f"simulator:   {stack.sim_url}")
             console.print(f"broker:      {stack.broker.bootstrap}")
@@ -168,16 +186,16 @@ def dev() -> None:
 
 @app.command()
 def demo(
-    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
+    instruments: InstrumentsOpt = "binance.spot.BTCUSDT,ETHUSDT,SOLUSDT",
     start: Annotated[str, typer.Option(help="First day.")] = "2025-01-01",
     end: Annotated[str, typer.Option(help="Last day (inclusive).")] = "2025-01-03",
     volume: Annotated[float, typer.Option(help="Simulator volume (1.0 = 2025 BTCUSDT, ~1.5M trades/day).")] = 0.05,
 ) -> None:
-    """Start everything, backfill symbols × days through the whole graph, print a summary, stop."""
+    """Start everything, backfill instruments × days through the whole graph, print a summary, stop."""
     from streamforge_app import control
 
     try:
-        ok = control.demo(_split(symbols), start, end, volume, console)
+        ok = control.demo(_ids(instruments), start, end, volume, console)
     except StreamForgeError as exc:
         _fail(exc)
     raise typer.Exit(0 if ok else 1)
@@ -185,7 +203,7 @@ def demo(
 
 @app.command()
 def backfill(
-    symbols: SymbolsOpt,
+    instruments: InstrumentsOpt,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")],
     assets: Annotated[str, typer.Option(help="Comma-separated asset keys (default: the historical graph).")] = "",
@@ -195,7 +213,7 @@ def backfill(
     from streamforge_app import control
 
     try:
-        ok = control.backfill(_split(symbols), start, end, [a for a in assets.split(",") if a], url, console)
+        ok = control.backfill(_ids(instruments), start, end, [a for a in assets.split(",") if a], url, console)
     except StreamForgeError as exc:
         _fail(exc)
     raise typer.Exit(0 if ok else 1)
@@ -204,7 +222,7 @@ def backfill(
 @app.command()
 def train(
     end: Annotated[str, typer.Option(help="Training date: last day of the window, YYYY-MM-DD.")],
-    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
+    instruments: InstrumentsOpt = "binance.spot.BTCUSDT,ETHUSDT,SOLUSDT",
     days: Annotated[int, typer.Option(help="Days in the window (default STREAMFORGE_MODEL_WINDOW_DAYS).")] = 0,
     start: Annotated[str, typer.Option(help="First training date of a backfill over several (default: --end).")] = "",
     url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
@@ -213,7 +231,7 @@ def train(
     from streamforge_app import control
 
     try:
-        ok = control.train(_split(symbols), start or end, end,
+        ok = control.train(_ids(instruments), start or end, end,
                            days or int(settings.get("STREAMFORGE_MODEL_WINDOW_DAYS")), url, console)
     except StreamForgeError as exc:
         _fail(exc)
@@ -249,45 +267,100 @@ def predict(
     console.print(forecasts)
 
 
-@symbols_app.command("add")
-def symbols_add(symbols: Annotated[list[str], typer.Argument(help="Symbols to add, e.g. XRPUSDT.")]) -> None:
-    """Add symbols after checking the exchange lists them as trading."""
-    from streamforge_app import control
+@instruments_app.command("add")
+def instruments_add(
+    instruments: Annotated[list[str], typer.Argument(help="Instruments to add, e.g. binance.spot.BTCUSDT ETHUSDT.")],
+) -> None:
+    """Add instruments after checking their venue lists them as trading."""
+    _add(instruments)
 
-    try:
-        added = control.add_symbols([s.upper() for s in symbols], validate=True)
-    except StreamForgeError as exc:
-        _fail(exc)
-    console.print(f"symbols: {', '.join(control.list_symbols())} (added: {', '.join(added) or 'none'})")
+
+@instruments_app.command("list")
+def instruments_list() -> None:
+    """List the registered instruments."""
+    _list()
+
+
+@instruments_app.command("remove")
+def instruments_remove(instruments: Annotated[list[str], typer.Argument(help="Instruments to remove.")]) -> None:
+    """Remove instruments from the partitions (stored data stays)."""
+    _remove(instruments)
+
+
+@symbols_app.command("add")
+def symbols_add(symbols: Annotated[list[str], typer.Argument(help="Binance spot symbols to add, e.g. XRPUSDT.")]) -> None:
+    """Add Binance spot symbols after checking Binance lists them as trading."""
+    _add([_spot(s) for s in symbols])
 
 
 @symbols_app.command("list")
 def symbols_list() -> None:
-    """List the registered symbols."""
-    from streamforge_app import control
-
-    for s in control.list_symbols():
-        console.print(s)
+    """List the registered instruments."""
+    _list()
 
 
 @symbols_app.command("remove")
-def symbols_remove(symbols: Annotated[list[str], typer.Argument(help="Symbols to remove.")]) -> None:
-    """Remove symbols from the partitions (stored data stays)."""
+def symbols_remove(symbols: Annotated[list[str], typer.Argument(help="Binance spot symbols to remove.")]) -> None:
+    """Remove Binance spot symbols from the partitions (stored data stays)."""
+    _remove([_spot(s) for s in symbols])
+
+
+def _spot(symbol: str) -> str:
+    from streamforge.instruments import DEFAULT_MARKET
+
+    return f"{DEFAULT_MARKET}.{symbol.strip().upper()}"
+
+
+def _add(names: list[str]) -> None:
     from streamforge_app import control
 
     try:
-        control.remove_symbols([s.upper() for s in symbols])
+        added = control.add_instruments(names, validate=True)
+        console.print(f"instruments: {', '.join(control.list_instruments())} (added: {', '.join(added) or 'none'})")
     except StreamForgeError as exc:
         _fail(exc)
-    console.print(f"symbols: {', '.join(control.list_symbols()) or 'none'}")
+
+
+def _list() -> None:
+    from streamforge_app import control
+
+    try:
+        for instrument in control.list_instruments():
+            console.print(instrument)
+    except StreamForgeError as exc:
+        _fail(exc)
+
+
+def _remove(names: list[str]) -> None:
+    from streamforge_app import control
+
+    try:
+        control.remove_instruments(names)
+        console.print(f"instruments: {', '.join(control.list_instruments()) or 'none'}")
+    except StreamForgeError as exc:
+        _fail(exc)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring an instance and store from before instruments forward: symbols become binance.spot instruments."""
+    from streamforge_app import control
+
+    try:
+        control.migrate(console)
+    except StreamForgeError as exc:
+        _fail(exc)
 
 
 @app.command()
 def status() -> None:
-    """What is materialised per symbol and date, with check results."""
+    """What is materialised per instrument and date."""
     from streamforge_app import control
 
-    console.print(control.status_table())
+    try:
+        console.print(control.status_table())
+    except StreamForgeError as exc:
+        _fail(exc)
 
 
 @app.command("settings")

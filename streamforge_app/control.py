@@ -1,7 +1,7 @@
-"""What the `streamforge` commands do to Dagster: symbols, backfills, status and the demo.
+"""What the `streamforge` commands do to Dagster: instruments, backfills, status and the demo.
 
-The CLI stays a thin argument parser; this module validates requests *before* anything is launched (unknown symbol,
-dates outside the partitions) and then uses Dagster's own interfaces — the instance for dynamic partitions and run
+The CLI stays a thin argument parser; this module validates requests *before* anything is launched (unknown
+instrument, dates outside the partitions) and then uses Dagster's own interfaces — the instance for dynamic partitions and run
 records, the webserver's GraphQL API for backfills — so everything is visible in the UI.
 """
 
@@ -18,15 +18,18 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from streamforge import settings
+from streamforge import settings, venues
+from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, historical_assets, parse_cell
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.venues.binance.rest import BinanceRest
-from streamforge_app.stack import prepare_instance
-from streamforge_assets.partitions import SYMBOLS, join_key, split_key
+from streamforge.instruments import Instrument, resolve
+from streamforge_app import legacy
+from streamforge_app.legacy import refuse_legacy
+from streamforge_app.stack import INSTANCE_TEMPLATE, prepare_instance
 from streamforge_app.webserver import BackfillStatus, DagsterWebserver
+from streamforge_assets.partitions import INSTRUMENTS
 
-HISTORICAL_ASSETS = ["trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"]
+HISTORICAL_ASSETS = historical_assets()
 STACK_FILE = "stack.json"
 
 
@@ -48,53 +51,91 @@ def use_running_stack() -> dict:
     return stack
 
 
-def instance() -> dg.DagsterInstance:
+def open_instance() -> dg.DagsterInstance:
+    """The Dagster instance of the running stack (or STREAMFORGE_HOME's), its configuration the project's own."""
     use_running_stack()
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home() / "dagster")))
-    if not (home / "dagster.yaml").exists():
+    if not (home / "dagster.yaml").exists() or (home / "dagster.yaml").read_text() != INSTANCE_TEMPLATE.read_text():
         prepare_instance(home)
     return dg.DagsterInstance.get()
 
 
-def list_symbols() -> list[str]:
-    return sorted(instance().get_dynamic_partitions(SYMBOLS.name))
+def instance() -> dg.DagsterInstance:
+    """`open_instance`, refused while it still has the layout of an older StreamForge (`streamforge migrate` brings
+    it forward): a command must not quietly work on half the data."""
+    inst = open_instance()
+    refuse_legacy(inst)
+    return inst
 
 
-def add_symbols(symbols: list[str], validate: bool = True) -> list[str]:
-    """Register symbols as partitions; each is checked against the exchange's exchangeInfo first."""
+def migrate(console: Console) -> None:
+    report = legacy.migrate(open_instance())
+    console.print(
+        f"migrated: {len(report.instruments)} instruments ({', '.join(report.instruments) or 'none'}), "
+        f"{report.partitions} store partitions rewritten, {report.materialisations} store materialisations recorded"
+    )
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def list_instruments() -> list[str]:
+    return sorted(instance().get_dynamic_partitions(INSTRUMENTS.name))
+
+
+def validate_listed(instruments: list[Instrument]) -> None:
+    """Ask each instrument's venue whether it lists it as trading; UnknownSymbolError names the first that is not."""
+    by_market: dict[str, list[Instrument]] = {}
+    for instrument in instruments:
+        by_market.setdefault(instrument.market_id, []).append(instrument)
+    for market_id, members in by_market.items():
+        client = venues.client(market_id)
+        try:
+            for instrument in members:
+                client.require_listed(instrument.id)
+        finally:
+            client.close()
+
+
+def add_instruments(names: list[str], validate: bool = True) -> list[str]:
+    """Register instruments (ids, or bare symbols: `streamforge.instruments.resolve`) as partitions; each is checked
+    against its venue's own instrument list first. Returns the ids that were new."""
+    instruments = resolve(names)
+    if not instruments:
+        raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
     if validate:
-        rest = BinanceRest()
-        for symbol in symbols:
-            rest.require_trading(symbol)
+        validate_listed(instruments)
     inst = instance()
-    new = [s for s in symbols if not inst.has_dynamic_partition(SYMBOLS.name, s)]
+    new = [i.id for i in instruments if not inst.has_dynamic_partition(INSTRUMENTS.name, i.id)]
     if new:
-        inst.add_dynamic_partitions(SYMBOLS.name, new)
+        inst.add_dynamic_partitions(INSTRUMENTS.name, new)
     return new
 
 
-def remove_symbols(symbols: list[str]) -> None:
+def remove_instruments(names: list[str]) -> list[str]:
+    ids = [i.id for i in resolve(names)]
     inst = instance()
-    unknown = [s for s in symbols if not inst.has_dynamic_partition(SYMBOLS.name, s)]
+    unknown = [i for i in ids if not inst.has_dynamic_partition(INSTRUMENTS.name, i)]
     if unknown:
-        raise ConfigError(f"symbols {', '.join(unknown)} are not registered (registered: {', '.join(list_symbols())})")
-    for s in symbols:
-        inst.delete_dynamic_partition(SYMBOLS.name, s)
+        raise ConfigError(f"{', '.join(unknown)} not registered (registered: {', '.join(list_instruments()) or 'none'})")
+    for i in ids:
+        inst.delete_dynamic_partition(INSTRUMENTS.name, i)
+    return ids
 
 
-def plan_backfill(symbols: list[str], start: str, end: str) -> list[str]:
-    """The partition keys of a backfill request, or a ConfigError saying what is wrong with it."""
-    if not symbols:
-        raise ConfigError("no symbols given")
+def plan_backfill(names: list[str], start: str, end: str) -> list[str]:
+    """The cell keys of a backfill request, or a ConfigError saying what is wrong with it."""
+    ids = [i.id for i in resolve(names)]
+    if not ids:
+        raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
     days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
-    registered = set(list_symbols())
-    missing = [s for s in symbols if s not in registered]
+    registered = set(list_instruments())
+    missing = [i for i in ids if i not in registered]
     if missing:
         raise ConfigError(
-            f"symbol(s) {', '.join(missing)} not registered; add them first with "
-            f"`streamforge symbols add {' '.join(missing)}` (registered: {', '.join(sorted(registered)) or 'none'})"
+            f"{', '.join(missing)} not registered; add them first with "
+            f"`streamforge instruments add {' '.join(missing)}` (registered: {', '.join(sorted(registered)) or 'none'})"
         )
-    return [join_key(s, d) for d in days for s in symbols]
+    return [cell_key(i, d) for d in days for i in ids]
 
 
 def asset_paths(assets: list[str]) -> list[list[str]]:
@@ -124,19 +165,25 @@ def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s:
             time.sleep(1.0)
 
 
-def backfill(symbols: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
+def backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
     stack = use_running_stack()
-    keys = plan_backfill(symbols, start, end)
+    keys = plan_backfill(instruments, start, end)
     paths = asset_paths(assets or HISTORICAL_ASSETS)
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     web = DagsterWebserver(url)
-    backfill_id = web.launch_backfill(keys, paths, title=f"{','.join(symbols)} {start}..{end}")
-    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} partitions × {len(paths)} assets: {url}/runs/b/{backfill_id}")
+    backfill_id = web.launch_backfill(keys, paths, title=f"{_listed(instruments)} {start}..{end}")
+    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} cells × {len(paths)} assets: {url}/runs/b/{backfill_id}")
     status = follow(web, backfill_id, console)
     print_backfill(status, console)
     return status.succeeded
+
+
+def _listed(instruments: list[str], most: int = 5) -> str:
+    """A title that stays short for a universe: the first few ids and how many more."""
+    shown = ",".join(instruments[:most])
+    return shown + (f" +{len(instruments) - most} more" if len(instruments) > most else "")
 
 
 def print_backfill(status: BackfillStatus, console: Console) -> None:
@@ -173,26 +220,21 @@ def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict 
     return (partitions.data.get(key, {}) if partitions is not None else {}) | {"run_id": records[0].run_id}
 
 
-def status_table(symbols: list[str] | None = None, days: list[date] | None = None) -> Table:
-    """Rows per asset and partition from the materialisations, and the latest result of every check."""
+def status_table(instruments: list[str] | None = None, days: list[date] | None = None) -> Table:
+    """Rows per asset and cell from the materialisations."""
     inst = instance()
-    keys = sorted(
-        (k for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))),
-        key=lambda k: split_key(k)[::-1],
-    )
-    keys = list(dict.fromkeys(keys))
-    if symbols:
-        keys = [k for k in keys if split_key(k)[0] in symbols]
+    cells = sorted({parse_cell(k) for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))})
+    if instruments:
+        cells = [c for c in cells if c.instrument in instruments]
     if days:
-        keys = [k for k in keys if split_key(k)[1] in days]
-    table = Table("date", "symbol", *HISTORICAL_ASSETS, title="rows per asset and partition")
-    for key in keys:
-        symbol, day = split_key(key)
-        cells = []
+        cells = [c for c in cells if c.day in days]
+    table = Table("date", "instrument", *HISTORICAL_ASSETS, title="rows per asset and cell")
+    for cell in cells:
+        values = []
         for asset in HISTORICAL_ASSETS:
-            meta = _partition_metadata(inst, asset, key)
-            cells.append("—" if meta is None else str(meta.get("rows", "?")))
-        table.add_row(day.isoformat(), symbol, *cells)
+            meta = _partition_metadata(inst, asset, cell.key)
+            values.append("—" if meta is None else str(meta.get("rows", "?")))
+        table.add_row(cell.day.isoformat(), cell.instrument, *values)
     return table
 
 
@@ -216,18 +258,19 @@ def checks_table() -> Table:
     return table
 
 
-def demo(symbols: list[str], start: str, end: str, volume: float, console: Console) -> bool:
-    """`make demo`: the whole historical graph for symbols × days, from a cold start to a summary."""
+def demo(names: list[str], start: str, end: str, volume: float, console: Console) -> bool:
+    """`make demo`: the whole historical graph for instruments × days, from a cold start to a summary."""
     from streamforge_app.stack import Stack
 
     days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
     started = time.monotonic()
     with Stack(sim_env={"STREAMFORGE_SIM_VOLUME": str(volume)}) as stack:
         console.print(f"broker {stack.broker.bootstrap} · simulator {stack.sim_url} · Dagster {stack.webserver_url}")
-        add_symbols(symbols, validate=True)
-        ok = backfill(symbols, start, end, [], stack.webserver_url, console)
-        console.print(status_table(symbols, days))
-        ok = ok and train(symbols, end, end, len(days), stack.webserver_url, console)
+        add_instruments(names, validate=True)
+        instruments = [i.id for i in resolve(names)]
+        ok = backfill(instruments, start, end, [], stack.webserver_url, console)
+        console.print(status_table(instruments, days))
+        ok = ok and train(instruments, end, end, len(days), stack.webserver_url, console)
         console.print(checks_table())
         console.print(
             f"data: {settings.home() / 'store'} (store '{settings.get('STREAMFORGE_STORE')}'; "
@@ -241,9 +284,9 @@ def demo(symbols: list[str], start: str, end: str, volume: float, console: Conso
 # --- training: the graph and model assets (issue 3)
 
 
-def train(symbols: list[str], start: str, end: str, days: int, url: str, console: Console) -> bool:
+def train(names: list[str], start: str, end: str, days: int, url: str, console: Console) -> bool:
     """One backfill that trains a model per training date from `start` to `end` on the `days` ending there: the
-    window's missing (day, symbol) partitions of the historical graph first, then `graph` and `model`."""
+    window's missing cells of the historical graph first, then `graph` and `model`."""
     from streamforge.models.window import TrainingWindow
     from streamforge_assets.training import UNIVERSES, WINDOW_DAYS, WINDOW_TAG, missing_upstream, training_key
 
@@ -252,22 +295,22 @@ def train(symbols: list[str], start: str, end: str, days: int, url: str, console
                           "raise STREAMFORGE_MODEL_WINDOW_DAYS for the CLI and the Dagster processes alike")
     stack = use_running_stack()
     ends = completed_days(parse_day(start, "first training date"), parse_day(end, "last training date"))
-    windows = [TrainingWindow.of(symbols, d, days) for d in ends]
-    upstream = plan_backfill(list(windows[0].symbols), windows[0].first.isoformat(), end)
+    windows = [TrainingWindow.of([i.id for i in resolve(names)], d, days) for d in ends]
+    upstream = plan_backfill(list(windows[0].instruments), windows[0].first.isoformat(), end)
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     inst = instance()
     if not inst.has_dynamic_partition(UNIVERSES.name, windows[0].universe):
         inst.add_dynamic_partitions(UNIVERSES.name, [windows[0].universe])
-    missing = sorted({k for keys in missing_upstream(inst, upstream).values() for k in keys}, key=lambda k: split_key(k)[::-1])
+    missing = [c.key for c in sorted({parse_cell(k) for keys in missing_upstream(inst, upstream).values() for k in keys})]
     targets = {asset: missing for asset in HISTORICAL_ASSETS if missing}
-    targets |= {asset: [training_key(w) for w in windows] for asset in ("graph", "model")}
+    targets |= {dataset(name).asset: [training_key(w) for w in windows] for name in (GRAPHS, MODELS)}
     web = DagsterWebserver(url)
     backfill_id = web.launch_asset_backfill(
         targets, title=f"train {windows[0].universe} {start}..{end} ({days} d)", tags={WINDOW_TAG: str(days)}
     )
-    console.print(f"launched backfill [bold]{backfill_id}[/]: {len(missing)} missing (day, symbol) partitions, then "
+    console.print(f"launched backfill [bold]{backfill_id}[/]: {len(missing)} missing cells, then "
                   f"graph and model for {len(windows)} training date(s): {url}/runs/b/{backfill_id}")
     status = follow(web, backfill_id, console)
     print_backfill(status, console)
@@ -277,7 +320,7 @@ def train(symbols: list[str], start: str, end: str, days: int, url: str, console
 
 
 def print_model_metrics(graph_id: str, console: Console) -> None:
-    """The metrics table and per-symbol gain of the latest model trained on graph `graph_id`."""
+    """The metrics table and per-instrument gain of the latest model trained on graph `graph_id`."""
     import polars as pl
 
     from streamforge.models.registry import MODELS
@@ -307,10 +350,10 @@ def models_table() -> Table:
     from streamforge.store import open_store
 
     use_running_stack()
-    table = Table("model id", "window", "seed", "GNN MSE (ALL)", "gain per symbol", "path", title="trained models")
+    table = Table("model id", "window", "seed", "GNN MSE (ALL)", "gain per instrument", "path", title="trained models")
     for doc in list_models(open_store()):
-        pooled = next((m for m in doc["metrics"] if m["model"] == "gnn" and m["symbol"] == "ALL" and m["block"] == "test"), {})
-        gains = ", ".join(f"{g['symbol']} {g['gain']:+.0%}" for g in doc["gain"] if g["symbol"] != "ALL")
+        pooled = next((m for m in doc["metrics"] if m["model"] == "gnn" and m["instrument"] == "ALL" and m["block"] == "test"), {})
+        gains = ", ".join(f"{g['instrument']} {g['gain']:+.0%}" for g in doc["gain"] if g["instrument"] != "ALL")
         window = doc["window"]
         table.add_row(doc["model_id"], f"{window['first']}..{window['end']}", str(doc["seed"]),
                       f"{pooled['mse_log_rv']:.4f}" if pooled else "—", gains, doc["path"])

@@ -19,13 +19,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import build_topics
+from streamforge.catalog import BOOK, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.dashboard.app import running_dashboard
 from streamforge.dashboard.config import DashboardConfig
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import chaos_faults, id_problems, read_frame
 from streamforge.net import free_port
-from streamforge_app.stack import Stack
+from streamforge.schemas import INSTRUMENT
 from streamforge.sim.faults import Faults
+from streamforge_app.stack import Stack
 
 METRICS = {
     "streamforge_live_events_total": "events received",
@@ -42,7 +44,7 @@ METRICS = {
 class LiveDemoReport:
     seconds: float
     rows_per_topic: dict[str, int]
-    trades_per_symbol: dict[str, int]
+    trades_per_instrument: dict[str, int]
     missing_ids: dict[str, int]
     duplicate_ids: dict[str, int]
     loader: dict[str, float]
@@ -53,7 +55,7 @@ class LiveDemoReport:
     @property
     def ok(self) -> bool:
         return (
-            sum(self.trades_per_symbol.values()) > 0
+            sum(self.trades_per_instrument.values()) > 0
             and not any(self.missing_ids.values())
             and not any(self.duplicate_ids.values())
             and self.dashboard_messages > 0
@@ -74,11 +76,11 @@ def _loader_numbers(metrics_text: str) -> tuple[dict[str, float], float | None]:
     return totals, p50
 
 
-async def _watch_dashboard(url: str, symbol: str, seconds: float) -> int:
+async def _watch_dashboard(url: str, instrument: str, seconds: float) -> int:
     """Messages a browser-like client of the dashboard received in `seconds`."""
     received, deadline = 0, time.monotonic() + seconds
     async with websockets.connect(url.replace("http://", "ws://") + "/ws") as socket:
-        await socket.send(json.dumps({"subscribe": symbol}))
+        await socket.send(json.dumps({"subscribe": instrument}))
         while (left := deadline - time.monotonic()) > 0:
             try:
                 await asyncio.wait_for(socket.recv(), timeout=left)
@@ -94,25 +96,25 @@ def _fault_setting(faults: Faults) -> str:
     return ",".join(f"{f.name}={getattr(faults, f.name)}" for f in fields(faults) if getattr(faults, f.name) != getattr(none, f.name))
 
 
-def run(symbols: list[str], seconds: float, chaos: bool = False) -> LiveDemoReport:
+def run(instruments: list[str], seconds: float, chaos: bool = False) -> LiveDemoReport:
     sim_env = {"STREAMFORGE_SIM_FAULTS": _fault_setting(chaos_faults(5))} if chaos else {}
     with Stack(dagster=False, sim_env=sim_env):
         kafka = kafka_config()
-        config = LiveConfig.from_settings(symbols, http_port=free_port())
+        config = LiveConfig.from_settings(instruments, http_port=free_port())
         started = time.monotonic()
         with LoaderThread(config, kafka), running_dashboard(DashboardConfig.from_settings()) as dashboard:
-            messages = asyncio.run(_watch_dashboard(dashboard, symbols[0], seconds))
+            messages = asyncio.run(_watch_dashboard(dashboard, instruments[0], seconds))
             metrics = httpx.get(f"http://127.0.0.1:{config.http_port}/metrics", timeout=10).text
         elapsed = time.monotonic() - started
-        topics = {spec.kind: spec for spec in build_topics()}
-        frames = {kind: read_frame(kafka, topics[kind]) for kind in ("live-aggtrades", "live-klines-1m", "depth", "book")}
-    trades = frames["live-aggtrades"]
+        topics = {spec.dataset: spec for spec in build_topics()}
+        frames = {name: read_frame(kafka, topics[name]) for name in (LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK)}
+    trades = frames[LIVE_TRADES]
     missing, duplicates = id_problems(trades)
     loader, p50 = _loader_numbers(metrics)
     return LiveDemoReport(
         seconds=round(elapsed, 1),
         rows_per_topic={topics[k].name: f.height for k, f in frames.items()},
-        trades_per_symbol={s: trades.filter(trades["symbol"] == s).height for s in symbols},
+        trades_per_instrument={s: trades.filter(trades[INSTRUMENT] == s).height for s in instruments},
         missing_ids=missing,
         duplicate_ids=duplicates,
         loader=loader,

@@ -92,7 +92,7 @@ def run_coordinator(values: dict) -> dict:
     """The `run_coordinator` section (module, class, config) the chart renders for a CustomRunCoordinator."""
     coordinator = values["dagsterDaemon"]["runCoordinator"]
     if coordinator["type"] != "CustomRunCoordinator":
-        raise ConfigError("the run queue must be streamforge_assets.run_queue.SymbolQueuedRunCoordinator (CustomRunCoordinator)")
+        raise ConfigError("the run queue must be streamforge_assets.run_queue.InstrumentQueuedRunCoordinator (CustomRunCoordinator)")
     return coordinator["config"]["customRunCoordinator"]
 
 
@@ -105,12 +105,12 @@ def checked(config_schema: dict, config: dict, what: str) -> dict:
 
 
 def checked_run_coordinator(values: dict) -> dict:
-    from streamforge_assets.run_queue import SymbolQueuedRunCoordinator
+    from streamforge_assets.run_queue import InstrumentQueuedRunCoordinator
 
     section = run_coordinator(values)
-    if (section["module"], section["class"]) != ("streamforge_assets.run_queue", "SymbolQueuedRunCoordinator"):
+    if (section["module"], section["class"]) != ("streamforge_assets.run_queue", "InstrumentQueuedRunCoordinator"):
         raise ConfigError(f"unexpected run coordinator {section['module']}.{section['class']}")
-    return checked(SymbolQueuedRunCoordinator.config_type(), section.get("config") or {}, "run coordinator config")
+    return checked(InstrumentQueuedRunCoordinator.config_type(), section.get("config") or {}, "run coordinator config")
 
 
 def instance_config(values: dict, namespace: str) -> dict:

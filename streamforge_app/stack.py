@@ -22,6 +22,7 @@ from pathlib import Path
 from streamforge import settings
 from streamforge.bus.broker import LocalBroker
 from streamforge.net import free_port, wait_http
+from streamforge.venues import simulator_urls
 
 REPO = Path(__file__).resolve().parent.parent
 INSTANCE_TEMPLATE = REPO / "deployments" / "local" / "dagster.yaml"
@@ -101,9 +102,7 @@ class Stack:
             **os.environ,
             "STREAMFORGE_HOME": str(self.home),
             "STREAMFORGE_KAFKA_BOOTSTRAP": self.broker.bootstrap,
-            "STREAMFORGE_REST_URL": self.sim_url,
-            "STREAMFORGE_DUMP_URL": self.sim_url,
-            "STREAMFORGE_WS_URL": self.sim_url.replace("http://", "ws://"),
+            **simulator_urls(self.sim_url),
             "DAGSTER_HOME": str(self.home / "dagster"),
         }
         sim_env = {**self.env, **self.sim_env, "STREAMFORGE_SIM_PORT": str(sim_port)}

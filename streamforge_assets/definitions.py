@@ -7,21 +7,21 @@ import dagster as dg
 
 from resources import resource_defs
 from sensors.daily import yesterday_schedule
-from sensors.live import live_activity, live_offsets_commit, live_symbols
+from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
 from streamforge_assets.graph import graph
 from streamforge_assets.jobs import historical_job, live_job
 from streamforge_assets.live import live_trades
 from streamforge_assets.models import model
-from streamforge_assets.store import store_candles_1m, store_candles_5m, store_trades
+from streamforge_assets.store import STORE_ASSETS
 from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, store_trades, store_candles_1m, store_candles_5m, graph, model, live_trades],
+    assets=[trades, candles, *STORE_ASSETS, graph, model, live_trades],
     jobs=[historical_job, live_job],
     schedules=[yesterday_schedule],
-    sensors=[live_activity, live_offsets_commit, live_symbols],
+    sensors=[live_activity, live_offsets_commit, live_instruments],
     resources=resource_defs(),
     # Two cores: steps of a run execute one after another in the run's process; runs are the unit of parallelism.
     executor=dg.in_process_executor,

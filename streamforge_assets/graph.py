@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from resources import StoreResource
+from streamforge.catalog import GRAPH_EDGES, GRAPH_NODES, GRAPHS, dataset
 from streamforge.graph.persist import save_graph
 from streamforge.models.report import markdown
 from streamforge.models.window import build_window_graph
@@ -17,17 +18,19 @@ from streamforge.schemas import GRAPH_NODE
 from streamforge_assets.metadata import OWNERS, table_schema
 from streamforge_assets.training import GROUP, TRAINING, UPSTREAM, WINDOW_MAPPING, require_upstream, surfaced, window_of
 
+GRAPH_COLLECTIONS = [dataset(name).collection for name in (GRAPH_NODES, GRAPH_EDGES, GRAPHS)]
+
 
 @dg.asset(
-    key="graph",
+    key=dataset(GRAPHS).asset,
     partitions_def=TRAINING,
     deps=[dg.AssetDep(dg.AssetKey(a.split("/")), partition_mapping=WINDOW_MAPPING) for a in UPSTREAM],
     kinds={"arangodb", "pytorch"},
     owners=OWNERS,
     group_name=GROUP,
-    metadata={"dagster/column_schema": table_schema(GRAPH_NODE), "store/collections": "graph_nodes, graph_edges, graphs"},
-    description="Market graph of the training window: (symbol, 5-minute interval) nodes with features normalised on "
-    "the training part; temporal, cross-asset (lead-lag) and similarity edges. Partition: training date × symbol set.",
+    metadata={"dagster/column_schema": table_schema(GRAPH_NODE), "store/collections": ", ".join(GRAPH_COLLECTIONS)},
+    description="Market graph of the training window: (instrument, 5-minute interval) nodes with features normalised on "
+    "the training part; temporal, cross-asset (lead-lag) and similarity edges. Partition: training date × instrument set.",
 )
 def graph(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
     with surfaced():

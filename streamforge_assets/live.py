@@ -1,6 +1,6 @@
 """`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
 
-Each run reads what is new on the live topic for its (date, symbol) cell and merges it into the stored partition
+Each run reads what is new on the live topic for its (date, instrument) cell and merges it into the stored partition
 (collection `live_trades`), so the partition fills up during the day and a repeated run changes nothing. The store
 write happens inside the asset, not in a separate `arangodb/*` asset: the merge needs the stored rows, and the
 materialisation that records the offsets read must be the one that proves they were persisted — sensors/live.py
@@ -17,15 +17,14 @@ import dagster as dg
 from resources import KafkaResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.bus.topics import topic
+from streamforge.catalog import LIVE_TRADES, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome, live_matches_archive
 from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, merge, read_capture
-from streamforge.schemas import AGG_TRADE
 from streamforge.store import Store
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats
-from streamforge_assets.partitions import LIVE_SYMBOL_DAYS, split_key
+from streamforge_assets.partitions import LIVE_CELLS
 
-LIVE_TOPIC = "live-aggtrades"
-COLLECTION = "live_trades"
+DATASET = dataset(LIVE_TRADES)
 # Materialisation metadata the commit sensor reads back: {kafka partition: PartitionRead as a dict}.
 READS = "kafka/read"
 GROUP = "kafka/group"
@@ -42,29 +41,33 @@ def _resume(context: dg.AssetExecutionContext) -> dict[int, Position]:
 
 
 @dg.asset(
-    partitions_def=LIVE_SYMBOL_DAYS,
+    name=DATASET.asset,
+    partitions_def=LIVE_CELLS,
     kinds={"kafka", "polars", "arangodb"},
     owners=OWNERS,
     group_name="live",
-    metadata=definition_metadata(AGG_TRADE, LIVE_TOPIC) | {"store/collection": COLLECTION},
+    description=DATASET.description,
+    metadata=definition_metadata(DATASET),
 )
 def live_trades(context: dg.AssetExecutionContext, kafka: KafkaResource, store: StoreResource) -> dg.MaterializeResult:
-    """The day's aggregate trades of one symbol captured from the live topic: one row per agg id, sorted."""
-    symbol, day = split_key(context.partition_key)
-    spec = topic(LIVE_TOPIC)
-    capture = read_capture(kafka.client_config(), spec.name, AGG_TRADE, symbol, day, _resume(context), ReadLimits.from_settings())
+    """The day's aggregate trades of one instrument captured from the live topic: one row per agg id, sorted."""
+    cell, record = parse_cell(context.partition_key), DATASET.record
+    spec = topic(DATASET.name)
+    capture = read_capture(
+        kafka.client_config(), spec.name, record, cell.instrument, cell.day, _resume(context), ReadLimits.from_settings()
+    )
     target = store.open()
-    stored = target.read(COLLECTION, AGG_TRADE, [symbol], day, day)
-    merged = merge(AGG_TRADE, stored, capture.rows)
+    stored = target.read(DATASET.collection, record, [cell.instrument], cell.day, cell.day)
+    merged = merge(record, stored, capture.rows)
     if merged.height != stored.height:
-        target.replace_partition(COLLECTION, AGG_TRADE, symbol, day, merged)
+        target.replace_partition(DATASET.collection, record, cell.instrument, cell.day, merged)
     context.log.info(f"{context.partition_key}: {merged.height - stored.height} new trades, {merged.height} in all")
     return dg.MaterializeResult(
-        metadata=partition_stats(AGG_TRADE, merged)
+        metadata=partition_stats(record, merged)
         | {
             "rows_new": merged.height - stored.height,
             "kafka/topic": spec.name,
-            GROUP: consumer_group(symbol),
+            GROUP: consumer_group(cell.instrument),
             READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in capture.reads.items()}),
             "store/backend": store.backend,
         }
@@ -79,7 +82,7 @@ def persisted_offsets(metadata: dict) -> tuple[str, str, dict[int, int]]:
 
 live_vs_archive_spec = dg.AssetCheckSpec(
     LIVE_VS_ARCHIVE,
-    asset="trades",
+    asset=dataset(TRADES).asset,
     description="The day's archive (dump or REST) equals the live capture stored by `live_trades`: same agg ids, "
     "prices and quantities. Passes, saying so, when the day was not captured live.",
 )
@@ -89,8 +92,8 @@ def live_vs_archive(store: Store, frames: PartitionedFrames) -> dict[str, CheckO
     """Per partition key, the archive frame compared with the stored live capture of the same cell."""
     outcomes = {}
     for key, archive in sorted(frames.items()):
-        symbol, day = split_key(key)
-        live = store.read(COLLECTION, AGG_TRADE, [symbol], day, day)
+        cell = parse_cell(key)
+        live = store.read(DATASET.collection, DATASET.record, [cell.instrument], cell.day, cell.day)
         outcomes[key] = (
             live_matches_archive(archive, live)
             if live.height

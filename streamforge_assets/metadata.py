@@ -7,8 +7,9 @@ import dagster as dg
 import polars as pl
 import pyarrow as pa
 
-from resources.io_managers import RECORD, TOPIC
+from resources.io_managers import DATASET, RECORD
 from streamforge.bus.topics import topic
+from streamforge.catalog import Dataset
 from streamforge.schemas import Record
 
 OWNERS = ["team:market-data"]
@@ -28,11 +29,14 @@ def table_schema(record: Record) -> dg.TableSchema:
     )
 
 
-def definition_metadata(record: Record, topic_kind: str | None = None) -> dict:
-    """Column schema and record name for the UI; the topic for the Kafka IO manager."""
-    meta = {"dagster/column_schema": table_schema(record), RECORD: record.name}
-    if topic_kind:
-        meta |= {TOPIC: topic_kind, "kafka/topic": topic(topic_kind).name}
+def definition_metadata(dataset: Dataset) -> dict:
+    """Column schema and record name for the UI, the catalog dataset (the Kafka IO manager finds its topic by it),
+    and where it lives: its topic and store collection."""
+    meta = {"dagster/column_schema": table_schema(dataset.record), RECORD: dataset.record.name, DATASET: dataset.name}
+    if dataset.topic:
+        meta["kafka/topic"] = topic(dataset.name).name
+    if dataset.collection:
+        meta["store/collection"] = dataset.collection
     return meta
 
 

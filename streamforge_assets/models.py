@@ -1,6 +1,6 @@
 """`model`: the GNN trained on its partition's graph and scored against persistence, HAR-RV and the MLP (gnn-trainer).
 
-The metrics table (test block of the walk-forward split) and the per-symbol gain are the materialisation's metadata,
+The metrics table (test block of the walk-forward split) and the per-instrument gain are the materialisation's metadata,
 so the UI shows whether the graph earned its keep. The model's files and its `models` document are written by
 `streamforge.models.registry`; `streamforge predict --model <id>` loads them again.
 """
@@ -8,6 +8,7 @@ so the UI shows whether the graph earned its keep. The model's files and its `mo
 import dagster as dg
 
 from resources import StoreResource
+from streamforge.catalog import MODELS, dataset
 from streamforge.graph.persist import load_graph
 from streamforge.models import TrainConfig, train_and_evaluate
 from streamforge.models.registry import model_id, register
@@ -19,13 +20,13 @@ from streamforge_assets.training import GROUP, TRAINING, surfaced, window_of
 
 
 @dg.asset(
-    key="model",
+    key=dataset(MODELS).asset,
     partitions_def=TRAINING,
     deps=[graph],
     kinds={"pytorch"},
     owners=OWNERS,
     group_name=GROUP,
-    metadata={"store/collections": "models"},
+    metadata={"store/collections": dataset(MODELS).collection},
     description="GNN forecasting next-interval log realized volatility and return sign, trained on the partition's "
     "graph; metadata: the metrics table against persistence, HAR-RV and an MLP without edges.",
 )

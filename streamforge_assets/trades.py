@@ -1,4 +1,4 @@
-"""`trades`: the day's aggregate trades of one symbol, loaded from the exchange and published to Kafka.
+"""`trades`: the day's aggregate trades of one instrument, loaded from its venue and published to Kafka.
 
 This is the original design's loader-producer. The day's dump file is used when it exists and its SHA-256 matches
 the published checksum; otherwise REST aggTrades, paginated by id within the exchange's weight budget. The
@@ -13,20 +13,21 @@ import dagster as dg
 
 from resources import ExchangeResource, StoreResource
 from resources.io_managers import PartitionedFrames
+from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
 from streamforge.checks import trades_contiguous
-from streamforge.schemas import AGG_TRADE
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
-from streamforge_assets.partitions import BACKFILL_POLICY, SYMBOL_DAYS, join_key, split_key
+from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
 from streamforge_assets.verdicts import check_result
 
 CONTIGUOUS = "agg_ids_contiguous"
+DATASET = dataset(TRADES)
 
 
 def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFrames, key: str) -> int | None:
     """The last agg id of the day before, from this run or from that partition's latest materialisation."""
-    symbol, day = split_key(key)
-    previous = join_key(symbol, day - timedelta(days=1))
+    cell = parse_cell(key)
+    previous = cell_key(cell.instrument, cell.day - timedelta(days=1))
     if previous in frames:
         return int(frames[previous]["agg_id"].max()) if frames[previous].height else None
     records = context.instance.fetch_materializations(
@@ -39,17 +40,19 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
 
 
 @dg.asset(
-    partitions_def=SYMBOL_DAYS,
+    name=DATASET.asset,
+    partitions_def=CELLS,
     backfill_policy=BACKFILL_POLICY,
     io_manager_key="kafka_io",
     kinds={"kafka", "polars"},
     owners=OWNERS,
     group_name="historical",
     pool="exchange",
-    metadata=definition_metadata(AGG_TRADE, "aggtrades"),
+    description=DATASET.description,
+    metadata=definition_metadata(DATASET),
     check_specs=[
         dg.AssetCheckSpec(
-            CONTIGUOUS, asset="trades", blocking=True,
+            CONTIGUOUS, asset=DATASET.asset, blocking=True,
             description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
             "every trade inside the day.",
         ),
@@ -57,18 +60,16 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
     ],
 )
 def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store: StoreResource) -> Iterator:
-    """The day's aggregate trades (agg id, price, qty, first/last trade id, time, buyer is maker) for one symbol."""
     frames: PartitionedFrames = {}
     stats: dict[str, dict] = {}
     for key in sorted(context.partition_keys):
-        symbol, day = split_key(key)
-        frame, source = exchange.agg_trades_day(symbol, day)
+        frame, source = exchange.trades_day(parse_cell(key))
         frames[key] = frame
-        stats[key] = partition_stats(AGG_TRADE, frame) | {"source": source}
+        stats[key] = partition_stats(DATASET.record, frame) | {"source": source}
         context.log.info(f"{key}: {frame.height} trades from {source.get('source')}")
     yield dg.Output(frames, metadata=partitions_metadata(stats))
     outcomes = {
-        key: trades_contiguous(frames[key], split_key(key)[1], _previous_last_id(context, frames, key))
+        key: trades_contiguous(frames[key], parse_cell(key).day, _previous_last_id(context, frames, key))
         for key in frames
     }
     yield check_result(CONTIGUOUS, outcomes)

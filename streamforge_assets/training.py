@@ -1,20 +1,20 @@
 """Partitions and lineage of the training assets (`graph`, `model`), and what they require of their upstream.
 
 Partitioning: a multi-partition "date" × "universe". The date is the training date, the last day of the window; the
-universe is the symbol set, a dynamic partition named by its sorted symbols joined with '+', e.g.
-'BTCUSDT+ETHUSDT+SOLUSDT' or 'BTCUSDT' alone (`streamforge train` registers it; in the UI, add it on the asset's
+universe is the instrument set, a dynamic partition named by its sorted instrument ids joined with '+', e.g.
+'binance.spot.BTCUSDT+binance.spot.ETHUSDT' (`streamforge train` registers it; in the UI, add it on the asset's
 partitions page). Why not daily only: one training date then holds one model, and training BTCUSDT alone would
-overwrite the three-symbol model; with the universe in the key every (date, symbol set) is its own materialisation,
-with its own history and metadata.
+overwrite the three-instrument model; with the universe in the key every (date, instrument set) is its own
+materialisation, with its own history and metadata.
 
-Lineage: each partition depends on the store assets' (day, symbol) partitions of the window — a
-TimeWindowPartitionMapping over the date dimension, STREAMFORGE_MODEL_WINDOW_DAYS long; the symbol dimension maps to
-all symbols, because Dagster has no built-in mapping from a symbol set to its members (the assets read only their
-universe's symbols). A run may ask for a shorter window with the `streamforge/window-days` tag (`streamforge train
+Lineage: each partition depends on the store assets' cells (day, instrument) of the window — a
+TimeWindowPartitionMapping over the date dimension, STREAMFORGE_MODEL_WINDOW_DAYS long; the instrument dimension maps
+to all instruments, because Dagster has no built-in mapping from an instrument set to its members (the assets read only
+their universe's instruments). A run may ask for a shorter window with the `streamforge/window-days` tag (`streamforge train
 --days`); the lineage then covers more days than are read, never fewer, so a backfill that includes upstream
 partitions still runs them first.
 
-Before reading, the graph asset checks that every (day, symbol) of its window was stored and fails naming the
+Before reading, the graph asset checks that every cell of its window was stored and fails naming the
 missing partitions and the command that fills them — a run never trains on a window with holes.
 """
 
@@ -29,14 +29,15 @@ import dagster as dg
 from streamforge import settings
 from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.models.window import TrainingWindow
-from streamforge_assets.partitions import DAYS, join_key
+from streamforge.catalog import HISTORICAL, cell_key, dataset
+from streamforge_assets.partitions import DAYS
 
 UNIVERSES = dg.DynamicPartitionsDefinition(name="universes")
 TRAINING = dg.MultiPartitionsDefinition({"date": DAYS, "universe": UNIVERSES})
 WINDOW_DAYS = int(settings.get("STREAMFORGE_MODEL_WINDOW_DAYS"))
 WINDOW_TAG = "streamforge/window-days"
-# What the graph reads, per (day, symbol) of its window.
-UPSTREAM = ["arangodb/candles_5m", "arangodb/candles_1m", "arangodb/trades"]
+# What the graph reads, per cell of its window: the stored historical datasets.
+UPSTREAM = [dataset(name).store_asset for name in HISTORICAL]
 
 WINDOW_MAPPING = dg.MultiPartitionMapping(
     {
@@ -66,11 +67,11 @@ def window_of(context: dg.AssetExecutionContext) -> TrainingWindow:
 
 
 def upstream_keys(window: TrainingWindow) -> list[str]:
-    return [join_key(symbol, day) for day in window.dates for symbol in window.symbols]
+    return [cell_key(instrument, day) for day in window.dates for instrument in window.instruments]
 
 
 def missing_upstream(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[str]]:
-    """Per upstream asset, the (day, symbol) partitions among `keys` that were never materialised."""
+    """Per upstream asset, the cells among `keys` that were never materialised."""
     missing = {}
     for asset in UPSTREAM:
         done = instance.get_materialized_partitions(dg.AssetKey(asset.split("/")))
@@ -85,7 +86,7 @@ def require_upstream(instance: dg.DagsterInstance, window: TrainingWindow) -> No
         listed = "; ".join(f"{asset}: {', '.join(keys)}" for asset, keys in missing.items())
         raise StreamForgeError(
             f"upstream partitions of the window {window.first}..{window.end} were never materialised — {listed}. "
-            f"Materialise them first, e.g. `streamforge train --symbols {','.join(window.symbols)} --end {window.end} "
+            f"Materialise them first, e.g. `streamforge train --instruments {','.join(window.instruments)} --end {window.end} "
             f"--days {window.days}` (which backfills them in the same launch)"
         )
 

@@ -101,16 +101,16 @@ def test_kline_fields_volumes_counts_taker_side_times_and_vwap():
     assert (c["close_time"] - c["open_time"]).total_seconds() == 60 - 1e-6
 
 
-def test_several_symbols_give_candles_per_symbol_each_with_its_own_prev_close():
+def test_several_instruments_give_candles_per_instrument_each_with_its_own_prev_close():
     trades = pl.concat(
         [
-            trades_frame([minute(1)], [50.0], [1.0], symbol="ETHUSDT"),
-            trades_frame([minute(3)], [100.0], [2.0], symbol="BTCUSDT"),
+            trades_frame([minute(1)], [50.0], [1.0], instrument="binance.spot.ETHUSDT"),
+            trades_frame([minute(3)], [100.0], [2.0], instrument="binance.spot.BTCUSDT"),
         ]
     )
-    c = aggregate(trades, "1m", DAY, prev_close={"BTCUSDT": 99.0})
-    assert c.group_by("symbol").len().sort("symbol").rows() == [("BTCUSDT", 1440), ("ETHUSDT", 1440)]
-    first = c.filter(pl.col("open_time") == c["open_time"].min()).sort("symbol")
+    c = aggregate(trades, "1m", DAY, prev_close={"binance.spot.BTCUSDT": 99.0})
+    assert c.group_by("instrument").len().sort("instrument").rows() == [("binance.spot.BTCUSDT", 1440), ("binance.spot.ETHUSDT", 1440)]
+    first = c.filter(pl.col("open_time") == c["open_time"].min()).sort("instrument")
     assert first["close"].to_list() == [99.0, 50.0]  # ETHUSDT had no prev_close: its first trade price
     with pytest.raises(ConfigError, match="ambiguous"):
         aggregate(trades, "1m", DAY, prev_close=99.0)

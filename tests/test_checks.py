@@ -18,8 +18,8 @@ def minutes(*ms: int) -> list[int]:
     return [m * MINUTE_US for m in ms]
 
 
-def a_day(symbol: str = "BTCUSDT") -> pl.DataFrame:
-    return trades_frame(minutes(0, 1, 1, 2, 5, 1439), [10.0, 11.0, 9.0, 10.5, 12.0, 13.0], [1.0] * 6, symbol=symbol)
+def a_day(instrument: str = "binance.spot.BTCUSDT") -> pl.DataFrame:
+    return trades_frame(minutes(0, 1, 1, 2, 5, 1439), [10.0, 11.0, 9.0, 10.5, 12.0, 13.0], [1.0] * 6, instrument=instrument)
 
 
 def klines_of(candles: pl.DataFrame) -> pl.DataFrame:
@@ -74,12 +74,12 @@ def test_no_trades_fails():
     assert not trades_contiguous(a_day().clear(), DAY).passed
 
 
-def test_several_symbols_are_checked_each_and_the_failing_one_named():
-    eth = a_day("ETHUSDT").filter(pl.col("agg_id") != 1002)
+def test_several_instruments_are_checked_each_and_the_failing_one_named():
+    eth = a_day("binance.spot.ETHUSDT").filter(pl.col("agg_id") != 1002)
     outcome = trades_contiguous(pl.concat([a_day(), eth]), DAY)
-    assert not outcome.passed and outcome.description.startswith("ETHUSDT:") and "1002" in outcome.description
-    assert outcome.metadata["failed_symbols"] == ["ETHUSDT"]
-    assert outcome.metadata["by_symbol"]["BTCUSDT"]["rows"] == 6
+    assert not outcome.passed and outcome.description.startswith("binance.spot.ETHUSDT:") and "1002" in outcome.description
+    assert outcome.metadata["failed_instruments"] == ["binance.spot.ETHUSDT"]
+    assert outcome.metadata["by_instrument"]["binance.spot.BTCUSDT"]["rows"] == 6
 
 
 # --- candles_invariants

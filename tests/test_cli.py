@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from streamforge_app.cli import app
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
+from streamforge.venues import simulator_urls
 
 runner = CliRunner()
 
@@ -22,7 +23,8 @@ def point_at(mp: pytest.MonkeyPatch, folder, sim: str) -> None:
     """An empty local instance in `folder`, pointed at the simulator, as after a fresh clone."""
     mp.setenv("STREAMFORGE_HOME", str(folder))
     mp.setenv("DAGSTER_HOME", str(folder / "dagster"))
-    mp.setenv("STREAMFORGE_REST_URL", sim)
+    for name, url in simulator_urls(sim).items():
+        mp.setenv(name, url)
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def btc_home(tmp_path_factory, sim):
     """One instance with BTCUSDT registered, shared by the read-only bad-input cases (an instance costs seconds)."""
     with pytest.MonkeyPatch.context() as mp:
         point_at(mp, tmp_path_factory.mktemp("btc-home"), sim)
-        assert invoke("symbols", "add", "BTCUSDT").exit_code == 0
+        assert invoke("instruments", "add", "binance.spot.BTCUSDT").exit_code == 0
         yield
 
 
@@ -44,28 +46,43 @@ def invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
-def test_symbols_are_added_listed_and_removed(home):
+def test_symbols_are_added_listed_and_removed_as_binance_spot_instruments(home):
     assert invoke("symbols", "add", "XRPUSDT", "ethusdt").exit_code == 0
     listed = invoke("symbols", "list")
-    assert listed.stdout.split() == ["ETHUSDT", "XRPUSDT"]
+    assert listed.stdout.split() == ["binance.spot.ETHUSDT", "binance.spot.XRPUSDT"]
     assert invoke("symbols", "remove", "XRPUSDT").exit_code == 0
-    assert invoke("symbols", "list").stdout.split() == ["ETHUSDT"]
+    assert invoke("instruments", "list").stdout.split() == ["binance.spot.ETHUSDT"]
 
 
-@pytest.mark.parametrize(
-    ("symbol", "message"), [("XRPUSDX", "XRPUSDX is not listed by the exchange"), ("LUNAUSDT", "not trading")]
-)
-def test_a_symbol_the_exchange_does_not_trade_is_refused(home, symbol, message):
-    result = invoke("symbols", "add", symbol)
-    assert result.exit_code == 2
-    assert message in " ".join(result.stdout.split())
-    assert invoke("symbols", "list").stdout.split() == []
+def test_instruments_are_added_by_id_or_by_a_symbol_of_the_market_named_before_it(home):
+    assert invoke("instruments", "add", "binance.spot.BTCUSDT", "SOLUSDT").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == ["binance.spot.BTCUSDT", "binance.spot.SOLUSDT"]
+    assert invoke("instruments", "remove", "binance.spot.SOLUSDT").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == ["binance.spot.BTCUSDT"]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--symbols", "DOGEUSDT", "--start", "2025-01-01", "--end", "2025-01-02"], "DOGEUSDT not registered"),
+        (["symbols", "add", "XRPUSDX"], "binance.spot.XRPUSDX: symbol XRPUSDX is not listed by the exchange"),
+        (["symbols", "add", "LUNAUSDT"], "binance.spot.LUNAUSDT: symbol LUNAUSDT is not trading (status BREAK)"),
+        (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot"),
+        (["instruments", "add", "binance.spot.btc/usdt"], "is not an instrument: expected <venue>.<market>.<SYMBOL>"),
+        (["instruments", "add", "binance.spot.BTCUSDT", "binance.spot.BTC-USDT"], "is not a Binance spot symbol"),
+    ],
+)
+def test_an_instrument_that_is_malformed_unknown_or_not_trading_is_refused_and_nothing_registered(home, args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.stdout.split())
+    assert invoke("instruments", "list").stdout.split() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--symbols", "DOGEUSDT", "--start", "2025-01-01", "--end", "2025-01-02"], "binance.spot.DOGEUSDT not registered"),
+        (["--instruments", "binance.perp.BTCUSDT", "--start", "2025-01-01", "--end", "2025-01-02"], "unknown market"),
         (["--symbols", "BTCUSDT", "--start", "2023-12-01", "--end", "2024-01-02"], "before the first partition"),
         (["--symbols", "BTCUSDT", "--start", "2025-01-01", "--end", "2999-01-01"], "not a completed UTC day"),
         (["--symbols", "BTCUSDT", "--start", "2025-01-05", "--end", "2025-01-01"], "is before start date"),

@@ -24,7 +24,7 @@ def trades_frame(
     prices: list[float],
     qtys: list[float],
     *,
-    symbol: str = "BTCUSDT",
+    instrument: str = "binance.spot.BTCUSDT",
     day: date = DAY,
     first_agg_id: int = 1000,
     raw_counts: list[int] | None = None,
@@ -40,7 +40,7 @@ def trades_frame(
     return AGG_TRADE.conform(
         pl.DataFrame(
             {
-                "symbol": [symbol] * n,
+                "instrument": [instrument] * n,
                 "agg_id": list(range(first_agg_id, first_agg_id + n)),
                 "price": [float(p) for p in prices],
                 "qty": [float(q) for q in qtys],
@@ -56,7 +56,7 @@ def trades_frame(
 
 
 @st.composite
-def day_of_trades(draw, max_trades: int = 60, symbol: str = "BTCUSDT") -> pl.DataFrame:
+def day_of_trades(draw, max_trades: int = 60, instrument: str = "binance.spot.BTCUSDT") -> pl.DataFrame:
     """A random day of trades: sorted times (some crowded into a few minutes), exact prices and quantities."""
     n = draw(st.integers(1, max_trades))
     minute = st.one_of(st.integers(0, 1439), st.sampled_from([0, 1, 4, 5, 719, 1439]))
@@ -67,7 +67,7 @@ def day_of_trades(draw, max_trades: int = 60, symbol: str = "BTCUSDT") -> pl.Dat
         offsets,
         [draw(st.integers(1, 400_000)) / 4 for _ in range(n)],
         [draw(st.integers(1, 10_000)) / 256 for _ in range(n)],
-        symbol=symbol,
+        instrument=instrument,
         first_agg_id=draw(st.integers(0, 10**9)),
         raw_counts=[draw(st.integers(1, 5)) for _ in range(n)],
         buyer_maker=[draw(st.booleans()) for _ in range(n)],

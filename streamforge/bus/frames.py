@@ -4,7 +4,7 @@ A materialisation publishes one partition key's frame (e.g. `2025-01-02|BTCUSDT`
 landed as `OffsetRange`s; a downstream step reads those offsets and nothing else. Why exact offsets:
 - The producer's acknowledgement gives the exact offset of every message. End offsets are not a substitute: a
   topic's end moves with every other writer, and Tansu under-reports it after batched produce.
-- Several writers may share a partition (all days of a symbol, or other runs), so one frame's messages can be
+- Several writers may share a partition (all days of an instrument, or other runs), so one frame's messages can be
   interleaved with others'. Ranges are built only from offsets this frame got back, split where they are not
   consecutive, so a range never includes another frame's message.
 
@@ -66,7 +66,7 @@ def offset_ranges(positions: list[tuple[str, int, int]]) -> list[OffsetRange]:
 def publish_frame(
     producer: KafkaProducer, topic: str, key: str, partition_key: str, record: Record, df: pl.DataFrame
 ) -> list[OffsetRange]:
-    """Send `df` as Arrow messages keyed by `key` (the symbol), wait for every acknowledgement, return their ranges."""
+    """Send `df` as Arrow messages keyed by `key` (the instrument), wait for every acknowledgement, return their ranges."""
     messages = codec.encode(record, df, partition_key, max_message_bytes())
     try:
         futures = [producer.send(topic, value=m.value, key=key.encode(), headers=m.headers) for m in messages]

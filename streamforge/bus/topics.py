@@ -1,11 +1,11 @@
-"""Every Kafka topic StreamForge uses, declared once.
+"""Every Kafka topic StreamForge uses: one per catalog dataset that travels through Kafka (`streamforge.catalog`).
 
 The list is data, not code paths: `ensure_topics` creates the missing ones on a broker, and the Kubernetes manifests
 (Strimzi KafkaTopic resources) are generated from the same `TOPICS`, so the two cannot disagree.
 
-Messages are keyed by symbol, so all of one symbol's data lands in one partition, in order. Every topic deletes by
+Messages are keyed by instrument, so all of one instrument's data lands in one partition, in order. Every topic deletes by
 age rather than compacting: compaction keeps only the newest message per key, which would throw away all but the
-last batch of each symbol. A reader whose data has aged out gets `DataGoneError` and re-materialises upstream.
+last batch of each instrument. A reader whose data has aged out gets `DataGoneError` and re-materialises upstream.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from streamforge import settings
 from streamforge.bus.config import max_message_bytes
 from streamforge.errors import BusError
-from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, CANDLE, DEPTH_UPDATE, KLINE, Record
+from streamforge.catalog import topic_datasets
+from streamforge.schemas import Record
 
 
 @dataclass(frozen=True)
 class TopicSpec:
-    kind: str
+    dataset: str  # the catalog dataset the topic carries
     name: str
     record: Record | None
     partitions: int
@@ -44,41 +45,32 @@ class TopicSpec:
 
 
 def build_topics() -> tuple[TopicSpec, ...]:
-    """The topics under the current settings (prefix, partitions, replication, retention)."""
+    """The topics of the catalog's datasets under the current settings (prefix, partitions, replication, retention)."""
     prefix = settings.get("STREAMFORGE_TOPIC_PREFIX")
-    common = dict(
-        partitions=int(settings.get("STREAMFORGE_TOPIC_PARTITIONS")),
-        replication=int(settings.get("STREAMFORGE_TOPIC_REPLICATION")),
-        retention_ms=int(settings.get("STREAMFORGE_TOPIC_RETENTION_MS")),
-        cleanup_policy="delete",
-    )
-
-    def spec(kind: str, record: Record | None, description: str, version: int = 1) -> TopicSpec:
-        version = record.version if record else version
-        return TopicSpec(kind=kind, name=f"{prefix}.{kind}.v{version}", record=record, description=description, **common)
-
-    return (
-        spec("aggtrades", AGG_TRADE, "Aggregate trades, one Arrow batch per message, keyed by symbol."),
-        spec("candles-1m", CANDLE, "1-minute candles built by StreamForge from aggregate trades."),
-        spec("candles-5m", CANDLE, "5-minute candles built by StreamForge from aggregate trades."),
-        spec("klines-1m", KLINE, "The exchange's own 1-minute klines, the reference our candles are checked against."),
-        spec("depth", DEPTH_UPDATE, "Order-book diffs (depthUpdate events)."),
-        spec("book", BOOK_SNAPSHOT, "Top-N order-book snapshots built from depth updates."),
-        spec("deadletter", None, "Raw messages that could not be parsed, with the reason in the headers."),
-        spec("live-aggtrades", AGG_TRADE, "Aggregate trades from the live WebSocket loader: contiguous agg ids, micro-batches keyed by symbol."),
-        spec("live-klines-1m", KLINE, "Closed 1-minute klines from the live WebSocket loader."),
+    return tuple(
+        TopicSpec(
+            dataset=d.name,
+            name=d.topic_name(prefix),
+            record=d.record,
+            partitions=int(settings.get("STREAMFORGE_TOPIC_PARTITIONS")),
+            replication=int(settings.get("STREAMFORGE_TOPIC_REPLICATION")),
+            retention_ms=int(settings.get("STREAMFORGE_TOPIC_RETENTION_MS")),
+            cleanup_policy="delete",
+            description=d.description,
+        )
+        for d in topic_datasets()
     )
 
 
 TOPICS: tuple[TopicSpec, ...] = build_topics()
 
 
-def topic(kind: str) -> TopicSpec:
-    """The spec of one topic by kind, e.g. `topic("aggtrades").name`."""
-    for spec in TOPICS:
-        if spec.kind == kind:
+def topic(dataset: str, topics: tuple[TopicSpec, ...] = TOPICS) -> TopicSpec:
+    """The topic of a catalog dataset, e.g. `topic(TRADES).name`."""
+    for spec in topics:
+        if spec.dataset == dataset:
             return spec
-    raise KeyError(f"no topic of kind {kind!r}; known: {[s.kind for s in TOPICS]}")
+    raise KeyError(f"dataset {dataset!r} has no topic; datasets with topics: {[s.dataset for s in topics]}")
 
 
 def ensure_topics(admin_or_config: KafkaAdminClient | dict, topics: tuple[TopicSpec, ...] = TOPICS) -> list[str]:

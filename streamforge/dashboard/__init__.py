@@ -5,7 +5,7 @@ hundred open tabs cost one consumer, and the page needs no Kafka credentials.
 
 - config.py: what the dashboard reads and how it pushes, from the settings
 - rows.py: Arrow frames from Kafka -> the few JSON-ready rows the page draws (vectorised, in the Kafka thread)
-- views.py: per-symbol state (candles, tape, book, event times), bounded, with what changed since the last push
+- views.py: per-instrument state (candles, tape, book, event times), bounded, with what changed since the last push
 - feed.py: the Kafka consumer thread (assign, look-back, decode, lag)
 - loader_metrics.py: the live loader's Prometheus endpoint, read for the health panel
 - hub.py: browser clients, coalesced pushes, dropping for slow clients

@@ -38,7 +38,7 @@ _HEALTH_EVERY_S = 1.0
 
 
 def create_app(config: DashboardConfig) -> Starlette:
-    hub = Hub(Views(config.candles, config.tape, [config.symbol]), config.push_ms, config.client_queue)
+    hub = Hub(Views(config.candles, config.tape, [config.instrument]), config.push_ms, config.client_queue)
     loader = LoaderMetrics(config.metrics_url)
 
     @asynccontextmanager
@@ -64,11 +64,11 @@ def create_app(config: DashboardConfig) -> Starlette:
             "status": "ok",
             "kafka": _kafka_health(request.app.state.feed),
             "clients": len(hub.clients),
-            "symbols": hub.views.symbols,
+            "instruments": hub.views.instruments,
         })
 
     async def feed_socket(websocket: WebSocket) -> None:
-        await hub.serve(websocket, config.symbol)
+        await hub.serve(websocket, config.instrument)
 
     if not CHART_LIBRARY.is_dir():
         log.warning("the chart library is not installed: run `npm ci` in %s (make does); the page cannot draw", WEB)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from streamforge import settings
 from streamforge.bus.config import kafka_config
-from streamforge.bus.topics import TopicSpec, build_topics
+from streamforge.bus.topics import TopicSpec, build_topics, topic
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.instruments import instrument_id
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,7 @@ class DashboardConfig:
     trades: TopicSpec
     klines: TopicSpec
     book: TopicSpec
-    symbol: str
+    instrument: str
     push_ms: int
     lookback_messages: int
     candles: int
@@ -31,13 +33,13 @@ class DashboardConfig:
     def from_settings(cls, bootstrap: str | None = None) -> DashboardConfig:
         """The live topics under the current settings (prefix included, as the live loader names them);
         `bootstrap` overrides STREAMFORGE_KAFKA_BOOTSTRAP."""
-        topics = {spec.kind: spec for spec in build_topics()}
+        topics = build_topics()
         return cls(
             kafka=kafka_config(bootstrap),
-            trades=topics["live-aggtrades"],
-            klines=topics["live-klines-1m"],
-            book=topics["book"],
-            symbol=settings.get("STREAMFORGE_DASHBOARD_SYMBOL").upper(),
+            trades=topic(LIVE_TRADES, topics),
+            klines=topic(LIVE_KLINES_1M, topics),
+            book=topic(BOOK, topics),
+            instrument=instrument_id(settings.get("STREAMFORGE_DASHBOARD_INSTRUMENT")),
             push_ms=int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")),
             lookback_messages=int(settings.get("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES")),
             candles=int(settings.get("STREAMFORGE_DASHBOARD_CANDLES")),

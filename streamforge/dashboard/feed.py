@@ -1,4 +1,4 @@
-"""The dashboard's one Kafka consumer: a thread that follows the live topics and hands per-symbol deltas to a sink.
+"""The dashboard's one Kafka consumer: a thread that follows the live topics and hands per-instrument deltas to a sink.
 
 - assign(), not a consumer group: every dashboard replica wants every partition, and assign() starts in milliseconds
   where a group join takes seconds (docs: kafka-broker.md). Nothing is committed; a restart starts from the end again.
@@ -131,7 +131,7 @@ class KafkaFeed:
 
     def _hand_over(self, topic_name: str, messages: list) -> None:
         """One poll's messages of a topic, all partitions together: one frame and one reduction per poll, not per
-        partition or message (a symbol's messages share a partition, so its rows stay in order)."""
+        partition or message (a instrument's messages share a partition, so its rows stay in order)."""
         spec, reduce = self._reducers[topic_name]
         batches = []
         for message in messages:

@@ -1,4 +1,4 @@
-"""Browser clients and the pushes to them: coalesced, encoded once per symbol, and dropped for slow clients.
+"""Browser clients and the pushes to them: coalesced, encoded once per instrument, and dropped for slow clients.
 
 Coalescing: the first change after a quiet spell is pushed at once, later ones wait until `push_ms` has passed since
 the previous push, so a browser gets at most 1000/push_ms messages a second however many events Kafka brings, and an idle
@@ -17,6 +17,8 @@ import json
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamforge.dashboard.rows import Delta
+from streamforge.errors import ConfigError
+from streamforge.instruments import instrument_id
 from streamforge.dashboard.views import Views
 
 _RESYNC = object()  # queue item: send this client a full snapshot instead of the updates it missed
@@ -29,7 +31,7 @@ def encode(message: dict) -> str:
 class Client:
     def __init__(self, websocket: WebSocket, queue_limit: int):
         self.websocket = websocket
-        self.symbol: str | None = None
+        self.instrument: str | None = None
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=queue_limit)
         self.dropped = 0
 
@@ -41,8 +43,8 @@ class Client:
             self.dropped += self.queue.qsize()
             self.resync()
 
-    def subscribe(self, symbol: str) -> None:
-        self.symbol = symbol
+    def subscribe(self, instrument: str) -> None:
+        self.instrument = instrument
         self.resync()
 
     def resync(self) -> None:
@@ -77,37 +79,38 @@ class Hub:
                 await asyncio.sleep(self.push_s)
 
     def push_changes(self) -> None:
-        for view in self.views.by_symbol.values():
+        for view in self.views.by_instrument.values():
             if not view.changed:
                 continue
             text = encode(view.take_update())
             for client in self.clients:
-                if client.symbol == view.symbol:
+                if client.instrument == view.instrument:
                     client.offer(text)
 
     def publish_health(self, health: dict) -> None:
         self.health = health
-        text = encode({"type": "health", "symbols": self.views.symbols, **health})
+        text = encode({"type": "health", "instruments": self.views.instruments, **health})
         for client in self.clients:
-            if client.symbol is not None:
+            if client.instrument is not None:
                 client.offer(text)
 
-    def snapshot(self, symbol: str) -> str:
-        return encode({**self.views.snapshot(symbol), "symbols": self.views.symbols, "health": self.health})
+    def snapshot(self, instrument: str) -> str:
+        return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": self.health})
 
-    async def serve(self, websocket: WebSocket, default_symbol: str) -> None:
-        """One browser: told the default symbol, it sends `{"subscribe": "ETHUSDT"}` (again to switch) and then
+    async def serve(self, websocket: WebSocket, default_instrument: str) -> None:
+        """One browser: told the default instrument, it sends `{"subscribe": "binance.spot.ETHUSDT"}` (again to switch) and then
         receives a snapshot, updates and health."""
         await websocket.accept()
-        await websocket.send_text(encode({"type": "hello", "symbol": default_symbol, "symbols": self.views.symbols}))
+        await websocket.send_text(encode({"type": "hello", "instrument": default_instrument, "instruments": self.views.instruments}))
         client = Client(websocket, self.client_queue)
         self.clients.add(client)
         sender = asyncio.create_task(self._send(client))
         try:
             async for text in websocket.iter_text():
-                symbol = str(json.loads(text).get("subscribe", "")).strip().upper()
-                if symbol:
-                    client.subscribe(symbol)
+                try:
+                    client.subscribe(instrument_id(str(json.loads(text).get("subscribe", ""))))
+                except ConfigError:
+                    pass  # not an instrument: nothing to show, and nothing kept for it
         except (ValueError, AttributeError):
             await websocket.close(code=1003, reason='expected JSON like {"subscribe": "ETHUSDT"}')
         finally:
@@ -118,6 +121,6 @@ class Hub:
         try:
             while True:
                 item = await client.queue.get()
-                await client.websocket.send_text(self.snapshot(client.symbol) if item is _RESYNC else item)
+                await client.websocket.send_text(self.snapshot(client.instrument) if item is _RESYNC else item)
         except (WebSocketDisconnect, OSError, RuntimeError):  # the browser went away mid-send; serve() cleans up
             return

@@ -1,7 +1,7 @@
 """The live loader's Prometheus endpoint, read for the health panel (events/s, event age, reconnects, gaps, resyncs).
 
 The dashboard does not hard-code the loader's metric names: it passes on every `streamforge*` sample with its labels,
-and the page shows those of the selected symbol (and the unlabelled ones). Counters (`*_total`) also get a rate per
+and the page shows those of the selected instrument (and the unlabelled ones). Counters (`*_total`) also get a rate per
 second from two consecutive scrapes, and a histogram shows as its mean (publish latency). Buckets are left out: the page
 has no room for a distribution.
 """

@@ -1,4 +1,4 @@
-"""Arrow frames from the live topics -> the few JSON-ready rows the page draws, per symbol.
+"""Arrow frames from the live topics -> the few JSON-ready rows the page draws, per instrument.
 
 This runs in the Kafka thread and is vectorised with polars, so a poll of thousands of trades costs two group-bys, not
 a Python loop per trade; the event loop that serves browsers only merges the small results (views.py).
@@ -13,13 +13,17 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-TRADES, BOOK = "trades", "book"  # the streams whose newest event time the page shows as "last event age"
+from streamforge.catalog import BOOK, LIVE_TRADES
+from streamforge.schemas import INSTRUMENT
+
+# The streams whose newest event time the page shows as "last event age", by their catalog dataset names.
+TRADES, BOOK = LIVE_TRADES, BOOK
 _SIDES = {"bids": "bid", "asks": "ask"}  # JSON key -> BOOK_SNAPSHOT.side
 
 
 @dataclass
 class Delta:
-    """What one Kafka poll brought for one symbol; every list is oldest first."""
+    """What one Kafka poll brought for one instrument; every list is oldest first."""
 
     trades: list[tuple] = field(default_factory=list)  # (time_us, price, qty, buyer_is_maker, agg_id), the newest `tape`
     trade_minutes: list[tuple] = field(default_factory=list)  # (open_s, open, high, low, close, volume) built from trades
@@ -32,47 +36,47 @@ def _us(column: str) -> pl.Expr:
     return pl.col(column).dt.epoch("us")
 
 
-def _per_symbol(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    return {symbol: part for (symbol,), part in df.partition_by("symbol", as_dict=True, maintain_order=True).items()}
+def _per_instrument(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {instrument: part for (instrument,), part in df.partition_by(INSTRUMENT, as_dict=True, maintain_order=True).items()}
 
 
 def trades(df: pl.DataFrame, tape: int) -> dict[str, Delta]:
-    """AGG_TRADE rows -> the newest `tape` trades and per-minute OHLCV of all of them, per symbol. Two group-bys
-    over every symbol at once: a poll holds a few dozen rows per symbol, where each polars call's fixed cost counts."""
+    """AGG_TRADE rows -> the newest `tape` trades and per-minute OHLCV of all of them, per instrument. Two group-bys
+    over every instrument at once: a poll holds a few dozen rows per instrument, where each polars call's fixed cost counts."""
     timed = df.select(
-        "symbol", _us("time").alias("time_us"), pl.col("time").dt.truncate("1m").dt.epoch("s").alias("open_s"),
+        INSTRUMENT, _us("time").alias("time_us"), pl.col("time").dt.truncate("1m").dt.epoch("s").alias("open_s"),
         "price", "qty", pl.col("is_buyer_maker").cast(pl.Int8), "agg_id",
     )
-    minutes = timed.group_by("symbol", "open_s", maintain_order=True).agg(
+    minutes = timed.group_by(INSTRUMENT, "open_s", maintain_order=True).agg(
         pl.col("price").first(), pl.col("price").max().alias("high"), pl.col("price").min().alias("low"),
         pl.col("price").last().alias("close"), pl.col("qty").sum(), pl.col("time_us").max(),
     )
     deltas: dict[str, Delta] = {}
-    for symbol, open_s, o, h, low, c, v, newest in minutes.iter_rows():
-        delta = deltas.setdefault(symbol, Delta())
+    for instrument, open_s, o, h, low, c, v, newest in minutes.iter_rows():
+        delta = deltas.setdefault(instrument, Delta())
         delta.trade_minutes.append((open_s, o, h, low, c, v))
         delta.last[TRADES] = max(newest, delta.last.get(TRADES, newest))
-    tails = timed.group_by("symbol", maintain_order=True).tail(tape)
-    for symbol, *trade in tails.select("symbol", "time_us", "price", "qty", "is_buyer_maker", "agg_id").iter_rows():
-        deltas[symbol].trades.append(tuple(trade))
+    tails = timed.group_by(INSTRUMENT, maintain_order=True).tail(tape)
+    for instrument, *trade in tails.select(INSTRUMENT, "time_us", "price", "qty", "is_buyer_maker", "agg_id").iter_rows():
+        deltas[instrument].trades.append(tuple(trade))
     return deltas
 
 
 def klines(df: pl.DataFrame) -> dict[str, Delta]:
-    """KLINE rows -> candles per symbol (only 1-minute klines: the chart has one interval)."""
+    """KLINE rows -> candles per instrument (only 1-minute klines: the chart has one interval)."""
     ohlcv = [pl.col("open_time").dt.epoch("s"), "open", "high", "low", "close", "volume"]
     return {
-        symbol: Delta(klines=part.select(ohlcv).rows())
-        for symbol, part in _per_symbol(df.filter(pl.col("interval") == "1m")).items()
+        instrument: Delta(klines=part.select(ohlcv).rows())
+        for instrument, part in _per_instrument(df.filter(pl.col("interval") == "1m")).items()
     }
 
 
 def book(df: pl.DataFrame) -> dict[str, Delta]:
-    """BOOK_SNAPSHOT rows (one per level) -> the newest snapshot per symbol; older ones in the same poll are stale."""
+    """BOOK_SNAPSHOT rows (one per level) -> the newest snapshot per instrument; older ones in the same poll are stale."""
     deltas = {}
-    for symbol, part in _per_symbol(df).items():
+    for instrument, part in _per_instrument(df).items():
         newest = part.filter(pl.col("last_update_id") == pl.col("last_update_id").max()).sort("level")
         time_us = newest.select(_us("time").max()).item()
         sides = {key: newest.filter(pl.col("side") == side).select("price", "qty").rows() for key, side in _SIDES.items()}
-        deltas[symbol] = Delta(book={"time": time_us, **sides}, last={BOOK: time_us})
+        deltas[instrument] = Delta(book={"time": time_us, **sides}, last={BOOK: time_us})
     return deltas

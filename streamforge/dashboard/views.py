@@ -1,4 +1,4 @@
-"""Per-symbol state of the page — candles, tape, book, newest event times — bounded, with what changed since the
+"""Per-instrument state of the page — candles, tape, book, newest event times — bounded, with what changed since the
 last push.
 
 Candles come from two sources on purpose. The klines topic is the exchange's own account of each minute and one row
@@ -19,9 +19,9 @@ from streamforge.dashboard.rows import Delta
 O, H, L, C, V = range(5)  # positions in a candle's [open, high, low, close, volume]
 
 
-class SymbolView:
-    def __init__(self, symbol: str, candles: int, tape: int):
-        self.symbol = symbol
+class InstrumentView:
+    def __init__(self, instrument: str, candles: int, tape: int):
+        self.instrument = instrument
         self.max_candles = candles
         self.candles: dict[int, list[float]] = {}  # open_s -> [o, h, l, c, v]
         self.from_kline: set[int] = set()  # minutes whose volume the exchange reported
@@ -71,10 +71,10 @@ class SymbolView:
         return bool(self._changed or self._new_trades or self._book_changed)
 
     def snapshot(self) -> dict:
-        """Everything the page draws for this symbol; sent when a browser subscribes or has fallen behind."""
+        """Everything the page draws for this instrument; sent when a browser subscribes or has fallen behind."""
         return {
             "type": "snapshot",
-            "symbol": self.symbol,
+            "instrument": self.instrument,
             "candles": [[t, *self.candles[t]] for t in sorted(self.candles)],
             "trades": list(self.tape),
             "book": self.book,
@@ -86,7 +86,7 @@ class SymbolView:
         new_trades = list(self.tape)[-self._new_trades:] if self._new_trades else []
         update = {
             "type": "update",
-            "symbol": self.symbol,
+            "instrument": self.instrument,
             "candles": [[t, *self.candles[t]] for t in sorted(self._changed)],
             "trades": new_trades,
             "book": self.book if self._book_changed else None,
@@ -99,29 +99,29 @@ class SymbolView:
 
 
 class Views:
-    """One SymbolView per symbol seen on the topics (and the default one), created on first sight."""
+    """One InstrumentView per instrument seen on the topics (and the default one), created on first sight."""
 
-    def __init__(self, candles: int, tape: int, symbols: list[str]):
+    def __init__(self, candles: int, tape: int, instruments: list[str]):
         self.candles, self.tape = candles, tape
-        self.by_symbol: dict[str, SymbolView] = {}
-        for symbol in symbols:
-            self.get(symbol)
+        self.by_instrument: dict[str, InstrumentView] = {}
+        for instrument in instruments:
+            self.get(instrument)
 
-    def get(self, symbol: str) -> SymbolView:
-        if symbol not in self.by_symbol:
-            self.by_symbol[symbol] = SymbolView(symbol, self.candles, self.tape)
-        return self.by_symbol[symbol]
+    def get(self, instrument: str) -> InstrumentView:
+        if instrument not in self.by_instrument:
+            self.by_instrument[instrument] = InstrumentView(instrument, self.candles, self.tape)
+        return self.by_instrument[instrument]
 
-    def snapshot(self, symbol: str) -> dict:
-        """The snapshot of `symbol`; an empty one, not kept, for a symbol not seen yet — a page asking for any name
+    def snapshot(self, instrument: str) -> dict:
+        """The snapshot of `instrument`; an empty one, not kept, for a instrument not seen yet — a page asking for any name
         must not make the server hold a view for it."""
-        view = self.by_symbol.get(symbol) or SymbolView(symbol, self.candles, self.tape)
+        view = self.by_instrument.get(instrument) or InstrumentView(instrument, self.candles, self.tape)
         return view.snapshot()
 
     def apply(self, deltas: dict[str, Delta]) -> None:
-        for symbol, delta in deltas.items():
-            self.get(symbol).apply(delta)
+        for instrument, delta in deltas.items():
+            self.get(instrument).apply(delta)
 
     @property
-    def symbols(self) -> list[str]:
-        return sorted(self.by_symbol)
+    def instruments(self) -> list[str]:
+        return sorted(self.by_instrument)

@@ -101,17 +101,17 @@ def build_graph(
     trades: pl.DataFrame | None = None,
     *,
     train_end: datetime | int,
-    symbols: list[str] | None = None,
+    instruments: list[str] | None = None,
     config: GraphConfig | None = None,
 ) -> GraphBundle:
     """The graph of every 5-minute candle given, normalised and lead-lag-linked with data before `train_end`.
 
     `trades` (AGG_TRADE) only feed `large_trade_share`; without them that feature is absent (recorded in the stats).
-    `symbols`, when given, must all have candles (InsufficientDataError names those without).
+    `instruments`, when given, must all have candles (InsufficientDataError names those without).
     """
     config = config or GraphConfig.from_settings()
     train_end_us = _us(train_end)
-    raw = _raw_features(candles_5m, candles_1m, trades, symbols, config)
+    raw = _raw_features(candles_5m, candles_1m, trades, instruments, config)
     absent = tuple(n for n in TRADE_FEATURES if n not in raw.columns)
     feature_set = FEATURES.without(absent)
     stats = GraphStats(
@@ -140,14 +140,14 @@ def build_graph_with_stats(
     return _assemble(raw, stats, config)
 
 
-def _raw_features(candles_5m, candles_1m, trades, symbols, config: GraphConfig) -> pl.DataFrame:
-    if symbols is not None:
-        missing = sorted(set(symbols) - set(candles_5m["symbol"].unique()))
+def _raw_features(candles_5m, candles_1m, trades, instruments, config: GraphConfig) -> pl.DataFrame:
+    if instruments is not None:
+        missing = sorted(set(instruments) - set(candles_5m["instrument"].unique()))
         if missing:
             raise InsufficientDataError(f"no 5-minute candles for {missing} in the window")
-        candles_5m = candles_5m.filter(pl.col("symbol").is_in(symbols))
-        candles_1m = candles_1m.filter(pl.col("symbol").is_in(symbols))
-        trades = trades.filter(pl.col("symbol").is_in(symbols)) if trades is not None else None
+        candles_5m = candles_5m.filter(pl.col("instrument").is_in(instruments))
+        candles_1m = candles_1m.filter(pl.col("instrument").is_in(instruments))
+        trades = trades.filter(pl.col("instrument").is_in(instruments)) if trades is not None else None
     if candles_5m.is_empty():
         raise InsufficientDataError("no 5-minute candles in the window")
     return node_features(
@@ -156,21 +156,21 @@ def _raw_features(candles_5m, candles_1m, trades, symbols, config: GraphConfig) 
 
 
 def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> GraphBundle:
-    raw = raw.sort("open_time", "symbol").with_row_index("node_id").with_columns(pl.col("node_id").cast(pl.Int64))
+    raw = raw.sort("open_time", "instrument").with_row_index("node_id").with_columns(pl.col("node_id").cast(pl.Int64))
     x = stats.normalisation.apply(raw)
     nxt = raw.select(
-        "symbol",
+        "instrument",
         (pl.col("open_time") - pl.duration(microseconds=INTERVAL_US)).alias("open_time"),
         pl.col("log_rv").alias("target_log_rv"),
         pl.col("log_return").alias("target_return"),
     )
     nodes = GRAPH_NODE.conform(
         raw.with_columns(features=pl.Series(x.tolist(), dtype=pl.List(pl.Float64)))
-        .join(nxt, on=["symbol", "open_time"], how="left")
+        .join(nxt, on=["instrument", "open_time"], how="left")
         .sort("node_id")
         .select(GRAPH_NODE.names)
     )
-    keys = nodes.select("node_id", "symbol", "open_time")
+    keys = nodes.select("node_id", "instrument", "open_time")
     edges = pl.concat(
         [
             temporal_edges(keys, config.temporal_k),

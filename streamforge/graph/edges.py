@@ -1,12 +1,12 @@
 """Typed edges of the market graph. Every edge goes from a node whose interval has closed no later than its
 destination's, so a node's neighbourhood is known when its own interval closes: message passing cannot look ahead.
 
-- temporal: the same symbol k intervals earlier (k = 1..K) — volatility persistence.
-- cross_asset: another symbol that leads this one. The lead-lag correlation rho(leader return at t - lag, follower
+- temporal: the same instrument k intervals earlier (k = 1..K) — volatility persistence.
+- cross_asset: another instrument that leads this one. The lead-lag correlation rho(leader return at t - lag, follower
   return at t) is estimated on the training part only, for lags 1..L; pairs with |rho| * sqrt(n) >= min_z are kept.
   Node (follower, t) forecasts the follower's interval t+1, which the leader announced at t+1-lag, so the edge runs
   from (leader, t+1-lag) to (follower, t): offset lag-1 intervals, 0 for a one-interval lead (both closed at once).
-- similarity: the k nearest strictly earlier intervals of the same symbol within a window, in normalised feature
+- similarity: the k nearest strictly earlier intervals of the same instrument within a window, in normalised feature
   space — "what happened after situations like this one".
 """
 
@@ -23,10 +23,10 @@ LEAD_LAG_SCHEMA = {"leader": pl.String, "follower": pl.String, "lag": pl.Int64, 
 
 
 def temporal_edges(nodes: pl.DataFrame, k: int) -> pl.DataFrame:
-    """`nodes`: node_id, symbol, open_time."""
+    """`nodes`: node_id, instrument, open_time."""
     parts = [
         _shifted(group, group, offset, "temporal", 1.0)
-        for _, group in nodes.group_by("symbol", maintain_order=True)
+        for _, group in nodes.group_by("instrument", maintain_order=True)
         for offset in range(1, k + 1)
     ]
     return pl.concat(parts) if parts else GRAPH_EDGE.empty()
@@ -34,13 +34,13 @@ def temporal_edges(nodes: pl.DataFrame, k: int) -> pl.DataFrame:
 
 def estimate_lead_lag(raw: pl.DataFrame, train_end_us: int, max_lag: int, min_z: float) -> pl.DataFrame:
     """Significant lead-lag pairs over the training part: leader, follower, lag, rho, n."""
-    train = raw.filter(pl.col("open_time").dt.epoch("us") < train_end_us).select("symbol", "open_time", "log_return")
-    symbols = sorted(train["symbol"].unique())
+    train = raw.filter(pl.col("open_time").dt.epoch("us") < train_end_us).select("instrument", "open_time", "log_return")
+    instruments = sorted(train["instrument"].unique())
     rows = []
-    for leader in symbols:
-        lead = train.filter(pl.col("symbol") == leader)
-        for follower in (s for s in symbols if s != leader):
-            follow = train.filter(pl.col("symbol") == follower)
+    for leader in instruments:
+        lead = train.filter(pl.col("instrument") == leader)
+        for follower in (s for s in instruments if s != leader):
+            follow = train.filter(pl.col("instrument") == follower)
             for lag in range(1, max_lag + 1):
                 pairs = follow.join(
                     lead.with_columns(pl.col("open_time") + pl.duration(microseconds=lag * INTERVAL_US)),
@@ -62,8 +62,8 @@ def estimate_lead_lag(raw: pl.DataFrame, train_end_us: int, max_lag: int, min_z:
 def cross_asset_edges(nodes: pl.DataFrame, lead_lag: pl.DataFrame) -> pl.DataFrame:
     parts = [
         _shifted(
-            nodes.filter(pl.col("symbol") == pair["leader"]),
-            nodes.filter(pl.col("symbol") == pair["follower"]),
+            nodes.filter(pl.col("instrument") == pair["leader"]),
+            nodes.filter(pl.col("instrument") == pair["follower"]),
             pair["lag"] - 1,
             "cross_asset",
             pair["rho"],
@@ -75,9 +75,9 @@ def cross_asset_edges(nodes: pl.DataFrame, lead_lag: pl.DataFrame) -> pl.DataFra
 
 def similarity_edges(nodes: pl.DataFrame, x: np.ndarray, k: int, window: int) -> pl.DataFrame:
     """`x[node_id]` are the normalised features. Candidates of a node are the `window` previous intervals of its
-    symbol (strictly earlier); the k nearest by Euclidean distance send an edge weighted 1 / (1 + distance)."""
+    instrument (strictly earlier); the k nearest by Euclidean distance send an edge weighted 1 / (1 + distance)."""
     parts = []
-    for _, group in nodes.sort("open_time").group_by("symbol", maintain_order=True):
+    for _, group in nodes.sort("open_time").group_by("instrument", maintain_order=True):
         ids = group["node_id"].to_numpy()
         times = group["open_time"].dt.epoch("us").to_numpy()
         feats = x[ids]
@@ -110,7 +110,7 @@ def similarity_edges(nodes: pl.DataFrame, x: np.ndarray, k: int, window: int) ->
 
 
 def _shifted(sources: pl.DataFrame, targets: pl.DataFrame, offset: int, edge_type: str, weight: float) -> pl.DataFrame:
-    """Edges from each node of `sources` (one symbol) to the node of `targets` (one symbol) `offset` intervals later."""
+    """Edges from each node of `sources` (one instrument) to the node of `targets` (one instrument) `offset` intervals later."""
     src = sources.select(
         pl.col("node_id").alias("src"),
         (pl.col("open_time") + pl.duration(microseconds=offset * INTERVAL_US)).alias("time"),

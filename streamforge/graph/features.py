@@ -1,8 +1,8 @@
-"""Node features: what one symbol did in one 5-minute interval, computed from that interval and earlier data only.
+"""Node features: what one instrument did in one 5-minute interval, computed from that interval and earlier data only.
 
 Why these features: realized volatility clusters (log RV, range), reacts to activity (volume, trade count, large
 trades), to order flow imbalance (taker-buy share, VWAP distance) and follows the intraday cycle (time of day). Every
-value of node (symbol, t) uses candles and trades up to the end of interval t — the first 1-minute return of an
+value of node (instrument, t) uses candles and trades up to the end of interval t — the first 1-minute return of an
 interval reaches back to the previous interval's last close, which is past data — so nothing here looks ahead.
 
 `FEATURES` names and versions the feature set. Change a name, its meaning or its order and bump the version: a saved
@@ -62,35 +62,35 @@ def node_features(
     rv_floor: float,
     large_trade_multiple: float,
 ) -> pl.DataFrame:
-    """One row per (symbol, 5-minute open_time) with the raw (unnormalised) features present for these inputs.
+    """One row per (instrument, 5-minute open_time) with the raw (unnormalised) features present for these inputs.
 
     Intervals without 1-minute candles take their realized variance from the squared 5-minute return (one return
     instead of five): a coarser estimate, but from the same interval.
     """
     _require_interval(candles_5m, "5m")
     _require_interval(candles_1m, "1m")
-    missing = sorted(set(candles_5m["symbol"].unique()) - set(candles_1m["symbol"].unique()))
+    missing = sorted(set(candles_5m["instrument"].unique()) - set(candles_1m["instrument"].unique()))
     if missing:
         raise InsufficientDataError(f"no 1-minute candles for {missing}: realized volatility needs them")
 
     log_close = pl.col("close").log()
     rv = (
-        candles_1m.sort("symbol", "open_time")
+        candles_1m.sort("instrument", "open_time")
         .with_columns(
-            r=(log_close - log_close.shift(1).over("symbol")).fill_null(log_close - pl.col("open").log()),
+            r=(log_close - log_close.shift(1).over("instrument")).fill_null(log_close - pl.col("open").log()),
             bucket=pl.col("open_time").dt.truncate(INTERVAL),
         )
-        .group_by("symbol", "bucket")
+        .group_by("instrument", "bucket")
         .agg(rv=(pl.col("r") ** 2).sum())
         .rename({"bucket": "open_time"})
     )
     minutes = (pl.col("open_time").dt.epoch("us") % _DAY_US) / _DAY_US * (2 * math.pi)
     frame = (
-        candles_5m.sort("symbol", "open_time")
+        candles_5m.sort("instrument", "open_time")
         .with_columns(
-            log_return=(log_close - log_close.shift(1).over("symbol")).fill_null(log_close - pl.col("open").log())
+            log_return=(log_close - log_close.shift(1).over("instrument")).fill_null(log_close - pl.col("open").log())
         )
-        .join(rv, on=["symbol", "open_time"], how="left")
+        .join(rv, on=["instrument", "open_time"], how="left")
         .with_columns(
             range=(pl.col("high") / pl.col("low")).log(),
             log_rv=pl.max_horizontal(pl.col("rv").fill_null(pl.col("log_return") ** 2), pl.lit(rv_floor)).log(),
@@ -105,10 +105,10 @@ def node_features(
         )
     )
     if trades is not None:
-        frame = frame.join(_large_trade_share(trades, large_trade_multiple), on=["symbol", "open_time"], how="left")
+        frame = frame.join(_large_trade_share(trades, large_trade_multiple), on=["instrument", "open_time"], how="left")
         frame = frame.with_columns(pl.col("large_trade_share").fill_null(0.0))
     present = [n for n in FEATURES.names if n in frame.columns]
-    return frame.select("symbol", "open_time", *present)
+    return frame.select("instrument", "open_time", *present)
 
 
 def _large_trade_share(trades: pl.DataFrame, multiple: float) -> pl.DataFrame:
@@ -116,7 +116,7 @@ def _large_trade_share(trades: pl.DataFrame, multiple: float) -> pl.DataFrame:
     a scale-free definition that needs no statistics from other intervals (so no look-ahead, no training fit)."""
     return (
         trades.with_columns(open_time=pl.col("time").dt.truncate(INTERVAL))
-        .group_by("symbol", "open_time")
+        .group_by("instrument", "open_time")
         .agg(
             large_trade_share=pl.col("qty").filter(pl.col("qty") >= multiple * pl.col("qty").median()).sum()
             / pl.col("qty").sum()
@@ -133,9 +133,9 @@ def _require_interval(candles: pl.DataFrame, interval: str) -> None:
 
 @dataclass(frozen=True)
 class Normalisation:
-    """Per-symbol mean and standard deviation of each feature over the training part.
+    """Per-instrument mean and standard deviation of each feature over the training part.
 
-    Per symbol, because BTC's volume and SOL's volume live on different scales and a cross-asset message should carry
+    Per instrument, because BTC's volume and SOL's volume live on different scales and a cross-asset message should carry
     "unusually active", not "BTC". Training part only, because statistics of later data would leak into the fit.
     """
 
@@ -147,36 +147,36 @@ class Normalisation:
     def fit(cls, raw: pl.DataFrame, feature_names: tuple[str, ...], train_end_us: int) -> Normalisation:
         train = raw.filter(pl.col("open_time").dt.epoch("us") < train_end_us)
         mean, std = {}, {}
-        for symbol in sorted(raw["symbol"].unique()):
-            part = train.filter(pl.col("symbol") == symbol)
+        for instrument in sorted(raw["instrument"].unique()):
+            part = train.filter(pl.col("instrument") == instrument)
             if part.height < 2:
-                raise InsufficientDataError(f"{symbol} has {part.height} intervals before the end of training; needs 2 or more")
+                raise InsufficientDataError(f"{instrument} has {part.height} intervals before the end of training; needs 2 or more")
             values = part.select(feature_names).to_numpy()
             sd = values.std(axis=0)
             i = feature_names.index("log_rv")
             if sd[i] <= 1e-9 * max(1.0, abs(values[:, i].mean())):  # zero up to rounding
                 raise InsufficientDataError(
-                    f"{symbol}: log realized volatility is constant over the training part (zero volatility?); "
+                    f"{instrument}: log realized volatility is constant over the training part (zero volatility?); "
                     "there is nothing to forecast"
                 )
-            mean[symbol] = values.mean(axis=0).tolist()
+            mean[instrument] = values.mean(axis=0).tolist()
             # A feature constant over training carries no information: it normalises to 0 rather than to inf.
-            std[symbol] = np.where(sd > 0, sd, 1.0).tolist()
+            std[instrument] = np.where(sd > 0, sd, 1.0).tolist()
         return cls(feature_names, mean, std)
 
     def apply(self, raw: pl.DataFrame) -> np.ndarray:
-        unknown = sorted(set(raw["symbol"].unique()) - set(self.mean))
+        unknown = sorted(set(raw["instrument"].unique()) - set(self.mean))
         if unknown:
             raise InsufficientDataError(f"no training statistics for {unknown}: they had no data in the training window")
-        symbols = raw["symbol"].to_list()
-        mean = np.array([self.mean[s] for s in symbols]).reshape(len(symbols), -1)
-        std = np.array([self.std[s] for s in symbols]).reshape(len(symbols), -1)
+        instruments = raw["instrument"].to_list()
+        mean = np.array([self.mean[s] for s in instruments]).reshape(len(instruments), -1)
+        std = np.array([self.std[s] for s in instruments]).reshape(len(instruments), -1)
         return (raw.select(self.feature_names).to_numpy() - mean) / std
 
-    def log_rv_scale(self, symbols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def log_rv_scale(self, instruments: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of log RV per row: the model forecasts log RV in these standardised units."""
         i = self.feature_names.index("log_rv")
-        return np.array([self.mean[s][i] for s in symbols]), np.array([self.std[s][i] for s in symbols])
+        return np.array([self.mean[s][i] for s in instruments]), np.array([self.std[s][i] for s in instruments])
 
     def to_dict(self) -> dict:
         return {"feature_names": list(self.feature_names), "mean": self.mean, "std": self.std}

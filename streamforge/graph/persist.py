@@ -9,11 +9,12 @@ rebuilds it exactly from the stored tables, so there is one copy that cannot dri
 
 from __future__ import annotations
 
+from streamforge import catalog
 from streamforge.errors import StoreError
 from streamforge.graph.builder import GraphBundle, GraphConfig, GraphStats
 from streamforge.store import Store
 
-GRAPHS = "graphs"
+GRAPHS = catalog.dataset(catalog.GRAPHS).collection
 
 
 def save_graph(store: Store, graph_id: str, bundle: GraphBundle, window: dict) -> dict:

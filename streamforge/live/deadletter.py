@@ -24,7 +24,7 @@ class DeadLetters:
     def __init__(self, publisher: Publisher, metrics: Metrics, topic_name: str) -> None:
         self.publisher, self.metrics, self.topic = publisher, metrics, topic_name
 
-    def send(self, raw: str | bytes, reason: str, kind: str, stream: str = "", symbol: str = "") -> None:
+    def send(self, raw: str | bytes, reason: str, kind: str, stream: str = "", instrument: str = "") -> None:
         """`kind` is a short label for the metric (e.g. "json", "schema"); `reason` the full explanation."""
         payload = raw.encode() if isinstance(raw, str) else raw
         headers = [
@@ -35,4 +35,4 @@ class DeadLetters:
         ]
         self.metrics.dead_letters.labels(kind).inc()
         log.warning("dead letter (%s) from %s: %s", kind, stream or "?", reason)
-        self.publisher.add_raw(self.topic, symbol.encode(), payload, headers)
+        self.publisher.add_raw(self.topic, instrument.encode(), payload, headers)

@@ -28,13 +28,13 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.events = Counter("streamforge_live_events", "Stream events received", ["symbol", "type"], registry=r)
+        self.events = Counter("streamforge_live_events", "Stream events received", ["instrument", "type"], registry=r)
         self.events_per_s = Gauge("streamforge_live_events_per_second", f"Events received per second over the last {RATE_WINDOW_S:g} s", registry=r)
         self.event_age = Gauge("streamforge_live_last_event_age_seconds", "Seconds since the last event of each stream", ["stream"], registry=r)
         self.reconnects = Counter("streamforge_live_reconnects", "WebSocket connections replaced, by reason", ["reason"], registry=r)
-        self.gaps_repaired = Counter("streamforge_live_gap_ids_repaired", "Ids missing from the stream and fetched by REST", ["symbol", "type"], registry=r)
-        self.duplicates = Counter("streamforge_live_duplicates_dropped", "Events dropped because their id was already published", ["symbol", "type"], registry=r)
-        self.book_resyncs = Counter("streamforge_live_book_resyncs", "Local order books restarted from a REST snapshot, by reason", ["symbol", "reason"], registry=r)
+        self.gaps_repaired = Counter("streamforge_live_gap_ids_repaired", "Ids missing from the stream and fetched by REST", ["instrument", "type"], registry=r)
+        self.duplicates = Counter("streamforge_live_duplicates_dropped", "Events dropped because their id was already published", ["instrument", "type"], registry=r)
+        self.book_resyncs = Counter("streamforge_live_book_resyncs", "Local order books restarted from a REST snapshot, by reason", ["instrument", "reason"], registry=r)
         self.publish_latency = Histogram("streamforge_live_publish_latency_seconds", "WebSocket receive to Kafka acknowledgement, per row", buckets=LATENCY_BUCKETS, registry=r)
         self.published_rows = Counter("streamforge_live_published_rows", "Rows acknowledged by Kafka", ["topic"], registry=r)
         self.dead_letters = Counter("streamforge_live_dead_letters", "Events sent to the dead-letter topic, by reason", ["reason"], registry=r)
@@ -44,10 +44,10 @@ class Metrics:
         self._last_seen: dict[str, float] = {}
         self._arrivals: deque[tuple[float, int]] = deque()
 
-    def seen(self, stream: str, symbol: str, kind: str) -> None:
+    def seen(self, stream: str, instrument: str, kind: str) -> None:
         now = time.monotonic()
         self._last_seen[stream] = now
-        self.events.labels(symbol, kind).inc()
+        self.events.labels(instrument, kind).inc()
         if self._arrivals and now - self._arrivals[-1][0] < 0.1:
             at, count = self._arrivals[-1]
             self._arrivals[-1] = (at, count + 1)

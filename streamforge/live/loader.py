@@ -1,15 +1,15 @@
 """The live loader: Binance's combined WebSocket stream → exact, typed, micro-batched Kafka topics.
 
-Per symbol it subscribes `<sym>@aggTrade`, `<sym>@depth@100ms` and `<sym>@kline_1m` and publishes (see the Kafka
-contract in docs/dev/contracts.md):
+Per instrument it subscribes `<sym>@aggTrade`, `<sym>@depth@100ms` and `<sym>@kline_1m` and publishes (see the Kafka
+contract in docs/dev/contracts.md), keyed by instrument id:
 - `live-aggtrades` (AGG_TRADE): every agg id exactly once, contiguous — holes are fetched by REST first (`gaps`);
 - `depth` (DEPTH_UPDATE): the diff events as received, without duplicates (u above the last one published);
 - `book` (BOOK_SNAPSHOT): every STREAMFORGE_LIVE_BOOK_INTERVAL_S, the top levels of the local book (`book`), which
   follows Binance's snapshot + diff procedure;
 - `live-klines-1m` (KLINE): each closed 1-minute kline once, missed ones fetched by REST.
 
-Each symbol has a worker task that handles its events in order, so a REST repair for one symbol holds back only
-that symbol's events. Book snapshots are fetched by one scheduler for all symbols, spaced apart and through the REST
+Each instrument has a worker task that handles its events in order, so a REST repair for one instrument holds back
+only that instrument's events. Book snapshots are fetched by one scheduler for all of them, spaced apart and through the REST
 client's weight limiter, so a resync of hundreds of books after the daily reconnect cannot earn a 429; while a book
 waits for its snapshot its diffs are buffered and its trades keep flowing.
 """
@@ -32,6 +32,7 @@ from streamforge import settings
 from streamforge.bus.config import kafka_config, timeout_s
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import build_topics, ensure_topics
+from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.errors import StreamForgeError
 from streamforge.venues.binance.rest import BinanceRest
 from streamforge.live import health
@@ -40,19 +41,20 @@ from streamforge.venues.binance.book import LocalBook, Outcome
 from streamforge.live.connection import MAX_STREAMS, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.gaps import Sequence
+from streamforge.instruments import parse_instrument
 from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.schemas import INSTRUMENT
 
 log = logging.getLogger(__name__)
 
 STREAM_SUFFIXES = ("aggTrade", "depth@100ms", "kline_1m")
 KLINE_STEP_US = 60_000_000
-TOPIC_KINDS = ("live-aggtrades", "live-klines-1m", "depth", "book", "deadletter")
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
 
 
 @dataclass(frozen=True)
 class LiveConfig:
-    symbols: tuple[str, ...]
+    instruments: tuple[str, ...]
     ws_url: str
     rest_url: str
     home: Path
@@ -72,10 +74,10 @@ class LiveConfig:
     http_host: str = "127.0.0.1"
 
     @classmethod
-    def from_settings(cls, symbols: list[str], **overrides: object) -> LiveConfig:
+    def from_settings(cls, instruments: list[str], **overrides: object) -> LiveConfig:
         g = settings.get
         values = dict(
-            symbols=tuple(symbols),
+            instruments=tuple(instruments),
             ws_url=g("STREAMFORGE_WS_URL"),
             rest_url=g("STREAMFORGE_REST_URL"),
             home=settings.home(),
@@ -109,10 +111,10 @@ def live_producer(kafka: dict, delivery_timeout_s: float) -> KafkaProducer:
 
 
 @dataclass
-class SymbolState:
-    """One symbol's sequences and book; its events are handled in order by one worker."""
+class InstrumentState:
+    """One instrument's sequences and book; its events are handled in order by one worker."""
 
-    symbol: str
+    instrument: str
     book: LocalBook
     trades: Sequence = field(default_factory=Sequence)
     klines: Sequence = field(default_factory=lambda: Sequence(KLINE_STEP_US))
@@ -129,15 +131,18 @@ class Loader:
         self.metrics = health.Metrics()
         self.rest = BinanceRest(config.rest_url)
         # Built from the settings now (not at import), so a test or a second deployment can use its own prefix.
-        self.topics = {spec.kind: spec for spec in build_topics() if spec.kind in TOPIC_KINDS}
+        self.topics = {spec.dataset: spec for spec in build_topics() if DATASETS[spec.dataset].live}
         self.publisher = Publisher(
             live_producer(self.kafka, config.delivery_timeout_s), self.metrics,
             Unpublished(config.unpublished_path, self.metrics), config.buffer_bytes, config.batch_ms, config.batch_rows,
             on_acked,
         )
-        self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics["deadletter"].name)
-        self.states = {s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit)) for s in config.symbols}
-        streams = [f"{s.lower()}@{suffix}" for s in config.symbols for suffix in STREAM_SUFFIXES]
+        self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics[DEADLETTER].name)
+        instruments = [parse_instrument(i) for i in config.instruments]
+        self.states = {i.id: InstrumentState(i.id, LocalBook(i.id, max_levels=config.snapshot_limit)) for i in instruments}
+        # Binance names the symbol in every event ("s"): the route from it to the instrument's state.
+        self.by_symbol = {i.symbol: self.states[i.id] for i in instruments}
+        streams = [f"{i.symbol.lower()}@{suffix}" for i in instruments for suffix in STREAM_SUFFIXES]
         self.connections = [
             Connection(
                 config.ws_url, streams[i : i + MAX_STREAMS], self.deliver, self.metrics, stall_s=config.stall_s,
@@ -159,7 +164,7 @@ class Loader:
         tasks += [asyncio.create_task(self._work(state)) for state in self.states.values()]
         tasks += [asyncio.create_task(self._fetch_snapshots()), asyncio.create_task(self._publish_books(stop))]
         self.started.set()
-        log.info("live loader: %d symbols on %d connection(s); metrics on :%d", len(self.states), len(self.connections), self.http_port)
+        log.info("live loader: %d instruments on %d connection(s); metrics on :%d", len(self.states), len(self.connections), self.http_port)
         try:
             await stop.wait()
         finally:
@@ -183,7 +188,7 @@ class Loader:
     # --- the edge: one WebSocket message
 
     def deliver(self, raw: str, received_ns: int) -> None:
-        """Parse one message and queue it for its symbol's worker; what cannot be parsed becomes a dead letter."""
+        """Parse one message and queue it for its instrument's worker; what cannot be parsed becomes a dead letter."""
         try:
             message = json.loads(raw)
         except ValueError as error:
@@ -195,135 +200,137 @@ class Loader:
             self.dead_letters.send(raw, "not a combined-stream message {stream, data}", "shape", str(stream))
             return
         symbol = data.get("s")
-        state = self.states.get(symbol) if isinstance(symbol, str) else None
+        state = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
         if state is None:
             self.dead_letters.send(raw, f"event for a symbol this loader does not follow: {symbol!r}", "schema", stream)
             return
-        kind = data.get("e")
-        self.metrics.seen(stream, symbol, str(kind))
+        kind, instrument = data.get("e"), state.instrument
+        self.metrics.seen(stream, instrument, str(kind))
         try:
             if kind == "aggTrade":
-                item = ("trade", events.agg_trade(data))
+                item = ("trade", events.agg_trade(data, instrument))
             elif kind == "depthUpdate":
-                item = ("depth", events.depth_update(data))
+                item = ("depth", events.depth_update(data, instrument))
             elif kind == "kline":
-                closed, row = events.kline(data)
+                closed, row = events.kline(data, instrument)
                 if not closed:
                     return  # only closed klines are published; the open one changes until it closes
                 item = ("kline", row)
             else:
-                self.dead_letters.send(raw, f"unknown event type {kind!r}", "schema", stream, symbol)
+                self.dead_letters.send(raw, f"unknown event type {kind!r}", "schema", stream, instrument)
                 return
         except events.BadEvent as error:
-            self.dead_letters.send(raw, str(error), "schema", stream, symbol)
+            self.dead_letters.send(raw, str(error), "schema", stream, instrument)
             return
         state.queue.put_nowait((*item, len(raw), received_ns))
 
-    # --- per-symbol work, in order
+    # --- per-instrument work, in order
 
-    async def _work(self, state: SymbolState) -> None:
+    async def _work(self, state: InstrumentState) -> None:
         handlers = {"trade": self._trade, "depth": self._depth, "kline": self._kline, "snapshot": self._snapshot}
         while True:
             kind, payload, size, received_ns = await state.queue.get()
             try:
                 await handlers[kind](state, payload, size, received_ns)
             except StreamForgeError as error:  # a REST repair that failed: recorded, and the stream goes on
-                log.error("%s %s: %s", state.symbol, kind, error)
+                log.error("%s %s: %s", state.instrument, kind, error)
 
-    async def _trade(self, state: SymbolState, row: tuple, size: int, received_ns: int) -> None:
-        agg_id = row[1]
+    async def _trade(self, state: InstrumentState, row: dict, size: int, received_ns: int) -> None:
+        agg_id = row["agg_id"]
         decision = state.trades.offer(agg_id)
         if decision is None:
-            self.metrics.duplicates.labels(state.symbol, "aggTrade").inc()
+            self.metrics.duplicates.labels(state.instrument, "aggTrade").inc()
             return
         if decision.missing:
             await self._repair_trades(state, *decision.missing)
-        self.publisher.add(self.topics["live-aggtrades"], state.symbol, row, row[6], size, received_ns)
+        self.publisher.add(self.topics[LIVE_TRADES], state.instrument, row, row["time"], size, received_ns)
         state.trades.published(agg_id)
 
-    async def _repair_trades(self, state: SymbolState, first: int, last: int) -> None:
+    async def _repair_trades(self, state: InstrumentState, first: int, last: int) -> None:
         """Fetch agg ids first..last by REST and publish them; ids REST cannot give are recorded as unpublished."""
+        symbol = parse_instrument(state.instrument).symbol
         try:
-            frame = await asyncio.to_thread(self.rest.agg_trades_between, state.symbol, first, last)
+            frame = await asyncio.to_thread(self.rest.agg_trades_between, symbol, first, last)
         except StreamForgeError as error:
-            log.error("%s: REST repair of agg ids %d..%d failed: %s", state.symbol, first, last, error)
+            log.error("%s: REST repair of agg ids %d..%d failed: %s", state.instrument, first, last, error)
             frame = None
-        spec = self.topics["live-aggtrades"]
-        rows = [] if frame is None else list(frame.with_columns(pl.col("time").dt.epoch("us")).iter_rows())
+        spec = self.topics[LIVE_TRADES]
+        rows = [] if frame is None else list(frame.with_columns(pl.col("time").dt.epoch("us")).iter_rows(named=True))
         now = time.time_ns()
         for row in rows:
-            self.publisher.add(spec, state.symbol, row, row[6], REPAIRED_ROW_BYTES, now)
-        got = {row[1] for row in rows}
+            self.publisher.add(spec, state.instrument, row, row["time"], REPAIRED_ROW_BYTES, now)
+        got = {row["agg_id"] for row in rows}
         lost = [i for i in range(first, last + 1) if i not in got]
-        self.publisher.unpublished.record(spec.name, state.symbol, spec.record, lost, "REST repair failed")
-        self.metrics.gaps_repaired.labels(state.symbol, "aggTrade").inc(len(rows))
+        self.publisher.unpublished.record(spec.name, state.instrument, spec.record, lost, "REST repair failed")
+        self.metrics.gaps_repaired.labels(state.instrument, "aggTrade").inc(len(rows))
 
-    async def _depth(self, state: SymbolState, event: events.DepthEvent, size: int, received_ns: int) -> None:
+    async def _depth(self, state: InstrumentState, event: events.DepthEvent, size: int, received_ns: int) -> None:
         if event.final_update_id > state.last_depth_u:
-            self.publisher.add(self.topics["depth"], state.symbol, event.row(), event.event_time_us, size, received_ns)
+            self.publisher.add(self.topics[DEPTH], state.instrument, event.row(), event.event_time_us, size, received_ns)
             state.last_depth_u = event.final_update_id
         outcome = state.book.add(event)
         if outcome is Outcome.GAP:
-            self.metrics.book_resyncs.labels(state.symbol, "gap").inc()
-            log.warning("%s: depth update ids jumped to U=%d; resyncing the book", state.symbol, event.first_update_id)
+            self.metrics.book_resyncs.labels(state.instrument, "gap").inc()
+            log.warning("%s: depth update ids jumped to U=%d; resyncing the book", state.instrument, event.first_update_id)
         if outcome in (Outcome.GAP, Outcome.BUFFERED):
             self._want_snapshot(state)
 
-    async def _snapshot(self, state: SymbolState, snapshot: dict, size: int, received_ns: int) -> None:
+    async def _snapshot(self, state: InstrumentState, snapshot: dict, size: int, received_ns: int) -> None:
         state.snapshot_pending = False
         try:
             last_update_id = int(snapshot["lastUpdateId"])
             bids = [(float(p), float(q)) for p, q in snapshot["bids"]]
             asks = [(float(p), float(q)) for p, q in snapshot["asks"]]
         except (KeyError, TypeError, ValueError) as error:
-            log.error("%s: unusable depth snapshot (%s); fetching another", state.symbol, error)
+            log.error("%s: unusable depth snapshot (%s); fetching another", state.instrument, error)
             self._want_snapshot(state)
             return
         if not state.book.load_snapshot(last_update_id, bids, asks) or not state.book.synced:
-            self.metrics.book_resyncs.labels(state.symbol, "stale-snapshot").inc()
+            self.metrics.book_resyncs.labels(state.instrument, "stale-snapshot").inc()
             self._want_snapshot(state)
 
-    async def _kline(self, state: SymbolState, row: tuple, size: int, received_ns: int) -> None:
-        open_us = row[2]
+    async def _kline(self, state: InstrumentState, row: dict, size: int, received_ns: int) -> None:
+        open_us = row["open_time"]
         decision = state.klines.offer(open_us)
         if decision is None:
-            self.metrics.duplicates.labels(state.symbol, "kline").inc()
+            self.metrics.duplicates.labels(state.instrument, "kline").inc()
             return
-        spec = self.topics["live-klines-1m"]
+        spec = self.topics[LIVE_KLINES_1M]
         if decision.missing:
             first, last = decision.missing
-            frame = await asyncio.to_thread(self.rest.klines, state.symbol, "1m", first, last + KLINE_STEP_US)
+            symbol, interval = parse_instrument(state.instrument).symbol, DATASETS[LIVE_KLINES_1M].interval
+            frame = await asyncio.to_thread(self.rest.klines, symbol, interval, first, last + KLINE_STEP_US)
             times = [pl.col(c).dt.epoch("us") for c in ("open_time", "close_time")]
-            for missed in frame.with_columns(times).iter_rows():
-                self.publisher.add(spec, state.symbol, missed, missed[2], REPAIRED_ROW_BYTES, time.time_ns())
-            self.metrics.gaps_repaired.labels(state.symbol, "kline").inc(frame.height)
-        self.publisher.add(spec, state.symbol, row, open_us, size, received_ns)
+            for missed in frame.with_columns(times).iter_rows(named=True):
+                self.publisher.add(spec, state.instrument, missed, missed["open_time"], REPAIRED_ROW_BYTES, time.time_ns())
+            self.metrics.gaps_repaired.labels(state.instrument, "kline").inc(frame.height)
+        self.publisher.add(spec, state.instrument, row, open_us, size, received_ns)
         state.klines.published(open_us)
 
     # --- book snapshots: fetched one at a time, published periodically
 
-    def _want_snapshot(self, state: SymbolState) -> None:
+    def _want_snapshot(self, state: InstrumentState) -> None:
         if not state.snapshot_pending:
             state.snapshot_pending = True
-            self.snapshots.put_nowait(state.symbol)
+            self.snapshots.put_nowait(state.instrument)
 
     async def _fetch_snapshots(self) -> None:
         """One REST depth snapshot at a time, spaced, through the client's weight limiter (it waits rather than
         exceeding the exchange's budget), so any number of resyncing books stays under the REST limit."""
         while True:
-            symbol = await self.snapshots.get()
+            instrument = await self.snapshots.get()
             try:
-                snapshot = await asyncio.to_thread(self.rest.depth, symbol, self.config.snapshot_limit)
+                snapshot = await asyncio.to_thread(self.rest.depth, parse_instrument(instrument).symbol, self.config.snapshot_limit)
             except StreamForgeError as error:
-                log.error("%s: depth snapshot failed (%s); trying again", symbol, error)
+                log.error("%s: depth snapshot failed (%s); trying again", instrument, error)
                 await asyncio.sleep(self.config.backoff_s)
-                self.snapshots.put_nowait(symbol)
+                self.snapshots.put_nowait(instrument)
                 continue
-            self.states[symbol].queue.put_nowait(("snapshot", snapshot, 0, time.time_ns()))
+            self.states[instrument].queue.put_nowait(("snapshot", snapshot, 0, time.time_ns()))
             await asyncio.sleep(self.config.snapshot_spacing_s)
 
     async def _publish_books(self, stop: asyncio.Event) -> None:
-        spec, top = self.topics["book"], self.config.book_top
+        spec, top = self.topics[BOOK], self.config.book_top
         while not stop.is_set():
             await asyncio.sleep(self.config.book_interval_s)
             for state in self.states.values():
@@ -334,8 +341,9 @@ class Loader:
                 now = time.time_ns()
                 for side, levels in (("bid", bids), ("ask", asks)):
                     for level, (price, qty) in enumerate(levels):
-                        row = (state.symbol, book.last_event_time_us, book.last_update_id, side, level, price, qty)
-                        self.publisher.add(spec, state.symbol, row, book.last_event_time_us, 64, now)
+                        row = {INSTRUMENT: state.instrument, "time": book.last_event_time_us,
+                               "last_update_id": book.last_update_id, "side": side, "level": level, "price": price, "qty": qty}
+                        self.publisher.add(spec, state.instrument, row, book.last_event_time_us, 64, now)
                 state.last_book_published = book.last_update_id
 
 

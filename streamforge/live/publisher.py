@@ -1,9 +1,10 @@
 """Micro-batched Arrow publishing of live rows to Kafka, within a bounded memory budget.
 
-Rows are grouped by (topic, symbol, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after the
-oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch (`streamforge.bus.codec`)
-keyed by the symbol, with the partition-key header `<YYYY-MM-DD>|<SYMBOL>` — a message never mixes two days, so a consumer
-can route it to a daily partition by its headers alone. Encoding and sending happen on a thread of their own, so
+Rows are grouped by (topic, instrument, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after
+the oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch
+(`streamforge.bus.codec`) keyed by the instrument, with the cell's partition-key header `<YYYY-MM-DD>|<instrument>`
+(`catalog.cell_key`) — a message never mixes two days, so a consumer can route it to a daily partition by its
+headers alone. Encoding and sending happen on a thread of their own, so
 a slow broker never blocks the WebSocket reader.
 
 When Kafka is unavailable the producer retries in order (STREAMFORGE_LIVE_DELIVERY_TIMEOUT_S) and rows wait here:
@@ -33,19 +34,20 @@ from streamforge.bus.config import max_message_bytes
 from streamforge.bus.topics import TopicSpec
 from streamforge.errors import StreamForgeError
 from streamforge.live.health import Metrics
-from streamforge.schemas import TIME, Record
+from streamforge.catalog import cell_key
+from streamforge.schemas import INSTRUMENT, TIME, Record
 
 log = logging.getLogger(__name__)
 US_PER_DAY = 86_400_000_000
 
 
-def partition_key(time_us: int, symbol: str) -> str:
-    return f"{datetime.fromtimestamp(time_us // US_PER_DAY * 86_400, UTC).date().isoformat()}|{symbol}"
+def partition_key(time_us: int, instrument: str) -> str:
+    return cell_key(instrument, datetime.fromtimestamp(time_us // US_PER_DAY * 86_400, UTC).date())
 
 
-def id_index(record: Record) -> int:
-    """Column of a row that identifies it in the unpublished-ids file: the record's integer id, else its time."""
-    return record.names.index(codec.id_column(record) or record.time_column)
+def id_field(record: Record) -> str:
+    """The field that identifies a row in the unpublished-ids file: the record's integer id, else its time."""
+    return codec.id_column(record) or record.time_column
 
 
 class Unpublished:
@@ -56,7 +58,7 @@ class Unpublished:
         self._lock = threading.Lock()
         self.rows = 0
 
-    def record(self, topic: str, symbol: str, record: Record, ids: list[int], reason: str) -> None:
+    def record(self, topic: str, instrument: str, record: Record, ids: list[int], reason: str) -> None:
         if not ids:
             return
         ids = sorted(ids)
@@ -72,19 +74,19 @@ class Unpublished:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as out:
                 for first, last in ranges:
-                    out.write(json.dumps({"topic": topic, "symbol": symbol, "record": record.name, "id_column": column,
+                    out.write(json.dumps({"topic": topic, INSTRUMENT: instrument, "record": record.name, "id_column": column,
                                           "first": first, "last": last, "reason": reason}) + "\n")
         self.metrics.unpublished.labels(topic).inc(len(ids))
 
 
 @dataclass
 class _Group:
-    """Rows waiting to become one message: one topic, one symbol, one day."""
+    """Rows waiting to become one message: one topic, one instrument, one day."""
 
     spec: TopicSpec
-    symbol: str
+    instrument: str
     key: str  # the partition key header
-    rows: list[tuple] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
     received_ns: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
 
@@ -115,16 +117,16 @@ class Publisher:
 
     # --- called from the loader's event loop
 
-    def add(self, spec: TopicSpec, symbol: str, row: tuple, time_us: int, size: int, received_ns: int) -> bool:
-        """Queue one row (in `spec.record`'s column order, times in µs); False when it did not fit the budget."""
+    def add(self, spec: TopicSpec, instrument: str, row: dict, time_us: int, size: int, received_ns: int) -> bool:
+        """Queue one row (the fields of `spec.record`, times in µs); False when it did not fit the budget."""
         if not self._admit(size):
-            self.unpublished.record(spec.name, symbol, spec.record, [row[id_index(spec.record)]], "buffer budget exceeded")
+            self.unpublished.record(spec.name, instrument, spec.record, [row[id_field(spec.record)]], "buffer budget exceeded")
             return False
-        key = partition_key(time_us, symbol)
+        key = partition_key(time_us, instrument)
         with self._lock:
-            group = self._groups.get((spec.name, symbol, key))
+            group = self._groups.get((spec.name, instrument, key))
             if group is None:
-                group = self._groups[(spec.name, symbol, key)] = _Group(spec, symbol, key)
+                group = self._groups[(spec.name, instrument, key)] = _Group(spec, instrument, key)
             group.rows.append(row)
             group.received_ns.append(received_ns)
             group.sizes.append(size)
@@ -201,7 +203,7 @@ class Publisher:
     def _publish(self, group: _Group) -> None:
         """Send the group as one or more messages. Rows that cannot be encoded (a value the schema refuses, a row
         over the message bound) are recorded as unpublished like any other loss: the thread must outlive them."""
-        id_at = id_index(group.spec.record)
+        id_at = id_field(group.spec.record)
         start = 0
         try:
             for message in codec.encode_arrow(group.spec.record, table_of(group.spec.record, group.rows), group.key,
@@ -212,10 +214,10 @@ class Publisher:
             log.error("%d %s rows of %s could not be encoded: %s", len(group.rows) - start, group.spec.record.name,
                       group.key, error)
             self._release(sum(group.sizes[start:]))
-            self.unpublished.record(group.spec.name, group.symbol, group.spec.record,
+            self.unpublished.record(group.spec.name, group.instrument, group.spec.record,
                                     [row[id_at] for row in group.rows[start:]], f"not encodable: {error}")
 
-    def _send_message(self, group: _Group, message: codec.Message, rows: slice, id_at: int) -> None:
+    def _send_message(self, group: _Group, message: codec.Message, rows: slice, id_at: str) -> None:
         record = group.spec.record
         received, size = group.received_ns[rows], sum(group.sizes[rows])
         ids = [row[id_at] for row in group.rows[rows]]
@@ -233,9 +235,9 @@ class Publisher:
         def failed(error) -> None:
             self._release(size)
             log.error("Kafka did not take %d %s rows of %s: %s", len(ids), record.name, group.key, error)
-            self.unpublished.record(group.spec.name, group.symbol, record, ids, f"kafka: {error}")
+            self.unpublished.record(group.spec.name, group.instrument, record, ids, f"kafka: {error}")
 
-        self._send(group.spec.name, group.symbol.encode(), message.value, message.headers, acked, failed)
+        self._send(group.spec.name, group.instrument.encode(), message.value, message.headers, acked, failed)
 
     def _send_raw(self, topic: str, key: bytes, value: bytes, headers: list, size: int) -> None:
         def failed(error) -> None:
@@ -268,11 +270,12 @@ class Publisher:
             self.metrics.buffer_bytes.set(self.pending_bytes)
 
 
-def table_of(record: Record, rows: list[tuple]) -> pa.Table:
-    """Rows (µs integer times) → an Arrow table of `record`, built column by column: no polars frame, whose
-    construction and conversion back would cost more than encoding the micro-batch itself."""
+def table_of(record: Record, rows: list[dict]) -> pa.Table:
+    """Rows (the record's fields, µs integer times) → an Arrow table of `record`, built column by column: no polars
+    frame, whose construction and conversion back would cost more than encoding the micro-batch itself."""
     arrays = []
-    for values, column in zip(zip(*rows), record.columns):
+    for column in record.columns:
+        values = [row[column.name] for row in rows]
         if column.type == TIME:
             arrays.append(pa.array(values, type=pa.int64()).cast(TIME))
         else:

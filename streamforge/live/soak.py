@@ -2,7 +2,7 @@
 
 A simulator (real sockets) streams 5 symbols with abrupt disconnects, dropped, duplicated, reordered and malformed
 events; the loader publishes to a real broker. Afterwards everything is read back from Kafka and checked:
-- agg ids per symbol: no id missing between the first and the last, none twice;
+- agg ids per instrument: no id missing between the first and the last, none twice;
 - every published book snapshot (a checkpoint every STREAMFORGE_LIVE_BOOK_INTERVAL_S): its top 20 levels equal the
   simulator's true book at the snapshot's update id (`Market.book_state`, the same pure function the simulator
   serves).
@@ -23,12 +23,16 @@ from kafka.consumer.fetcher import ConsumerRecord
 from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
-from streamforge.bus.topics import TopicSpec, build_topics
+from streamforge.bus.topics import TopicSpec, build_topics, topic
+from streamforge.catalog import BOOK, LIVE_TRADES
+from streamforge.instruments import parse_instrument
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.sim.faults import Faults
 from streamforge.sim.market import Market
 from streamforge.sim.runner import running_simulator
+from streamforge.schemas import INSTRUMENT
 from streamforge.sim.server import SimConfig
+from streamforge.venues.binance import SPOT
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT")
 TOP = 20
@@ -62,16 +66,16 @@ def soak(seconds: float, disconnect_every_s: int, speed: float = 4.0, seed: int 
     with LocalBroker(home / "broker") as broker, running_simulator(sim_config) as url:
         kafka = kafka_config(broker.bootstrap)
         config = LiveConfig.from_settings(
-            list(SYMBOLS), ws_url=url.replace("http://", "ws://"), rest_url=url, home=home, http_port=0,
+            [SPOT.instrument(s).id for s in SYMBOLS], ws_url=url.replace("http://", "ws://"), rest_url=url, home=home, http_port=0,
             snapshot_limit=WINDOW, snapshot_spacing_s=0.05, book_interval_s=0.5, book_top=TOP, backoff_s=0.2,
         )
         started = time.monotonic()
         with LoaderThread(config, kafka) as loader:
             time.sleep(seconds)
             dead_letters = int(sum(s.value for m in loader.metrics.dead_letters.collect() for s in m.samples if s.name.endswith("_total")))
-        topics = {spec.kind: spec for spec in build_topics()}
-        trades = read_frame(kafka, topics["live-aggtrades"])
-        books = read_frame(kafka, topics["book"])
+        topics = build_topics()
+        trades = read_frame(kafka, topic(LIVE_TRADES, topics))
+        books = read_frame(kafka, topic(BOOK, topics))
         unpublished = len(config.unpublished_path.read_text().splitlines()) if config.unpublished_path.exists() else 0
     missing, duplicates = id_problems(trades)
     checkpoints, mismatches = book_problems(books, Market(seed, sim_config.volume, sim_config.lead_lag))
@@ -79,26 +83,26 @@ def soak(seconds: float, disconnect_every_s: int, speed: float = 4.0, seed: int 
 
 
 def id_problems(trades: pl.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
-    """Per symbol: ids missing between the first and the last published, and ids published more than once."""
+    """Per instrument: ids missing between the first and the last published, and ids published more than once."""
     missing, duplicates = {}, {}
-    for symbol in sorted(trades["symbol"].unique()):
-        ids = trades.filter(pl.col("symbol") == symbol)["agg_id"]
+    for instrument in sorted(trades[INSTRUMENT].unique()):
+        ids = trades.filter(pl.col(INSTRUMENT) == instrument)["agg_id"]
         unique = ids.n_unique()
-        duplicates[symbol] = ids.len() - unique
-        missing[symbol] = int(ids.max() - ids.min() + 1 - unique) if unique else 0
+        duplicates[instrument] = ids.len() - unique
+        missing[instrument] = int(ids.max() - ids.min() + 1 - unique) if unique else 0
     return missing, duplicates
 
 
 def book_problems(books: pl.DataFrame, market: Market) -> tuple[int, list[str]]:
     """(checkpoints, descriptions of those whose levels differ from the true book)."""
     mismatches, checkpoints = [], 0
-    for (symbol, update), levels in books.group_by("symbol", "last_update_id", maintain_order=True):
+    for (instrument, update), levels in books.group_by(INSTRUMENT, "last_update_id", maintain_order=True):
         checkpoints += 1
-        truth = market.book_state(symbol, update, TOP)
+        truth = market.book_state(parse_instrument(instrument).symbol, update, TOP)
         for side, expected in (("bid", truth.bids), ("ask", truth.asks)):
             got = levels.filter(pl.col("side") == side).sort("level").select("price", "qty").rows()
             if [(round(p, 8), round(q, 8)) for p, q in got] != [(round(p, 8), round(q, 8)) for p, q in expected]:
-                mismatches.append(f"{symbol} update {update} {side}s: got {got[:3]}..., true {expected[:3]}...")
+                mismatches.append(f"{instrument} update {update} {side}s: got {got[:3]}..., true {expected[:3]}...")
     return checkpoints, mismatches
 
 

@@ -1,7 +1,7 @@
 """The baselines a GNN must beat to be worth its edges.
 
 - Persistence: next log RV = current log RV; next return sign = current return sign (momentum).
-- HAR-RV (Corsi 2009): per symbol, ordinary least squares of next log RV on the mean log RV over the last 1, 6
+- HAR-RV (Corsi 2009): per instrument, ordinary least squares of next log RV on the mean log RV over the last 1, 6
   (30 min) and 48 (4 h) intervals, fitted on the training block. Its return score is the same regression on
   returns averaged over the same horizons, so every model is scored on both targets.
 (The third baseline, an MLP on the node features without edges, is `ForecastNet` with no edge types: see gnn.py.)
@@ -28,10 +28,10 @@ def persistence(nodes: pl.DataFrame) -> Forecast:
 
 
 def har_regressors(nodes: pl.DataFrame, column: str) -> np.ndarray:
-    """Intercept and the mean of `column` over the last h intervals of the node's symbol (by time, so gaps shorten
+    """Intercept and the mean of `column` over the last h intervals of the node's instrument (by time, so gaps shorten
     the average rather than reach further back), for h in HAR_HORIZONS; rows in node_id order."""
     means = [
-        pl.col(column).rolling_mean_by("open_time", window_size=f"{5 * h}m").over("symbol").alias(f"h{h}")
+        pl.col(column).rolling_mean_by("open_time", window_size=f"{5 * h}m").over("instrument").alias(f"h{h}")
         for h in HAR_HORIZONS
     ]
     x = nodes.sort("open_time").with_columns(means).sort("node_id").select(f"h{h}" for h in HAR_HORIZONS).to_numpy()
@@ -40,24 +40,24 @@ def har_regressors(nodes: pl.DataFrame, column: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Har:
-    coefficients: dict[str, dict[str, list[float]]]  # symbol -> target column -> coefficients
+    coefficients: dict[str, dict[str, list[float]]]  # instrument -> target column -> coefficients
 
     @classmethod
     def fit(cls, nodes: pl.DataFrame, train: np.ndarray) -> Har:
         coefficients: dict[str, dict[str, list[float]]] = {}
-        symbols = nodes["symbol"].to_numpy()
+        instruments = nodes["instrument"].to_numpy()
         for column, target in (("log_rv", "target_log_rv"), ("log_return", "target_return")):
             x, y = har_regressors(nodes, column), nodes[target].fill_null(np.nan).to_numpy()
-            for symbol in np.unique(symbols[train]):
-                m = train & (symbols == symbol) & np.isfinite(y)
+            for instrument in np.unique(instruments[train]):
+                m = train & (instruments == instrument) & np.isfinite(y)
                 beta, *_ = np.linalg.lstsq(x[m], y[m], rcond=None)
-                coefficients.setdefault(symbol, {})[column] = beta.tolist()
+                coefficients.setdefault(instrument, {})[column] = beta.tolist()
         return cls(coefficients)
 
     def predict(self, nodes: pl.DataFrame) -> Forecast:
-        symbols = nodes["symbol"].to_list()
+        instruments = nodes["instrument"].to_list()
         out = []
         for column in ("log_rv", "log_return"):
-            beta = np.array([self.coefficients[s][column] for s in symbols])
+            beta = np.array([self.coefficients[s][column] for s in instruments])
             out.append((har_regressors(nodes, column) * beta).sum(axis=1))
         return Forecast(*out)

@@ -5,7 +5,7 @@ Each layer is h' = relu(W_root h + sum over edge types r of W_r * mean_{j -> i o
 matrix per edge type (temporal, cross-asset and similarity messages mean different things), edge weights scale the
 messages (the lead-lag correlation, the similarity). Aggregation is PyG's `SimpleConv`, which needs no compiled
 extension (torch_scatter / torch_sparse). Two heads read the last layer: next-interval log RV (standardised per
-symbol) and a next-return score (a logit of the return being positive).
+instrument) and a next-return score (a logit of the return being positive).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Forecast quality, per model and per symbol, never NaN.
+"""Forecast quality, per model and per instrument, never NaN.
 
 - MSE on next-interval log realized variance (the primary target).
 - QLIKE on variances (Patton 2011): with realized variance RV and forecast variance h = exp(forecast log RV),
@@ -50,22 +50,22 @@ def information_coefficient(score: np.ndarray, realized: np.ndarray) -> float | 
 def score(
     model: str,
     block: str,
-    symbols: np.ndarray,
+    instruments: np.ndarray,
     forecast_log_rv: np.ndarray,
     return_score: np.ndarray,
     actual_log_rv: np.ndarray,
     actual_return: np.ndarray,
 ) -> list[dict]:
-    """Metric rows (MODEL_METRICS columns without model_id and window_end) for each symbol and for ALL pooled."""
+    """Metric rows (MODEL_METRICS columns without model_id and window_end) for each instrument and for ALL pooled."""
     if not (np.isfinite(forecast_log_rv).all() and np.isfinite(return_score).all()):
         raise StreamForgeError(f"model {model} produced non-finite forecasts on the {block} block; it diverged")
     rows = []
-    for symbol in [*sorted(set(symbols.tolist())), ALL]:
-        m = np.ones(len(symbols), bool) if symbol == ALL else symbols == symbol
+    for instrument in [*sorted(set(instruments.tolist())), ALL]:
+        m = np.ones(len(instruments), bool) if instrument == ALL else instruments == instrument
         rows.append(
             {
                 "model": model,
-                "symbol": symbol,
+                "instrument": instrument,
                 "block": block,
                 "n": int(m.sum()),
                 "mse_log_rv": mse(forecast_log_rv[m], actual_log_rv[m]),
@@ -78,8 +78,8 @@ def score(
 
 
 def gnn_gain(metrics: pl.DataFrame, block: str = "test") -> pl.DataFrame:
-    """Per symbol: the GNN's MSE on log RV, the best of the HAR and MLP baselines, and gain = 1 - gnn / best
+    """Per instrument: the GNN's MSE on log RV, the best of the HAR and MLP baselines, and gain = 1 - gnn / best
     (positive: the GNN is better). The graph earns its keep only where the gain is clearly above zero."""
-    wide = metrics.filter(pl.col("block") == block).pivot("model", index="symbol", values="mse_log_rv")
+    wide = metrics.filter(pl.col("block") == block).pivot("model", index="instrument", values="mse_log_rv")
     best = pl.min_horizontal("har", "mlp")
-    return wide.select("symbol", pl.col("gnn"), best.alias("best_baseline"), (1 - pl.col("gnn") / best).alias("gain"))
+    return wide.select("instrument", pl.col("gnn"), best.alias("best_baseline"), (1 - pl.col("gnn") / best).alias("gain"))

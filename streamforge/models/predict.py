@@ -25,7 +25,7 @@ def predict(
     day: date,
     trades: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """symbol, open_time, forecast_log_rv (next interval's log realized variance), forecast_rv, up_probability
+    """instrument, open_time, forecast_log_rv (next interval's log realized variance), forecast_rv, up_probability
     (of the next interval's return being positive), one row per 5-minute node of `day`."""
     bundle = build_graph_with_stats(candles_5m, candles_1m, trades, model.stats, model.graph_config)
     start, end = day_bounds_us(day)
@@ -33,10 +33,10 @@ def predict(
     in_day = (t >= start) & (t < end)
     if not in_day.any():
         raise InsufficientDataError(f"no 5-minute candles on {day} to score")
-    mean, std = model.stats.normalisation.log_rv_scale(bundle.nodes["symbol"].to_list())
+    mean, std = model.stats.normalisation.log_rv_scale(bundle.nodes["instrument"].to_list())
     forecast = net_forecast(model.net, to_pyg(bundle), mean, std)
     return bundle.nodes.filter(pl.Series(in_day)).select(
-        "symbol",
+        "instrument",
         "open_time",
         pl.Series("forecast_log_rv", forecast.log_rv[in_day]),
         pl.Series("forecast_rv", np.exp(forecast.log_rv[in_day])),

@@ -1,10 +1,10 @@
 """Where trained models live and how they are found again.
 
 A model's files (`save_model`: weights, manifest, metrics) go to `STREAMFORGE_HOME/models/<model_id>/`; the store's
-`models` collection holds one document per model — window, seed, where the files are, the metrics and the per-symbol
+`models` collection holds one document per model — window, seed, where the files are, the metrics and the per-instrument
 gain — so `streamforge models` lists every model without opening any file, on either store backend.
 
-A model id is `<symbols>_<training date>_<hash>`, the hash over the window and every graph and training setting: the
+A model id is `<instruments>_<training date>_<hash>`, the hash over the window and every graph and training setting: the
 same training (deterministic, seeded) keeps its id and replaces its files; any other setting gets a new id and sits
 beside the earlier models.
 """
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from streamforge import settings
+from streamforge import catalog
 from streamforge.errors import StoreError
 from streamforge.graph.builder import GraphConfig
 from streamforge.models.metrics import gnn_gain
@@ -25,7 +26,7 @@ from streamforge.models.train import TrainConfig, TrainedModel
 from streamforge.models.window import TrainingWindow
 from streamforge.store import Store
 
-MODELS = "models"
+MODELS = catalog.dataset(catalog.MODELS).collection
 
 
 def models_dir() -> Path:

@@ -1,7 +1,7 @@
 """Train the GNN and the MLP baseline with one loop, fit HAR and persistence, and score all four on the same
 walk-forward split.
 
-Training is full-graph and full-batch on the CPU: a month of three symbols is ~26k nodes, small enough that one
+Training is full-graph and full-batch on the CPU: a month of three instruments is ~26k nodes, small enough that one
 forward pass over the whole graph is cheaper than sampling neighbourhoods, and full-batch Adam with a fixed seed and no
 dropout is deterministic (same seed, same weights, same metrics). The loss is the MSE of the standardised next log RV
 plus `return_loss_weight` x the binary cross-entropy of the next return's sign, on training nodes only; early
@@ -97,7 +97,7 @@ def train_and_evaluate(
     if empty:
         raise InsufficientDataError(f"no nodes with a target in the {', '.join(empty)} block(s) of the split")
 
-    mean, std = bundle.stats.normalisation.log_rv_scale(nodes["symbol"].to_list())
+    mean, std = bundle.stats.normalisation.log_rv_scale(nodes["instrument"].to_list())
     data.y_std = torch.tensor((np.nan_to_num(data.y_log_rv.numpy()) - mean) / std, dtype=torch.float32)
 
     forecasts: dict[str, Forecast] = {"persistence": persistence(nodes), "har": Har.fit(nodes, blocks["train"]).predict(nodes)}
@@ -114,7 +114,7 @@ def train_and_evaluate(
         for row in score(
             name,
             block,
-            nodes["symbol"].to_numpy()[blocks[block]],
+            nodes["instrument"].to_numpy()[blocks[block]],
             forecast.log_rv[blocks[block]],
             forecast.return_score[blocks[block]],
             data.y_log_rv.numpy()[blocks[block]],

@@ -1,4 +1,4 @@
-"""A training window — which symbols, which days, how they split — and the stored data it reads.
+"""A training window — which instruments, which days, how they split — and the stored data it reads.
 
 The Dagster `graph` and `model` assets, `streamforge train` and `streamforge predict` all read candles and trades
 through the store interface, so a model is trained on exactly what the historical assets stored, whichever backend
@@ -19,27 +19,27 @@ from streamforge.graph import GraphBundle, build_graph
 from streamforge.models.predict import predict
 from streamforge.models.split import Split
 from streamforge.models.train import TrainedModel
-from streamforge.schemas import AGG_TRADE, CANDLE
+from streamforge.catalog import CANDLES_1M, CANDLES_5M, TRADES, dataset
 from streamforge.store import Store
 from streamforge.dates import day_bounds_us
 
 # The only trade columns the graph uses (large-trade share): reading just these keeps a month of trades small.
-TRADE_COLUMNS = ["symbol", "time", "qty"]
+TRADE_COLUMNS = ["instrument", "time", "qty"]
 
 
 @dataclass(frozen=True)
 class TrainingWindow:
-    symbols: tuple[str, ...]  # sorted, so one set of symbols has one name
+    instruments: tuple[str, ...]  # sorted, so one set of instruments has one name
     end: date  # the training date: last day of the window, inclusive
     days: int
 
     @classmethod
-    def of(cls, symbols: list[str] | tuple[str, ...], end: date, days: int) -> TrainingWindow:
-        if not symbols:
-            raise ConfigError("a training window needs at least one symbol")
+    def of(cls, instruments: list[str] | tuple[str, ...], end: date, days: int) -> TrainingWindow:
+        if not instruments:
+            raise ConfigError("a training window needs at least one instrument")
         if days < 1:
             raise ConfigError(f"a training window needs at least one day, got {days}")
-        return cls(tuple(sorted(set(symbols))), end, days)
+        return cls(tuple(sorted(set(instruments))), end, days)
 
     @property
     def first(self) -> date:
@@ -51,8 +51,8 @@ class TrainingWindow:
 
     @property
     def universe(self) -> str:
-        """The symbol set as one name, e.g. 'BTCUSDT+ETHUSDT+SOLUSDT' (a partition key of the training assets)."""
-        return "+".join(self.symbols)
+        """The instrument set as one name, e.g. 'BTCUSDT+ETHUSDT+SOLUSDT' (a partition key of the training assets)."""
+        return "+".join(self.instruments)
 
     @property
     def graph_id(self) -> str:
@@ -68,36 +68,38 @@ class TrainingWindow:
         )
 
     def to_dict(self) -> dict:
-        return {"symbols": list(self.symbols), "first": self.first.isoformat(), "end": self.end.isoformat(), "days": self.days}
+        return {"instruments": list(self.instruments), "first": self.first.isoformat(), "end": self.end.isoformat(), "days": self.days}
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainingWindow:
-        return cls.of(d["symbols"], date.fromisoformat(d["end"]), d["days"])
+        return cls.of(d["instruments"], date.fromisoformat(d["end"]), d["days"])
 
 
 def read_inputs(
-    store: Store, symbols: list[str], first: date, last: date, with_trades: bool = True
+    store: Store, instruments: list[str], first: date, last: date, with_trades: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
-    """(5-minute candles, 1-minute candles, trades or None) of `symbols` from `first` to `last` inclusive."""
-    c5 = store.read("candles_5m", CANDLE, symbols, first, last)
-    c1 = store.read("candles_1m", CANDLE, symbols, first, last)
+    """(5-minute candles, 1-minute candles, trades or None) of `instruments` from `first` to `last` inclusive."""
+    def stored(name: str, start: date, end: date) -> pl.DataFrame:
+        d = dataset(name)
+        return store.read(d.collection, d.record, instruments, start, end)
+
+    c5, c1 = stored(CANDLES_5M, first, last), stored(CANDLES_1M, first, last)
     if not with_trades:
         return c5, c1, None
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    trades = pl.concat([store.read("trades", AGG_TRADE, symbols, d, d).select(TRADE_COLUMNS) for d in days])
-    return c5, c1, trades
+    return c5, c1, pl.concat([stored(TRADES, d, d).select(TRADE_COLUMNS) for d in days])
 
 
 def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
     """The market graph of the window, normalised and lead-lag-linked on its training part."""
-    c5, c1, trades = read_inputs(store, list(window.symbols), window.first, window.end)
-    return build_graph(c5, c1, trades, train_end=window.split().train_end_us, symbols=list(window.symbols))
+    c5, c1, trades = read_inputs(store, list(window.instruments), window.first, window.end)
+    return build_graph(c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments))
 
 
 def score_day(store: Store, model: TrainedModel, day: date) -> pl.DataFrame:
     """The model's forecasts for every 5-minute interval of `day`, from stored candles of the day and the day before
     (so the day's first nodes have the same look-back as in training)."""
-    symbols = sorted(model.stats.normalisation.mean)
+    instruments = sorted(model.stats.normalisation.mean)
     with_trades = not model.stats.absent_features
-    c5, c1, trades = read_inputs(store, symbols, day - timedelta(days=1), day, with_trades)
+    c5, c1, trades = read_inputs(store, instruments, day - timedelta(days=1), day, with_trades)
     return predict(model, c5, c1, day, trades)

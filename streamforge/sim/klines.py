@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from streamforge.schemas import KLINE
+from streamforge.instruments import DEFAULT_MARKET
+from streamforge.schemas import INSTRUMENT, KLINE
 from streamforge.sim.calendar import US_PER_DAY, US_PER_S
 
 #: Supported intervals and their length in µs. Binance also has 3d, 1w and 1M, which span days; not simulated.
@@ -72,7 +73,7 @@ def aggregate(
         )
         .filter(pl.col("close").is_not_null())
         .with_columns(
-            pl.lit(symbol).alias("symbol"),
+            pl.lit(f"{DEFAULT_MARKET}.{symbol}").alias(INSTRUMENT),
             pl.lit(interval).alias("interval"),
             (grid_start_us + pl.col("bucket") * step).cast(pl.Datetime("us", "UTC")).alias("open_time"),
             (grid_start_us + (pl.col("bucket") + 1) * step - 1).cast(pl.Datetime("us", "UTC")).alias("close_time"),

@@ -21,7 +21,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from streamforge.schemas import AGG_TRADE
+from streamforge.instruments import DEFAULT_MARKET
+from streamforge.schemas import AGG_TRADE, INSTRUMENT
 from streamforge.sim.calendar import EPOCH, MICROSECOND_DUMPS_FROM, N_DAYS, S_PER_DAY, US_PER_MS, US_PER_S, day_index, day_start_us
 from streamforge.sim.prices import ar1_over_day, seasonality
 from streamforge.sim.seeding import day_generator, generator
@@ -113,7 +114,7 @@ def generate_day(
     last_trade_id = counts.first_trade_id[i] + np.cumsum(fills) - 1
     return pl.DataFrame(
         {
-            "symbol": pl.repeat(spec.symbol, n, eager=True),
+            INSTRUMENT: pl.repeat(f"{DEFAULT_MARKET}.{spec.symbol}", n, eager=True),
             "agg_id": np.arange(counts.first_agg_id[i], counts.first_agg_id[i] + n, dtype=np.int64),
             "price": price,
             "qty": qty,

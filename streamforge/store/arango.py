@@ -40,7 +40,7 @@ from streamforge.store.base import (
     check_collection,
     check_graph_id,
     partition_frame,
-    check_symbol,
+    check_instrument,
 )
 
 _BOOKKEEPING = ("_key", "_id", "_rev", "sf_day", "sf_write")
@@ -100,22 +100,22 @@ class ArangoStore(Store):
     # --- partitions
 
     @_arango_errors
-    def replace_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> int:
-        df = partition_frame(record, symbol, day, df)
+    def replace_partition(self, collection: str, record: Record, instrument: str, day: date, df: pl.DataFrame) -> int:
+        df = partition_frame(record, instrument, day, df)
         coll = self._collection(collection, record)
         write_id = uuid.uuid4().hex
         for offset in range(0, df.height, _BATCH):
             batch = to_documents(record, df.slice(offset, _BATCH), day, write_id)
             result = coll.import_bulk(batch, on_duplicate="replace", halt_on_error=True)
             if result["errors"]:
-                raise StoreError(f"ArangoDB refused {result['errors']} rows of {collection} {symbol} {day}: {result}")
+                raise StoreError(f"ArangoDB refused {result['errors']} rows of {collection} {instrument} {day}: {result}")
         lo, hi = day_bounds_us(day)
         self.db.aql.execute(
-            "FOR d IN @@c FILTER d.symbol == @symbol AND d.@time >= @lo AND d.@time < @hi AND d.sf_write != @write "
+            "FOR d IN @@c FILTER d.instrument == @instrument AND d.@time >= @lo AND d.@time < @hi AND d.sf_write != @write "
             "REMOVE d IN @@c",
             bind_vars={
                 "@c": collection,
-                "symbol": symbol,
+                "instrument": instrument,
                 "time": record.time_column,
                 "lo": lo,
                 "hi": hi,
@@ -129,16 +129,16 @@ class ArangoStore(Store):
         self,
         collection: str,
         record: Record,
-        symbols: list[str] | None = None,
+        instruments: list[str] | None = None,
         start: date | None = None,
         end: date | None = None,
     ) -> pl.DataFrame:
         if not self.db.has_collection(check_collection(collection)):
             return record.empty()
         filters, bind = [], {"@c": collection, "drop": list(_BOOKKEEPING)}
-        if symbols is not None:
-            filters.append("d.symbol IN @symbols")
-            bind["symbols"] = list(symbols)
+        if instruments is not None:
+            filters.append("d.instrument IN @instruments")
+            bind["instruments"] = list(instruments)
         if start is not None or end is not None:
             bind["time"] = record.time_column
         if start is not None:
@@ -158,19 +158,19 @@ class ArangoStore(Store):
         if not self.db.has_collection(check_collection(collection)):
             return []
         cursor = self.db.aql.execute(
-            "FOR d IN @@c FILTER HAS(d, 'sf_day') COLLECT symbol = d.symbol, day = d.sf_day WITH COUNT INTO rows "
-            "SORT symbol, day RETURN {symbol, day, rows}",
+            "FOR d IN @@c FILTER HAS(d, 'sf_day') COLLECT instrument = d.instrument, day = d.sf_day WITH COUNT INTO rows "
+            "SORT instrument, day RETURN {instrument, day, rows}",
             bind_vars={"@c": collection},
         )
-        return [PartitionInfo(p["symbol"], date.fromisoformat(p["day"]), p["rows"]) for p in cursor]
+        return [PartitionInfo(p["instrument"], date.fromisoformat(p["day"]), p["rows"]) for p in cursor]
 
     @_arango_errors
-    def delete_partition(self, collection: str, symbol: str, day: date) -> int:
+    def delete_partition(self, collection: str, instrument: str, day: date) -> int:
         if not self.db.has_collection(check_collection(collection)):
             return 0
         cursor = self.db.aql.execute(
-            "FOR d IN @@c FILTER d.symbol == @symbol AND d.sf_day == @day REMOVE d IN @@c",
-            bind_vars={"@c": collection, "symbol": check_symbol(symbol), "day": day.isoformat()},
+            "FOR d IN @@c FILTER d.instrument == @instrument AND d.sf_day == @day REMOVE d IN @@c",
+            bind_vars={"@c": collection, "instrument": check_instrument(instrument), "day": day.isoformat()},
         )
         return cursor.statistics()["modified"]
 
@@ -265,8 +265,8 @@ class ArangoStore(Store):
             self.db.create_collection(name)
         coll = self.db.collection(name)
         if record is not None and name not in self._indexed:
-            coll.add_persistent_index(fields=["symbol", record.time_column])
-            coll.add_persistent_index(fields=["symbol", "sf_day"])
+            coll.add_persistent_index(fields=["instrument", record.time_column])
+            coll.add_persistent_index(fields=["instrument", "sf_day"])
             self._indexed.add(name)
         return coll
 

@@ -1,13 +1,13 @@
 """What every store promises, whichever backend holds the data.
 
-A store keeps *partitions*: all rows of one record type for one symbol and one UTC day, in a named collection
-(``agg_trades``, ``candles_1m``...). The pipeline writes a partition as a whole and rewrites it as a whole when it is
+A store keeps *partitions*: all rows of one record type for one instrument and one UTC day (a catalog cell), in a
+named collection (``trades``, ``candles_1m``...). The pipeline writes a partition as a whole and rewrites it as a whole when it is
 re-materialised, so the only write is :meth:`Store.replace_partition`, and it must never leave a partition half
 written: readers see the old rows or the new ones. Rows are stored sorted by the record's key so that a rewrite of
 the same data is the same stored content.
 
 Trained models' records need plain keyed documents rather than partitions: :meth:`Store.put_documents` /
-:meth:`Store.get_documents` cover that and nothing more. A market graph is neither (its nodes span symbols and days,
+:meth:`Store.get_documents` cover that and nothing more. A market graph is neither (its nodes span instruments and days,
 and it is rewritten as a whole per training window), so :meth:`Store.replace_graph` / :meth:`Store.read_graph` keep
 every graph in two collections, ``graph_nodes`` and ``graph_edges``, told apart by a graph id.
 """
@@ -21,20 +21,21 @@ from datetime import date
 
 import polars as pl
 
+from streamforge import catalog
 from streamforge.dates import day_bounds_us
-from streamforge.errors import StoreError
-from streamforge.schemas import Record
+from streamforge.errors import ConfigError, StoreError
+from streamforge.instruments import parse_instrument
+from streamforge.schemas import INSTRUMENT, Record
 
 # Both backends use these names on disk / as ArangoDB collection names, so they must be safe for both.
 _COLLECTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-_SYMBOL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _GRAPH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+.-]{0,199}")  # file names and ArangoDB keys allow all of these
-GRAPH_NODES, GRAPH_EDGES = "graph_nodes", "graph_edges"
+GRAPH_NODES, GRAPH_EDGES = catalog.dataset(catalog.GRAPH_NODES).collection, catalog.dataset(catalog.GRAPH_EDGES).collection
 
 
 @dataclass(frozen=True)
 class PartitionInfo:
-    symbol: str
+    instrument: str
     day: date
     rows: int
 
@@ -43,10 +44,10 @@ class Store(ABC):
     """A partitioned store of typed frames plus keyed documents. Callers get one from ``open_store()``."""
 
     @abstractmethod
-    def replace_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> int:
-        """Make ``df`` the whole content of the (symbol, day) partition, atomically; return the rows written.
+    def replace_partition(self, collection: str, record: Record, instrument: str, day: date, df: pl.DataFrame) -> int:
+        """Make ``df`` the whole content of the (instrument, day) partition, atomically; return the rows written.
 
-        ``df`` must conform to ``record`` and hold only rows of ``symbol`` whose time column falls inside ``day``.
+        ``df`` must conform to ``record`` and hold only rows of ``instrument`` whose time column falls inside ``day``.
         An empty ``df`` leaves no partition (as ``delete_partition``): a document store cannot hold an empty one.
         """
 
@@ -55,19 +56,19 @@ class Store(ABC):
         self,
         collection: str,
         record: Record,
-        symbols: list[str] | None = None,
+        instruments: list[str] | None = None,
         start: date | None = None,
         end: date | None = None,
     ) -> pl.DataFrame:
-        """Rows of the partitions of ``symbols`` (all when None) from ``start`` to ``end`` (inclusive days, open
+        """Rows of the partitions of ``instruments`` (all when None) from ``start`` to ``end`` (inclusive days, open
         ends when None), sorted by key; an empty frame of ``record`` when there are none."""
 
     @abstractmethod
     def partitions(self, collection: str) -> list[PartitionInfo]:
-        """Every stored partition of the collection, sorted by (symbol, day)."""
+        """Every stored partition of the collection, sorted by (instrument, day)."""
 
     @abstractmethod
-    def delete_partition(self, collection: str, symbol: str, day: date) -> int:
+    def delete_partition(self, collection: str, instrument: str, day: date) -> int:
         """Remove the partition; return the rows removed (0 when there was none)."""
 
     @abstractmethod
@@ -106,28 +107,31 @@ def check_collection(collection: str) -> str:
     return collection
 
 
-def check_symbol(symbol: str) -> str:
-    if not _SYMBOL.fullmatch(symbol):
-        raise StoreError(f"symbol {symbol!r} is not allowed in a partition name: use letters, digits, '_' or '-'")
-    return symbol
+def check_instrument(instrument: str) -> str:
+    """An instrument id is a partition name: its form (`streamforge.instruments`) is safe as a folder, file and
+    ArangoDB key; anything else is refused before it reaches a path or a query."""
+    try:
+        return parse_instrument(instrument).id
+    except ConfigError as exc:
+        raise StoreError(f"partition name refused: {exc}") from None
 
 
-def partition_frame(record: Record, symbol: str, day: date, df: pl.DataFrame) -> pl.DataFrame:
+def partition_frame(record: Record, instrument: str, day: date, df: pl.DataFrame) -> pl.DataFrame:
     """Conform ``df`` to ``record``, refuse rows that belong to another partition, and sort it by key.
 
-    Refusing strays matters: a partition is replaced and deleted by (symbol, day), so a stray row would either be
+    Refusing strays matters: a partition is replaced and deleted by (instrument, day), so a stray row would either be
     lost on the next rewrite or survive a delete.
     """
     df = record.conform(df)
-    check_symbol(symbol)
+    check_instrument(instrument)
     lo, hi = day_bounds_us(day)
     t = pl.col(record.time_column).dt.epoch("us")
-    strays = df.filter((pl.col("symbol") != symbol) | (t < lo) | (t >= hi))
+    strays = df.filter((pl.col(INSTRUMENT) != instrument) | (t < lo) | (t >= hi))
     if strays.height:
         first = strays.row(0, named=True)
         raise StoreError(
-            f"{strays.height} rows do not belong to partition {symbol} {day.isoformat()}, e.g. symbol "
-            f"{first['symbol']} at {first[record.time_column]}; split the frame by symbol and UTC day first"
+            f"{strays.height} rows do not belong to partition {instrument} {day.isoformat()}, e.g. instrument "
+            f"{first[INSTRUMENT]} at {first[record.time_column]}; split the frame by instrument and UTC day first"
         )
     return df.sort(list(record.key))
 

@@ -1,10 +1,10 @@
 """The default store: Parquet files under ``STREAMFORGE_HOME/store``, one file per partition.
 
-Layout: ``<root>/<collection>/symbol=<SYMBOL>/date=<YYYY-MM-DD>.parquet`` (hive-style folder names), so the files are
-usable without StreamForge::
+Layout: ``<root>/<collection>/instrument=<INSTRUMENT>/date=<YYYY-MM-DD>.parquet`` (hive-style folder names), so the
+files are usable without StreamForge::
 
-    pl.scan_parquet(f"{root}/agg_trades/symbol=*/date=*.parquet", hive_partitioning=True)
-    duckdb.sql(f"SELECT * FROM read_parquet('{root}/agg_trades/symbol=*/date=*.parquet', hive_partitioning=true)")
+    pl.scan_parquet(f"{root}/trades/instrument=*/date=*.parquet", hive_partitioning=True)
+    duckdb.sql(f"SELECT * FROM read_parquet('{root}/trades/instrument=*/date=*.parquet', hive_partitioning=true)")
 
 Read with that glob, not the bare folder: the folders also hold lock files and, after a crash, stale temp files.
 
@@ -42,7 +42,7 @@ from streamforge.store.base import (
     Store,
     check_collection,
     check_graph_id,
-    check_symbol,
+    check_instrument,
     in_range,
     partition_frame,
 )
@@ -58,6 +58,7 @@ _PARQUET = dict(
     version="2.6",
 )
 _DOCUMENTS = "documents.json"
+PARTITION_FOLDER = "instrument"  # hive-style: instrument=<id>/date=<day>.parquet
 
 
 class EmbeddedStore(Store):
@@ -66,13 +67,13 @@ class EmbeddedStore(Store):
 
     # --- partitions
 
-    def replace_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> int:
-        df = partition_frame(record, symbol, day, df)
+    def replace_partition(self, collection: str, record: Record, instrument: str, day: date, df: pl.DataFrame) -> int:
+        df = partition_frame(record, instrument, day, df)
         if df.height == 0:
-            self.delete_partition(collection, symbol, day)
+            self.delete_partition(collection, instrument, day)
             return 0
         table = df.to_arrow().cast(record.arrow)
-        path = self._partition_path(collection, symbol, day)
+        path = self._partition_path(collection, instrument, day)
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
             _replace_file(path, lambda tmp: pq.write_table(table, tmp, **_PARQUET))
@@ -82,14 +83,14 @@ class EmbeddedStore(Store):
         self,
         collection: str,
         record: Record,
-        symbols: list[str] | None = None,
+        instruments: list[str] | None = None,
         start: date | None = None,
         end: date | None = None,
     ) -> pl.DataFrame:
         files = [
             path
-            for symbol, day, path in self._partition_files(collection)
-            if (symbols is None or symbol in symbols) and in_range(day, start, end)
+            for instrument, day, path in self._partition_files(collection)
+            if (instruments is None or instrument in instruments) and in_range(day, start, end)
         ]
         if not files:
             return record.empty()
@@ -97,12 +98,12 @@ class EmbeddedStore(Store):
 
     def partitions(self, collection: str) -> list[PartitionInfo]:
         return [
-            PartitionInfo(symbol, day, pq.read_metadata(path).num_rows)
-            for symbol, day, path in self._partition_files(collection)
+            PartitionInfo(instrument, day, pq.read_metadata(path).num_rows)
+            for instrument, day, path in self._partition_files(collection)
         ]
 
-    def delete_partition(self, collection: str, symbol: str, day: date) -> int:
-        path = self._partition_path(collection, symbol, day)
+    def delete_partition(self, collection: str, instrument: str, day: date) -> int:
+        path = self._partition_path(collection, instrument, day)
         if not path.parent.is_dir():
             return 0
         with _locked(path):
@@ -167,17 +168,17 @@ class EmbeddedStore(Store):
     def _graph_path(self, collection: str, graph_id: str) -> Path:
         return self.root / collection / f"graph={check_graph_id(graph_id)}.parquet"
 
-    def _partition_path(self, collection: str, symbol: str, day: date) -> Path:
-        folder = self.root / check_collection(collection) / f"symbol={check_symbol(symbol)}"
+    def _partition_path(self, collection: str, instrument: str, day: date) -> Path:
+        folder = self.root / check_collection(collection) / f"{PARTITION_FOLDER}={check_instrument(instrument)}"
         return folder / f"date={day.isoformat()}.parquet"
 
     def _partition_files(self, collection: str) -> list[tuple[str, date, Path]]:
-        """(symbol, day, path) of every partition file, sorted; the glob skips lock and temp files by design."""
+        """(instrument, day, path) of every partition file, sorted; the glob skips lock and temp files by design."""
         found = []
-        for path in (self.root / check_collection(collection)).glob("symbol=*/date=*.parquet"):
-            symbol = path.parent.name.removeprefix("symbol=")
+        for path in (self.root / check_collection(collection)).glob(f"{PARTITION_FOLDER}=*/date=*.parquet"):
+            instrument = path.parent.name.removeprefix(f"{PARTITION_FOLDER}=")
             day = date.fromisoformat(path.name.removeprefix("date=").removesuffix(".parquet"))
-            found.append((symbol, day, path))
+            found.append((instrument, day, path))
         return sorted(found)
 
 

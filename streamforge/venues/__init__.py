@@ -5,3 +5,39 @@ at the edge, keeps its own procedures (rate limits, the order-book synchronisati
 wire format from the simulator's market (`<venue>/simulator`). The rest of StreamForge sees only records keyed by
 instrument id (`streamforge.instruments`); it learns which venue a record came from by the instrument's name alone.
 """
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from streamforge import settings
+from streamforge.instruments import MARKETS, Market
+from streamforge.venues.market import Endpoints, MarketClient
+
+
+def endpoints(market: Market, overrides: Mapping[str, str] | None = None, cache_dir: Path | None = None) -> Endpoints:
+    """The market's URLs from its settings, each replaced by `overrides[setting]` when given (tests, resources)."""
+    overrides = overrides or {}
+    rest, dumps, ws = (overrides.get(name) or settings.get(name) for name in market.url_settings)
+    cache = cache_dir or Path(settings.get("STREAMFORGE_DUMP_CACHE") or settings.home() / "dump-cache")
+    return Endpoints(rest, dumps, ws, cache)
+
+
+def client(market_id: str, overrides: Mapping[str, str] | None = None, cache_dir: Path | None = None) -> MarketClient:
+    """A client of one market (e.g. "binance.spot"), its venue's code imported only now."""
+    market = MARKETS[market_id]
+    module, _, name = market.client.partition(":")
+    return getattr(importlib.import_module(module), name)(endpoints(market, overrides, cache_dir))
+
+
+def simulator_urls(sim_url: str) -> dict[str, str]:
+    """Every market's URL settings pointed at one simulator, which serves them all (its WebSocket at the same
+    address): what the local stack and the tests set."""
+    ws_url = sim_url.replace("http://", "ws://").replace("https://", "wss://")
+    return {
+        name: ws_url if kind == "ws" else sim_url
+        for market in MARKETS.values()
+        for name, kind in zip(market.url_settings, ("rest", "dumps", "ws"))
+    }

@@ -12,6 +12,7 @@ import pytest
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import TopicSpec, ensure_topics, topic
+from streamforge.catalog import TRADES
 from streamforge.schemas import AGG_TRADE
 
 
@@ -39,7 +40,7 @@ def make_topic():
     """Create a fresh aggtrades-like topic on a broker, so tests never see each other's messages."""
 
     def make(config: dict, partitions: int = 1) -> TopicSpec:
-        spec = dataclasses.replace(topic("aggtrades"), name=f"test.{uuid.uuid4().hex[:12]}", partitions=partitions)
+        spec = dataclasses.replace(topic(TRADES), name=f"test.{uuid.uuid4().hex[:12]}", partitions=partitions)
         ensure_topics(config, (spec,))
         return spec
 
@@ -50,12 +51,12 @@ def make_topic():
 def make_trades():
     """Synthetic AGG_TRADE rows: a random-walk price, exponential sizes, contiguous ids from `first_id`."""
 
-    def make(n: int, symbol: str = "BTCUSDT", first_id: int = 0, seed: int = 0) -> pl.DataFrame:
+    def make(n: int, instrument: str = "binance.spot.BTCUSDT", first_id: int = 0, seed: int = 0) -> pl.DataFrame:
         rng = np.random.default_rng(seed)
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         frame = pl.DataFrame(
             {
-                "symbol": np.full(n, symbol),
+                "instrument": np.full(n, instrument),
                 "agg_id": ids,
                 "price": np.round(95_000 + np.cumsum(rng.normal(0, 2, n)), 2),
                 "qty": np.round(rng.exponential(0.05, n), 5),

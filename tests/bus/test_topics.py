@@ -5,29 +5,29 @@ import dataclasses
 from kafka import KafkaAdminClient
 
 from streamforge.bus.topics import TOPICS, build_topics, ensure_topics, topic
+from streamforge.catalog import CANDLES_5M, TRADES
 from streamforge.schemas import AGG_TRADE, CANDLE
 
 
 def test_every_topic_is_named_from_the_prefix_and_its_record_version(monkeypatch):
     monkeypatch.setenv("STREAMFORGE_TOPIC_PREFIX", "sf-test")
-    names = {spec.kind: spec.name for spec in build_topics()}
+    names = {spec.dataset: spec.name for spec in build_topics()}
     assert names == {
-        "aggtrades": "sf-test.aggtrades.v1",
-        "candles-1m": "sf-test.candles-1m.v1",
-        "candles-5m": "sf-test.candles-5m.v1",
-        "klines-1m": "sf-test.klines-1m.v1",
-        "depth": "sf-test.depth.v1",
-        "book": "sf-test.book.v1",
+        "trades": "sf-test.aggtrades.v2",
+        "candles_1m": "sf-test.candles-1m.v2",
+        "candles_5m": "sf-test.candles-5m.v2",
+        "depth": "sf-test.depth.v2",
+        "book": "sf-test.book.v2",
         "deadletter": "sf-test.deadletter.v1",
-        "live-aggtrades": "sf-test.live-aggtrades.v1",
-        "live-klines-1m": "sf-test.live-klines-1m.v1",
+        "live_trades": "sf-test.live-aggtrades.v2",
+        "live_klines_1m": "sf-test.live-klines-1m.v2",
     }
 
 
 def test_topic_specs_carry_record_and_kafka_configs():
-    assert topic("aggtrades").record is AGG_TRADE
-    assert topic("candles-5m").record is CANDLE
-    assert topic("aggtrades").name == "streamforge.aggtrades.v1"
+    assert topic(TRADES).record is AGG_TRADE
+    assert topic(CANDLES_5M).record is CANDLE
+    assert topic(TRADES).name == "streamforge.aggtrades.v2"
     for spec in TOPICS:
         assert spec.configs["cleanup.policy"] == "delete"
         assert int(spec.configs["retention.ms"]) == spec.retention_ms > 0
@@ -36,7 +36,7 @@ def test_topic_specs_carry_record_and_kafka_configs():
 def test_ensure_topics_creates_missing_topics_with_their_partition_count_and_is_idempotent(kafka):
     specs = tuple(
         dataclasses.replace(spec, name=f"ensure.{spec.name}", partitions=partitions)
-        for spec, partitions in zip(TOPICS, (1, 2, 3, 5, 6, 7, 8, 2, 3))
+        for spec, partitions in zip(TOPICS, (1, 2, 3, 5, 6, 7, 8, 2))
     )
     assert ensure_topics(kafka, specs) == [spec.name for spec in specs]
     admin = KafkaAdminClient(**kafka)

@@ -1,6 +1,6 @@
 """A stand-in for the live loader's output: typed frames published exactly as the loader publishes them.
 
-It is not a mock: messages go through `codec.encode` and the shared producer to the real broker, keyed by symbol,
+It is not a mock: messages go through `codec.encode` and the shared producer to the real broker, keyed by instrument,
 with the `<date>|<SYMBOL>` partition key, on the topics the dashboard is configured with. Prices follow a random
 walk so the chart looks like a market.
 """
@@ -26,21 +26,20 @@ from streamforge.dashboard.config import DashboardConfig
 from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, KLINE
 
 MINUTE_US = 60_000_000
-START_PRICES = {"ETHUSDT": 3400.0, "BTCUSDT": 97000.0, "SOLUSDT": 190.0}
+START_PRICES = {"binance.spot.ETHUSDT": 3400.0, "binance.spot.BTCUSDT": 97000.0, "binance.spot.SOLUSDT": 190.0}
 
 
 def live_topics(prefix: str) -> dict[str, TopicSpec]:
     """Topics shaped like the live loader's (same records), under a prefix of their own so tests never share data."""
     return {
-        stream: dataclasses.replace(topic(kind), name=f"{prefix}.{name}.v1", partitions=2)
-        for stream, kind, name in (("trades", "aggtrades", "live-aggtrades"), ("klines", "klines-1m", "live-klines-1m"),
-                                   ("book", "book", "book"))
+        stream: dataclasses.replace(topic(dataset), name=f"{prefix}.{dataset}.v1", partitions=2)
+        for stream, dataset in (("trades", "live_trades"), ("klines", "live_klines_1m"), ("book", "book"))
     }
 
 
 def dashboard_config(bootstrap: str, topics: dict[str, TopicSpec], **overrides) -> DashboardConfig:
     """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests."""
-    defaults = dict(symbol="ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
+    defaults = dict(instrument="binance.spot.ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
                     metrics_url="http://127.0.0.1:9/metrics")
     return DashboardConfig(kafka=kafka_config(bootstrap), **topics, **(defaults | overrides))
 
@@ -54,88 +53,88 @@ def _times(us: list[int]) -> pl.Series:
 
 
 class LiveMarket:
-    """Publishes trades, 1-minute klines and top-N book snapshots for some symbols to the given topics."""
+    """Publishes trades, 1-minute klines and top-N book snapshots for some instruments to the given topics."""
 
     def __init__(self, kafka: dict, trades: TopicSpec, klines: TopicSpec, book: TopicSpec, seed: int = 1):
         self.producer = shared_producer(kafka)
         self.topics = {"trades": trades, "klines": klines, "book": book}
         self.rng = np.random.default_rng(seed)
         self.price = dict(START_PRICES)
-        self.next_id = {symbol: 1_000_000 for symbol in START_PRICES}
+        self.next_id = {instrument: 1_000_000 for instrument in START_PRICES}
         self.update_id = 5_000_000
 
-    def publish(self, stream: str, symbol: str, df: pl.DataFrame, flush: bool = True) -> None:
+    def publish(self, stream: str, instrument: str, df: pl.DataFrame, flush: bool = True) -> None:
         spec = self.topics[stream]
         day = datetime.now(timezone.utc).date().isoformat()
-        for message in codec.encode(spec.record, df, f"{day}|{symbol}", max_message_bytes()):
-            self.producer.send(spec.name, value=message.value, key=symbol.encode(), headers=message.headers)
+        for message in codec.encode(spec.record, df, f"{day}|{instrument}", max_message_bytes()):
+            self.producer.send(spec.name, value=message.value, key=instrument.encode(), headers=message.headers)
         if flush:
             self.producer.flush()
 
-    def _walk(self, symbol: str, n: int, scale: float) -> np.ndarray:
+    def _walk(self, instrument: str, n: int, scale: float) -> np.ndarray:
         steps = self.rng.normal(0, scale, n).cumsum()
-        prices = np.round(self.price[symbol] * np.exp(steps), 2)
-        self.price[symbol] = float(prices[-1])
+        prices = np.round(self.price[instrument] * np.exp(steps), 2)
+        self.price[instrument] = float(prices[-1])
         return prices
 
-    def trades(self, symbol: str, n: int, at_us: int | None = None, flush: bool = True) -> list[int]:
+    def trades(self, instrument: str, n: int, at_us: int | None = None, flush: bool = True) -> list[int]:
         """Publish `n` trades stamped `at_us` (default now), spread over the last ms; return their agg ids. Without
         `flush`, the message waits in the producer with the ones sent after it (a burst)."""
         end = at_us or now_us()
-        ids = list(range(self.next_id[symbol], self.next_id[symbol] + n))
-        self.next_id[symbol] += n
+        ids = list(range(self.next_id[instrument], self.next_id[instrument] + n))
+        self.next_id[instrument] += n
         df = pl.DataFrame({
-            "symbol": [symbol] * n, "agg_id": ids, "price": self._walk(symbol, n, 0.0002),
+            "instrument": [instrument] * n, "agg_id": ids, "price": self._walk(instrument, n, 0.0002),
             "qty": np.round(self.rng.exponential(0.8, n), 4), "first_trade_id": ids, "last_trade_id": ids,
             "time": _times([end - (n - 1 - i) for i in range(n)]),
             "is_buyer_maker": self.rng.random(n) < 0.5, "is_best_match": [True] * n,
         })
-        self.publish("trades", symbol, AGG_TRADE.conform(df), flush)
+        self.publish("trades", instrument, AGG_TRADE.conform(df), flush)
         return ids
 
-    def kline_history(self, symbol: str, minutes: int) -> None:
+    def kline_history(self, instrument: str, minutes: int) -> None:
         """Publish `minutes` closed 1-minute klines ending before the current minute (what the chart looks back on)."""
         current = now_us() // MINUTE_US * MINUTE_US
         opens = [current - (minutes - i) * MINUTE_US for i in range(minutes)]
-        closes = self._walk(symbol, minutes, 0.0015)
+        closes = self._walk(instrument, minutes, 0.0015)
         previous = np.concatenate([[closes[0]], closes[:-1]])
         spread = np.abs(self.rng.normal(0, 0.0008, (2, minutes))) * closes
         volume = np.round(self.rng.gamma(2.0, 40.0, minutes), 3)
         df = pl.DataFrame({
-            "symbol": [symbol] * minutes, "interval": ["1m"] * minutes, "open_time": _times(opens),
+            "instrument": [instrument] * minutes, "interval": ["1m"] * minutes, "open_time": _times(opens),
             "open": previous, "high": np.maximum(previous, closes) + spread[0], "low": np.minimum(previous, closes) - spread[1],
             "close": closes, "volume": volume, "close_time": _times([t + MINUTE_US - 1 for t in opens]),
             "quote_volume": volume * closes, "trade_count": (volume * 10).astype(np.int64),
             "taker_buy_base_volume": volume / 2, "taker_buy_quote_volume": volume * closes / 2,
         })
-        self.publish("klines", symbol, KLINE.conform(df))
+        self.publish("klines", instrument, KLINE.conform(df))
 
-    def book(self, symbol: str, levels: int = 20) -> None:
+    def book(self, instrument: str, levels: int = 20) -> None:
         """Publish one top-`levels` snapshot around the current price."""
         self.update_id += 1
-        mid, tick = self.price[symbol], 0.01 if self.price[symbol] > 10 else 0.001
+        mid, tick = self.price[instrument], 0.01 if self.price[instrument] > 10 else 0.001
         prices = {"bid": [mid - tick * (1 + 3 * i) for i in range(levels)], "ask": [mid + tick * (1 + 3 * i) for i in range(levels)]}
         rows = [
-            (symbol, side, level, round(price, 2), float(np.round(self.rng.gamma(1.5, 2.0) * (1 + level / 4), 4)))
+            (instrument, side, level, round(price, 2), float(np.round(self.rng.gamma(1.5, 2.0) * (1 + level / 4), 4)))
             for side, side_prices in prices.items() for level, price in enumerate(side_prices)
         ]
-        df = pl.DataFrame(rows, schema=["symbol", "side", "level", "price", "qty"], orient="row").with_columns(
+        df = pl.DataFrame(rows, schema=["instrument", "side", "level", "price", "qty"], orient="row").with_columns(
             time=_times([now_us()] * len(rows)).alias("time"), last_update_id=pl.lit(self.update_id),
         )
-        self.publish("book", symbol, BOOK_SNAPSHOT.conform(df.select(BOOK_SNAPSHOT.names)))
+        self.publish("book", instrument, BOOK_SNAPSHOT.conform(df.select(BOOK_SNAPSHOT.names)))
 
     @contextmanager
-    def streaming(self, symbols: list[str], every_s: float = 0.1, trades_per_tick: int = 3) -> Iterator[None]:
-        """Trades every `every_s` and a book snapshot every ~second for `symbols`, in a thread, until the block ends."""
+    def streaming(self, instruments: list[str], every_s: float = 0.1, trades_per_tick: int = 3) -> Iterator[None]:
+        """Trades every `every_s` and a book snapshot every ~second for `instruments`, in a thread, until the block ends."""
         stop = threading.Event()
 
         def run() -> None:
             tick = 0
             while not stop.wait(every_s):
-                for symbol in symbols:
-                    self.trades(symbol, trades_per_tick)
+                for instrument in instruments:
+                    self.trades(instrument, trades_per_tick)
                     if tick % 10 == 0:
-                        self.book(symbol)
+                        self.book(instrument)
                 tick += 1
 
         thread = threading.Thread(target=run, name="live-market", daemon=True)

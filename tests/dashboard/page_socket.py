@@ -10,15 +10,15 @@ from websockets.sync.client import connect
 
 
 class PageSocket:
-    """Connects, reads the hello, subscribes to `symbol`; `until(...)` reads messages as they come."""
+    """Connects, reads the hello, subscribes to `instrument`; `until(...)` reads messages as they come."""
 
-    def __init__(self, base_url: str, symbol: str):
+    def __init__(self, base_url: str, instrument: str):
         self.ws = connect(base_url.replace("http://", "ws://") + "/ws", max_size=None)
         self.hello = self.next("hello")
-        self.subscribe(symbol)
+        self.subscribe(instrument)
 
-    def subscribe(self, symbol: str) -> None:
-        self.ws.send(json.dumps({"subscribe": symbol}))
+    def subscribe(self, instrument: str) -> None:
+        self.ws.send(json.dumps({"subscribe": instrument}))
 
     def messages(self, seconds: float) -> Iterator[dict]:
         """Every message received within `seconds`."""

@@ -61,19 +61,19 @@ def _expect_price_and_tape_to_move(page, seconds: float) -> None:
 
 def test_the_page_follows_the_market_live_without_console_errors(dashboard, market, browser_page):
     page, errors = browser_page
-    for symbol in ("ETHUSDT", "BTCUSDT"):
-        market.kline_history(symbol, 90)
-        market.book(symbol)
-    with market.streaming(["ETHUSDT", "BTCUSDT"]):
+    for instrument in ("binance.spot.ETHUSDT", "binance.spot.BTCUSDT"):
+        market.kline_history(instrument, 90)
+        market.book(instrument)
+    with market.streaming(["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"]):
         page.goto(dashboard)
         _expect_price_and_tape_to_move(page, seconds=5)
         assert page.locator("#connection").inner_text() == "live"
         assert page.locator("#chart canvas").count() > 0, "the chart library drew no canvas"
         assert page.locator("#bids .level").count() == page.locator("#asks .level").count() == 10
-        assert page.locator("#symbol").input_value() == "ETHUSDT"
+        assert page.locator("#instrument").input_value() == "binance.spot.ETHUSDT"
         page.wait_for_timeout(1500)  # a health message or two, and fresh tape rows, for the screenshot
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
-        page.select_option("#symbol", "BTCUSDT")
+        page.select_option("#instrument", "binance.spot.BTCUSDT")
         page.wait_for_function("Number(document.querySelector('#last-price').textContent.replace(/,/g, '')) > 50000",
                                timeout=5_000)
     assert errors == []
@@ -89,7 +89,7 @@ def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path
     page, errors = browser_page
     with running_simulator() as sim:
         live = loader.LiveConfig.from_settings(
-            ["ETHUSDT", "BTCUSDT"], ws_url=sim.replace("http://", "ws://"), rest_url=sim, home=tmp_path, http_port=0
+            ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"], ws_url=sim.replace("http://", "ws://"), rest_url=sim, home=tmp_path, http_port=0
         )
         with loader.LoaderThread(live, kafka_config(broker.bootstrap)) as running:
             config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap),

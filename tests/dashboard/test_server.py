@@ -29,7 +29,7 @@ def test_healthz_answers_and_reports_the_assigned_partitions(dashboard, topics):
     health = _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
     assert health["status"] == "ok"
     assert health["kafka"]["error"] is None
-    assert "ETHUSDT" in health["symbols"]
+    assert "binance.spot.ETHUSDT" in health["instruments"]
 
 
 def test_page_and_chart_library_are_served_locally(dashboard):
@@ -40,15 +40,15 @@ def test_page_and_chart_library_are_served_locally(dashboard):
 
 
 def test_a_new_page_gets_a_snapshot_of_what_was_published_before_it_started(broker, topics, market):
-    market.kline_history("ETHUSDT", 30)
-    ids = market.trades("ETHUSDT", 100)
-    market.book("ETHUSDT", levels=20)
-    with running_dashboard(dashboard_config(broker.bootstrap, topics)) as url, PageSocket(url, "ETHUSDT") as page:
-        assert page.hello["symbol"] == "ETHUSDT"
+    market.kline_history("binance.spot.ETHUSDT", 30)
+    ids = market.trades("binance.spot.ETHUSDT", 100)
+    market.book("binance.spot.ETHUSDT", levels=20)
+    with running_dashboard(dashboard_config(broker.bootstrap, topics)) as url, PageSocket(url, "binance.spot.ETHUSDT") as page:
+        assert page.hello["instrument"] == "binance.spot.ETHUSDT"
         snapshot = page.next("snapshot")
         deadline = time.monotonic() + 10
         while not (snapshot["book"] and len(snapshot["candles"]) >= 30) and time.monotonic() < deadline:
-            page.subscribe("ETHUSDT")  # the look-back may still be on its way: ask again
+            page.subscribe("binance.spot.ETHUSDT")  # the look-back may still be on its way: ask again
             snapshot = page.next("snapshot")
     assert len(snapshot["candles"]) in (30, 31)  # 30 klines, plus the current minute built from the trades
     assert [t[4] for t in snapshot["trades"]] == ids[-40:]  # the tape holds the newest STREAMFORGE_DASHBOARD_TAPE
@@ -58,11 +58,11 @@ def test_a_new_page_gets_a_snapshot_of_what_was_published_before_it_started(brok
 
 def test_trades_stream_to_subscribers_coalesced_in_order(dashboard, topics, market):
     _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
-    with PageSocket(dashboard, "ETHUSDT") as page:
+    with PageSocket(dashboard, "binance.spot.ETHUSDT") as page:
         page.next("snapshot")
         # A burst of 30 one-trade messages: they reach the dashboard within PUSH_MS of each other however loaded
         # the machine is (sent one by one with a flush each, a loaded machine spaced them wider than PUSH_MS).
-        published = [i for _ in range(30) for i in market.trades("ETHUSDT", 1, flush=False)]
+        published = [i for _ in range(30) for i in market.trades("binance.spot.ETHUSDT", 1, flush=False)]
         market.producer.flush()
         updates = [m for m in page.messages(2) if m["type"] == "update"]
     received = [t[4] for u in updates for t in u["trades"]]
@@ -73,42 +73,42 @@ def test_trades_stream_to_subscribers_coalesced_in_order(dashboard, topics, mark
 
 def test_a_page_only_gets_the_symbol_it_subscribed_to_and_can_switch_even_to_an_unknown_one(dashboard, topics, market):
     _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
-    with PageSocket(dashboard, "BTCUSDT") as page:
+    with PageSocket(dashboard, "binance.spot.BTCUSDT") as page:
         page.next("snapshot")
-        market.trades("ETHUSDT", 5)
-        btc = market.trades("BTCUSDT", 5)
+        market.trades("binance.spot.ETHUSDT", 5)
+        btc = market.trades("binance.spot.BTCUSDT", 5)
         updates = [m for m in page.messages(1.5) if m["type"] == "update"]
-        assert {u["symbol"] for u in updates} == {"BTCUSDT"}
+        assert {u["instrument"] for u in updates} == {"binance.spot.BTCUSDT"}
         assert [t[4] for u in updates for t in u["trades"]] == btc
-        page.subscribe("ETHUSDT")
+        page.subscribe("binance.spot.ETHUSDT")
         snapshot = page.next("snapshot")
-        page.subscribe("NOSUCHUSDT")
+        page.subscribe("binance.spot.NOSUCHUSDT")
         unknown = page.next("snapshot")
-    assert snapshot["symbol"] == "ETHUSDT" and snapshot["trades"]
-    assert unknown["symbol"] == "NOSUCHUSDT" and unknown["trades"] == [] and unknown["candles"] == []
-    assert "NOSUCHUSDT" not in httpx.get(f"{dashboard}/healthz").json()["symbols"], "a page's wish is not a symbol"
+    assert snapshot["instrument"] == "binance.spot.ETHUSDT" and snapshot["trades"]
+    assert unknown["instrument"] == "binance.spot.NOSUCHUSDT" and unknown["trades"] == [] and unknown["candles"] == []
+    assert "binance.spot.NOSUCHUSDT" not in httpx.get(f"{dashboard}/healthz").json()["instruments"], "a page's wish is not a instrument"
 
 
 def test_topics_created_after_the_dashboard_started_are_followed(broker, topics, market):
     late = {stream: dataclasses.replace(spec, name=spec.name + "-late") for stream, spec in topics.items()}
     market.topics = late
-    with running_dashboard(dashboard_config(broker.bootstrap, late)) as url, PageSocket(url, "ETHUSDT") as page:
+    with running_dashboard(dashboard_config(broker.bootstrap, late)) as url, PageSocket(url, "binance.spot.ETHUSDT") as page:
         page.next("snapshot")
         time.sleep(0.5)
         ensure_topics(kafka_config(broker.bootstrap), tuple(late.values()))
         _wait_for_partitions(url, sum(spec.partitions for spec in late.values()))
-        ids = market.trades("ETHUSDT", 3)
+        ids = market.trades("binance.spot.ETHUSDT", 3)
         updates = [m for m in page.messages(2) if m["type"] == "update"]
     assert [t[4] for u in updates for t in u["trades"]] == ids
 
 
 def test_an_undecodable_message_is_counted_and_skipped(dashboard, topics, market):
     _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
-    with PageSocket(dashboard, "ETHUSDT") as page:
+    with PageSocket(dashboard, "binance.spot.ETHUSDT") as page:
         page.next("snapshot")
-        market.producer.send(topics["trades"].name, value=b"not arrow", key=b"ETHUSDT",
+        market.producer.send(topics["trades"].name, value=b"not arrow", key=b"binance.spot.ETHUSDT",
                              headers=[("streamforge.record", b"agg_trade"), ("streamforge.version", b"1")])
-        ids = market.trades("ETHUSDT", 2)
+        ids = market.trades("binance.spot.ETHUSDT", 2)
         updates = [m for m in page.messages(1.5) if m["type"] == "update"]
     assert [t[4] for u in updates for t in u["trades"]] == ids
     assert httpx.get(f"{dashboard}/healthz").json()["kafka"]["undecodable"] == 1
@@ -116,10 +116,10 @@ def test_an_undecodable_message_is_counted_and_skipped(dashboard, topics, market
 
 def test_health_reaches_the_page_every_second_with_lag_and_the_loader_state(dashboard, topics, market):
     _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
-    with PageSocket(dashboard, "ETHUSDT") as page:
+    with PageSocket(dashboard, "binance.spot.ETHUSDT") as page:
         page.next("snapshot")
-        market.trades("ETHUSDT", 1, at_us=now_us())
+        market.trades("binance.spot.ETHUSDT", 1, at_us=now_us())
         health = page.next("health", seconds=3)
     assert set(health["kafka"]["lag"]) == {spec.name for spec in topics.values()}
     assert health["loader"]["error"].startswith("not reachable at http://127.0.0.1:9/metrics")
-    assert "ETHUSDT" in health["symbols"]
+    assert "binance.spot.ETHUSDT" in health["instruments"]

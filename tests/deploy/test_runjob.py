@@ -68,7 +68,7 @@ def test_the_run_queue_limits_runs_and_caps_each_symbol_at_half_the_slots(values
 def test_the_rendered_instance_config_is_accepted_by_dagster(values):
     instance = runjob.instance_config(values, "streamforge")
     assert instance["run_launcher"]["class"] == "K8sRunLauncher"
-    assert instance["run_coordinator"]["class"] == "SymbolQueuedRunCoordinator"
+    assert instance["run_coordinator"]["class"] == "InstrumentQueuedRunCoordinator"
 
 
 def test_a_run_launcher_setting_dagster_does_not_know_is_refused(values):

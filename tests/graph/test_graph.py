@@ -65,10 +65,10 @@ def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle
 
 def test_lead_lag_edges_follow_the_planted_leader(bundle, control_window):
     pairs = {(r["leader"], r["follower"], r["lag"]) for r in bundle.stats.lead_lag.iter_rows(named=True)}
-    assert {("BTCUSDT", "ETHUSDT", 1), ("BTCUSDT", "SOLUSDT", 2)} <= pairs
-    assert not any(follower == "BTCUSDT" for _, follower, _ in pairs)
+    assert {("binance.spot.BTCUSDT", "binance.spot.ETHUSDT", 1), ("binance.spot.BTCUSDT", "binance.spot.SOLUSDT", 2)} <= pairs
+    assert not any(follower == "binance.spot.BTCUSDT" for _, follower, _ in pairs)
     control = build_graph(*control_window, train_end=TRAIN_END_US)
-    assert control.stats.lead_lag.filter(pl.col("leader") == "BTCUSDT").is_empty()
+    assert control.stats.lead_lag.filter(pl.col("leader") == "binance.spot.BTCUSDT").is_empty()
 
 
 def test_without_trades_the_trade_features_are_absent(window):
@@ -80,22 +80,22 @@ def test_without_trades_the_trade_features_are_absent(window):
 
 
 def test_a_requested_symbol_without_candles_is_named(window):
-    with pytest.raises(InsufficientDataError, match="XRPUSDT"):
-        build_graph(*window, train_end=TRAIN_END_US, symbols=[*SYMBOLS, "XRPUSDT"])
+    with pytest.raises(InsufficientDataError, match="binance.spot.XRPUSDT"):
+        build_graph(*window, train_end=TRAIN_END_US, instruments=[*SYMBOLS, "binance.spot.XRPUSDT"])
 
 
 def test_a_symbol_without_training_data_is_named(window):
     c5, c1, trades = window
-    late = (_us("open_time") >= TRAIN_END_US) | (pl.col("symbol") != "SOLUSDT")
-    with pytest.raises(InsufficientDataError, match="SOLUSDT"):
+    late = (_us("open_time") >= TRAIN_END_US) | (pl.col("instrument") != "binance.spot.SOLUSDT")
+    with pytest.raises(InsufficientDataError, match="binance.spot.SOLUSDT"):
         build_graph(c5.filter(late), c1.filter(late), trades, train_end=TRAIN_END_US)
 
 
 def test_zero_volatility_is_refused_not_turned_into_nan(window):
     c5, c1, _ = window
     flat = [pl.lit(100.0).alias(c) for c in ("open", "high", "low", "close", "vwap")]
-    eth = pl.col("symbol") == "ETHUSDT"
-    with pytest.raises(InsufficientDataError, match="ETHUSDT.*constant"):
+    eth = pl.col("instrument") == "binance.spot.ETHUSDT"
+    with pytest.raises(InsufficientDataError, match="binance.spot.ETHUSDT.*constant"):
         build_graph(
             pl.concat([c5.filter(~eth), c5.filter(eth).with_columns(flat)]),
             pl.concat([c1.filter(~eth), c1.filter(eth).with_columns(flat)]),

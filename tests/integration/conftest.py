@@ -9,7 +9,7 @@ from dagster_runs import make_resources
 from streamforge.bus.broker import LocalBroker
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
-from streamforge_assets.partitions import SYMBOLS
+from streamforge_assets.partitions import INSTRUMENTS
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def sim(tmp_path_factory) -> str:
 @pytest.fixture
 def instance():
     with dg.instance_for_test() as inst:
-        inst.add_dynamic_partitions(SYMBOLS.name, ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+        inst.add_dynamic_partitions(INSTRUMENTS.name, ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"])
         yield inst
 
 

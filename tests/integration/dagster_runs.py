@@ -8,22 +8,25 @@ from pathlib import Path
 import dagster as dg
 
 from resources import resource_defs
+from streamforge.instruments import instrument_id
 from streamforge_assets.candles import candles
-from streamforge_assets.store import store_candles_1m, store_candles_5m, store_trades
+from streamforge_assets.store import STORE_ASSETS
 from streamforge_assets.trades import trades
 
-HISTORICAL = [trades, candles, store_trades, store_candles_1m, store_candles_5m]
+HISTORICAL = [trades, candles, *STORE_ASSETS]
 
 
 def make_resources(bootstrap: str, sim_url: str, home) -> dict:
-    return resource_defs(bootstrap=bootstrap, rest_url=sim_url, home=home, store_backend="embedded")
+    return resource_defs(bootstrap=bootstrap, sim_url=sim_url, home=home, store_backend="embedded")
 
 
-def materialize_days(instance, resources, symbol: str, first: str, last: str, selection=None):
-    """One run over days first..last of one symbol, the way a multi-partition backfill run covers them."""
+def materialize_days(instance, resources, name: str, first: str, last: str, selection=None):
+    """One run over days first..last of one instrument (an id, or a bare Binance spot symbol), the way a
+    multi-partition backfill run covers them."""
+    instrument = instrument_id(name)
     tags = {
-        "dagster/asset_partition_range_start": f"{first}|{symbol}",
-        "dagster/asset_partition_range_end": f"{last}|{symbol}",
+        "dagster/asset_partition_range_start": f"{first}|{instrument}",
+        "dagster/asset_partition_range_end": f"{last}|{instrument}",
     }
     return dg.materialize(
         HISTORICAL, instance=instance, resources=resources, tags=tags, raise_on_error=False, selection=selection
@@ -34,5 +37,5 @@ def store_snapshot(root: Path) -> dict[str, str]:
     """SHA-256 of every stored partition file, by path: equal snapshots mean byte-identical store content."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(Path(root).glob("*/symbol=*/date=*.parquet"))
+        for p in sorted(Path(root).glob("*/instrument=*/date=*.parquet"))
     }

@@ -4,6 +4,7 @@ then `graph` and `model` partitions are materialised from the store as a run doe
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 
@@ -24,22 +25,22 @@ from streamforge.schemas import CANDLE
 from streamforge.store import EmbeddedStore
 from streamforge_assets.graph import graph
 from streamforge_assets.models import model
-from streamforge_assets.partitions import SYMBOLS
+from streamforge_assets.partitions import INSTRUMENTS
 from streamforge_assets.training import UNIVERSES, WINDOW_TAG
 
 pytestmark = pytest.mark.slow
 
-THREE = "BTCUSDT+ETHUSDT+SOLUSDT"
+THREE = "binance.spot.BTCUSDT+binance.spot.ETHUSDT+binance.spot.SOLUSDT"
 
 
 @pytest.fixture(scope="module")
 def home(broker, sim, tmp_path_factory):
-    """STREAMFORGE_HOME with 2025-01-01..03 of three symbols stored, and the Dagster instance that stored them."""
+    """STREAMFORGE_HOME with 2025-01-01..03 of three instruments stored, and the Dagster instance that stored them."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("training-home")
     with pytest.MonkeyPatch.context() as mp, dg.instance_for_test() as inst:
         mp.setenv("STREAMFORGE_HOME", str(root))
-        inst.add_dynamic_partitions(SYMBOLS.name, ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+        inst.add_dynamic_partitions(INSTRUMENTS.name, THREE.split("+"))
         resources = make_resources(broker.bootstrap, sim, root)
         for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
             assert materialize_days(inst, resources, symbol, "2025-01-01", "2025-01-03").success
@@ -72,34 +73,34 @@ def latest_metadata(inst, asset: str, key: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def three_symbols(home):
+def three_instruments(home):
     result = train(home, THREE, "2025-01-03", 3)
     assert result.success, failure_message(result)
     return home
 
 
-def test_graph_and_model_train_from_the_store_and_report_every_baseline(three_symbols):
-    root, inst, _ = three_symbols
+def test_graph_and_model_train_from_the_store_and_report_every_baseline(three_instruments):
+    root, inst, _ = three_instruments
     store = EmbeddedStore(root / "store")
     bundle, doc = load_graph(store, f"{THREE}_2025-01-03")
     assert bundle.nodes.height == 3 * 288 * 3
     assert set(bundle.edges["edge_type"]) == {"temporal", "cross_asset", "similarity"}
-    assert doc["window"] == {"symbols": THREE.split("+"), "first": "2025-01-01", "end": "2025-01-03", "days": 3}
+    assert doc["window"] == {"instruments": THREE.split("+"), "first": "2025-01-01", "end": "2025-01-03", "days": 3}
 
     meta = latest_metadata(inst, "model", f"2025-01-03|{THREE}")
     table = meta["metrics"].value
     for model_name in ("gnn", "mlp", "har", "persistence"):
         assert f"| {model_name} |" in table
-    assert "QLIKE" in table and "IC" in table and "nan" not in table.lower()
-    assert "ETHUSDT" in meta["gnn_gain"].value
+    assert "QLIKE" in table and "IC" in table and not re.search(r"\bnan\b", table.lower())
+    assert "binance.spot.ETHUSDT" in meta["gnn_gain"].value
 
     [registered] = [d for d in list_models(store) if d["graph_id"] == f"{THREE}_2025-01-03"]
     assert registered["model_id"] == meta["model_id"].value
     assert {m["model"] for m in registered["metrics"]} == {"gnn", "mlp", "har", "persistence"}
 
 
-def test_a_stored_model_scores_a_day_through_the_cli(three_symbols, tmp_path):
-    root, inst, _ = three_symbols
+def test_a_stored_model_scores_a_day_through_the_cli(three_instruments, tmp_path):
+    root, inst, _ = three_instruments
     model_id = latest_metadata(inst, "model", f"2025-01-03|{THREE}")["model_id"].value
     out = tmp_path / "forecasts.parquet"
     result = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03", "--out", str(out)])
@@ -110,8 +111,8 @@ def test_a_stored_model_scores_a_day_through_the_cli(three_symbols, tmp_path):
     assert CliRunner().invoke(app, ["models"]).exit_code == 0
 
 
-def test_a_model_whose_feature_set_differs_from_the_code_is_refused_naming_it(three_symbols, monkeypatch):
-    root, inst, _ = three_symbols
+def test_a_model_whose_feature_set_differs_from_the_code_is_refused_naming_it(three_instruments, monkeypatch):
+    root, inst, _ = three_instruments
     model_id = latest_metadata(inst, "model", f"2025-01-03|{THREE}")["model_id"].value
     monkeypatch.setattr("streamforge.models.persist.FEATURES", FeatureSet(FEATURES.version + 1, FEATURES.names))
     result = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03"])
@@ -121,11 +122,11 @@ def test_a_model_whose_feature_set_differs_from_the_code_is_refused_naming_it(th
 
 def test_btcusdt_alone_trains_without_cross_asset_edges(home):
     root, inst, _ = home
-    result = train(home, "BTCUSDT", "2025-01-03", 3)
+    result = train(home, "binance.spot.BTCUSDT", "2025-01-03", 3)
     assert result.success, failure_message(result)
-    bundle, _ = load_graph(EmbeddedStore(root / "store"), "BTCUSDT_2025-01-03")
+    bundle, _ = load_graph(EmbeddedStore(root / "store"), "binance.spot.BTCUSDT_2025-01-03")
     assert "cross_asset" not in set(bundle.edges["edge_type"])
-    assert "| BTCUSDT | gnn |" in latest_metadata(inst, "model", "2025-01-03|BTCUSDT")["metrics"].value
+    assert "| binance.spot.BTCUSDT | gnn |" in latest_metadata(inst, "model", "2025-01-03|binance.spot.BTCUSDT")["metrics"].value
 
 
 def test_missing_upstream_partitions_fail_the_run_naming_them(home):
@@ -133,7 +134,7 @@ def test_missing_upstream_partitions_fail_the_run_naming_them(home):
     assert not result.success
     message = failure_message(result)
     assert "never materialised" in message
-    assert "2025-01-04|BTCUSDT" in message and "2025-01-04|SOLUSDT" in message and "2025-01-02|BTCUSDT" not in message
+    assert "2025-01-04|binance.spot.BTCUSDT" in message and "2025-01-04|binance.spot.SOLUSDT" in message and "2025-01-02|binance.spot.BTCUSDT" not in message
 
 
 def test_a_window_too_short_for_the_split_says_so(home, monkeypatch):
@@ -142,16 +143,16 @@ def test_a_window_too_short_for_the_split_says_so(home, monkeypatch):
     assert "InsufficientDataError" in message and "too short" in message
 
 
-def test_a_symbol_without_stored_candles_is_named(home, tmp_path):
+def test_an_instrument_without_stored_candles_is_named(home, tmp_path):
     root, inst, resources = home
     shutil.copytree(root / "store", tmp_path / "store")
     store = EmbeddedStore(tmp_path / "store")
     for day in (1, 2, 3):
         for collection in ("candles_5m", "candles_1m"):
-            store.delete_partition(collection, "SOLUSDT", date(2025, 1, day))
+            store.delete_partition(collection, "binance.spot.SOLUSDT", date(2025, 1, day))
     broken = {**resources, "store": StoreResource(backend="embedded", root=str(tmp_path / "store"))}
     message = failure_message(train(home, THREE, "2025-01-03", 3, broken))
-    assert "no 5-minute candles for ['SOLUSDT']" in message
+    assert "no 5-minute candles for ['binance.spot.SOLUSDT']" in message
 
 
 def test_a_constant_series_is_refused_not_turned_into_nan(home, tmp_path):
@@ -161,10 +162,10 @@ def test_a_constant_series_is_refused_not_turned_into_nan(home, tmp_path):
     for day in (1, 2, 3):
         d = date(2025, 1, day)
         for collection in ("candles_5m", "candles_1m"):
-            flat = store.read(collection, CANDLE, ["ETHUSDT"], d, d).with_columns(
+            flat = store.read(collection, CANDLE, ["binance.spot.ETHUSDT"], d, d).with_columns(
                 [pl.lit(3000.0).alias(c) for c in ("open", "high", "low", "close", "vwap")]
             )
-            store.replace_partition(collection, CANDLE, "ETHUSDT", d, flat)
+            store.replace_partition(collection, CANDLE, "binance.spot.ETHUSDT", d, flat)
     broken = {**resources, "store": StoreResource(backend="embedded", root=str(tmp_path / "store"))}
     message = failure_message(train(home, THREE, "2025-01-03", 3, broken))
-    assert "ETHUSDT" in message and "constant" in message
+    assert "binance.spot.ETHUSDT" in message and "constant" in message

@@ -46,15 +46,15 @@ def test_two_days_flow_through_kafka_into_the_store_and_pass_every_check(instanc
     assert {p.rows for p in store.partitions("candles_1m")} == {1440}
     assert {p.rows for p in store.partitions("candles_5m")} == {288}
 
-    meta = materialized_metadata(instance, "trades", "2025-01-02|BTCUSDT")
-    per_key = meta["partitions"].data["2025-01-02|BTCUSDT"]
+    meta = materialized_metadata(instance, "trades", "2025-01-02|binance.spot.BTCUSDT")
+    per_key = meta["partitions"].data["2025-01-02|binance.spot.BTCUSDT"]
     assert per_key["rows"] == trades_rows[date(2025, 1, 2)]
     assert per_key["source"]["source"] == "dump"
-    ranges = meta["kafka/offsets"].data["2025-01-02|BTCUSDT"]
-    assert ranges and all(r["topic"] == "streamforge.aggtrades.v1" for r in ranges)
+    ranges = meta["kafka/offsets"].data["2025-01-02|binance.spot.BTCUSDT"]
+    assert ranges and all(r["topic"] == "streamforge.aggtrades.v2" for r in ranges)
     # The candles' trade counts add up to the trades' raw trade ids.
-    candles = store.read("candles_1m", CANDLE, ["BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))
-    trades = store.read("trades", AGG_TRADE, ["BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))
+    candles = store.read("candles_1m", CANDLE, ["binance.spot.BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))
+    trades = store.read("trades", AGG_TRADE, ["binance.spot.BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))
     assert candles["trade_count"].sum() == (trades["last_trade_id"] - trades["first_trade_id"] + 1).sum()
 
 
@@ -68,7 +68,7 @@ def test_rematerialising_a_partition_gives_byte_identical_store_content(instance
 def test_a_wrong_checksum_falls_back_to_rest_with_the_reason_recorded(instance, resources, faults, tmp_path):
     faults(bad_checksum="SOLUSDT:2025-01-04")
     assert materialize_days(instance, resources, "SOLUSDT", "2025-01-04", "2025-01-04").success
-    source = materialized_metadata(instance, "trades", "2025-01-04|SOLUSDT")["partitions"].data["2025-01-04|SOLUSDT"]["source"]
+    source = materialized_metadata(instance, "trades", "2025-01-04|binance.spot.SOLUSDT")["partitions"].data["2025-01-04|binance.spot.SOLUSDT"]["source"]
     assert source["source"] == "rest"
     assert "checksum" in source["reason"].lower()
 
@@ -90,7 +90,7 @@ def test_data_gone_from_the_bus_names_the_partition_to_rematerialise(instance, o
     result = materialize_days(instance, resources, "BTCUSDT", "2025-01-06", "2025-01-06", selection=["arangodb/trades"])
     assert not result.success
     message = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.to_string()
-    assert "2025-01-06|BTCUSDT" in message and "re-materialise" in message
+    assert "2025-01-06|binance.spot.BTCUSDT" in message and "re-materialise" in message
 
 
 def test_broker_down_fails_the_run_clearly_and_a_rerun_after_restart_stores_the_same(instance, own_broker, sim, tmp_path):

@@ -31,9 +31,9 @@ def test_the_volume_volatility_notebook_runs_on_stored_candles_and_concludes(ins
     printed = "".join(
         out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
     )
-    assert "EmbeddedStore: 1152 five-minute candles of ['BTCUSDT', 'ETHUSDT']" in printed
+    assert "EmbeddedStore: 1152 five-minute candles of ['binance.spot.BTCUSDT', 'binance.spot.ETHUSDT']" in printed
     assert "Same-interval hypothesis supported for" in printed
-    for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert f"{symbol}: " in printed
+    for instrument in ("binance.spot.BTCUSDT", "binance.spot.ETHUSDT"):
+        assert f"{instrument}: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(figures) == 2

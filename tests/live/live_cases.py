@@ -13,10 +13,11 @@ SEED = 7
 SPEED = 4.0  # four market seconds per second: more trades per test second, klines close every 15 s
 WINDOW = 100  # depth levels the simulator keeps exact; the loader's snapshots take as many
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
+ETH, BTC = "binance.spot.ETHUSDT", "binance.spot.BTCUSDT"
 
 
 def topics() -> dict[str, TopicSpec]:
-    return {spec.kind: spec for spec in build_topics()}
+    return {spec.dataset: spec for spec in build_topics()}
 
 
 def read_messages(kafka: dict, kind: str) -> list:
@@ -30,10 +31,10 @@ def read_frame(kafka: dict, kind: str) -> pl.DataFrame:
 
 def assert_contiguous_without_duplicates(trades: pl.DataFrame) -> None:
     assert trades.height > 0
-    for symbol, group in trades.group_by("symbol"):
+    for instrument, group in trades.group_by("instrument"):
         ids = group["agg_id"].sort()
-        assert ids.n_unique() == ids.len(), f"{symbol}: duplicated agg ids"
-        assert ids[-1] - ids[0] + 1 == ids.len(), f"{symbol}: agg ids {ids[0]}..{ids[-1]} have holes"
+        assert ids.n_unique() == ids.len(), f"{instrument}: duplicated agg ids"
+        assert ids[-1] - ids[0] + 1 == ids.len(), f"{instrument}: agg ids {ids[0]}..{ids[-1]} have holes"
 
 
 def metric(text: str, name: str) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from live_cases import assert_contiguous_without_duplicates, metric, read_frame, read_messages
+from live_cases import BTC, ETH, assert_contiguous_without_duplicates, metric, read_frame, read_messages
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.live.connection import ControlRate, Connection
@@ -42,8 +42,8 @@ def counted(*names: str) -> Callable[[str], bool]:
     return lambda text: all(metric(text, name) > 0 for name in names)
 
 
-def test_publishes_trades_depth_books_and_klines_keyed_by_symbol_with_day_partition_keys(sim, kafka, live_config):
-    with LoaderThread(live_config(["ETHUSDT", "BTCUSDT"]), kafka) as loader:
+def test_publishes_trades_depth_books_and_klines_keyed_by_instrument_with_day_partition_keys(sim, kafka, live_config):
+    with LoaderThread(live_config([ETH, BTC]), kafka) as loader:
         time.sleep(17)  # > one simulated minute: a kline closes
         port = loader.http_port
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
@@ -54,18 +54,18 @@ def test_publishes_trades_depth_books_and_klines_keyed_by_symbol_with_day_partit
                  "streamforge_live_gap_ids_repaired", "streamforge_live_book_resyncs", "streamforge_live_publish_latency_seconds",
                  "streamforge_live_dead_letters", "streamforge_live_events_per_second"):
         assert f"# TYPE {name}" in text
-    trades = read_frame(kafka, "live-aggtrades")
-    assert set(trades["symbol"]) == {"ETHUSDT", "BTCUSDT"}
+    trades = read_frame(kafka, "live_trades")
+    assert set(trades["instrument"]) == {ETH, BTC}
     assert_contiguous_without_duplicates(trades)
-    for message in read_messages(kafka, "live-aggtrades"):
+    for message in read_messages(kafka, "live_trades"):
         headers = dict(message.headers)
-        day, symbol = headers["streamforge.partition_key"].decode().split("|")
-        assert message.key.decode() == symbol
+        day, instrument = headers["streamforge.partition_key"].decode().split("|")
+        assert message.key.decode() == instrument
         assert set(read_frame_rows(message)["time"].dt.date().cast(str)) == {day}
     assert read_frame(kafka, "depth").height > 0
     assert read_frame(kafka, "book")["level"].max() == 19
-    klines = read_frame(kafka, "live-klines-1m")
-    assert klines.height >= 2 and klines.select("symbol", "open_time").is_unique().all()
+    klines = read_frame(kafka, "live_klines_1m")
+    assert klines.height >= 2 and klines.select("instrument", "open_time").is_unique().all()
 
 
 def read_frame_rows(message):
@@ -80,7 +80,7 @@ def test_dropped_events_are_fetched_by_rest_so_ids_stay_contiguous(sim, kafka, l
     text = run_loader(live_config(["ETHUSDT", "SOLUSDT"]), kafka,
                       counted("streamforge_live_gap_ids_repaired_total", "streamforge_live_book_resyncs_total"))
     assert metric(text, "streamforge_live_gap_ids_repaired_total") > 0
-    assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
     assert metric(text, "streamforge_live_book_resyncs_total") > 0  # dropped depth diffs too: books restarted
 
 
@@ -88,7 +88,7 @@ def test_duplicated_and_reordered_events_are_never_published_twice(sim, kafka, l
     sim.post("/sim/faults", json={"ws_duplicate": 0.05, "ws_reorder": 0.05})
     text = run_loader(live_config(["ETHUSDT", "XRPUSDT"]), kafka, counted("streamforge_live_duplicates_dropped_total"))
     assert metric(text, "streamforge_live_duplicates_dropped_total") > 0
-    assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 @pytest.mark.parametrize(
@@ -103,9 +103,9 @@ def test_duplicated_and_reordered_events_are_never_published_twice(sim, kafka, l
 def test_reconnects_and_loses_nothing(sim, kafka, live_config, faults, reason):
     sim.post("/sim/faults", json=faults)
     reconnected = f'streamforge_live_reconnects_total{{reason="{reason}"}}'
-    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"], stall_s=1.5), kafka, lambda text: reconnected in text)
+    text = run_loader(live_config([ETH, BTC], stall_s=1.5), kafka, lambda text: reconnected in text)
     assert f'streamforge_live_reconnects_total{{reason="{reason}"}}' in text
-    assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 def test_the_24_hour_limit_is_met_by_opening_the_new_connection_before_closing_the_old(sim, kafka, live_config):
@@ -114,12 +114,12 @@ def test_the_24_hour_limit_is_met_by_opening_the_new_connection_before_closing_t
                       lambda text: max_age in text and metric(text, "streamforge_live_duplicates_dropped_total") > 0)
     assert 'streamforge_live_reconnects_total{reason="max-age"}' in text
     assert metric(text, "streamforge_live_duplicates_dropped_total") > 0  # the overlap delivered some twice
-    assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 def test_malformed_events_go_to_the_dead_letter_topic_with_their_reason_and_the_loader_goes_on(sim, kafka, live_config):
     sim.post("/sim/faults", json={"ws_malformed": 0.05})
-    text = run_loader(live_config(["ETHUSDT", "BTCUSDT"]), kafka,
+    text = run_loader(live_config([ETH, BTC]), kafka,
                       lambda text: metric(text, "streamforge_live_dead_letters_total") >= 4)  # both kinds: they alternate
     letters = read_messages(kafka, "deadletter")
     reasons = [dict(m.headers)[REASON].decode() for m in letters]
@@ -127,7 +127,7 @@ def test_malformed_events_go_to_the_dead_letter_topic_with_their_reason_and_the_
     assert any("not a decimal number" in r for r in reasons)
     assert all(m.value for m in letters)
     assert metric(text, "streamforge_live_dead_letters_total") == len(letters)
-    assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 def test_kafka_unavailable_buffers_within_budget_then_publishes_everything(sim, live_config, tmp_path, monkeypatch):
@@ -135,7 +135,7 @@ def test_kafka_unavailable_buffers_within_budget_then_publishes_everything(sim, 
     monkeypatch.setenv("STREAMFORGE_TOPIC_PARTITIONS", "2")
     with LocalBroker(tmp_path / "own-broker") as broker:
         kafka = kafka_config(broker.bootstrap)
-        with LoaderThread(live_config(["ETHUSDT", "BTCUSDT"]), kafka) as loader:
+        with LoaderThread(live_config([ETH, BTC]), kafka) as loader:
             time.sleep(3)
             os.kill(broker.pid, signal.SIGSTOP)
             try:
@@ -145,14 +145,14 @@ def test_kafka_unavailable_buffers_within_budget_then_publishes_everything(sim, 
                 os.kill(broker.pid, signal.SIGCONT)
             time.sleep(4)
         assert waiting > 0 and not loader.config.unpublished_path.exists()
-        assert_contiguous_without_duplicates(read_frame(kafka, "live-aggtrades"))
+        assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 def test_kafka_unavailable_beyond_the_budget_is_loud_and_records_exactly_the_unpublished_ids(sim, live_config, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("STREAMFORGE_TOPIC_PARTITIONS", "2")
     with LocalBroker(tmp_path / "own-broker") as broker:
         kafka = kafka_config(broker.bootstrap)
-        config = live_config(["ETHUSDT", "BTCUSDT"], buffer_bytes=60_000)
+        config = live_config([ETH, BTC], buffer_bytes=60_000)
         with LoaderThread(config, kafka) as loader:
             time.sleep(3)
             os.kill(broker.pid, signal.SIGSTOP)
@@ -166,11 +166,11 @@ def test_kafka_unavailable_beyond_the_budget_is_loud_and_records_exactly_the_unp
         assert "kafka" in ready["problems"]
         assert metric(text, "streamforge_live_unpublished_rows_total") > 0
         assert "KAFKA BUFFER BUDGET EXCEEDED" in caplog.text
-        published = read_frame(kafka, "live-aggtrades")
+        published = read_frame(kafka, "live_trades")
         lost = [json.loads(line) for line in config.unpublished_path.read_text().splitlines()]
-        for symbol in ("ETHUSDT", "BTCUSDT"):
-            ids = set(published.filter(published["symbol"] == symbol)["agg_id"].to_list())
-            recorded = {i for r in lost if r["symbol"] == symbol and r["record"] == "agg_trade" for i in range(r["first"], r["last"] + 1)}
+        for instrument in (ETH, BTC):
+            ids = set(published.filter(published["instrument"] == instrument)["agg_id"].to_list())
+            recorded = {i for r in lost if r["instrument"] == instrument and r["record"] == "agg_trade" for i in range(r["first"], r["last"] + 1)}
             assert recorded and not ids & recorded  # what is recorded as lost was really not published...
             assert len(ids | recorded) == max(ids | recorded) - min(ids | recorded) + 1  # ...and nothing else is missing
 

@@ -15,14 +15,19 @@ from streamforge.live.publisher import Publisher, Unpublished
 from live_cases import read_frame, topics
 
 
-def trade(agg_id: int, price: float | None = 100.0) -> tuple[tuple, int]:
-    """An AGG_TRADE row (columns in schema order, µs times) and its time."""
+ETH = "binance.spot.ETHUSDT"
+
+
+def trade(agg_id: int, price: float | None = 100.0) -> tuple[dict, int]:
+    """An AGG_TRADE row (its fields, µs times) and its time."""
     time_us = time.time_ns() // 1000
-    return ("ETHUSDT", agg_id, price, 1.0, agg_id, agg_id, time_us, False, True), time_us
+    row = {"instrument": ETH, "agg_id": agg_id, "price": price, "qty": 1.0, "first_trade_id": agg_id,
+           "last_trade_id": agg_id, "time": time_us, "is_buyer_maker": False, "is_best_match": True}
+    return row, time_us
 
 
 def start_publisher(kafka: dict, home: Path, acked: list[int]) -> Publisher:
-    ensure_topics(kafka, (topics()["live-aggtrades"],))
+    ensure_topics(kafka, (topics()["live_trades"],))
     metrics = Metrics()
     return Publisher(live_producer(kafka, 10), metrics, Unpublished(home / "unpublished.jsonl", metrics), 10**6,
                      batch_ms=50, batch_rows=1000, on_acked=lambda _topic, received: acked.extend(received))
@@ -30,7 +35,7 @@ def start_publisher(kafka: dict, home: Path, acked: list[int]) -> Publisher:
 
 def add(publisher: Publisher, agg_id: int, price: float | None = 100.0) -> None:
     row, time_us = trade(agg_id, price)
-    assert publisher.add(topics()["live-aggtrades"], "ETHUSDT", row, time_us, 64, time.time_ns())
+    assert publisher.add(topics()["live_trades"], ETH, row, time_us, 64, time.time_ns())
 
 
 def wait_for(condition, what: str, timeout_s: float = 10) -> None:
@@ -49,7 +54,7 @@ def test_a_row_goes_out_by_its_deadline_and_close_sends_the_rest(kafka, tmp_path
     add(publisher, 3)
     publisher.close()
     assert len(acked) == 3 and publisher.pending_bytes == 0
-    assert read_frame(kafka, "live-aggtrades")["agg_id"].to_list() == [1, 2, 3]
+    assert read_frame(kafka, "live_trades")["agg_id"].to_list() == [1, 2, 3]
 
 
 def test_a_batch_that_cannot_be_encoded_is_recorded_and_the_publisher_goes_on(kafka, tmp_path):
@@ -59,8 +64,8 @@ def test_a_batch_that_cannot_be_encoded_is_recorded_and_the_publisher_goes_on(ka
     wait_for(lambda: publisher.unpublished.rows == 1, "recording the refused row")
     add(publisher, 2)
     publisher.close()
-    assert read_frame(kafka, "live-aggtrades")["agg_id"].to_list() == [2]
+    assert read_frame(kafka, "live_trades")["agg_id"].to_list() == [2]
     [lost] = [json.loads(line) for line in publisher.unpublished.path.read_text().splitlines()]
-    assert (lost["first"], lost["last"], lost["symbol"]) == (1, 1, "ETHUSDT")
+    assert (lost["first"], lost["last"], lost["instrument"]) == (1, 1, ETH)
     assert "null values in non-nullable columns ['price']" in lost["reason"]
     assert publisher.pending_bytes == 0

@@ -10,7 +10,7 @@ from streamforge.models import Split, TrainConfig
 from streamforge.sim.market import Market
 from streamforge.dates import day_bounds_us
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+SYMBOLS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 4
 CONFIG = TrainConfig(

@@ -9,23 +9,23 @@ from streamforge.models import train_and_evaluate
 from streamforge.models.metrics import gnn_gain
 from streamforge.schemas import MODEL_METRICS
 
-LAGGING = ["ETHUSDT", "SOLUSDT"]
+LAGGING = ["binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
 
 
 def test_with_planted_lead_lag_the_gnn_beats_mlp_and_har_on_the_lagging_symbols(lead_lag_model):
-    gain = gnn_gain(lead_lag_model.metrics).filter(pl.col("symbol").is_in(LAGGING))
+    gain = gnn_gain(lead_lag_model.metrics).filter(pl.col("instrument").is_in(LAGGING))
     assert (gain["gain"] > 0.25).all(), gain  # a clear margin: over a quarter of the best baseline's MSE
 
 
 def test_without_lead_lag_the_gain_shrinks_to_noise(control_model):
-    gain = gnn_gain(control_model.metrics).filter(pl.col("symbol").is_in(LAGGING))
+    gain = gnn_gain(control_model.metrics).filter(pl.col("instrument").is_in(LAGGING))
     assert (gain["gain"].abs() < 0.1).all(), gain
 
 
 def test_metrics_cover_every_model_and_symbol_and_are_finite(lead_lag_model):
     m = MODEL_METRICS.conform(lead_lag_model.metrics)
     assert set(m["model"]) == {"gnn", "mlp", "har", "persistence"}
-    assert set(m["symbol"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "ALL"}
+    assert set(m["instrument"]) == {"binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT", "ALL"}
     numbers = m.select("mse_log_rv", "qlike", "directional_accuracy", "information_coefficient")
     assert numbers.select(pl.all().is_nan().any()).row(0) == (False,) * 4
 

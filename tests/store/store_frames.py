@@ -11,15 +11,15 @@ from streamforge.schemas import AGG_TRADE
 from streamforge.dates import day_bounds_us
 
 
-def agg_trades(symbol: str, day: date, n: int, seed: int = 0, first_id: int = 1) -> pl.DataFrame:
-    """``n`` aggregate trades of ``symbol`` spread over ``day``, deterministic in ``seed``."""
+def agg_trades(instrument: str, day: date, n: int, seed: int = 0, first_id: int = 1) -> pl.DataFrame:
+    """``n`` aggregate trades of ``instrument`` spread over ``day``, deterministic in ``seed``."""
     rng = np.random.default_rng(seed)
     start, end = day_bounds_us(day)
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     return AGG_TRADE.conform(
         pl.DataFrame(
             {
-                "symbol": symbol,
+                "instrument": instrument,
                 "agg_id": ids,
                 "price": np.round(100 + rng.normal(0, 1, n), 2),
                 "qty": np.round(rng.exponential(1, n), 5),

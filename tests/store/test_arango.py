@@ -37,7 +37,7 @@ def test_documents_convert_back_to_the_same_frame():
 def test_collections_get_the_partition_indexes(arango_store, collection):
     arango_store.replace_partition(collection, AGG_TRADE, "BTCUSDT", D1, agg_trades("BTCUSDT", D1, 5))
     fields = [i["fields"] for i in arango_store.db.collection(collection).indexes() if i["type"] == "persistent"]
-    assert ["symbol", "time"] in fields and ["symbol", "sf_day"] in fields
+    assert ["instrument", "time"] in fields and ["instrument", "sf_day"] in fields
 
 
 @pytest.mark.arango

@@ -14,13 +14,13 @@ T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 
 def tiny_graph(n: int, shift: float = 0.0) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`n` nodes of one symbol, each linked to its predecessor (temporal) and to the node two back (similarity)."""
+    """`n` nodes of one instrument, each linked to its predecessor (temporal) and to the node two back (similarity)."""
     times = [T0 + timedelta(minutes=5 * i) for i in range(n)]
     nodes = GRAPH_NODE.conform(
         pl.DataFrame(
             {
                 "node_id": list(range(n)),
-                "symbol": "BTCUSDT",
+                "instrument": "binance.spot.BTCUSDT",
                 "open_time": times,
                 "features": [[float(i) + shift, -float(i)] for i in range(n)],
                 "log_rv": [-10.0 - i for i in range(n)],

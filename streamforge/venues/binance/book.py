@@ -28,7 +28,7 @@ class Outcome(enum.Enum):
 
 @dataclass
 class LocalBook:
-    symbol: str
+    instrument: str
     max_levels: int = 5000  # levels kept per side: the snapshot knows no more, deeper diffs would only pile up
     last_update_id: int | None = None  # None: not synced
     bids: dict[float, float] = field(default_factory=dict)

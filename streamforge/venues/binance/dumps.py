@@ -21,7 +21,7 @@ import polars as pl
 
 from streamforge import settings
 from streamforge.errors import ChecksumError, ExchangeError, MalformedDataError
-from streamforge.venues.binance import parse
+from streamforge.venues.binance import SPOT, parse
 from streamforge.venues.retry import Backoff
 
 _AGG_TRADES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-aggTrades-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")
@@ -78,7 +78,8 @@ class DumpClient:
         """Parse a cached aggTrades zip (symbol and day from its name) into AGG_TRADE."""
         match = _name_match(_AGG_TRADES_NAME, path)
         data = _read_zip(path)
-        trades = parse.agg_trades_from_csv(data, match["symbol"], date.fromisoformat(match["day"]), path.name)
+        instrument = SPOT.instrument(match["symbol"]).id
+        trades = parse.agg_trades_from_csv(data, instrument, date.fromisoformat(match["day"]), path.name)
         parse.check_sequence(trades, path.name)
         return trades
 
@@ -88,7 +89,7 @@ class DumpClient:
         match = _name_match(_KLINES_NAME, path)
         data = _read_zip(path)
         day = date.fromisoformat(match["day"])
-        return parse.klines_from_csv(data, match["symbol"], match["interval"], day, path.name)
+        return parse.klines_from_csv(data, SPOT.instrument(match["symbol"]).id, match["interval"], day, path.name)
 
     # --- download -----------------------------------------------------------------------------------------------
 

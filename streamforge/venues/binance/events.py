@@ -1,4 +1,4 @@
-"""Parse WebSocket stream events once, at the edge, into rows of the schema's records (times in µs).
+"""Parse Binance spot WebSocket stream events once, at the edge, into the records' fields (times in µs).
 
 Checks are strict, like the REST parser's (`streamforge.venues.binance.parse`): exact JSON types, decimals as strings that
 parse, positive prices. An event that fails raises `BadEvent` with a reason a person can act on; the loader sends it
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from streamforge.schemas import INSTRUMENT
+
 
 class BadEvent(ValueError):
     """An event that does not match its Binance format; the message says which field and why."""
@@ -18,19 +20,22 @@ class BadEvent(ValueError):
 
 @dataclass(frozen=True)
 class DepthEvent:
-    symbol: str
+    instrument: str
     event_time_us: int
     first_update_id: int
     final_update_id: int
     bids: list[tuple[float, float]]
     asks: list[tuple[float, float]]
 
-    def row(self) -> tuple:
-        """A DEPTH_UPDATE row."""
+    def row(self) -> dict:
+        """The DEPTH_UPDATE record's fields."""
         def levels(side: list[tuple[float, float]]) -> list[dict]:
             return [{"price": p, "qty": q} for p, q in side]
 
-        return (self.symbol, self.event_time_us, self.first_update_id, self.final_update_id, levels(self.bids), levels(self.asks))
+        return {
+            INSTRUMENT: self.instrument, "event_time": self.event_time_us, "first_update_id": self.first_update_id,
+            "final_update_id": self.final_update_id, "bids": levels(self.bids), "asks": levels(self.asks),
+        }
 
 
 def _field(data: dict, key: str, kind: type, what: str) -> object:
@@ -52,25 +57,23 @@ def _decimal(text: object, what: str, key: str, positive: bool) -> float:
     return value
 
 
-def agg_trade(data: dict) -> tuple:
-    """An aggTrade event → an AGG_TRADE row (symbol, agg_id, price, qty, first, last, time_us, maker, best)."""
+def agg_trade(data: dict, instrument: str) -> dict:
+    """An aggTrade event of `instrument` → the AGG_TRADE record's fields."""
     what = "aggTrade"
-    symbol = _field(data, "s", str, what)
-    row = (
-        symbol,
-        _field(data, "a", int, what),
-        _decimal(data.get("p"), what, "p", positive=True),
-        _decimal(data.get("q"), what, "q", positive=True),
-        _field(data, "f", int, what),
-        _field(data, "l", int, what),
-        _field(data, "T", int, what),
-        _field(data, "m", bool, what),
-        _field(data, "M", bool, what) if "M" in data else True,
-    )
-    return row
+    return {
+        INSTRUMENT: instrument,
+        "agg_id": _field(data, "a", int, what),
+        "price": _decimal(data.get("p"), what, "p", positive=True),
+        "qty": _decimal(data.get("q"), what, "q", positive=True),
+        "first_trade_id": _field(data, "f", int, what),
+        "last_trade_id": _field(data, "l", int, what),
+        "time": _field(data, "T", int, what),
+        "is_buyer_maker": _field(data, "m", bool, what),
+        "is_best_match": _field(data, "M", bool, what) if "M" in data else None,
+    }
 
 
-def depth_update(data: dict) -> DepthEvent:
+def depth_update(data: dict, instrument: str) -> DepthEvent:
     what = "depthUpdate"
 
     def levels(key: str) -> list[tuple[float, float]]:
@@ -82,11 +85,11 @@ def depth_update(data: dict) -> DepthEvent:
     first, final = _field(data, "U", int, what), _field(data, "u", int, what)
     if final < first:
         raise BadEvent(f"{what}: final update id u={final} is below the first U={first}")
-    return DepthEvent(_field(data, "s", str, what), _field(data, "E", int, what), first, final, levels("b"), levels("a"))
+    return DepthEvent(instrument, _field(data, "E", int, what), first, final, levels("b"), levels("a"))
 
 
-def kline(data: dict) -> tuple[bool, tuple]:
-    """A kline event → (closed?, KLINE row with times in µs)."""
+def kline(data: dict, instrument: str) -> tuple[bool, dict]:
+    """A kline event of `instrument` → (closed?, the KLINE record's fields, times in µs)."""
     what = "kline"
     k = data.get("k")
     if type(k) is not dict:
@@ -94,16 +97,16 @@ def kline(data: dict) -> tuple[bool, tuple]:
     price = {key: _decimal(k.get(key), what, f"k.{key}", positive=True) for key in "ohlc"}
     amount = {key: _decimal(k.get(key), what, f"k.{key}", positive=False) for key in "vqVQ"}
     open_us, close_us = _field(k, "t", int, what), _field(k, "T", int, what)
-    row = (
-        _field(k, "s", str, what),
-        _field(k, "i", str, what),
-        open_us,
-        price["o"], price["h"], price["l"], price["c"],
-        amount["v"],
-        close_us,
-        amount["q"],
-        _field(k, "n", int, what),
-        amount["V"],
-        amount["Q"],
-    )
+    row = {
+        INSTRUMENT: instrument,
+        "interval": _field(k, "i", str, what),
+        "open_time": open_us,
+        "open": price["o"], "high": price["h"], "low": price["l"], "close": price["c"],
+        "volume": amount["v"],
+        "close_time": close_us,
+        "quote_volume": amount["q"],
+        "trade_count": _field(k, "n", int, what),
+        "taker_buy_base_volume": amount["V"],
+        "taker_buy_quote_volume": amount["Q"],
+    }
     return _field(k, "x", bool, what), row

@@ -15,12 +15,16 @@ import polars as pl
 
 from streamforge.errors import ChecksumError
 from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
-from streamforge.venues.binance.rest import BinanceRest
+from streamforge.venues.binance.rest import TRADING, BinanceRest
 
 
 def load_agg_trades_day(rest: BinanceRest, dumps: DumpClient, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:
-    """The complete AGG_TRADE frame of a completed UTC day and metadata on its source (never partial data)."""
-    rest.require_trading(symbol)
+    """The complete AGG_TRADE frame of a completed UTC day and metadata on its source (never partial data).
+
+    A symbol the exchange still lists but no longer trades (BREAK: halted or delisted) is loaded like any other, so
+    its days before the delisting are complete and a day after it is an empty frame whose metadata says why.
+    """
+    status = rest.require_listed(symbol).get("status")
     dump_url = dumps.url(agg_trades_path(symbol, day))
     try:
         path = dumps.agg_trades(symbol, day)
@@ -31,6 +35,8 @@ def load_agg_trades_day(rest: BinanceRest, dumps: DumpClient, symbol: str, day: 
     except ChecksumError as exc:
         reason = str(exc)
     frame = rest.agg_trades_day(symbol, day)
+    if frame.height == 0 and status != TRADING:
+        reason += f"; {symbol} is not trading (status {status}): no trades on {day}"
     return frame, _metadata("rest", reason, f"{rest.base_url}/api/v3/aggTrades?symbol={symbol}", frame)
 
 

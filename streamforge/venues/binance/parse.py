@@ -18,7 +18,7 @@ import polars as pl
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError
-from streamforge.schemas import AGG_TRADE, KLINE, Record
+from streamforge.schemas import AGG_TRADE, INSTRUMENT, KLINE, Record
 
 # Kinds of wire fields: how they are typed on the wire and in the parsed frame.
 INT, DECIMAL, BOOL, TIME, IGNORED = "int", "decimal", "bool", "time", "ignored"
@@ -96,16 +96,16 @@ KLINES = Layout(
 # --- REST JSON -------------------------------------------------------------------------------------------------------
 
 
-def agg_trades_from_json(rows: object, symbol: str, source: str) -> pl.DataFrame:
+def agg_trades_from_json(rows: object, instrument: str, source: str) -> pl.DataFrame:
     """An aggTrades page (list of {a,p,q,f,l,T,m,M}) → AGG_TRADE. `source` is the request URL with parameters."""
     raw = _raw_from_json(rows, AGG_TRADES, dict, source)
-    return _finish(raw, AGG_TRADES, {"symbol": symbol}, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
+    return _finish(raw, AGG_TRADES, {INSTRUMENT: instrument}, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
 
 
-def klines_from_json(rows: object, symbol: str, interval: str, source: str) -> pl.DataFrame:
+def klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
     """A klines page (list of 12-field arrays) → KLINE. `source` is the request URL with parameters."""
     raw = _raw_from_json(rows, KLINES, list, source)
-    extra = {"symbol": symbol, "interval": interval}
+    extra = {INSTRUMENT: instrument, "interval": interval}
     return _finish(raw, KLINES, extra, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
 
 
@@ -148,18 +148,18 @@ def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> No
 # --- dump CSV --------------------------------------------------------------------------------------------------------
 
 
-def agg_trades_from_csv(data: bytes, symbol: str, day: date, source: str) -> pl.DataFrame:
+def agg_trades_from_csv(data: bytes, instrument: str, day: date, source: str) -> pl.DataFrame:
     """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs."""
     raw = _raw_from_csv(data, AGG_TRADES, source)
     unit, why = _dump_unit(day)
-    return _finish(raw, AGG_TRADES, {"symbol": symbol}, unit, why, day, source)
+    return _finish(raw, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
 
 
-def klines_from_csv(data: bytes, symbol: str, interval: str, day: date, source: str) -> pl.DataFrame:
+def klines_from_csv(data: bytes, instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
     """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs."""
     raw = _raw_from_csv(data, KLINES, source)
     unit, why = _dump_unit(day)
-    return _finish(raw, KLINES, {"symbol": symbol, "interval": interval}, unit, why, day, source)
+    return _finish(raw, KLINES, {INSTRUMENT: instrument, "interval": interval}, unit, why, day, source)
 
 
 def _dump_unit(day: date) -> tuple[str, str]:

@@ -17,7 +17,7 @@ import polars as pl
 from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
-from streamforge.venues.binance import parse
+from streamforge.venues.binance import SPOT, parse
 from streamforge.venues.binance.limiter import WeightLimiter
 from streamforge.venues.retry import Backoff
 from streamforge.schemas import AGG_TRADE, KLINE
@@ -30,6 +30,7 @@ WEIGHTS = {"/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/aggTrades": 4
 DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))  # (most levels, weight)
 
 UNKNOWN_SYMBOL = -1121  # Binance error code "Invalid symbol."
+TRADING = "TRADING"  # exchangeInfo status of a symbol that trades; BREAK is a halted or delisted one
 
 
 class BinanceRest:
@@ -54,6 +55,10 @@ class BinanceRest:
     def close(self) -> None:
         self._http.close()
 
+    def instrument(self, symbol: str) -> str:
+        """The instrument id of a symbol of this market: what the records this client parses are keyed by."""
+        return SPOT.instrument(symbol).id
+
     def __enter__(self) -> BinanceRest:
         return self
 
@@ -72,13 +77,18 @@ class BinanceRest:
         self.limiter.observe(response.headers)  # the first answer came before the limiter knew its windows
         return info
 
-    def require_trading(self, symbol: str) -> dict:
-        """The symbol's exchangeInfo entry; UnknownSymbolError when it is not listed or not trading."""
+    def require_listed(self, symbol: str) -> dict:
+        """The symbol's exchangeInfo entry, whatever its status; UnknownSymbolError when the exchange does not list it."""
         spec = next((s for s in self.exchange_info().get("symbols", []) if s.get("symbol") == symbol), None)
         if spec is None:
-            raise UnknownSymbolError(f"symbol {symbol} is not listed by the exchange")
-        if spec.get("status") != "TRADING":
-            raise UnknownSymbolError(f"symbol {symbol} is not trading (status {spec.get('status')})")
+            raise UnknownSymbolError(f"{self.instrument(symbol)}: symbol {symbol} is not listed by the exchange")
+        return spec
+
+    def require_trading(self, symbol: str) -> dict:
+        """The symbol's exchangeInfo entry; UnknownSymbolError when it is not listed or not trading."""
+        spec = self.require_listed(symbol)
+        if spec.get("status") != TRADING:
+            raise UnknownSymbolError(f"{self.instrument(symbol)}: symbol {symbol} is not trading (status {spec.get('status')})")
         return spec
 
     def server_time_us(self) -> int:
@@ -102,7 +112,7 @@ class BinanceRest:
         pages: list[pl.DataFrame] = []
         while from_id is not None:
             rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": from_id, "limit": PAGE})
-            page = parse.agg_trades_from_json(rows, symbol, source)
+            page = parse.agg_trades_from_json(rows, self.instrument(symbol), source)
             parse.check_sequence(page, source, from_id, pages[-1]["time"][-1] if pages else None)
             in_day = page.filter(pl.col("time") < pl.lit(end).cast(pl.Datetime("us", "UTC")))
             pages.append(in_day)
@@ -113,7 +123,7 @@ class BinanceRest:
     def agg_trade(self, symbol: str, agg_id: int) -> pl.DataFrame:
         """The one aggregate trade with this id (an empty frame when the exchange has none)."""
         rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": agg_id, "limit": 1})
-        return parse.agg_trades_from_json(rows, symbol, source).filter(pl.col("agg_id") == agg_id)
+        return parse.agg_trades_from_json(rows, self.instrument(symbol), source).filter(pl.col("agg_id") == agg_id)
 
     def agg_trades_between(self, symbol: str, first_id: int, last_id: int) -> pl.DataFrame:
         """The aggregate trades with ids first_id..last_id, contiguous (the live loader's gap repair)."""
@@ -122,7 +132,7 @@ class BinanceRest:
         while from_id <= last_id:
             limit = min(PAGE, last_id - from_id + 1)
             rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "fromId": from_id, "limit": limit})
-            page = parse.agg_trades_from_json(rows, symbol, source)
+            page = parse.agg_trades_from_json(rows, self.instrument(symbol), source)
             parse.check_sequence(page, source, from_id)
             if page.is_empty():
                 break
@@ -137,7 +147,7 @@ class BinanceRest:
         while cursor < end_us:
             params = {"symbol": symbol, "interval": interval, "startTime": cursor, "endTime": end_us - 1, "limit": PAGE}
             rows, source = self._get("/api/v3/klines", params)
-            page = parse.klines_from_json(rows, symbol, interval, source)
+            page = parse.klines_from_json(rows, self.instrument(symbol), interval, source)
             pages.append(page)
             if page.height < PAGE:
                 break
@@ -161,7 +171,7 @@ class BinanceRest:
         for hour_start in range(start, end, HOUR_US):
             params = {"symbol": symbol, "startTime": hour_start, "endTime": hour_start + HOUR_US - 1, "limit": 1}
             rows, source = self._get("/api/v3/aggTrades", params)
-            first = parse.agg_trades_from_json(rows, symbol, source)
+            first = parse.agg_trades_from_json(rows, self.instrument(symbol), source)
             if first.height:
                 return first["agg_id"][0]
         return None

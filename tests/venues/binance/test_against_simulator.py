@@ -236,15 +236,17 @@ def test_a_retry_after_longer_than_we_wait_fails_with_a_clear_error(rest, faults
 
 
 def test_unknown_symbol_is_refused(rest, dumps):
-    with pytest.raises(UnknownSymbolError, match="^symbol XRPUSDX is not listed by the exchange$"):
+    with pytest.raises(UnknownSymbolError, match="^binance.spot.XRPUSDX: symbol XRPUSDX is not listed by the exchange$"):
         load_agg_trades_day(rest, dumps, "XRPUSDX", DAY)
     with pytest.raises(UnknownSymbolError, match="Binance error -1121: Invalid symbol"):
         rest.agg_trades_day("XRPUSDX", DAY)
 
 
-def test_symbol_in_break_is_refused(rest, dumps):
-    with pytest.raises(UnknownSymbolError, match=r"^symbol LUNAUSDT is not trading \(status BREAK\)$"):
-        load_agg_trades_day(rest, dumps, "LUNAUSDT", DAY)
+def test_a_symbol_in_break_is_refused_for_registration_and_its_days_are_empty_saying_why(rest, dumps):
+    with pytest.raises(UnknownSymbolError, match=r"^binance.spot.LUNAUSDT: symbol LUNAUSDT is not trading \(status BREAK\)$"):
+        rest.require_trading("LUNAUSDT")
+    frame, source = load_agg_trades_day(rest, dumps, "LUNAUSDT", DAY)
+    assert frame.is_empty() and "not trading (status BREAK): no trades on 2025-01-02" in source["reason"]
 
 
 def test_today_is_not_a_completed_day(rest):

@@ -47,11 +47,11 @@ def to_rows(drawn: list[dict], first_id: int = 1000) -> list[dict]:
     return rows
 
 
-def expected_frame(rows: list[dict], symbol: str) -> pl.DataFrame:
+def expected_frame(rows: list[dict], instrument: str) -> pl.DataFrame:
     return AGG_TRADE.conform(
         pl.DataFrame(
             {
-                "symbol": [symbol] * len(rows),
+                "instrument": [instrument] * len(rows),
                 "agg_id": [r["a"] for r in rows],
                 "price": [float(r["p"]) for r in rows],
                 "qty": [float(r["q"]) for r in rows],
@@ -61,7 +61,7 @@ def expected_frame(rows: list[dict], symbol: str) -> pl.DataFrame:
                 "is_buyer_maker": [r["m"] for r in rows],
                 "is_best_match": [r["M"] for r in rows],
             },
-            schema_overrides={"time": pl.Datetime("us", "UTC"), "symbol": pl.String},
+            schema_overrides={"time": pl.Datetime("us", "UTC"), "instrument": pl.String},
         ).with_columns(pl.Series("time", [r["T"] for r in rows], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")))
     )
 
@@ -77,8 +77,8 @@ def dump_csv(rows: list[dict], day: date) -> bytes:
 @given(drawn=trades(US_DAY))
 def test_rest_agg_trades_round_trip(drawn):
     rows = to_rows(drawn)
-    frame = parse.agg_trades_from_json(rows, "BTCUSDT", "page")
-    assert frame.equals(expected_frame(rows, "BTCUSDT"))
+    frame = parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "page")
+    assert frame.equals(expected_frame(rows, "binance.spot.BTCUSDT"))
 
 
 @pytest.mark.parametrize("day", [MS_DAY, US_DAY], ids=["ms-era", "us-era"])
@@ -87,8 +87,8 @@ def test_dump_agg_trades_round_trip_normalises_to_us(day):
     @given(drawn=trades(day))
     def round_trip(drawn):
         rows = to_rows(drawn)
-        frame = parse.agg_trades_from_csv(dump_csv(rows, day), "ETHUSDT", day, "ETHUSDT-aggTrades.zip")
-        assert frame.equals(expected_frame(rows, "ETHUSDT"))
+        frame = parse.agg_trades_from_csv(dump_csv(rows, day), "binance.spot.ETHUSDT", day, "ETHUSDT-aggTrades.zip")
+        assert frame.equals(expected_frame(rows, "binance.spot.ETHUSDT"))
 
     round_trip()
 
@@ -102,23 +102,23 @@ def sample_rows(day: date, n: int = 3) -> list[dict]:
 def test_dump_with_the_unit_of_the_other_era_is_refused():
     us_rows = sample_rows(US_DAY)
     with pytest.raises(MalformedDataError, match=r"f\.csv: row 1: time = \d+ looks like µs, but spot dumps dated"):
-        parse.agg_trades_from_csv(dump_csv(us_rows, US_DAY), "BTCUSDT", MS_DAY, "f.csv")
+        parse.agg_trades_from_csv(dump_csv(us_rows, US_DAY), "binance.spot.BTCUSDT", MS_DAY, "f.csv")
     with pytest.raises(MalformedDataError, match=r"f\.csv: row 1: time = \d+ looks like ms, but spot dumps dated from"):
-        parse.agg_trades_from_csv(dump_csv(us_rows, MS_DAY), "BTCUSDT", US_DAY, "f.csv")
+        parse.agg_trades_from_csv(dump_csv(us_rows, MS_DAY), "binance.spot.BTCUSDT", US_DAY, "f.csv")
 
 
 def test_rest_page_in_ms_is_refused():
     rows = sample_rows(US_DAY)
     rows[2]["T"] //= 1000
     with pytest.raises(MalformedDataError, match="url: row 3: time = .* looks like ms, but µs were asked for"):
-        parse.agg_trades_from_json(rows, "BTCUSDT", "url")
+        parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "url")
 
 
 def test_dump_row_outside_the_files_day_is_refused():
     rows = sample_rows(US_DAY)
     rows[1]["T"] += DAY_US
     with pytest.raises(MalformedDataError, match=r"f\.csv: row 2: time = .* outside the file's day 2025-01-02"):
-        parse.agg_trades_from_csv(dump_csv(rows, US_DAY), "BTCUSDT", US_DAY, "f.csv")
+        parse.agg_trades_from_csv(dump_csv(rows, US_DAY), "binance.spot.BTCUSDT", US_DAY, "f.csv")
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_malformed_dump_row_is_named(row, message):
         f"1002,1,1,5002,5002,{start + 2},True,True",
     ]
     with pytest.raises(MalformedDataError, match=f"^BTCUSDT-aggTrades-2025-01-02.zip: {message}"):
-        parse.agg_trades_from_csv("\n".join(lines).encode(), "BTCUSDT", US_DAY, "BTCUSDT-aggTrades-2025-01-02.zip")
+        parse.agg_trades_from_csv("\n".join(lines).encode(), "binance.spot.BTCUSDT", US_DAY, "BTCUSDT-aggTrades-2025-01-02.zip")
 
 
 @pytest.mark.parametrize(
@@ -160,14 +160,14 @@ def test_malformed_rest_row_is_named(change, message):
     rows = sample_rows(US_DAY)
     rows[1].update(change)
     with pytest.raises(MalformedDataError, match=f"^GET http://x/api/v3/aggTrades\\?fromId=1: {message}"):
-        parse.agg_trades_from_json(rows, "BTCUSDT", "GET http://x/api/v3/aggTrades?fromId=1")
+        parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "GET http://x/api/v3/aggTrades?fromId=1")
 
 
 def test_rest_row_missing_a_field_is_named():
     rows = sample_rows(US_DAY)
     del rows[2]["q"]
     with pytest.raises(MalformedDataError, match=r"^src: row 3: field 'q' \(qty\) is missing"):
-        parse.agg_trades_from_json(rows, "BTCUSDT", "src")
+        parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "src")
 
 
 def kline_row(open_us: int, unit_divisor: int = 1) -> list:
@@ -178,7 +178,7 @@ def kline_row(open_us: int, unit_divisor: int = 1) -> list:
 
 def test_rest_klines_parse():
     start, _ = day_bounds_us(US_DAY)
-    frame = parse.klines_from_json([kline_row(start), kline_row(start + 60_000_000)], "BTCUSDT", "1m", "src")
+    frame = parse.klines_from_json([kline_row(start), kline_row(start + 60_000_000)], "binance.spot.BTCUSDT", "1m", "src")
     assert frame.schema == KLINE.polars
     assert frame["open_time"].dt.epoch("us").to_list() == [start, start + 60_000_000]
     assert frame["close_time"].dt.epoch("us").to_list() == [start + 59_999_999, start + 119_999_999]
@@ -189,7 +189,7 @@ def test_rest_klines_parse():
 def test_ms_kline_dump_close_time_becomes_the_last_microsecond():
     start, _ = day_bounds_us(MS_DAY)
     csv = ",".join(str(v) for v in kline_row(start, unit_divisor=1000)).encode() + b"\n"
-    frame = parse.klines_from_csv(csv, "BTCUSDT", "1m", MS_DAY, "BTCUSDT-1m-2024-12-31.zip")
+    frame = parse.klines_from_csv(csv, "binance.spot.BTCUSDT", "1m", MS_DAY, "BTCUSDT-1m-2024-12-31.zip")
     assert frame["open_time"].dt.epoch("us").item() == start
     assert frame["close_time"].dt.epoch("us").item() == start + 59_999_999
 
@@ -199,11 +199,11 @@ def test_malformed_kline_row_is_named():
     row = kline_row(start)
     row[8] = "7"
     with pytest.raises(MalformedDataError, match=r"^src: row 1: field 8 \(trade_count\) = '7' is not an integer"):
-        parse.klines_from_json([row], "BTCUSDT", "1m", "src")
+        parse.klines_from_json([row], "binance.spot.BTCUSDT", "1m", "src")
 
 
 def test_sequence_gap_is_named():
-    frame = parse.agg_trades_from_json(sample_rows(US_DAY, 5), "BTCUSDT", "src")
+    frame = parse.agg_trades_from_json(sample_rows(US_DAY, 5), "binance.spot.BTCUSDT", "src")
     parse.check_sequence(frame, "f.zip")
     with pytest.raises(MalformedDataError, match=r"^f\.zip: row 3: agg_id = 1003 breaks the sequence from 1000"):
         parse.check_sequence(frame.filter(pl.col("agg_id") != 1002), "f.zip")
@@ -227,7 +227,7 @@ def test_parses_a_day_of_btcusdt_dump_in_about_a_second():
     )
     data = source.write_csv(include_header=False).encode()
     started = time.perf_counter()
-    frame = parse.agg_trades_from_csv(data, "BTCUSDT", US_DAY, "BTCUSDT-aggTrades-2025-01-02.zip")
+    frame = parse.agg_trades_from_csv(data, "binance.spot.BTCUSDT", US_DAY, "BTCUSDT-aggTrades-2025-01-02.zip")
     elapsed = time.perf_counter() - started
     print(f"parsed {n} dump rows in {elapsed:.2f} s")
     assert frame.height == n
@@ -237,7 +237,7 @@ def test_parses_a_day_of_btcusdt_dump_in_about_a_second():
 def test_time_going_back_is_named():
     rows = sample_rows(US_DAY, 4)
     rows[2]["T"] = rows[0]["T"] - 1
-    frame = parse.agg_trades_from_json(rows, "BTCUSDT", "src")
+    frame = parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "src")
     with pytest.raises(MalformedDataError, match=r"^p: row 3: time = .* is before the previous trade's"):
         parse.check_sequence(frame, "p")
     with pytest.raises(MalformedDataError, match=r"^p: row 1: time = .* is before the previous trade's"):

@@ -4,8 +4,8 @@
 
 const $ = (id) => document.getElementById(id);
 const STALE_US = 5e6; // an event stream quiet for longer than this is shown in red
-const TAPE_ROWS = 40; // more than the panel shows; the server keeps STREAMFORGE_DASHBOARD_TAPE per symbol
-const state = { symbol: null, symbols: [], candles: new Map(), lastTime: 0, price: null, last: {} };
+const TAPE_ROWS = 40; // more than the panel shows; the server keeps STREAMFORGE_DASHBOARD_TAPE per instrument
+const state = { instrument: null, instruments: [], candles: new Map(), lastTime: 0, price: null, last: {} };
 
 // ---- chart (lightweight-charts, served from node_modules by the dashboard server)
 const chart = createChart();
@@ -137,7 +137,7 @@ function fillList(id, entries) {
 
 function drawAges() {
   const now = Date.now() * 1000;
-  const entries = [["trades", "trades"], ["book", "book snapshot"]].map(([stream, name]) => {
+  const entries = [["live_trades", "trades"], ["book", "book snapshot"]].map(([stream, name]) => {
     const t = state.last[stream];
     return t ? [name, fmtAge(Math.max(0, now - t)), now - t > STALE_US ? "stale" : ""] : [name, "none yet", "muted"];
   });
@@ -153,11 +153,11 @@ function drawHealth({ kafka, loader }) {
     fillList("lag", lag.length ? lag : [["topics", "waiting for the live topics", "muted"]]);
   }
   if (loader) {
-    // Keep the selected symbol's samples and the loader-wide ones: hide any whose labels name another symbol
-    // (a `symbol` label, or a stream name such as "btcusdt@depth").
-    const others = state.symbols.filter((s) => s !== state.symbol);
+    // Keep the selected instrument's samples and the loader-wide ones: hide any whose labels name another instrument
+    // (an `instrument` label, or a stream name such as "btcusdt@depth").
+    const others = state.instruments.filter((s) => s !== state.instrument);
     const mine = loader.samples.filter(([, labels]) =>
-      !Object.values(labels).some((v) => others.some((s) => v.toUpperCase().includes(s))));
+      !Object.values(labels).some((v) => others.some((s) => v === s || v.startsWith(streamPrefix(s)))));
     fillList("loader", loader.error ? [["status", loader.error, "muted"]] : mine.slice(0, 20).map(describeSample));
   }
 }
@@ -166,41 +166,44 @@ function drawHealth({ kafka, loader }) {
 function describeSample([name, labels, value, rate]) {
   const seconds = /_seconds(_mean)?$/.test(name);
   const label = name.replace(/^streamforge_(live_)?/, "").replace(/_total$/, "").replace("_seconds", "").replaceAll("_", " ");
-  const own = `${state.symbol.toLowerCase()}@`;
-  const detail = Object.entries(labels).filter(([k]) => k !== "symbol")
+  const own = streamPrefix(state.instrument);
+  const detail = Object.entries(labels).filter(([k]) => k !== "instrument")
     .map(([, v]) => shortTopic(v.startsWith(own) ? v.slice(own.length) : v)).join(" · ");
   const shown = seconds ? fmtAge(value * 1e6) : fmtNumber(value);
   return [detail ? `${label} · ${detail}` : label, rate == null ? shown : `${shown} · ${rate.toFixed(1)}/s`];
 }
 
+// "binance.spot.ETHUSDT" -> "ethusdt@", how the exchange's stream names of the instrument begin.
+const streamPrefix = (instrument) => `${instrument.split(".").pop().toLowerCase()}@`;
+
 // "streamforge.live-aggtrades.v1" -> "live-aggtrades"; anything else unchanged.
 const shortTopic = (name) => name.replace(/^[^.]+\.(.+)\.v\d+$/, "$1");
 
-function fillSymbols(symbols) {
-  state.symbols = symbols;
-  const select = $("symbol");
-  const wanted = [...new Set([...symbols, state.symbol].filter(Boolean))].sort();
+function fillInstruments(instruments) {
+  state.instruments = instruments;
+  const select = $("instrument");
+  const wanted = [...new Set([...instruments, state.instrument].filter(Boolean))].sort();
   if ([...select.options].map((o) => o.value).join() === wanted.join()) return;
   select.replaceChildren(...wanted.map((s) => el("option", "", s)));
-  select.value = state.symbol;
+  select.value = state.instrument;
 }
 
 // ---- the socket
 let socket = null;
 
-function subscribe(symbol) {
-  state.symbol = symbol;
+function subscribe(instrument) {
+  state.instrument = instrument;
   const url = new URL(location.href);
-  url.searchParams.set("symbol", symbol);
+  url.searchParams.set("instrument", instrument);
   history.replaceState(null, "", url);
-  socket.send(JSON.stringify({ subscribe: symbol }));
+  socket.send(JSON.stringify({ subscribe: instrument }));
 }
 
 const handlers = {
   hello(msg) {
-    state.symbol = state.symbol || new URL(location.href).searchParams.get("symbol") || msg.symbol;
-    fillSymbols(msg.symbols);
-    subscribe(state.symbol);
+    state.instrument = state.instrument || new URL(location.href).searchParams.get("instrument") || msg.instrument;
+    fillInstruments(msg.instruments);
+    subscribe(state.instrument);
   },
   snapshot(msg) {
     state.candles = new Map(msg.candles.map((r) => [r[0], r]));
@@ -212,7 +215,7 @@ const handlers = {
     $("last-price").textContent = "—";
     addTrades(msg.trades, false);
     drawBook(msg.book);
-    fillSymbols(msg.symbols);
+    fillInstruments(msg.instruments);
     if (msg.health) drawHealth(msg.health);
   },
   update(msg) {
@@ -222,7 +225,7 @@ const handlers = {
     state.last = msg.last;
   },
   health(msg) {
-    fillSymbols(msg.symbols);
+    fillInstruments(msg.instruments);
     drawHealth(msg);
   },
 };
@@ -232,7 +235,7 @@ function connect() {
   socket.onopen = () => { $("connection").className = "connection live"; $("connection").textContent = "live"; };
   socket.onmessage = (event) => {
     const msg = JSON.parse(event.data);
-    if (msg.type === "hello" || msg.type === "health" || msg.symbol === state.symbol) handlers[msg.type](msg);
+    if (msg.type === "hello" || msg.type === "health" || msg.instrument === state.instrument) handlers[msg.type](msg);
   };
   socket.onclose = () => {
     $("connection").className = "connection down";
@@ -241,6 +244,6 @@ function connect() {
   };
 }
 
-$("symbol").addEventListener("change", (event) => subscribe(event.target.value));
+$("instrument").addEventListener("change", (event) => subscribe(event.target.value));
 setInterval(drawAges, 250);
 connect();

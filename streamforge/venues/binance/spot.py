@@ -1,0 +1,47 @@
+"""Binance spot as a `MarketClient`: instrument ids and cells in, records out, Binance's REST and dump files inside."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from streamforge.catalog import Cell
+from streamforge.dates import day_bounds_us
+from streamforge.instruments import parse_instrument
+from streamforge.venues.binance import SPOT
+from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance.history import load_agg_trades_day
+from streamforge.venues.binance.rest import BinanceRest
+from streamforge.venues.market import Endpoints, MarketClient
+
+
+class BinanceSpot(MarketClient):
+    def __init__(self, endpoints: Endpoints) -> None:
+        self.rest = BinanceRest(base_url=endpoints.rest_url)
+        self.dumps = DumpClient(base_url=endpoints.dump_url, cache_dir=endpoints.cache_dir)
+
+    def require_listed(self, instrument: str) -> dict:
+        return self.rest.require_trading(_symbol(instrument))
+
+    def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
+        return load_agg_trades_day(self.rest, self.dumps, _symbol(cell.instrument), cell.day)
+
+    def price_before(self, instrument: str, trades: pl.DataFrame) -> float | None:
+        if trades.height == 0 or trades["agg_id"][0] == 0:
+            return None
+        previous = self.rest.agg_trade(_symbol(instrument), int(trades["agg_id"][0]) - 1)
+        return float(previous["price"][0]) if previous.height else None
+
+    def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
+        start, end = day_bounds_us(cell.day)
+        return self.rest.klines(_symbol(cell.instrument), interval, start, end)
+
+    def close(self) -> None:
+        self.rest.close()
+        self.dumps.close()
+
+
+def _symbol(instrument: str) -> str:
+    parsed = parse_instrument(instrument)
+    if parsed.market_id != SPOT.id:
+        raise ValueError(f"{instrument} is not a {SPOT.description} instrument")  # a routing bug, not bad input
+    return parsed.symbol

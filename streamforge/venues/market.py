@@ -1,0 +1,52 @@
+"""What the platform asks of a market, whichever venue runs it: the one interface above the venue folders.
+
+The historical assets, the commands that register instruments and the live loader's repairs speak to a market only
+through `MarketClient`; a venue folder implements it by translating to its own REST, dump files and formats. Every
+method takes and returns catalog terms — instrument ids, cells, records keyed by instrument — never wire symbols.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from streamforge.catalog import Cell
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a market is reached, as the settings name it: REST, dump files, WebSocket, and the local dump cache."""
+
+    rest_url: str
+    dump_url: str
+    ws_url: str
+    cache_dir: Path
+
+
+class MarketClient(ABC):
+    """One market of one venue (e.g. binance.spot), ready to answer for its instruments."""
+
+    @abstractmethod
+    def require_listed(self, instrument: str) -> dict:
+        """The venue's description of the instrument; UnknownSymbolError naming it when the venue does not list it
+        as trading."""
+
+    @abstractmethod
+    def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
+        """The complete AGG_TRADE frame of a completed UTC day and metadata on where it came from (never partial).
+        An instrument that has stopped trading gives an empty frame and says why in the metadata."""
+
+    @abstractmethod
+    def price_before(self, instrument: str, trades: pl.DataFrame) -> float | None:
+        """Price of the trade just before the day's first: the close the venue carries into empty leading intervals."""
+
+    @abstractmethod
+    def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
+        """The venue's own klines of the cell's day (KLINE): the reference candles are checked against."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
