@@ -10,6 +10,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from streamforge.dates import day_bounds_us
+from streamforge.exchange.crosscheck import rest_sample
 from streamforge.exchange.dumps import DumpClient
 from streamforge.exchange.loader import load_agg_trades_day
 from streamforge.exchange.rest import BinanceRest
@@ -32,6 +33,10 @@ class ExchangeResource(dg.ConfigurableResource):
     def agg_trades_day(self, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
         return load_agg_trades_day(self.rest(), DumpClient(base_url=self.dump_url, cache_dir=Path(self.cache_dir)), symbol, day)
+
+    def rest_sample(self, symbol: str, trades: pl.DataFrame) -> pl.DataFrame:
+        """The exchange's own rows for a few pages of the day's ids, to hold a dump-loaded day against."""
+        return rest_sample(self.rest(), symbol, trades)
 
     def price_before(self, symbol: str, trades: pl.DataFrame) -> float | None:
         """Price of the trade just before the day's first: the close Binance carries into empty leading intervals."""

@@ -112,7 +112,7 @@ def test_corrupt_zip_in_the_cache_falls_back_to_rest(rest, dumps):
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"PK\x03\x04 this is not a zip")
     with pytest.raises(ChecksumError, match="corrupt zip BTCUSDT-aggTrades-2025-01-02.zip"):
-        dumps.read_agg_trades(cached)
+        dumps.read_agg_trades(cached, len(MARKET.day_agg_ids("BTCUSDT", DAY)))
     frame, source = load_agg_trades_day(rest, dumps, "BTCUSDT", DAY)
     assert source["source"] == "rest" and source["reason"].startswith("corrupt zip BTCUSDT-aggTrades-2025-01-02.zip")
     assert frame.equals(MARKET.day_trades("BTCUSDT", DAY))
