@@ -4,8 +4,12 @@ SHOWN_CHARS = 200  # of a bad value quoted in an error: enough to recognise it, 
 
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
-    """`repr(value)` for an error message, cut to `limit` characters and saying how long it was."""
-    text = repr(value)
+    """`repr(value)` for an error message, cut to `limit` characters (see `cut`)."""
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how long it was."""
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 

@@ -107,6 +107,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_SNAPSHOT_LIMIT", "1000", "Levels per side of the REST depth snapshot a local book starts from (weight 50 at 1000, 250 at 5000)."),
         Setting("STREAMFORGE_LIVE_SNAPSHOT_SPACING_MS", "250", "Least time between two REST depth snapshots, so resyncs of many symbols are staggered, ms."),
         Setting("STREAMFORGE_LIVE_BOOK_INTERVAL_S", "1", "How often the top levels of every local book are published, seconds."),
+        Setting("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS", "600", "Depth events a local book keeps while it waits for its REST snapshot, the newest (older ones are dropped, as any later snapshot is newer): 600 is a minute of 100 ms diffs."),
         Setting("STREAMFORGE_LIVE_BOOK_TOP", "20", "Levels per side in each published book snapshot."),
         # --- live capture and its sensors (streamforge/live_capture.py, sensors/live.py)
         Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer-group prefix: `live_trades` commits what it persisted of SYMBOL as group <prefix>.<SYMBOL>, after the run succeeded; lag is measured against it."),

@@ -68,6 +68,7 @@ class LiveConfig:
     snapshot_spacing_s: float
     book_interval_s: float
     book_top: int
+    book_buffer_events: int
     http_host: str = "127.0.0.1"
 
     @classmethod
@@ -91,6 +92,7 @@ class LiveConfig:
             snapshot_spacing_s=float(g("STREAMFORGE_LIVE_SNAPSHOT_SPACING_MS")) / 1000,
             book_interval_s=float(g("STREAMFORGE_LIVE_BOOK_INTERVAL_S")),
             book_top=int(g("STREAMFORGE_LIVE_BOOK_TOP")),
+            book_buffer_events=int(g("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS")),
         )
         return cls(**(values | overrides))
 
@@ -135,7 +137,7 @@ class Loader:
             on_acked,
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics["deadletter"].name)
-        self.states = {s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit)) for s in config.symbols}
+        self.states = {s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit, max_buffered=config.book_buffer_events)) for s in config.symbols}
         streams = [f"{s.lower()}@{suffix}" for s in config.symbols for suffix in STREAM_SUFFIXES]
         self.connections = [
             Connection(
