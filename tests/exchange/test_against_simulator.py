@@ -19,34 +19,10 @@ from streamforge.errors import ChecksumError, ConfigError, ExchangeError, Malfor
 from streamforge.exchange.dumps import DumpClient, agg_trades_path
 from streamforge.exchange.loader import load_agg_trades_day
 from streamforge.exchange.rest import WEIGHTS, BinanceRest
-from streamforge.sim.market import Market
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
 
-SEED, VOLUME = 11, 0.002  # ~3,800 BTCUSDT aggTrades a day: a few REST pages per day
-TODAY = date(2025, 1, 10)  # the simulator's clock: days before this are complete
-DAY, MS_ERA_DAY = date(2025, 1, 2), date(2024, 12, 31)
-MARKET = Market(SEED, VOLUME)
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory) -> str:
-    config = SimConfig(seed=SEED, volume=VOLUME, today=TODAY, cache_dir=tmp_path_factory.mktemp("sim-cache"))
-    with running_simulator(config) as url:
-        yield url
-
-
-@pytest.fixture
-def rest(sim):
-    with BinanceRest(sim, retries=5) as client:
-        yield client
-
-
-@pytest.fixture
-def dumps(sim, tmp_path):
-    with DumpClient(sim, tmp_path / "dump-cache") as client:
-        yield client
-
+from exchange_cases import DAY, MARKET, MS_ERA_DAY, SEED, TODAY, VOLUME
 
 def stats(url: str) -> dict:
     return httpx.get(f"{url}/sim/stats").json()

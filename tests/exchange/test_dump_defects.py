@@ -21,36 +21,12 @@ from streamforge.checks import trades_match_exchange
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, DumpArchiveError, StoreError
 from streamforge.exchange.crosscheck import rest_sample
-from streamforge.exchange.dumps import DumpClient, agg_trades_path
+from streamforge.exchange.dumps import DumpClient
 from streamforge.exchange.loader import load_agg_trades_day
-from streamforge.exchange.rest import BinanceRest
-from streamforge.sim.market import Market
-from streamforge.sim.runner import running_simulator
-from streamforge.sim.server import SimConfig
 
-SEED, VOLUME = 11, 0.002  # ~3,800 BTCUSDT aggTrades a day
-TODAY, DAY = date(2025, 1, 10), date(2025, 1, 2)
-MARKET = Market(SEED, VOLUME)
+from exchange_cases import DAY, MARKET
+
 NAME = "BTCUSDT-aggTrades-2025-01-02.zip"
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory) -> str:
-    config = SimConfig(seed=SEED, volume=VOLUME, today=TODAY, cache_dir=tmp_path_factory.mktemp("sim-cache"))
-    with running_simulator(config) as url:
-        yield url
-
-
-@pytest.fixture
-def rest(sim):
-    with BinanceRest(sim, retries=5) as client:
-        yield client
-
-
-@pytest.fixture
-def dumps(sim, tmp_path):
-    with DumpClient(sim, tmp_path / "dump-cache") as client:
-        yield client
 
 
 def test_the_exchanges_day_is_the_ids_from_its_first_trade_to_before_the_next_days_first(rest):
