@@ -95,20 +95,24 @@ def trades_match_exchange(trades: pl.DataFrame, exchange: pl.DataFrame) -> Check
 
     def check(pair: pl.DataFrame) -> CheckOutcome:
         differs = {f: pl.col(f).ne_missing(pl.col(f"{f}_exchange")) for f in _TRADE_FIELDS}
-        flagged = pair.with_columns(missing=pl.col("in_trades").is_null(), **{f"{f}_differs": e for f, e in differs.items()})
+        flagged = pair.with_columns(
+            missing=pl.col("in_trades").is_null(), **{f"{f}_differs": e for f, e in differs.items()}
+        )
         bad = flagged.filter(pl.col("missing") | pl.any_horizontal([f"{f}_differs" for f in differs])).sort("agg_id")
-        shown = [_trade_difference(r) for r in bad.head(_SHOWN).iter_rows(named=True)]
+        first = [_trade_difference(r) for r in bad.head(_SHOWN).iter_rows(named=True)]
         md = {
             "compared": pair.height,
             "differing": bad.height,
             "first_differing_ids": bad["agg_id"].head(_SHOWN).to_list(),
-            "first_differences": shown,
+            "first_differences": first,
             **{f"{f}_differs": int(flagged[f"{f}_differs"].sum()) for f in differs},
         }
         if pair.is_empty():
             return CheckOutcome(True, "no exchange rows to compare with", md)
-        problems = [f"{bad.height} of {pair.height} agg ids differ from the exchange's REST aggTrades, first: {shown[:2]}"]
-        return _outcome(problems if bad.height else [], f"{pair.height} agg ids equal the exchange's REST aggTrades", md)
+        if not bad.height:
+            return CheckOutcome(True, f"{pair.height} agg ids equal the exchange's REST aggTrades", md)
+        count = f"{bad.height} of {pair.height} agg ids"
+        return CheckOutcome(False, f"{count} differ from the exchange's REST aggTrades, first: {first[:2]}", md)
 
     pair = exchange.select("symbol", "agg_id", *_TRADE_FIELDS).join(
         trades.select("symbol", "agg_id", *_TRADE_FIELDS).with_columns(in_trades=True),

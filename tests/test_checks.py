@@ -50,7 +50,8 @@ def test_rows_that_differ_from_the_exchange_are_named_by_agg_id_with_both_values
         qty=pl.when(pl.col("agg_id") == 1002).then(2.0).otherwise(pl.col("qty")),
         is_buyer_maker=pl.col("agg_id") == 1004,
     )
-    outcome = trades_match_exchange(day, pl.concat([exchange, a_day().with_columns(agg_id=pl.lit(1010, pl.Int64)).head(1)]))
+    only_at_the_exchange = a_day().head(1).with_columns(agg_id=pl.lit(1010, pl.Int64))
+    outcome = trades_match_exchange(day, pl.concat([exchange, only_at_the_exchange]))
     assert not outcome.passed
     assert outcome.metadata["first_differing_ids"] == [1002, 1004, 1010]
     assert outcome.metadata["qty_differs"] == 2 and outcome.metadata["is_buyer_maker_differs"] == 2

@@ -33,9 +33,10 @@ from streamforge.bus.config import kafka_config, timeout_s
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.errors import StreamForgeError
-from streamforge.exchange.rest import BinanceRest
-from streamforge.live import events, health
-from streamforge.live.book import LocalBook, Outcome
+from streamforge.venues.binance.rest import BinanceRest
+from streamforge.live import health
+from streamforge.venues.binance import events
+from streamforge.venues.binance.book import LocalBook, Outcome
 from streamforge.live.connection import MAX_STREAMS, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.gaps import Sequence
@@ -137,7 +138,10 @@ class Loader:
             on_acked,
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics["deadletter"].name)
-        self.states = {s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit, max_buffered=config.book_buffer_events)) for s in config.symbols}
+        self.states = {
+            s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit, max_buffered=config.book_buffer_events))
+            for s in config.symbols
+        }
         streams = [f"{s.lower()}@{suffix}" for s in config.symbols for suffix in STREAM_SUFFIXES]
         self.connections = [
             Connection(

@@ -44,7 +44,8 @@ from datetime import date
 from streamforge.errors import ConfigError
 
 ALL = "all"
-DUMP_DEFECTS = ("ends_early", "differs", "two_csvs", "bomb")  # faults `dump_<defect>`, built by sim.dump_defects
+# Faults `dump_<defect>`, whose files venues.binance.simulator.dump_defects builds.
+DUMP_DEFECTS = ("ends_early", "differs", "two_csvs", "bomb")
 
 
 @dataclass(frozen=True)

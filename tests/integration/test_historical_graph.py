@@ -79,7 +79,8 @@ def test_a_dump_that_ends_early_is_completed_from_rest_before_publishing_and_the
     faults(dump_ends_early="ETHUSDT:2025-01-08")
     result = materialize_days(instance, resources, "ETHUSDT", "2025-01-08", "2025-01-08")
     assert result.success and all(check_results(result).values())
-    source = materialized_metadata(instance, "trades", "2025-01-08|ETHUSDT")["partitions"].data["2025-01-08|ETHUSDT"]["source"]
+    key = "2025-01-08|ETHUSDT"
+    source = materialized_metadata(instance, "trades", key)["partitions"].data[key]["source"]
     assert source["source"] == "dump+rest"
     [filled] = source["filled_from_rest"]
     assert filled["last_id"] == source["last_id"] and filled["rows"] == filled["last_id"] - filled["first_id"] + 1

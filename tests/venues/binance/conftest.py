@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from streamforge.exchange.dumps import DumpClient
-from streamforge.exchange.rest import BinanceRest
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
+from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance.rest import BinanceRest
 
 from exchange_cases import SEED, TODAY, VOLUME
 

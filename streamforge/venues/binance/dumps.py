@@ -20,12 +20,19 @@ import httpx
 import polars as pl
 
 from streamforge import settings
-from streamforge.errors import ChecksumError, ConfigError, ExchangeError, MalformedDataError, ResponseTooLargeError, shown
-from streamforge.exchange import parse
-from streamforge.exchange.archive import csv_chunks
-from streamforge.exchange.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded
-from streamforge.exchange.retry import Backoff
+from streamforge.errors import (
+    ChecksumError,
+    ConfigError,
+    ExchangeError,
+    MalformedDataError,
+    ResponseTooLargeError,
+    shown,
+)
 from streamforge.store.base import check_symbol
+from streamforge.venues.binance import parse
+from streamforge.venues.binance.archive import csv_chunks
+from streamforge.venues.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded
+from streamforge.venues.retry import Backoff
 
 _AGG_TRADES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-aggTrades-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")
 _KLINES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\w+)-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")

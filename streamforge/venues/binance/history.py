@@ -22,9 +22,9 @@ import polars as pl
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, DumpArchiveError, ExchangeError
-from streamforge.exchange import parse
-from streamforge.exchange.dumps import DumpClient, agg_trades_path
-from streamforge.exchange.rest import BinanceRest
+from streamforge.venues.binance import parse
+from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
+from streamforge.venues.binance.rest import BinanceRest
 
 
 def load_agg_trades_day(rest: BinanceRest, dumps: DumpClient, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:

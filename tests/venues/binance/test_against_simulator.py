@@ -16,13 +16,14 @@ import pytest
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
-from streamforge.exchange.dumps import DumpClient, agg_trades_path
-from streamforge.exchange.loader import load_agg_trades_day
-from streamforge.exchange.rest import WEIGHTS, BinanceRest
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
+from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
+from streamforge.venues.binance.history import load_agg_trades_day
+from streamforge.venues.binance.rest import WEIGHTS, BinanceRest
 
 from exchange_cases import DAY, MARKET, MS_ERA_DAY, SEED, TODAY, VOLUME
+
 
 def stats(url: str) -> dict:
     return httpx.get(f"{url}/sim/stats").json()

@@ -20,9 +20,9 @@ import pytest
 from streamforge.checks import trades_match_exchange
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, DumpArchiveError, StoreError
-from streamforge.exchange.crosscheck import rest_sample
-from streamforge.exchange.dumps import DumpClient
-from streamforge.exchange.loader import load_agg_trades_day
+from streamforge.venues.binance.crosscheck import rest_sample
+from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance.history import load_agg_trades_day
 
 from exchange_cases import DAY, MARKET
 
@@ -143,7 +143,7 @@ def test_a_400_mib_zip_bomb_fails_fast_in_bounded_memory(tmp_path, line, refusal
         import resource, sys
         from pathlib import Path
         from streamforge.errors import StreamForgeError
-        from streamforge.exchange.dumps import DumpClient
+        from streamforge.venues.binance.dumps import DumpClient
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if sys.argv[1] == "read":
             try:

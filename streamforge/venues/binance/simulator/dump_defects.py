@@ -1,5 +1,6 @@
-"""Dump files as Binance users have found them broken (the faults `dump_<defect>` of `sim.faults`), each with a `.CHECKSUM` that matches (the checksum is
-computed over the broken file, as the exchange publishes it), so only a reader that looks inside can tell.
+"""Dump files as Binance users have found them broken (the faults `dump_<defect>` of `sim.faults`), each with a
+`.CHECKSUM` that matches (computed over the broken file, as the exchange publishes it), so only a reader that looks
+inside can tell.
 
 | defect | what the aggTrades zip holds | reported |
 |---|---|---|

@@ -165,7 +165,9 @@ def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> No
             wrong = type(value) is not _JSON_TYPE[kind]
             if wrong or (kind in (INT, TIME) and not _fit_int64([value])):
                 meaning = _MEANING[kind] if wrong else f"{_MEANING[kind]} of 64 bits"
-                raise MalformedDataError(f"{source}: row {number}: field {key!r} ({name}) = {shown(value)} is not {meaning}")
+                raise MalformedDataError(
+                    f"{source}: row {number}: field {key!r} ({name}) = {shown(value)} is not {meaning}"
+                )
     raise AssertionError("_explain_json called on valid rows")  # pragma: no cover
 
 

@@ -19,10 +19,10 @@ import polars as pl
 from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.errors import SHOWN_CHARS, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
-from streamforge.exchange import parse
-from streamforge.exchange.bounded import ACCEPT_GZIP, Answer, Limits, bounded
-from streamforge.exchange.limiter import WeightLimiter
-from streamforge.exchange.retry import Backoff
+from streamforge.venues.binance import parse
+from streamforge.venues.binance.limiter import WeightLimiter
+from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded
+from streamforge.venues.retry import Backoff
 from streamforge.schemas import AGG_TRADE, KLINE
 
 PAGE = 1000  # most rows Binance returns per aggTrades or klines request

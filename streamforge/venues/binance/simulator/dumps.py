@@ -18,11 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
-from streamforge.sim import dump_defects
 from streamforge.sim.calendar import MICROSECOND_DUMPS_FROM, US_PER_DAY, US_PER_MS, day_start_us
 from streamforge.sim.faults import malformed_agg_id
 from streamforge.sim.market import Market
 from streamforge.sim.memo import Memo
+from streamforge.venues.binance.simulator import dump_defects
 
 MALFORMED_PRICE = b"not-a-number"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from streamforge import settings
-from streamforge.exchange.rest import PAGE, BinanceRest
 from streamforge.schemas import AGG_TRADE
+from streamforge.venues.binance.rest import PAGE, BinanceRest
 
 
 def rest_sample(rest: BinanceRest, symbol: str, trades: pl.DataFrame, pages: int | None = None) -> pl.DataFrame:

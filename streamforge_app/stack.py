@@ -123,7 +123,7 @@ class Stack:
         )
         self._spawn([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], "dagster-daemon.log", self.env, signal.SIGINT)
         wait_http(f"{self.webserver_url}/server_info", 120, web, "the Dagster webserver")
-        from streamforge_assets.webserver import DagsterWebserver  # the Dagster layer, needed only with Dagster
+        from streamforge_app.webserver import DagsterWebserver  # the Dagster layer, needed only with Dagster
 
         DagsterWebserver(self.webserver_url).wait_until_loaded()
         self._publish()

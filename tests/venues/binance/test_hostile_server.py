@@ -16,11 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from streamforge.errors import ExchangeError, ResponseTooLargeError
-from streamforge.exchange.dumps import DumpClient
-from streamforge.exchange.rest import BinanceRest
+from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance.rest import BinanceRest
 
 DAY = date(2025, 1, 2)
-RATE_LIMITS = {"rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}]}
+RATE_LIMITS = {
+    "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}]
+}
 BOUND_S = 60  # how long a test waits for a call that must end; a call that is still going then never ends
 
 
