@@ -31,7 +31,7 @@ from streamforge.errors import (
 from streamforge.store.base import check_symbol
 from streamforge.venues.binance import parse
 from streamforge.venues.binance.archive import csv_chunks
-from streamforge.venues.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded
+from streamforge.venues.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded, transport
 from streamforge.venues.retry import Backoff
 
 _AGG_TRADES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-aggTrades-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")
@@ -80,7 +80,7 @@ class DumpClient:
         self.limits = Limits(int(settings.get("STREAMFORGE_DUMP_MAX_BYTES")), deadline_s, "STREAMFORGE_DUMP_MAX_BYTES")
         self._checksum_limits = Limits(CHECKSUM_MAX_BYTES, deadline_s, "the most a .CHECKSUM file takes")
         # Zips are compressed already; asking for no encoding keeps Range offsets in the file's own bytes.
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=ACCEPT_IDENTITY)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=ACCEPT_IDENTITY, transport=transport())
 
     def close(self) -> None:
         self._http.close()

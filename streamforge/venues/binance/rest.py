@@ -21,7 +21,7 @@ from streamforge.dates import day_bounds_us
 from streamforge.errors import SHOWN_CHARS, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
 from streamforge.venues.binance import parse
 from streamforge.venues.binance.limiter import WeightLimiter
-from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded
+from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded, transport
 from streamforge.venues.retry import Backoff
 from streamforge.schemas import AGG_TRADE, KLINE
 
@@ -56,7 +56,10 @@ class BinanceRest:
             limit_by="STREAMFORGE_HTTP_MAX_BYTES",
         )
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, headers={"X-MBX-TIME-UNIT": "MICROSECOND", **ACCEPT_GZIP}
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"X-MBX-TIME-UNIT": "MICROSECOND", **ACCEPT_GZIP},
+            transport=transport(),
         )
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""A hostile exchange over a real local socket: endless or trickling bodies, gzip bombs, `Retry-After: nan`.
+"""A hostile exchange over a real local socket: endless or trickling bodies and headers, gzip bombs, `Retry-After: nan`.
 
 The server is a plain `http.server` on loopback whose behaviour each test picks; what it sends is exactly what the
 client receives, so the byte limit and the overall deadline are tested against real reads, not a mocked transport.
@@ -56,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, f"{'0' * 64}  {self.path.rsplit('/', 1)[-1].removesuffix('.CHECKSUM')}\n".encode())
         elif mode == "trickle":
             self._endless(b" ", pause_s=0.02)
+        elif mode == "trickle_headers":
+            self._endless_headers()
         elif mode == "flood":
             self._endless(b"[" * 65_536, pause_s=0)
         elif mode == "gzip_bomb":
@@ -72,6 +74,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _endless_headers(self) -> None:
+        """A header that never ends, a byte at a time: no body is ever reached."""
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self.server.stop.wait(0.02):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _endless(self, piece: bytes, pause_s: float) -> None:
         """A chunked body that never ends (until the test is over or the client hangs up)."""
@@ -136,6 +148,14 @@ def test_a_rest_answer_that_trickles_forever_ends_at_the_deadline(hostile, limit
     assert str(error).startswith(f"GET {hostile.url}/api/v3/exchangeInfo failed 2 times, giving up: ReadTimeout: ")
     assert "STREAMFORGE_HTTP_DEADLINE_S=1" in str(error)
     assert hostile.requests == 2
+
+
+def test_an_answer_whose_headers_trickle_forever_ends_at_the_deadline(hostile, limits):
+    hostile.mode = "trickle_headers"
+    with BinanceRest(hostile.url, retries=0, timeout_s=5) as rest:
+        error = ended(rest.exchange_info)
+    assert isinstance(error, ExchangeError)
+    assert "failed 1 times, giving up: ReadTimeout: no complete answer within 1 s" in str(error)
 
 
 @pytest.mark.parametrize("mode", ["flood", "gzip_bomb"])
