@@ -1,4 +1,4 @@
-"""A hostile exchange over a real local socket: endless or trickling bodies and headers, gzip bombs, `Retry-After: nan`.
+"""A hostile exchange on a real local socket: endless or trickling bodies and headers, gzip bombs, `Retry-After: nan`.
 
 The server is a plain `http.server` on loopback whose behaviour each test picks; what it sends is exactly what the
 client receives, so the byte limit and the overall deadline are tested against real reads, not a mocked transport.
