@@ -88,7 +88,7 @@ def run() -> dict:
 
         started = time.monotonic()
         client = DumpClient(url, home / "floor-cache")
-        frame = client.read_agg_trades(client.agg_trades(SYMBOL, DAY))
+        frame = client.read_agg_trades(client.agg_trades(SYMBOL, DAY), rows)
         floor_s = time.monotonic() - started
         assert frame.height == rows
     finally:

@@ -35,6 +35,10 @@ class ExchangeResource(dg.ConfigurableResource):
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
         return self.market(cell.instrument).trades_day(cell)
 
+    def rest_sample(self, cell: Cell, trades: pl.DataFrame) -> pl.DataFrame:
+        """The venue's own REST rows for a few pages of the day's ids, to hold an archive-loaded day against."""
+        return self.market(cell.instrument).rest_sample(cell.instrument, trades)
+
     def price_before(self, cell: Cell, trades: pl.DataFrame) -> float | None:
         """Price of the trade just before the day's first: the close the venue carries into empty leading intervals."""
         return self.market(cell.instrument).price_before(cell.instrument, trades)

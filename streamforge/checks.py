@@ -84,6 +84,53 @@ def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None 
     return _per_instrument(trades, check)
 
 
+_TRADE_FIELDS = ("price", "qty", "first_trade_id", "last_trade_id", "time", "is_buyer_maker", "is_best_match")
+
+
+def trades_match_exchange(trades: pl.DataFrame, exchange: pl.DataFrame) -> CheckOutcome:
+    """A day's trades equal the exchange's own (REST aggTrades) for every agg id the exchange's rows cover, field by
+    field and exactly: both went through the same parser from the same decimal text, so any difference is in the
+    data (a dump re-uploaded with other rows: binance-public-data #375). An id the exchange has and the day lacks
+    differs too. Says which ids differ and how.
+    """
+
+    def check(pair: pl.DataFrame) -> CheckOutcome:
+        differs = {f: pl.col(f).ne_missing(pl.col(f"{f}_exchange")) for f in _TRADE_FIELDS}
+        flagged = pair.with_columns(
+            missing=pl.col("in_trades").is_null(), **{f"{f}_differs": e for f, e in differs.items()}
+        )
+        bad = flagged.filter(pl.col("missing") | pl.any_horizontal([f"{f}_differs" for f in differs])).sort("agg_id")
+        first = [_trade_difference(r) for r in bad.head(_SHOWN).iter_rows(named=True)]
+        md = {
+            "compared": pair.height,
+            "differing": bad.height,
+            "first_differing_ids": bad["agg_id"].head(_SHOWN).to_list(),
+            "first_differences": first,
+            **{f"{f}_differs": int(flagged[f"{f}_differs"].sum()) for f in differs},
+        }
+        if pair.is_empty():
+            return CheckOutcome(True, "no exchange rows to compare with", md)
+        if not bad.height:
+            return CheckOutcome(True, f"{pair.height} agg ids equal the exchange's REST aggTrades", md)
+        count = f"{bad.height} of {pair.height} agg ids"
+        return CheckOutcome(False, f"{count} differ from the exchange's REST aggTrades, first: {first[:2]}", md)
+
+    pair = exchange.select(INSTRUMENT, "agg_id", *_TRADE_FIELDS).join(
+        trades.select(INSTRUMENT, "agg_id", *_TRADE_FIELDS).with_columns(in_trades=True),
+        on=[INSTRUMENT, "agg_id"],
+        how="left",
+        suffix="_trades",
+    ).rename({**{f: f"{f}_exchange" for f in _TRADE_FIELDS}, **{f"{f}_trades": f for f in _TRADE_FIELDS}})
+    return _per_instrument(pair, check)
+
+
+def _trade_difference(row: dict) -> dict:
+    if row["in_trades"] is None:
+        return {"agg_id": row["agg_id"], "problem": "at the exchange, not in the day"}
+    fields = {f: [str(row[f]), str(row[f"{f}_exchange"])] for f in _TRADE_FIELDS if row[f"{f}_differs"]}
+    return {"agg_id": row["agg_id"], "ours_vs_exchange": fields}
+
+
 def candles_invariants(candles: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
     """Candles of a complete day are well formed: one per interval on the open-time grid (1440 for 1m, 288 for 5m),
     close_time = next open − 1 µs, low ≤ open, close ≤ high, volume ≥ 0, taker volumes ≤ volumes.

@@ -1,5 +1,17 @@
 """Errors a user can act on. Each names the thing that was wrong and, where there is one, what to do about it."""
 
+SHOWN_CHARS = 200  # of a bad value quoted in an error: enough to recognise it, never megabytes of it
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`repr(value)` for an error message, cut to `limit` characters (see `cut`)."""
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
 
 class StreamForgeError(Exception):
     """Base of every error StreamForge raises on purpose."""
@@ -17,6 +29,10 @@ class ExchangeError(StreamForgeError):
     """The exchange answered with an error, or could not be reached after retries."""
 
 
+class ResponseTooLargeError(ExchangeError):
+    """An answer from the exchange is longer than its byte limit; asking again would not make it shorter."""
+
+
 class UnknownSymbolError(ConfigError):
     """The exchange does not list the symbol, or it is not trading."""
 
@@ -27,6 +43,11 @@ class MalformedDataError(StreamForgeError):
 
 class ChecksumError(StreamForgeError):
     """A downloaded dump file does not match its published SHA-256."""
+
+
+class DumpArchiveError(StreamForgeError):
+    """A dump archive that passed its checksum but is not one day's CSV: more than one file in it, or more bytes
+    than the day can take. Like a checksum mismatch, the day is loaded from REST instead, with this as the reason."""
 
 
 class BusError(StreamForgeError):

@@ -33,10 +33,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_DUMP_URL", "http://127.0.0.1:8765", "Dump-file base URL. Binance: https://data.binance.vision."),
         Setting("STREAMFORGE_WS_URL", "ws://127.0.0.1:8765", "WebSocket base URL. Binance: wss://stream.binance.com:9443 (or wss://data-stream.binance.vision)."),
         Setting("STREAMFORGE_WEIGHT_BUDGET", "0.8", "Share of the exchange's REQUEST_WEIGHT limit the client may use per window (the rest is headroom)."),
-        Setting("STREAMFORGE_HTTP_TIMEOUT_S", "30", "Timeout of one HTTP request to the exchange, seconds."),
+        Setting("STREAMFORGE_HTTP_TIMEOUT_S", "30", "Longest wait for the next bytes (connecting, sending, receiving) of an HTTP request to the exchange, seconds."),
+        Setting("STREAMFORGE_HTTP_DEADLINE_S", "120", "Longest one HTTP request to the exchange may take from sending to the last byte of its answer, seconds; past it the request counts as a timeout (a trickling answer cannot hold a call forever)."),
+        Setting("STREAMFORGE_HTTP_MAX_BYTES", "67108864", "Largest REST answer accepted, bytes after gzip decoding; a longer one fails the request (64 MiB: exchangeInfo of every Binance symbol is a few MiB)."),
         Setting("STREAMFORGE_HTTP_RETRIES", "5", "Retries of a request that failed with 5xx or a timeout (exponential backoff with jitter)."),
         Setting("STREAMFORGE_HTTP_BACKOFF_S", "0.25", "Longest wait before the first retry of a failed request, seconds; doubles on each further retry (full jitter)."),
         Setting("STREAMFORGE_HTTP_MAX_RETRY_AFTER_S", "300", "Longest 429/418 Retry-After the client waits out, seconds; a longer one (an IP ban) fails the request."),
+        Setting("STREAMFORGE_DUMP_MAX_BYTES", "1073741824", "Largest dump zip downloaded, bytes; a longer one fails the download (1 GiB: a day's spot aggTrades zip is tens of MiB)."),
+        Setting("STREAMFORGE_DUMP_VERIFY_PAGES", "3", "REST aggTrades pages (1000 ids each, weight 4) a day loaded from its dump file is compared with: the first, the last and evenly between (a re-uploaded archive can disagree with the exchange)."),
         Setting("STREAMFORGE_DUMP_CACHE", "", "Folder for verified dump files, mirroring the dump URL paths (default: STREAMFORGE_HOME/dump-cache)."),
         # --- kafka
         Setting("STREAMFORGE_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers, comma-separated."),
@@ -103,6 +107,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_SNAPSHOT_LIMIT", "1000", "Levels per side of the REST depth snapshot a local book starts from (weight 50 at 1000, 250 at 5000)."),
         Setting("STREAMFORGE_LIVE_SNAPSHOT_SPACING_MS", "250", "Least time between two REST depth snapshots, so resyncs of many instruments are staggered, ms."),
         Setting("STREAMFORGE_LIVE_BOOK_INTERVAL_S", "1", "How often the top levels of every local book are published, seconds."),
+        Setting("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS", "600", "Depth events a local book keeps while it waits for its REST snapshot, the newest (older ones are dropped, as any later snapshot is newer): 600 is a minute of 100 ms diffs."),
         Setting("STREAMFORGE_LIVE_BOOK_TOP", "20", "Levels per side in each published book snapshot."),
         # --- live capture and its sensors (streamforge/live_capture.py, sensors/live.py)
         Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer-group prefix: `live_trades` commits what it persisted of an instrument as group <prefix>.<instrument>, after the run succeeded; lag is measured against it."),

@@ -1,20 +1,23 @@
 """`trades`: the day's aggregate trades of one instrument, loaded from its venue and published to Kafka.
 
 This is the original design's loader-producer. The day's dump file is used when it exists and its SHA-256 matches
-the published checksum; otherwise REST aggTrades, paginated by id within the exchange's weight budget. The
-blocking check keeps a day with a hole, a duplicate or a stray trade out of the store; a second check compares
-the day with its live capture, when `live_trades` captured it (streamforge_assets/live.py).
+the published checksum; otherwise REST aggTrades, paginated by id within the exchange's weight budget. A dump that
+ends early is completed from REST before anything is published, and the partition's `source` metadata says which
+ids were filled. The blocking checks keep a day with a hole, a duplicate or a stray trade out of the store, and a
+dump-loaded day whose rows differ from the exchange's REST rows for the same ids (compared on a few pages); a third
+check compares the day with its live capture, when `live_trades` captured it (streamforge_assets/live.py).
 """
 
 from datetime import timedelta
 from typing import Iterator
 
 import dagster as dg
+import polars as pl
 
 from resources import ExchangeResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
-from streamforge.checks import trades_contiguous
+from streamforge.checks import CheckOutcome, trades_contiguous, trades_match_exchange
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
@@ -22,6 +25,7 @@ from streamforge_assets.verdicts import check_result
 
 CONTIGUOUS = "agg_ids_contiguous"
 DATASET = dataset(TRADES)
+MATCHES_REST = "matches_exchange_rest"
 
 
 def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFrames, key: str) -> int | None:
@@ -37,6 +41,13 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
         return None
     meta = records[0].asset_materialization.metadata.get("partitions")
     return (meta.data.get(previous) or {}).get("last_id") if meta else None
+
+
+def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, stats: dict) -> CheckOutcome:
+    """A day that came from REST is the exchange's own rows already: only a dump-loaded one is compared."""
+    if stats["source"]["source"] == "rest":
+        return CheckOutcome(True, "loaded from the exchange's REST aggTrades itself", {})
+    return trades_match_exchange(frame, exchange.rest_sample(parse_cell(key), frame))
 
 
 @dg.asset(
@@ -56,6 +67,11 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
             description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
             "every trade inside the day.",
         ),
+        dg.AssetCheckSpec(
+            MATCHES_REST, asset=DATASET.asset, blocking=True,
+            description="A day loaded from its dump file equals the exchange's REST aggTrades for the same agg ids "
+            "(STREAMFORGE_DUMP_VERIFY_PAGES pages: first, last, evenly between); names the ids that differ.",
+        ),
         live_vs_archive_spec,
     ],
 )
@@ -67,10 +83,13 @@ def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store:
         frames[key] = frame
         stats[key] = partition_stats(DATASET.record, frame) | {"source": source}
         context.log.info(f"{key}: {frame.height} trades from {source.get('source')}")
+        if source.get("filled_from_rest"):
+            context.log.warning(f"{key}: {source['reason']}")
     yield dg.Output(frames, metadata=partitions_metadata(stats))
     outcomes = {
         key: trades_contiguous(frames[key], parse_cell(key).day, _previous_last_id(context, frames, key))
         for key in frames
     }
     yield check_result(CONTIGUOUS, outcomes)
+    yield check_result(MATCHES_REST, {key: _matches_rest(exchange, key, frames[key], stats[key]) for key in frames})
     yield check_result(LIVE_VS_ARCHIVE, live_vs_archive(store.open(), frames))

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamforge.candles import aggregate
-from streamforge.checks import candles_invariants, candles_match_klines, candles_match_trades, trades_contiguous
+from streamforge.checks import (
+    candles_invariants,
+    candles_match_klines,
+    candles_match_trades,
+    trades_contiguous,
+    trades_match_exchange,
+)
 from streamforge.schemas import KLINE
 from trade_frames import DAY, MINUTE_US, day_of_trades, trades_frame
 
@@ -26,6 +32,36 @@ def klines_of(candles: pl.DataFrame) -> pl.DataFrame:
     """What the exchange would serve for these candles: the kline fields, volumes printed with 8 decimals."""
     volumes = ["volume", "quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume"]
     return KLINE.conform(candles.drop("vwap").with_columns(pl.col(volumes).round(8)))
+
+
+# --- trades_match_exchange
+
+
+def test_a_day_equal_to_the_exchange_on_the_compared_ids_passes():
+    day = a_day()
+    outcome = trades_match_exchange(day, day.slice(1, 3))
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["compared"] == 3 and outcome.metadata["differing"] == 0
+
+
+def test_rows_that_differ_from_the_exchange_are_named_by_agg_id_with_both_values():
+    day = a_day()
+    exchange = day.with_columns(
+        qty=pl.when(pl.col("agg_id") == 1002).then(2.0).otherwise(pl.col("qty")),
+        is_buyer_maker=pl.col("agg_id") == 1004,
+    )
+    only_at_the_exchange = a_day().head(1).with_columns(agg_id=pl.lit(1010, pl.Int64))
+    outcome = trades_match_exchange(day, pl.concat([exchange, only_at_the_exchange]))
+    assert not outcome.passed
+    assert outcome.metadata["first_differing_ids"] == [1002, 1004, 1010]
+    assert outcome.metadata["qty_differs"] == 2 and outcome.metadata["is_buyer_maker_differs"] == 2
+    assert outcome.description.startswith("3 of 7 agg ids differ from the exchange's REST aggTrades, first: ")
+    assert outcome.metadata["first_differences"][0] == {"agg_id": 1002, "ours_vs_exchange": {"qty": ["1.0", "2.0"]}}
+    assert outcome.metadata["first_differences"][2] == {"agg_id": 1010, "problem": "at the exchange, not in the day"}
+
+
+def test_nothing_to_compare_passes_saying_so():
+    assert trades_match_exchange(a_day(), a_day().head(0)).description == "no exchange rows to compare with"
 
 
 # --- trades_contiguous

@@ -2,7 +2,8 @@
 
 A bad event must neither stop the loader nor disappear: the raw payload is the message value (and, for readers that
 only look at headers, also the `streamforge.payload` header, cut to 64 KiB), `streamforge.reason` says what was
-wrong, `streamforge.stream` where it came from. A dropped event leaves a hole in its id sequence; `gaps` repairs it
+wrong (cut to REASON_CHARS: a reason quoting a hostile value whole would carry it twice), `streamforge.stream` where
+it came from. A dropped event leaves a hole in its id sequence; `gaps` repairs it
 by REST like any other hole.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from streamforge.errors import cut
 from streamforge.live.health import Metrics
 from streamforge.live.publisher import Publisher
 
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 
 REASON, STREAM, PAYLOAD, RECEIVED = "streamforge.reason", "streamforge.stream", "streamforge.payload", "streamforge.received_ns"
 PAYLOAD_HEADER_BYTES = 65_536
+REASON_CHARS = 1_000
 
 
 class DeadLetters:
@@ -27,6 +30,7 @@ class DeadLetters:
     def send(self, raw: str | bytes, reason: str, kind: str, stream: str = "", instrument: str = "") -> None:
         """`kind` is a short label for the metric (e.g. "json", "schema"); `reason` the full explanation."""
         payload = raw.encode() if isinstance(raw, str) else raw
+        reason = cut(reason, REASON_CHARS)
         headers = [
             (REASON, reason.encode()),
             (STREAM, stream.encode()),

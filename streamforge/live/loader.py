@@ -71,6 +71,7 @@ class LiveConfig:
     snapshot_spacing_s: float
     book_interval_s: float
     book_top: int
+    book_buffer_events: int
     http_host: str = "127.0.0.1"
 
     @classmethod
@@ -94,6 +95,7 @@ class LiveConfig:
             snapshot_spacing_s=float(g("STREAMFORGE_LIVE_SNAPSHOT_SPACING_MS")) / 1000,
             book_interval_s=float(g("STREAMFORGE_LIVE_BOOK_INTERVAL_S")),
             book_top=int(g("STREAMFORGE_LIVE_BOOK_TOP")),
+            book_buffer_events=int(g("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS")),
         )
         return cls(**(values | overrides))
 
@@ -139,7 +141,10 @@ class Loader:
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics[DEADLETTER].name)
         instruments = [parse_instrument(i) for i in config.instruments]
-        self.states = {i.id: InstrumentState(i.id, LocalBook(i.id, max_levels=config.snapshot_limit)) for i in instruments}
+        self.states = {
+            i.id: InstrumentState(i.id, LocalBook(i.id, max_levels=config.snapshot_limit, max_buffered=config.book_buffer_events))
+            for i in instruments
+        }
         # Binance names the symbol in every event ("s"): the route from it to the instrument's state.
         self.by_symbol = {i.symbol: self.states[i.id] for i in instruments}
         streams = [f"{i.symbol.lower()}@{suffix}" for i in instruments for suffix in STREAM_SUFFIXES]

@@ -14,6 +14,10 @@ and a JSON object of the same names (`{}` clears them all).
 | `bad_checksum` | targets | the `.CHECKSUM` file publishes a wrong SHA-256 for a good zip |
 | `malformed` | targets | one row per targeted day (the middle agg id) has a price that is not a number, both in REST aggTrades pages and in the aggTrades dump CSV |
 | `no_dumps` | targets | dump files (zip and CHECKSUM) answer 404, as for a day Binance has not published: clients fall back to REST |
+| `dump_ends_early` | targets | the aggTrades dump stops at 09:29 UTC, its `.CHECKSUM` matching (binance-public-data #354) |
+| `dump_differs` | targets | every 50th agg id of the aggTrades dump has twice the quantity REST serves for it, its `.CHECKSUM` matching (#375) |
+| `dump_two_csvs` | targets | the aggTrades zip holds a second, different CSV in a folder beside the day's, its `.CHECKSUM` matching (#449) |
+| `dump_bomb` | targets | the aggTrades zip unpacks to 400 MiB (the day, then its last row over and over) from under 2 MiB, its `.CHECKSUM` matching |
 | `ws_disconnect_s` | seconds | every WebSocket connection is closed cleanly (close frame 1001) this long after it opened |
 | `ws_abort_s` | seconds | every WebSocket connection is dropped without a close frame (the client sees 1006) this long after it opened |
 | `ws_shutdown_s` | seconds | every WebSocket connection gets a `serverShutdown` event this long after it opened, and is closed `ws_shutdown_grace_s` later |
@@ -40,6 +44,8 @@ from datetime import date
 from streamforge.errors import ConfigError
 
 ALL = "all"
+# Faults `dump_<defect>`, whose files venues.binance.simulator.dump_defects builds.
+DUMP_DEFECTS = ("ends_early", "differs", "two_csvs", "bomb")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,10 @@ class Faults:
     bad_checksum: Targets = Targets()
     malformed: Targets = Targets()
     no_dumps: Targets = Targets()
+    dump_ends_early: Targets = Targets()
+    dump_differs: Targets = Targets()
+    dump_two_csvs: Targets = Targets()
+    dump_bomb: Targets = Targets()
     ws_disconnect_s: int = 0
     ws_abort_s: int = 0
     ws_shutdown_s: int = 0
@@ -126,6 +136,11 @@ class Faults:
     def to_json(self) -> dict[str, object]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return {name: str(v) if isinstance(v, Targets) else v for name, v in values.items()}
+
+
+def dump_defect(faults: Faults, symbol: str, day: date) -> str:
+    """The `sim.dump_defects` defect the faults give the day's aggTrades dump ("" for none; the first one named)."""
+    return next((d for d in DUMP_DEFECTS if getattr(faults, f"dump_{d}").matches(symbol, day)), "")
 
 
 def malformed_agg_id(day_ids: range) -> int | None:

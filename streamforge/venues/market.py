@@ -40,6 +40,11 @@ class MarketClient(ABC):
         An instrument that has stopped trading gives an empty frame and says why in the metadata."""
 
     @abstractmethod
+    def rest_sample(self, instrument: str, trades: pl.DataFrame) -> pl.DataFrame:
+        """The venue's own REST rows for a few pages of the ids in `trades` (first, last and between): what a day
+        loaded from an archive file is held against, since an archive can pass its checksum and still disagree."""
+
+    @abstractmethod
     def price_before(self, instrument: str, trades: pl.DataFrame) -> float | None:
         """Price of the trade just before the day's first: the close the venue carries into empty leading intervals."""
 

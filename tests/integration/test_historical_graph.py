@@ -38,7 +38,7 @@ def test_two_days_flow_through_kafka_into_the_store_and_pass_every_check(instanc
     result = materialize_days(instance, resources, "BTCUSDT", "2025-01-01", "2025-01-02")
     assert result.success
     checks = check_results(result)
-    assert len(checks) == 8 and all(checks.values()), checks
+    assert len(checks) == 9 and all(checks.values()), checks
 
     store = EmbeddedStore(tmp_path / "store")
     trades_rows = {p.day: p.rows for p in store.partitions("trades")}
@@ -71,6 +71,39 @@ def test_a_wrong_checksum_falls_back_to_rest_with_the_reason_recorded(instance, 
     source = materialized_metadata(instance, "trades", "2025-01-04|binance.spot.SOLUSDT")["partitions"].data["2025-01-04|binance.spot.SOLUSDT"]["source"]
     assert source["source"] == "rest"
     assert "checksum" in source["reason"].lower()
+
+
+def test_a_dump_that_ends_early_is_completed_from_rest_before_publishing_and_the_metadata_says_so(
+    instance, resources, faults, tmp_path
+):
+    faults(dump_ends_early="ETHUSDT:2025-01-08")
+    result = materialize_days(instance, resources, "ETHUSDT", "2025-01-08", "2025-01-08")
+    assert result.success and all(check_results(result).values())
+    key = "2025-01-08|binance.spot.ETHUSDT"
+    source = materialized_metadata(instance, "trades", key)["partitions"].data[key]["source"]
+    assert source["source"] == "dump+rest"
+    [filled] = source["filled_from_rest"]
+    assert filled["last_id"] == source["last_id"] and filled["rows"] == filled["last_id"] - filled["first_id"] + 1
+    stored = EmbeddedStore(tmp_path / "store").read("trades", AGG_TRADE, ["binance.spot.ETHUSDT"], date(2025, 1, 8), date(2025, 1, 8))
+    assert stored["agg_id"].to_list() == list(range(source["first_id"], source["last_id"] + 1))
+
+
+def test_a_dump_that_differs_from_rest_fails_its_check_naming_the_ids_and_stores_nothing(
+    instance, resources, faults, tmp_path
+):
+    faults(dump_differs="SOLUSDT:2025-01-09")
+    result = materialize_days(instance, resources, "SOLUSDT", "2025-01-09", "2025-01-09")
+    assert not result.success
+    evaluation = next(
+        e.event_specific_data for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "matches_exchange_rest"
+    )  # fmt: skip
+    assert not evaluation.passed
+    details = evaluation.metadata["details"].data["2025-01-09|binance.spot.SOLUSDT"]
+    assert details["first_differing_ids"] and all(i % 50 == 0 for i in details["first_differing_ids"])
+    assert details["qty_differs"] == details["differing"] > 0
+    assert str(details["first_differing_ids"][0]) in evaluation.description
+    assert not (tmp_path / "store").exists() or EmbeddedStore(tmp_path / "store").partitions("trades") == []
 
 
 def test_malformed_rows_fail_the_partition_naming_the_row_and_store_nothing(instance, resources, faults, tmp_path):

@@ -103,3 +103,19 @@ def test_rest_snapshots_and_streamed_diffs_share_update_ids(symbol):
     book.add(event(symbol, START + 1, START + 600))  # one minute in one event
     truth = MARKET.book_state(symbol, START + 600, 20)
     assert book.top(20) == (truth.bids, truth.asks)
+
+
+def test_waiting_for_a_snapshot_keeps_only_the_newest_events_and_still_syncs():
+    """While REST is away a book keeps buffering: only the newest `max_buffered` events are kept (any snapshot
+    fetched later is newer than the dropped ones), and the book still syncs exactly once a snapshot comes."""
+    book = LocalBook("BTCUSDT", max_buffered=100)
+    for step in range(1, 5_001):
+        assert book.add(event("BTCUSDT", START + step, START + step)) is Outcome.BUFFERED
+        assert len(book.buffer) <= 100
+    assert [e.first_update_id for e in book.buffer] == list(range(START + 4_901, START + 5_001))
+    stale = MARKET.book_state("BTCUSDT", START + 4_000, WINDOW)
+    assert not book.load_snapshot(stale.last_update_id, stale.bids, stale.asks)  # older than all that is kept
+    snapshot = MARKET.book_state("BTCUSDT", START + 4_950, WINDOW)
+    assert book.load_snapshot(snapshot.last_update_id, snapshot.bids, snapshot.asks) and book.synced
+    truth = MARKET.book_state("BTCUSDT", START + 5_000, 20)
+    assert book.last_update_id == START + 5_000 and book.top(20) == (truth.bids, truth.asks)

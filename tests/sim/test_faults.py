@@ -9,11 +9,13 @@ import time
 import zipfile
 import zlib
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streamforge.errors import ConfigError
+from streamforge.sim.calendar import day_start_us
 from streamforge.sim.faults import Faults, ShareCounter, malformed_agg_id
 from streamforge.sim.server import SimConfig
 
@@ -116,3 +118,51 @@ def test_no_dumps_leaves_rest_serving(api):
     api.post("/sim/faults", json={"no_dumps": "all"})
     assert api.get(ZIP).status_code == 404 and api.get(ZIP + ".CHECKSUM").status_code == 404
     assert api.get("/api/v3/aggTrades", params={"symbol": "BTCUSDT", "limit": 1}).status_code == 200
+
+
+# --- dump defects reported by Binance users: each passes its checksum ------------------------------------------------
+
+
+def served_zip(api, **faults: str) -> zipfile.ZipFile:
+    """The fault's zip, after checking that its .CHECKSUM matches it (only looking inside can tell)."""
+    api.post("/sim/faults", json=faults).raise_for_status()
+    data = api.get(ZIP).content
+    assert api.get(ZIP + ".CHECKSUM").text.split()[0] == hashlib.sha256(data).hexdigest()
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
+def dump_lines(archive: zipfile.ZipFile) -> list[str]:
+    (name,) = archive.namelist()
+    return archive.read(name).decode().splitlines()
+
+
+def test_a_dump_that_ends_early_stops_at_09_29_utc(api, market):
+    lines = dump_lines(served_zip(api, dump_ends_early=f"BTCUSDT:{DAY.isoformat()}"))
+    trades = market.day_trades("BTCUSDT", DAY)
+    stop_us = day_start_us(DAY) + (9 * 3600 + 29 * 60) * 1_000_000
+    kept = trades.filter(pl.col("time").dt.epoch("us") < stop_us)
+    assert 0 < len(lines) == kept.height < trades.height
+    assert [int(line.split(",")[0]) for line in lines] == kept["agg_id"].to_list()
+
+
+def test_a_dump_that_differs_from_rest_doubles_the_quantity_of_every_50th_agg_id(api, market):
+    lines = dump_lines(served_zip(api, dump_differs="BTCUSDT"))
+    trades = market.day_trades("BTCUSDT", DAY)
+    assert len(lines) == trades.height
+    dump_qty = {int(line.split(",")[0]): float(line.split(",")[2]) for line in lines}
+    differing = [agg_id for agg_id, qty in zip(trades["agg_id"], trades["qty"]) if dump_qty[agg_id] != qty]
+    assert differing == [i for i in trades["agg_id"] if i % 50 == 0]
+    assert all(dump_qty[i] == 2 * q for i, q in zip(trades["agg_id"], trades["qty"]) if i % 50 == 0)
+
+
+def test_a_dump_with_two_csvs_holds_the_day_and_a_different_one(api):
+    archive = served_zip(api, dump_two_csvs="all")
+    name = f"BTCUSDT-aggTrades-{DAY.isoformat()}.csv"
+    assert archive.namelist() == [name, f"BTCUSDT-aggTrades-{DAY.isoformat()}/{name}"]
+    assert archive.read(archive.namelist()[0]) != archive.read(archive.namelist()[1])
+
+
+def test_a_zip_bomb_dump_unpacks_to_400_mib_from_under_2_mib(api):
+    archive = served_zip(api, dump_bomb="BTCUSDT")
+    (member,) = archive.infolist()
+    assert member.file_size == 400 << 20 and member.compress_size < 2 << 20

@@ -8,6 +8,10 @@ restarts from step 1 with that event as the first buffered one. Applying an even
 U <= lastUpdateId + 1 <= u.
 
 The caller does the I/O: `add` says when a snapshot is needed, `load_snapshot` takes one.
+
+While a book waits for its snapshot (REST slow or away) it keeps only the newest `max_buffered` events: any snapshot
+fetched later is newer than the ones dropped, which step 3 would drop anyway, and one that is not is refused and
+fetched again (step 2). So waiting costs bounded memory, however long it lasts.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Outcome(enum.Enum):
 class LocalBook:
     instrument: str
     max_levels: int = 5000  # levels kept per side: the snapshot knows no more, deeper diffs would only pile up
+    max_buffered: int = 600  # events kept while waiting for a snapshot: a minute of 100 ms diffs
     last_update_id: int | None = None  # None: not synced
     bids: dict[float, float] = field(default_factory=dict)
     asks: dict[float, float] = field(default_factory=dict)
@@ -43,6 +48,8 @@ class LocalBook:
     def add(self, event: DepthEvent) -> Outcome:
         if not self.synced:
             self.buffer.append(event)
+            if len(self.buffer) > self.max_buffered:
+                del self.buffer[0]
             return Outcome.BUFFERED
         if event.final_update_id < self.last_update_id:
             return Outcome.IGNORED

@@ -2,22 +2,27 @@
 
 Every later stage receives typed frames in µs and trusts them, so all checks happen here and nothing is repaired: a
 row that does not parse fails its whole page or file, and the error names the source (URL with parameters, or file
-name), the row number (1-based) and the bad value. A silently dropped or patched trade would make a day quietly wrong.
+name), the row number (1-based) and the bad value (cut to a few hundred characters). A silently dropped or patched
+trade would make a day quietly wrong. Values are range-checked, not only typed: integers fit 64 bits, ids and counts
+are not negative, a trade's last raw id is not below its first, a kline's low ≤ open, close ≤ high and its close time
+is not before its open time, times lie between 1973 and 2100.
 
-Parsing is vectorised (polars); the row-by-row work only runs after something failed, to say where.
+Parsing is vectorised (polars); the row-by-row work only runs after something failed, to say where. A dump CSV may
+come in chunks of whole rows (`archive.csv_chunks`), so a day is never held as text all at once, and explaining a
+bad row only ever looks at the chunk it is in.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import polars as pl
 
 from streamforge.dates import day_bounds_us
-from streamforge.errors import MalformedDataError
+from streamforge.errors import MalformedDataError, shown
 from streamforge.schemas import AGG_TRADE, INSTRUMENT, KLINE, Record
 
 # Kinds of wire fields: how they are typed on the wire and in the parsed frame.
@@ -30,6 +35,8 @@ _MEANING = {INT: "an integer", TIME: "an integer timestamp", DECIMAL: "a decimal
 DUMPS_IN_US_FROM = date(2025, 1, 1)
 # A timestamp at or above this is in µs: in ms it would be after the year 5000, in µs it is after 1973.
 _US_THRESHOLD = 10**14
+_LATEST_US = 4_102_444_800_000_000  # 2100-01-01: no exchange time is later
+_INT64 = (-(2**63), 2**63 - 1)
 
 Problem = tuple[pl.Expr, Callable[[dict], str]]
 
@@ -43,6 +50,7 @@ class Layout:
     json_keys: tuple[str | int, ...]
     positive: tuple[str, ...]  # must be > 0 (prices, trade quantities)
     non_negative: tuple[str, ...]  # must be >= 0 (ids, volumes, counts)
+    ordered: tuple[tuple[str, str], ...] = ()  # (lower, upper): lower <= upper in every row
 
     @property
     def time_columns(self) -> list[str]:
@@ -68,6 +76,7 @@ AGG_TRADES = Layout(
     json_keys=("a", "p", "q", "f", "l", "T", "m", "M"),
     positive=("price", "qty"),
     non_negative=("agg_id", "first_trade_id"),
+    ordered=(("first_trade_id", "last_trade_id"),),
 )
 
 _KLINE_DECIMALS = ("quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume")
@@ -90,6 +99,14 @@ KLINES = Layout(
     json_keys=tuple(range(12)),
     positive=("open", "high", "low", "close"),
     non_negative=("volume", "trade_count", *_KLINE_DECIMALS),
+    ordered=(
+        ("low", "high"),
+        ("low", "open"),
+        ("open", "high"),
+        ("low", "close"),
+        ("close", "high"),
+        ("open_time", "close_time"),
+    ),
 )
 
 
@@ -123,24 +140,33 @@ def _raw_from_json(rows: object, layout: Layout, row_type: type, source: str) ->
             _explain_json(rows, layout, row_type, source)
         if kind == IGNORED:
             continue
-        if not all(type(v) is _JSON_TYPE[kind] for v in values):
+        if not all(type(v) is _JSON_TYPE[kind] for v in values) or (kind in (INT, TIME) and not _fit_int64(values)):
             _explain_json(rows, layout, row_type, source)
         columns[name] = pl.Series(name, values, dtype=pl.String if kind == DECIMAL else _DTYPE[kind])
     raw = pl.DataFrame(columns, schema={n: c.dtype for n, c in columns.items()})
     return _cast_strings(raw, layout, source)
 
 
+def _fit_int64(values: list[int]) -> bool:
+    return not values or (_INT64[0] <= min(values) and max(values) <= _INT64[1])
+
+
 def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> None:
     """Raise for the first row whose shape or field types are wrong (only called once something is)."""
     for number, row in enumerate(rows, start=1):
         if type(row) is not row_type:
-            raise MalformedDataError(f"{source}: row {number}: expected a JSON {row_type.__name__}, got {row!r}")
+            raise MalformedDataError(f"{source}: row {number}: expected a JSON {row_type.__name__}, got {shown(row)}")
         for (name, kind), key in zip(layout.fields, layout.json_keys):
             if (key not in row) if row_type is dict else (key >= len(row)):
                 raise MalformedDataError(f"{source}: row {number}: field {key!r} ({name}) is missing")
-            if kind != IGNORED and type(row[key]) is not _JSON_TYPE[kind]:
+            if kind == IGNORED:
+                continue
+            value = row[key]
+            wrong = type(value) is not _JSON_TYPE[kind]
+            if wrong or (kind in (INT, TIME) and not _fit_int64([value])):
+                meaning = _MEANING[kind] if wrong else f"{_MEANING[kind]} of 64 bits"
                 raise MalformedDataError(
-                    f"{source}: row {number}: field {key!r} ({name}) = {row[key]!r} is not {_MEANING[kind]}"
+                    f"{source}: row {number}: field {key!r} ({name}) = {shown(value)} is not {meaning}"
                 )
     raise AssertionError("_explain_json called on valid rows")  # pragma: no cover
 
@@ -148,15 +174,17 @@ def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> No
 # --- dump CSV --------------------------------------------------------------------------------------------------------
 
 
-def agg_trades_from_csv(data: bytes, instrument: str, day: date, source: str) -> pl.DataFrame:
-    """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs."""
+def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: date, source: str) -> pl.DataFrame:
+    """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs. `data` is the
+    whole file or its chunks of whole rows."""
     raw = _raw_from_csv(data, AGG_TRADES, source)
     unit, why = _dump_unit(day)
     return _finish(raw, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
 
 
-def klines_from_csv(data: bytes, instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
-    """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs."""
+def klines_from_csv(data: bytes | Iterable[bytes], instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
+    """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs. `data` is the whole
+    file or its chunks of whole rows."""
     raw = _raw_from_csv(data, KLINES, source)
     unit, why = _dump_unit(day)
     return _finish(raw, KLINES, {INSTRUMENT: instrument, "interval": interval}, unit, why, day, source)
@@ -168,18 +196,27 @@ def _dump_unit(day: date) -> tuple[str, str]:
     return "ms", f"spot dumps dated before {DUMPS_IN_US_FROM} are in ms"
 
 
-def _raw_from_csv(data: bytes, layout: Layout, source: str) -> pl.DataFrame:
-    """Typed read with the explicit schema; when it fails, re-read as text to name the first bad row."""
-    try:
-        raw = pl.read_csv(io.BytesIO(data), has_header=False, schema=layout.csv_schema, quote_char=None)
-    except pl.exceptions.PolarsError as exc:
-        _explain_csv(data, layout, source)
-        raise MalformedDataError(f"{source}: not a {layout.record.name} CSV: {exc}") from exc
+def _raw_from_csv(data: bytes | Iterable[bytes], layout: Layout, source: str) -> pl.DataFrame:
+    """Typed read with the explicit schema, chunk by chunk; when one fails, re-read it as text to name the first
+    bad row."""
+    frames, first_row = [], 1
+    for chunk in [data] if isinstance(data, bytes) else data:
+        frames.append(_read_chunk(chunk, layout, source, first_row))
+        first_row += frames[-1].height
+    raw = pl.concat(frames) if frames else _read_chunk(b"", layout, source, first_row)
     return _fail_missing(raw, layout, source)
 
 
-def _explain_csv(data: bytes, layout: Layout, source: str) -> None:
-    """Split the file into text fields row by row to raise for the first bad row (only called once one is)."""
+def _read_chunk(data: bytes, layout: Layout, source: str, first_row: int) -> pl.DataFrame:
+    try:
+        return pl.read_csv(io.BytesIO(data), has_header=False, schema=layout.csv_schema, quote_char=None)
+    except pl.exceptions.PolarsError as exc:
+        _explain_csv(data, layout, source, first_row)
+        raise MalformedDataError(f"{source}: not a {layout.record.name} CSV: {shown(str(exc))}") from exc
+
+
+def _explain_csv(data: bytes, layout: Layout, source: str, first_row: int) -> None:
+    """Split the chunk into text fields row by row to raise for the first bad row (only called once one is)."""
     lines = data.decode("utf-8", errors="replace").split("\n")
     if lines[-1] == "":
         lines.pop()
@@ -190,11 +227,11 @@ def _explain_csv(data: bytes, layout: Layout, source: str) -> None:
     count = pl.col("fields").list.len()
     wrong_count = (
         count != len(names),
-        lambda row: f"has {len(row['fields'])} fields, expected {len(names)}: {row['line']!r}",
+        lambda row: f"has {len(row['fields'])} fields, expected {len(names)}: {shown(row['line'])}",
     )
-    _fail_first(fields, [wrong_count], source)
+    _fail_first(fields, [wrong_count], source, first_row)
     text = fields.select(pl.col("fields").list.get(i).alias(name) for i, name in enumerate(names))
-    _cast_strings(text, layout, source)
+    _cast_strings(text, layout, source, first_row)
 
 
 def _fail_missing(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFrame:
@@ -228,7 +265,7 @@ def check_sequence(
 # --- shared: casting, checks, unit normalisation ------------------------------------------------------------------
 
 
-def _cast_strings(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFrame:
+def _cast_strings(raw: pl.DataFrame, layout: Layout, source: str, first_row: int = 1) -> pl.DataFrame:
     """Cast text columns to their kinds; the first value that does not cast fails the source, naming row and value."""
     casts = {}
     problems: list[Problem] = []
@@ -237,7 +274,7 @@ def _cast_strings(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFram
             casts[name] = _cast_text(pl.col(name), kind)
             problems.append((pl.col(name).is_null(), lambda row, name=name: f"{name} is missing"))
             problems.append((casts[name].is_null(), _describe(name, f"is not {_MEANING[kind]}")))
-    _fail_first(raw, problems, source)
+    _fail_first(raw, problems, source, first_row)
     return raw.with_columns(expr.alias(name) for name, expr in casts.items())
 
 
@@ -264,18 +301,17 @@ def _finish(
     for name in layout.non_negative:
         bad = pl.col(name) < 0 if raw[name].dtype == pl.Int64 else ~(pl.col(name).is_finite() & (pl.col(name) >= 0))
         problems.append((bad, _describe(name, "is negative or not a number")))
-    if layout is AGG_TRADES:
-        problems.append(
-            (pl.col("last_trade_id") < pl.col("first_trade_id"), _describe("last_trade_id", "is below first_trade_id"))
-        )
+    scale = 1 if unit == "us" else 1000
     for name in layout.time_columns:
         in_us = pl.col(name) >= _US_THRESHOLD
         wrong_unit = ~in_us if unit == "us" else in_us
         found = "ms" if unit == "us" else "µs"
         problems.append((wrong_unit, _describe(name, f"looks like {found}, but {why}")))
+        problems.append((pl.col(name) >= _LATEST_US // scale, _describe(name, "is after 2100: not an exchange time")))
+    for lower, upper in layout.ordered:
+        problems.append((pl.col(upper) < pl.col(lower), _describe(upper, f"is below {lower}")))
     _fail_first(raw, problems, source)
 
-    scale = 1 if unit == "us" else 1000
     # A ms close time means "the last ms of the interval"; its last µs is 999 µs later.
     last_us = {"close_time": scale - 1}
     frame = raw.with_columns(
@@ -296,14 +332,14 @@ def _finish(
 def _describe(name: str, text: str) -> Callable[[dict], str]:
     def describe(row: dict) -> str:
         value = row[name]
-        shown = repr(value) if isinstance(value, str) else value
-        return f"{name} = {shown} {text}"
+        return f"{name} = {shown(value) if isinstance(value, str) else value} {text}"
 
     return describe
 
 
-def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str) -> None:
-    """Raise MalformedDataError for the first row (1-based) with any problem; return when there is none."""
+def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str, first_row: int = 1) -> None:
+    """Raise MalformedDataError for the first row with any problem, numbered from `first_row`; return when there is
+    none."""
     if not problems or frame.height == 0:
         return
     flags = frame.select(bad.fill_null(True).alias(str(i)) for i, (bad, _) in enumerate(problems))
@@ -312,4 +348,4 @@ def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str) -> No
         return
     index = any_bad.arg_true()[0]
     describe = next(describe for (_, describe), hit in zip(problems, flags.row(index)) if hit)
-    raise MalformedDataError(f"{source}: row {index + 1}: {describe(frame.row(index, named=True))}")
+    raise MalformedDataError(f"{source}: row {index + first_row}: {describe(frame.row(index, named=True))}")

@@ -4,11 +4,13 @@ One code path for the simulator and Binance: only the base URL differs (STREAMFO
 µs timestamps (header `X-MBX-TIME-UNIT: MICROSECOND`; it also makes `startTime`/`endTime` µs), passes through the
 shared weight limiter, and is retried the way Binance asks: after a 429/418 nobody sends before `Retry-After` has
 passed (sending anyway is what turns a 429 into a 418 IP ban); 5xx answers, timeouts and connection errors are retried
-with backoff. Binance error bodies (`{"code": -1121, "msg": "Invalid symbol."}`) become specific errors.
+with backoff. Every request has an overall deadline and its answer a byte limit (`bounded`). Binance error bodies
+(`{"code": -1121, "msg": "Invalid symbol."}`) become specific errors.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 
 import httpx
@@ -16,9 +18,10 @@ import polars as pl
 
 from streamforge import settings
 from streamforge.dates import day_bounds_us
-from streamforge.errors import ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
+from streamforge.errors import SHOWN_CHARS, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
 from streamforge.venues.binance import SPOT, parse
 from streamforge.venues.binance.limiter import WeightLimiter
+from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded, transport
 from streamforge.venues.retry import Backoff
 from streamforge.schemas import AGG_TRADE, KLINE
 
@@ -48,8 +51,16 @@ class BinanceRest:
         self.max_retry_after_s = float(settings.get("STREAMFORGE_HTTP_MAX_RETRY_AFTER_S"))
         self.limiter = limiter or WeightLimiter()
         timeout = float(settings.get("STREAMFORGE_HTTP_TIMEOUT_S") if timeout_s is None else timeout_s)
+        self.limits = Limits(
+            max_bytes=int(settings.get("STREAMFORGE_HTTP_MAX_BYTES")),
+            deadline_s=float(settings.get("STREAMFORGE_HTTP_DEADLINE_S")),
+            limit_by="STREAMFORGE_HTTP_MAX_BYTES",
+        )
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, headers={"X-MBX-TIME-UNIT": "MICROSECOND"}
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"X-MBX-TIME-UNIT": "MICROSECOND", **ACCEPT_GZIP},
+            transport=transport(),
         )
 
     def close(self) -> None:
@@ -100,14 +111,7 @@ class BinanceRest:
 
     def agg_trades_day(self, symbol: str, day: date) -> pl.DataFrame:
         """Exactly the aggregate trades of a completed UTC day [00:00, 24:00), contiguous in agg id."""
-        start, end = day_bounds_us(day)
-        now_us = self.server_time_us()
-        if end > now_us:
-            today = datetime.fromtimestamp(now_us / 1e6, timezone.utc).date()
-            raise ConfigError(
-                f"{day} is not a completed UTC day (the exchange's today is {today}); a day's aggTrades are loaded "
-                "once it has ended"
-            )
+        start, end = self._completed_day(day)
         from_id = self._first_agg_id(symbol, start, end)
         pages: list[pl.DataFrame] = []
         while from_id is not None:
@@ -119,6 +123,26 @@ class BinanceRest:
             # A full page entirely inside the day means there is more; otherwise the day (or the data) has ended.
             from_id = from_id + PAGE if in_day.height == PAGE else None
         return pl.concat(pages) if pages else AGG_TRADE.empty()
+
+    def day_agg_ids(self, symbol: str, day: date) -> range:
+        """The agg ids the exchange holds for a completed UTC day: from the day's first trade to the one before the
+        next trade after the day (or to the latest trade, when none came after it). What a dump file of the day must
+        hold, whatever the file says (a checksum-valid dump can end early: binance-public-data #354)."""
+        start, end = self._completed_day(day)
+        first = self._first_agg_id(symbol, start, end)
+        if first is None:
+            return range(0)
+        rows, source = self._get("/api/v3/aggTrades", {"symbol": symbol, "limit": 1})  # the latest trade
+        latest = parse.agg_trades_from_json(rows, self.instrument(symbol), source)
+        if latest.is_empty():
+            raise ExchangeError(f"{source}: no latest trade, though the day {day} has trades from agg id {first}")
+        latest_us = int(latest["time"].dt.epoch("us")[0])
+        if latest_us < end:
+            return range(first, int(latest["agg_id"][0]) + 1)
+        after = self._first_agg_id(symbol, end, latest_us + 1)
+        if after is None:
+            raise ExchangeError(f"{source}: the latest trade came after {day}, yet no trade after the day was found")
+        return range(first, after)
 
     def agg_trade(self, symbol: str, agg_id: int) -> pl.DataFrame:
         """The one aggregate trade with this id (an empty frame when the exchange has none)."""
@@ -166,6 +190,18 @@ class BinanceRest:
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
+    def _completed_day(self, day: date) -> tuple[int, int]:
+        """The day's [start, end) in µs; ConfigError unless the day has ended on the exchange's clock."""
+        start, end = day_bounds_us(day)
+        now_us = self.server_time_us()
+        if end > now_us:
+            today = datetime.fromtimestamp(now_us / 1e6, timezone.utc).date()
+            raise ConfigError(
+                f"{day} is not a completed UTC day (the exchange's today is {today}); a day's aggTrades are loaded "
+                "once it has ended"
+            )
+        return start, end
+
     def _first_agg_id(self, symbol: str, start: int, end: int) -> int | None:
         """Id of the day's first aggregate trade: searched hour by hour, as startTime/endTime may span < 1 hour."""
         for hour_start in range(start, end, HOUR_US):
@@ -183,7 +219,7 @@ class BinanceRest:
         response = self._request(path, params, WEIGHTS[path] if weight is None else weight)
         return _json(response), f"GET {response.url}"
 
-    def _request(self, path: str, params: dict, weight: int) -> httpx.Response:
+    def _request(self, path: str, params: dict, weight: int) -> Answer:
         """GET with limiter, Retry-After and backoff; the successful response, or a specific error."""
         request = self._http.build_request("GET", path, params=params)
         url = str(request.url)
@@ -192,12 +228,13 @@ class BinanceRest:
         while True:
             self.limiter.acquire(weight)
             try:
-                response = self._http.send(request)
+                with bounded(self._http, request, self.limits) as answer:
+                    response = answer.read()
             except httpx.TransportError as exc:
                 backoff.failed(f"{type(exc).__name__}: {exc}")
                 continue
             self.limiter.observe(response.headers)
-            status = response.status_code
+            status = response.status
             if status in (429, 418):
                 retry_after = _retry_after(response)
                 self.limiter.back_off(retry_after)
@@ -217,26 +254,28 @@ class BinanceRest:
             return response
 
 
-def _json(response: httpx.Response) -> object:
+def _json(response: Answer) -> object:
     try:
         return response.json()
     except ValueError as exc:
         raise MalformedDataError(f"GET {response.url}: response is not JSON: {response.text[:200]!r}") from exc
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds the server asks us to wait; 1 s when it does not say (never 0: that would be a busy loop)."""
+def _retry_after(response: Answer) -> float:
+    """Seconds the server asks us to wait; 1 s when it does not say (never 0 or NaN: that would be a busy loop, as
+    NaN compares false with any limit); an infinite one is kept, and exceeds every limit."""
     try:
-        return max(float(response.headers.get("Retry-After", "1")), 1.0)
+        seconds = float(response.headers.get("Retry-After", "1"))
     except ValueError:
         return 1.0
+    return 1.0 if math.isnan(seconds) else max(seconds, 1.0)
 
 
-def _api_error(response: httpx.Response, url: str) -> Exception:
+def _api_error(response: Answer, url: str) -> Exception:
     try:
         body = response.json()
         code, msg = body["code"], body["msg"]
     except (ValueError, KeyError, TypeError):
-        return ExchangeError(f"GET {url}: HTTP {response.status_code}: {response.text[:200]!r}")
+        return ExchangeError(f"GET {url}: HTTP {response.status}: {response.text[:200]!r}")
     error = UnknownSymbolError if code == UNKNOWN_SYMBOL else ExchangeError
-    return error(f"GET {url}: Binance error {code}: {msg}")
+    return error(f"GET {url}: Binance error {code}: {str(msg)[:SHOWN_CHARS]}")

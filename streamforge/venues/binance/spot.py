@@ -8,6 +8,7 @@ from streamforge.catalog import Cell
 from streamforge.dates import day_bounds_us
 from streamforge.instruments import parse_instrument
 from streamforge.venues.binance import SPOT
+from streamforge.venues.binance.crosscheck import rest_sample
 from streamforge.venues.binance.dumps import DumpClient
 from streamforge.venues.binance.history import load_agg_trades_day
 from streamforge.venues.binance.rest import BinanceRest
@@ -24,6 +25,9 @@ class BinanceSpot(MarketClient):
 
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         return load_agg_trades_day(self.rest, self.dumps, _symbol(cell.instrument), cell.day)
+
+    def rest_sample(self, instrument: str, trades: pl.DataFrame) -> pl.DataFrame:
+        return rest_sample(self.rest, _symbol(instrument), trades)
 
     def price_before(self, instrument: str, trades: pl.DataFrame) -> float | None:
         if trades.height == 0 or trades["agg_id"][0] == 0:

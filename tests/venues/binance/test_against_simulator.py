@@ -16,36 +16,13 @@ import pytest
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
+from streamforge.sim.runner import running_simulator
+from streamforge.sim.server import SimConfig
 from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
 from streamforge.venues.binance.history import load_agg_trades_day
 from streamforge.venues.binance.rest import WEIGHTS, BinanceRest
-from streamforge.sim.market import Market
-from streamforge.sim.runner import running_simulator
-from streamforge.sim.server import SimConfig
 
-SEED, VOLUME = 11, 0.002  # ~3,800 BTCUSDT aggTrades a day: a few REST pages per day
-TODAY = date(2025, 1, 10)  # the simulator's clock: days before this are complete
-DAY, MS_ERA_DAY = date(2025, 1, 2), date(2024, 12, 31)
-MARKET = Market(SEED, VOLUME)
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory) -> str:
-    config = SimConfig(seed=SEED, volume=VOLUME, today=TODAY, cache_dir=tmp_path_factory.mktemp("sim-cache"))
-    with running_simulator(config) as url:
-        yield url
-
-
-@pytest.fixture
-def rest(sim):
-    with BinanceRest(sim, retries=5) as client:
-        yield client
-
-
-@pytest.fixture
-def dumps(sim, tmp_path):
-    with DumpClient(sim, tmp_path / "dump-cache") as client:
-        yield client
+from exchange_cases import DAY, MARKET, MS_ERA_DAY, SEED, TODAY, VOLUME
 
 
 def stats(url: str) -> dict:
@@ -112,7 +89,7 @@ def test_corrupt_zip_in_the_cache_falls_back_to_rest(rest, dumps):
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"PK\x03\x04 this is not a zip")
     with pytest.raises(ChecksumError, match="corrupt zip BTCUSDT-aggTrades-2025-01-02.zip"):
-        dumps.read_agg_trades(cached)
+        dumps.read_agg_trades(cached, len(MARKET.day_agg_ids("BTCUSDT", DAY)))
     frame, source = load_agg_trades_day(rest, dumps, "BTCUSDT", DAY)
     assert source["source"] == "rest" and source["reason"].startswith("corrupt zip BTCUSDT-aggTrades-2025-01-02.zip")
     assert frame.equals(MARKET.day_trades("BTCUSDT", DAY))

@@ -242,3 +242,69 @@ def test_time_going_back_is_named():
         parse.check_sequence(frame, "p")
     with pytest.raises(MalformedDataError, match=r"^p: row 1: time = .* is before the previous trade's"):
         parse.check_sequence(frame.head(1), "p", first_id=1000, after=frame["time"][1])
+
+
+# --- range checks at the edge: a hostile page is refused in one line, naming source, row and field --------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"a": 2**63}, r"row 2: field 'a' \(agg_id\) = 9223372036854775808 is not an integer of 64 bits"),
+        ({"f": -(2**63) - 1}, r"row 2: field 'f' \(first_trade_id\) = -9223372036854775809 is not an integer of 64"),
+        ({"T": 2**64}, r"row 2: field 'T' \(time\) = 18446744073709551616 is not an integer timestamp of 64 bits"),
+        ({"a": -1}, r"row 2: agg_id = -1 is negative or not a number"),
+        ({"f": 5002, "l": 5000}, r"row 2: last_trade_id = 5000 is below first_trade_id"),
+        ({"T": 2**62}, r"row 2: time = 4611686018427387904 is after 2100: not an exchange time"),
+        ({"T": -5}, r"row 2: time = -5 looks like ms"),
+        ({"p": "١٠٠"}, r"row 2: price = '١٠٠' is not a decimal number"),
+    ],
+)
+def test_rest_ids_and_times_are_range_checked(change, message):
+    rows = sample_rows(US_DAY)
+    rows[1].update(change)
+    with pytest.raises(MalformedDataError, match=f"^src: {message}"):
+        parse.agg_trades_from_json(rows, "BTCUSDT", "src")
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "message"),
+    [
+        (3, "13.0", r"high = 12.5 is below low"),
+        (1, "13.0", r"high = 12.5 is below open"),
+        (4, "9.0", r"close = 9.0 is below low"),
+        (6, 0, r"close_time = 0 looks like ms"),
+        (6, "open - 1", r"close_time = \d+ is below open_time"),
+        (8, -1, r"trade_count = -1 is negative or not a number"),
+        (8, 2**64, r"field 8 \(trade_count\) = 18446744073709551616 is not an integer of 64 bits"),
+    ],
+)
+def test_rest_klines_are_range_checked(index, value, message):
+    start, _ = day_bounds_us(US_DAY)
+    row = kline_row(start)
+    row[index] = start - 1 if value == "open - 1" else value
+    with pytest.raises(MalformedDataError, match=f"^src: row 1: {message}"):
+        parse.klines_from_json([row], "BTCUSDT", "1m", "src")
+
+
+def test_a_huge_bad_value_is_quoted_cut_short():
+    rows = sample_rows(US_DAY)
+    rows[1]["p"] = "9" * 5_000 + "x"
+    with pytest.raises(MalformedDataError) as raised:
+        parse.agg_trades_from_json(rows, "BTCUSDT", "src")
+    message = str(raised.value)
+    assert message.startswith("src: row 2: price = '9999")
+    assert message.endswith("(5003 characters) is not a decimal number")
+    assert len(message) < 300
+
+
+def test_a_csv_in_chunks_reads_like_the_whole_file_and_names_rows_across_it():
+    start, _ = day_bounds_us(US_DAY)
+    lines = [f"{1000 + i},100.5,0.25,{5000 + i},{5000 + i},{start + i},True,True\n" for i in range(5)]
+    whole = parse.agg_trades_from_csv("".join(lines).encode(), "BTCUSDT", US_DAY, "f.zip")
+    chunks = ["".join(lines[:2]).encode(), "".join(lines[2:]).encode()]
+    assert parse.agg_trades_from_csv(chunks, "BTCUSDT", US_DAY, "f.zip").equals(whole)
+    lines[3] = lines[3].replace("100.5", "١٠٠")
+    chunks = ["".join(lines[:2]).encode(), "".join(lines[2:]).encode()]
+    with pytest.raises(MalformedDataError, match=r"^f\.zip: row 4: price = '١٠٠' is not a decimal number"):
+        parse.agg_trades_from_csv(chunks, "BTCUSDT", US_DAY, "f.zip")

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from streamforge.sim.calendar import EPOCH
+from streamforge.sim.faults import dump_defect
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.state import SimState
 
@@ -50,8 +51,9 @@ def _serve(sim: SimState, request: Request, kind: str, interval: str | None) -> 
 
     corrupted = faults.corrupt_zip.matches(symbol, day)
     if interval is None:
-        malformed = faults.malformed.matches(symbol, day)
-        path = sim.dumps.agg_trades(symbol, day, malformed=malformed, corrupted=corrupted and not match["checksum"])
+        malformed, defect = faults.malformed.matches(symbol, day), dump_defect(faults, symbol, day)
+        damaged = corrupted and not match["checksum"]
+        path = sim.dumps.agg_trades(symbol, day, malformed=malformed, corrupted=damaged, defect=defect)
     else:
         path = sim.dumps.klines(symbol, interval, day, corrupted=corrupted and not match["checksum"])
     if not match["checksum"]:

@@ -3,8 +3,8 @@
 A zip holds one header-less CSV named like the zip; its `.CHECKSUM` is `<sha256>  <zip name>`. Spot timestamps are µs
 from 2025-01-01 and ms before, as Binance writes them; booleans are `True`/`False`. Files are written to a temporary
 name and renamed, so a crash never leaves a half-written file that a later request would serve. Fault variants
-(malformed rows, corrupted bytes) are separate files beside the good one, so turning a fault off serves the good file
-again.
+(malformed rows, corrupted bytes, the defects of `dump_defects`) are separate files beside the good one, so turning a
+fault off serves the good file again.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from streamforge.sim.calendar import MICROSECOND_DUMPS_FROM, US_PER_DAY, US_PER_
 from streamforge.sim.faults import malformed_agg_id
 from streamforge.sim.market import Market
 from streamforge.sim.memo import Memo
+from streamforge.venues.binance.simulator import dump_defects
 
 MALFORMED_PRICE = b"not-a-number"
 
@@ -119,35 +120,53 @@ class DumpFiles:
         self.root = Path(cache_dir) / market.key
         self._built = Memo(self._build, maxsize=4096)
 
-    def agg_trades(self, symbol: str, day: date, *, malformed: bool = False, corrupted: bool = False) -> Path:
-        return self._built("aggTrades", symbol, "", day, malformed, corrupted)
+    def agg_trades(
+        self, symbol: str, day: date, *, malformed: bool = False, corrupted: bool = False, defect: str = ""
+    ) -> Path:
+        """`defect` is one of `faults.DUMP_DEFECTS`, or "" for none."""
+        return self._built("aggTrades", symbol, "", day, malformed, corrupted, defect)
 
     def klines(self, symbol: str, interval: str, day: date, *, corrupted: bool = False) -> Path:
-        return self._built("klines", symbol, interval, day, False, corrupted)
+        return self._built("klines", symbol, interval, day, False, corrupted, "")
 
     def checksum(self, zip_path: Path) -> str:
         return zip_path.with_name(zip_path.name + ".CHECKSUM").read_text().split()[0]
 
-    def _build(self, kind: str, symbol: str, interval: str, day: date, malformed: bool, corrupted: bool) -> Path:
-        variant = "malformed" if malformed else "good"
+    def _build(
+        self, kind: str, symbol: str, interval: str, day: date, malformed: bool, corrupted: bool, defect: str
+    ) -> Path:
+        variant = ("malformed" if malformed else "good") + (f"-{defect}" if defect else "")
         name = agg_trades_name(symbol, day) if kind == "aggTrades" else klines_name(symbol, interval, day)
         path = self.root / variant / kind / symbol / interval / name
         if corrupted:
-            good = self._built(kind, symbol, interval, day, malformed, False)
+            good = self._built(kind, symbol, interval, day, malformed, False, defect)
             damaged = self.root / f"{variant}-corrupt" / kind / symbol / interval / name
             if not damaged.exists():
                 write_atomic(damaged, corrupt(good.read_bytes()))
             return damaged
         if not path.exists():
-            data = zip_bytes(name.removesuffix(".zip") + ".csv", self._csv(kind, symbol, interval, day, malformed))
+            data = self._zip(name.removesuffix(".zip") + ".csv", kind, symbol, interval, day, malformed, defect)
             write_atomic(path.with_name(name + ".CHECKSUM"), f"{hashlib.sha256(data).hexdigest()}  {name}\n".encode())
             write_atomic(path, data)
         return path
 
-    def _csv(self, kind: str, symbol: str, interval: str, day: date, malformed: bool) -> bytes:
+    def _zip(
+        self, csv_name: str, kind: str, symbol: str, interval: str, day: date, malformed: bool, defect: str
+    ) -> bytes:
         if kind == "klines":
             start = day_start_us(day)
-            return klines_csv(self.market.klines(symbol, interval, start, start + US_PER_DAY), day)
-        csv = agg_trades_csv(self.market.day_trades(symbol, day), day)
+            return zip_bytes(csv_name, klines_csv(self.market.klines(symbol, interval, start, start + US_PER_DAY), day))
+        trades = self.market.day_trades(symbol, day)
+        if defect == "ends_early":
+            trades = dump_defects.ends_early(trades, day)
+        elif defect == "differs":
+            trades = dump_defects.differs(trades)
+        csv = agg_trades_csv(trades, day)
         bad_id = malformed_agg_id(self.market.day_agg_ids(symbol, day))
-        return malform_row(csv, bad_id) if malformed and bad_id is not None else csv
+        if malformed and bad_id is not None:
+            csv = malform_row(csv, bad_id)
+        if defect == "two_csvs":
+            return dump_defects.two_csvs_zip(csv_name, csv, agg_trades_csv(dump_defects.differs(trades), day))
+        if defect == "bomb":
+            return dump_defects.bomb_zip(csv_name, csv)
+        return zip_bytes(csv_name, csv)
