@@ -9,8 +9,15 @@ from `SETTINGS` (`streamforge settings --markdown`), so documentation and code c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+
+# Names whose values are credentials: never written to disk or printed (the deploy policy refuses them inline, too).
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
+# The user-information part of a URL (`https://user:password@host`), where a credential can hide in a non-secret name.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ SETTINGS: dict[str, Setting] = {
     s.env: s
     for s in [
         # --- where things live
-        Setting("STREAMFORGE_HOME", ".streamforge", "Root folder for local state: store, dump cache, Dagster instance, logs."),
+        Setting("STREAMFORGE_HOME", "", "Root folder for local state: store, dump cache, Dagster instance, logs (default: `.streamforge` in the project's root folder, the one holding pyproject.toml; ~/.streamforge for an installed package). Never relative to the working directory."),
         # --- exchange
         Setting("STREAMFORGE_REST_URL", "http://127.0.0.1:8765", "Exchange REST base URL. Binance: https://api.binance.com (or https://data-api.binance.vision)."),
         Setting("STREAMFORGE_DUMP_URL", "http://127.0.0.1:8765", "Dump-file base URL. Binance: https://data.binance.vision."),
@@ -140,7 +147,29 @@ def get(env: str) -> str:
 
 
 def home() -> Path:
-    return Path(get("STREAMFORGE_HOME")).resolve()
+    """STREAMFORGE_HOME, or a default that is the same from every working directory: `make demo` runs in the project
+    root while a notebook kernel runs in notebooks/, and both must find the same store."""
+    configured = get("STREAMFORGE_HOME")
+    if configured:
+        return Path(configured).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return (root if (root / "pyproject.toml").is_file() else Path.home()) / ".streamforge"
+
+
+def is_secret(env: str) -> bool:
+    return bool(SECRET_NAME.search(env))
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***` (`https://***@arango:8529`)."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def shown(env: str, value: str) -> str:
+    """How a setting's value may be printed or written down: secrets as `***`, URLs without their credentials."""
+    if value and is_secret(env):
+        return "***"
+    return mask_credentials(value)
 
 
 def markdown_table() -> str:
