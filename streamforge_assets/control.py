@@ -7,7 +7,6 @@ records, the webserver's GraphQL API for backfills — so everything is visible 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import date
@@ -22,32 +21,12 @@ from streamforge import settings
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.exchange.rest import BinanceRest
+from streamforge.running_stack import use_running_stack
 from streamforge.services import prepare_instance
 from streamforge_assets.partitions import SYMBOLS, join_key, split_key
 from streamforge_assets.webserver import BackfillStatus, DagsterWebserver
 
 HISTORICAL_ASSETS = ["trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"]
-STACK_FILE = "stack.json"
-
-
-def stack_file() -> Path:
-    return settings.home() / STACK_FILE
-
-
-def _running_stack() -> dict:
-    """Addresses of the stack `make dev` started (written by services.Stack), or {} when none runs."""
-    path = stack_file()
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def use_running_stack() -> dict:
-    """Point this process at the running local stack, unless the environment already says where things are."""
-    stack = _running_stack()
-    for key, value in stack.get("env", {}).items():
-        os.environ.setdefault(key, value)
-    return stack
-
-
 def instance() -> dg.DagsterInstance:
     use_running_stack()
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home() / "dagster")))

@@ -7,14 +7,13 @@ manifest says what to fix ("Deployment/streamforge/dashboard: [resources] contai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from streamforge.deploy.render import resource_id
+from streamforge.settings import SECRET_NAME
 
 LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet"}
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
 PROTOCOL, ARANGO_URL, ARANGO_CA = "STREAMFORGE_KAFKA_SECURITY_PROTOCOL", "STREAMFORGE_ARANGO_URL", "STREAMFORGE_ARANGO_CA_CERT"
 
 

@@ -127,7 +127,7 @@ class DumpClient:
     def _get(self, path: str) -> httpx.Response | None:
         """GET a small file with retries; None on 404."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries)
+        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
         while True:
             try:
                 response = self._http.get(path)
@@ -146,7 +146,7 @@ class DumpClient:
     def _download(self, path: str, part: Path) -> bool:
         """Stream the file into `part`, continuing what an earlier attempt left there; False on 404."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries)
+        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
         while True:
             offset = part.stat().st_size if part.exists() else 0
             headers = {"Range": f"bytes={offset}-"} if offset else {}

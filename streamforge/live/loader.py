@@ -27,9 +27,10 @@ from pathlib import Path
 
 import polars as pl
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from streamforge import settings
-from streamforge.bus.config import kafka_config, timeout_s
+from streamforge.bus.config import kafka_config, timeout_s, unreachable
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.errors import StreamForgeError
@@ -104,7 +105,10 @@ def live_producer(kafka: dict, delivery_timeout_s: float) -> KafkaProducer:
     `delivery_timeout_s` instead of failing after seconds (every loss would otherwise need a REST repair), and
     no linger, because the rows were already batched."""
     patient = {"delivery_timeout_ms": int(delivery_timeout_s * 1000), "linger_ms": 0, "max_block_ms": 1000}
-    return KafkaProducer(**(producer_settings(kafka) | patient))
+    try:
+        return KafkaProducer(**(producer_settings(kafka) | patient))
+    except KafkaError as error:
+        raise unreachable(kafka, error) from error
 
 
 @dataclass
