@@ -58,7 +58,7 @@ def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]
 def run() -> dict:
     from resources import resource_defs
     from streamforge.bus.broker import LocalBroker
-    from streamforge.exchange.dumps import DumpClient
+    from streamforge.venues.binance.dumps import DumpClient
     from streamforge_assets.partitions import SYMBOLS
 
     home = Path(mkdtemp(prefix="sf-b2-"))

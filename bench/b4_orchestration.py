@@ -18,8 +18,8 @@ START, END = "2025-01-01", "2025-01-07"
 
 
 def backfill_once(partitions_per_run: int) -> dict:
-    from streamforge.services import Stack
-    from streamforge_assets import control
+    from streamforge_app.stack import Stack
+    from streamforge_app import control
 
     home = Path(mkdtemp(prefix="sf-b4-"))
     # Read by the code location the webserver and daemon load (streamforge_assets/partitions.py).
@@ -34,7 +34,7 @@ def backfill_once(partitions_per_run: int) -> dict:
 
 
 def _latest_backfill_id() -> str:
-    from streamforge_assets import control
+    from streamforge_app import control
 
     return control.instance().get_backfills(limit=1)[0].backfill_id
 

@@ -39,7 +39,7 @@ from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.net import free_port, wait_http
-from streamforge.services import stop_process
+from streamforge_app.stack import stop_process
 from streamforge.sim.market import Market
 
 TARGET_EVENTS_PER_S = 2_000

@@ -131,7 +131,7 @@ def _publish(bootstrap: str, topic_name: str, rate: float, seconds: float, warm,
 def _dashboard(env: dict, topics: int) -> Iterator[tuple[str, psutil.Process]]:
     """`streamforge dashboard` in its own process, once it has assigned all `topics` partitions."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamforge.cli", "dashboard", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", "dashboard", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -10,9 +10,9 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from streamforge.dates import day_bounds_us
-from streamforge.exchange.dumps import DumpClient
-from streamforge.exchange.loader import load_agg_trades_day
-from streamforge.exchange.rest import BinanceRest
+from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance.history import load_agg_trades_day
+from streamforge.venues.binance.rest import BinanceRest
 
 
 class ExchangeResource(dg.ConfigurableResource):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from streamforge.cli import app
+from streamforge_app.cli import app
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
 

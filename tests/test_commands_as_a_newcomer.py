@@ -20,7 +20,7 @@ import httpx
 import pytest
 from kafka import KafkaAdminClient
 
-from streamforge import running_stack
+from streamforge_app import running_stack
 from streamforge.net import free_port
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
@@ -35,7 +35,7 @@ def environment(home: Path, **settings: str) -> dict[str, str]:
 
 
 def streamforge(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streamforge.cli", *args], env=environment(home, **settings),
+    return subprocess.run([sys.executable, "-m", "streamforge_app.cli", *args], env=environment(home, **settings),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -50,7 +50,7 @@ def the_one_line(done: subprocess.CompletedProcess) -> str:
 
 @contextmanager
 def service(home: Path, *args: str, **settings: str) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen([sys.executable, "-m", "streamforge.cli", *args], env=environment(home, **settings),
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", *args], env=environment(home, **settings),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield proc

@@ -34,9 +34,10 @@ from streamforge.bus.config import kafka_config, timeout_s, unreachable
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.errors import StreamForgeError
-from streamforge.exchange.rest import BinanceRest
-from streamforge.live import events, health
-from streamforge.live.book import LocalBook, Outcome
+from streamforge.venues.binance.rest import BinanceRest
+from streamforge.live import health
+from streamforge.venues.binance import events
+from streamforge.venues.binance.book import LocalBook, Outcome
 from streamforge.live.connection import MAX_STREAMS, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.gaps import Sequence

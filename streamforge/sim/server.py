@@ -18,12 +18,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from streamforge.errors import ConfigError
-from streamforge.sim import dump_routes, ws
+from streamforge.venues.binance.simulator import dump_routes, ws
 from streamforge.sim.faults import Faults
-from streamforge.sim.ratelimit import window_header
-from streamforge.sim.rest import ENDPOINTS, Endpoint
+from streamforge.venues.binance.simulator.ratelimit import window_header
+from streamforge.venues.binance.simulator.rest import ENDPOINTS, Endpoint
 from streamforge.sim.state import SimConfig, SimState
-from streamforge.sim.wire import ApiError, Params, time_unit_us
+from streamforge.venues.binance.simulator.wire import ApiError, Params, time_unit_us
 
 __all__ = ["SimConfig", "create_app", "serve"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from streamforge import settings
 from streamforge.sim.clock import SimClock
-from streamforge.sim.dumps import DumpFiles
+from streamforge.venues.binance.simulator.dumps import DumpFiles
 from streamforge.sim.faults import Faults, ShareCounter
 from streamforge.sim.market import Market
-from streamforge.sim.ratelimit import RateLimiter
+from streamforge.venues.binance.simulator.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamforge.deploy import OVERLAYS, runjob
+from streamforge.deploy import OVERLAYS
+from streamforge_app import runjob
 from streamforge.deploy.render import overlay
 
 

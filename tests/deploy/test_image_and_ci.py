@@ -53,3 +53,14 @@ def test_ci_runs_make_test_with_an_arangodb_service_and_the_arangodb_tests_enabl
     assert test["services"]["arangodb"]["image"].startswith("arangodb/arangodb:")
     assert test["env"]["STREAMFORGE_ARANGO_URL"] == "http://127.0.0.1:8529"
     assert any(step.get("run") == "make test" for step in test["steps"])
+
+
+def test_every_package_pip_installs_is_in_the_build_context_and_copied_into_the_image():
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [p.removesuffix("*") for p in patterns]
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for package in packages:
+        assert f"!{package}/" in ignore, package
+        assert f"COPY {package} ./{package}" in DOCKERFILE, package

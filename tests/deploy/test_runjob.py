@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from streamforge.deploy import policy, runjob
+from streamforge.deploy import policy
+from streamforge_app import runjob
 from streamforge.deploy.validate import schema_errors
 from streamforge.errors import ConfigError
 

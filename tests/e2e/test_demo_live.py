@@ -2,7 +2,7 @@
 
 import pytest
 
-from streamforge.live.demo import run
+from streamforge_app.demo_live import run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

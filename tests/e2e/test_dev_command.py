@@ -42,7 +42,7 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 180) -> dict
 def test_dev_serves_the_asset_graph_and_ctrl_c_stops_everything(tmp_path):
     env = {**os.environ, "STREAMFORGE_HOME": str(tmp_path), "STREAMFORGE_SIM_VOLUME": "0.001"}
     env.pop("DAGSTER_HOME", None)
-    proc = subprocess.Popen([sys.executable, "-m", "streamforge.cli", "dev"], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", "dev"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         stack = wait_for(tmp_path / "stack.json", proc)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from streamforge.services import Stack
+from streamforge_app.stack import Stack
 from streamforge.store import EmbeddedStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]  # a stack, 9 runs: minutes on 2 cores
@@ -21,7 +21,7 @@ def stack(tmp_path_factory):
 
 
 def test_one_launch_fills_the_window_then_trains_btcusdt_alone(stack):
-    from streamforge_assets import control
+    from streamforge_app import control
 
     control.add_symbols(["BTCUSDT"], validate=True)
     console = Console(width=160, record=True)

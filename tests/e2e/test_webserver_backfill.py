@@ -11,7 +11,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from streamforge.services import Stack
+from streamforge_app.stack import Stack
 from streamforge.store import EmbeddedStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -32,7 +32,7 @@ def stack(tmp_path_factory):
 
 
 def test_backfill_through_the_webserver_completes_without_a_ban(stack):
-    from streamforge_assets import control
+    from streamforge_app import control
 
     control.add_symbols(SYMBOLS, validate=True)
     ok = control.backfill(SYMBOLS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))

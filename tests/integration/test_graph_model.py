@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from dagster_runs import make_resources, materialize_days
 from resources import StoreResource
-from streamforge.cli import app
+from streamforge_app.cli import app
 from streamforge.graph.features import FEATURES, FeatureSet
 from streamforge.graph.persist import load_graph
 from streamforge.models.registry import list_models

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from streamforge.live.book import LocalBook, Outcome
-from streamforge.live.events import DepthEvent
+from streamforge.venues.binance.book import LocalBook, Outcome
+from streamforge.venues.binance.events import DepthEvent
 from streamforge.sim.book import update_id
 from streamforge.sim.market import Market
 

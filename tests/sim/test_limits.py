@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from streamforge.sim.ratelimit import RateLimiter, rate_limit_interval, window_header
+from streamforge.venues.binance.simulator.ratelimit import RateLimiter, rate_limit_interval, window_header
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
 

@@ -16,9 +16,9 @@ import pytest
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
-from streamforge.exchange.dumps import DumpClient, agg_trades_path
-from streamforge.exchange.loader import load_agg_trades_day
-from streamforge.exchange.rest import WEIGHTS, BinanceRest
+from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
+from streamforge.venues.binance.history import load_agg_trades_day
+from streamforge.venues.binance.rest import WEIGHTS, BinanceRest
 from streamforge.sim.market import Market
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig

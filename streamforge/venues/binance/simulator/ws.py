@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from streamforge.sim import book, wire
+from streamforge.sim import book
+from streamforge.venues.binance.simulator import wire
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
 from streamforge.sim.state import SimState

@@ -14,8 +14,8 @@ from datetime import date
 import polars as pl
 
 from streamforge.errors import ChecksumError
-from streamforge.exchange.dumps import DumpClient, agg_trades_path
-from streamforge.exchange.rest import BinanceRest
+from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
+from streamforge.venues.binance.rest import BinanceRest
 
 
 def load_agg_trades_day(rest: BinanceRest, dumps: DumpClient, symbol: str, day: date) -> tuple[pl.DataFrame, dict]:

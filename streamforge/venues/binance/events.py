@@ -1,6 +1,6 @@
 """Parse WebSocket stream events once, at the edge, into rows of the schema's records (times in µs).
 
-Checks are strict, like the REST parser's (`streamforge.exchange.parse`): exact JSON types, decimals as strings that
+Checks are strict, like the REST parser's (`streamforge.venues.binance.parse`): exact JSON types, decimals as strings that
 parse, positive prices. An event that fails raises `BadEvent` with a reason a person can act on; the loader sends it
 to the dead-letter topic and carries on. Work is per event (a few µs), not per page: events arrive one at a time and
 the loader must decide about each one (duplicate? gap?) before it is published.

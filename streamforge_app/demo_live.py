@@ -24,7 +24,7 @@ from streamforge.dashboard.config import DashboardConfig
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import chaos_faults, id_problems, read_frame
 from streamforge.net import free_port
-from streamforge.services import Stack
+from streamforge_app.stack import Stack
 from streamforge.sim.faults import Faults
 
 METRICS = {

@@ -20,11 +20,11 @@ from rich.table import Table
 from streamforge import settings
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.exchange.rest import BinanceRest
-from streamforge.running_stack import use_running_stack
-from streamforge.services import prepare_instance
+from streamforge.venues.binance.rest import BinanceRest
+from streamforge_app.running_stack import use_running_stack
+from streamforge_app.stack import prepare_instance
 from streamforge_assets.partitions import SYMBOLS, join_key, split_key
-from streamforge_assets.webserver import BackfillStatus, DagsterWebserver
+from streamforge_app.webserver import BackfillStatus, DagsterWebserver
 
 HISTORICAL_ASSETS = ["trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"]
 def instance() -> dg.DagsterInstance:
@@ -197,7 +197,7 @@ def checks_table() -> Table:
 
 def demo(symbols: list[str], start: str, end: str, volume: float, console: Console) -> bool:
     """`make demo`: the whole historical graph for symbols × days, from a cold start to a summary."""
-    from streamforge.services import Stack
+    from streamforge_app.stack import Stack
 
     days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
     started = time.monotonic()

@@ -18,9 +18,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamforge import running_stack, settings
+from streamforge import settings
 from streamforge.bus.broker import LocalBroker
 from streamforge.net import free_port, wait_http
+from streamforge_app import running_stack
 
 REPO = Path(__file__).resolve().parent.parent
 INSTANCE_TEMPLATE = REPO / "deployments" / "local" / "dagster.yaml"
@@ -122,7 +123,7 @@ class Stack:
         )
         self._spawn([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], "dagster-daemon.log", self.env, signal.SIGINT)
         wait_http(f"{self.webserver_url}/server_info", 120, web, "the Dagster webserver")
-        from streamforge_assets.webserver import DagsterWebserver  # the Dagster layer, needed only with Dagster
+        from streamforge_app.webserver import DagsterWebserver  # the Dagster layer, needed only with Dagster
 
         DagsterWebserver(self.webserver_url).wait_until_loaded()
         self._publish()

@@ -21,8 +21,8 @@ import polars as pl
 
 from streamforge import settings
 from streamforge.errors import ChecksumError, ExchangeError, MalformedDataError
-from streamforge.exchange import parse
-from streamforge.exchange.retry import Backoff
+from streamforge.venues.binance import parse
+from streamforge.venues.retry import Backoff
 
 _AGG_TRADES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-aggTrades-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")
 _KLINES_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\w+)-(?P<day>\d{4}-\d{2}-\d{2})\.zip$")

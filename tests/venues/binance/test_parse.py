@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError
-from streamforge.exchange import parse
+from streamforge.venues.binance import parse
 from streamforge.schemas import AGG_TRADE, KLINE
 
 DAY_US = 86_400_000_000

@@ -17,9 +17,9 @@ import polars as pl
 from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
-from streamforge.exchange import parse
-from streamforge.exchange.limiter import WeightLimiter
-from streamforge.exchange.retry import Backoff
+from streamforge.venues.binance import parse
+from streamforge.venues.binance.limiter import WeightLimiter
+from streamforge.venues.retry import Backoff
 from streamforge.schemas import AGG_TRADE, KLINE
 
 PAGE = 1000  # most rows Binance returns per aggTrades or klines request

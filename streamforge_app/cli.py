@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from streamforge import settings
-from streamforge.deploy.cli import app as k8s_app  # typer and yaml only: its commands import the rest lazily
+from streamforge_app.k8s import app as k8s_app  # typer and yaml only: its commands import the rest lazily
 from streamforge.errors import StreamForgeError
 
 app = typer.Typer(help="StreamForge: crypto market data through Kafka into a store, as a Dagster asset graph.",
@@ -95,7 +95,7 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address (default STREAMFORGE_DASHBOARD_HOST).")] = "",
 ) -> None:
     """Serve the live dashboard (candles, trades, order book, pipeline health) from the live Kafka topics."""
-    from streamforge.running_stack import use_running_stack
+    from streamforge_app.running_stack import use_running_stack
 
     use_running_stack()
     from streamforge.dashboard.app import serve
@@ -119,7 +119,7 @@ def live(
     import asyncio
     import logging
 
-    from streamforge.running_stack import use_running_stack
+    from streamforge_app.running_stack import use_running_stack
 
     use_running_stack()
     from streamforge.heap import freeze_startup_heap
@@ -150,7 +150,7 @@ def demo_live(
     """Scenario 2 for a bounded time: simulator WebSocket → live loader → Kafka → dashboard, then what happened."""
     from rich.table import Table
 
-    from streamforge.live.demo import run
+    from streamforge_app.demo_live import run
 
     try:
         report = run(_split(symbols), seconds, chaos)
@@ -174,8 +174,8 @@ def demo_live(
 @app.command()
 def dev() -> None:
     """Start broker + simulator + Dagster webserver and daemon on loopback; Ctrl-C stops them all."""
-    from streamforge.services import Stack
-    from streamforge_assets import control
+    from streamforge_app.stack import Stack
+    from streamforge_app import control
 
     try:
         with Stack() as stack:
@@ -197,7 +197,7 @@ def demo(
     volume: Annotated[float, typer.Option(help="Simulator volume (1.0 = 2025 BTCUSDT, ~1.5M trades/day).")] = 0.05,
 ) -> None:
     """Start everything, backfill symbols × days through the whole graph, print a summary, stop."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         ok = control.demo(_split(symbols), start, end, volume, console)
@@ -215,7 +215,7 @@ def backfill(
     url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
 ) -> None:
     """Launch a Dagster asset backfill on the running instance and follow it until it ends."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         ok = control.backfill(_split(symbols), start, end, [a for a in assets.split(",") if a], url, console)
@@ -233,7 +233,7 @@ def train(
     url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
 ) -> None:
     """Build the graph and train the model for a window, materialising its missing upstream partitions first."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         ok = control.train(_split(symbols), start or end, end,
@@ -246,7 +246,7 @@ def train(
 @app.command()
 def models() -> None:
     """List every trained model in the store with its metrics."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         console.print(control.models_table())
@@ -261,7 +261,7 @@ def predict(
     out: Annotated[str, typer.Option(help="Write the forecasts to this Parquet file as well.")] = "",
 ) -> None:
     """Score a day with a trained model: next-interval realized volatility and up-probability per 5-minute interval."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         forecasts = control.predict_day(model, day)
@@ -275,7 +275,7 @@ def predict(
 @symbols_app.command("add")
 def symbols_add(symbols: Annotated[list[str], typer.Argument(help="Symbols to add, e.g. XRPUSDT.")]) -> None:
     """Add symbols after checking the exchange lists them as trading."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         added = control.add_symbols([s.upper() for s in symbols], validate=True)
@@ -287,7 +287,7 @@ def symbols_add(symbols: Annotated[list[str], typer.Argument(help="Symbols to ad
 @symbols_app.command("list")
 def symbols_list() -> None:
     """List the registered symbols."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     for s in control.list_symbols():
         console.print(s)
@@ -296,7 +296,7 @@ def symbols_list() -> None:
 @symbols_app.command("remove")
 def symbols_remove(symbols: Annotated[list[str], typer.Argument(help="Symbols to remove.")]) -> None:
     """Remove symbols from the partitions (stored data stays)."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     try:
         control.remove_symbols([s.upper() for s in symbols])
@@ -308,7 +308,7 @@ def symbols_remove(symbols: Annotated[list[str], typer.Argument(help="Symbols to
 @app.command()
 def status() -> None:
     """What is materialised per symbol and date, with check results."""
-    from streamforge_assets import control
+    from streamforge_app import control
 
     console.print(control.status_table())
 

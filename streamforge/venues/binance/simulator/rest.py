@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from streamforge.sim import wire
+from streamforge.venues.binance.simulator import wire
 from streamforge.sim.calendar import US_PER_S, day_of
 from streamforge.sim.faults import malformed_agg_id
 from streamforge.sim.klines import INTERVALS
-from streamforge.sim.ratelimit import RAW_REQUESTS_LIMIT, RAW_REQUESTS_WINDOW_S, rate_limit_interval
+from streamforge.venues.binance.simulator.ratelimit import RAW_REQUESTS_LIMIT, RAW_REQUESTS_WINDOW_S, rate_limit_interval
 from streamforge.sim.state import SimState
-from streamforge.sim.wire import Params
+from streamforge.venues.binance.simulator.wire import Params
 
 HOUR_US = 3_600 * US_PER_S
 

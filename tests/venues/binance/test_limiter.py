@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamforge.errors import ConfigError
-from streamforge.exchange.limiter import WeightLimiter
+from streamforge.venues.binance.limiter import WeightLimiter
 
 
 class FakeClock:

@@ -29,7 +29,8 @@ def render(overlay: Annotated[str, typer.Argument(help="dev or prod")]) -> None:
 @app.command()
 def check() -> None:
     """Schema-validate and policy-check every overlay and the run Job Dagster would launch; exit 1 on any problem."""
-    from streamforge.deploy import OVERLAYS, policy, runjob, validate
+    from streamforge.deploy import OVERLAYS, policy, validate
+    from streamforge_app import runjob
     from streamforge.deploy.render import overlay as render_overlay
 
     problems: list[str] = []
@@ -47,7 +48,7 @@ def check() -> None:
 @app.command("run-job")
 def run_job(symbol: Annotated[str, typer.Option(help="Symbol tag of the sample run.")] = "BTCUSDT") -> None:
     """Print the Kubernetes Job dagster-k8s builds for a sample run from deployments/helm/values.yaml."""
-    from streamforge.deploy import runjob
+    from streamforge_app import runjob
 
     print(yaml.safe_dump(runjob.run_job(runjob.load_values(), {"streamforge/symbol": symbol}), sort_keys=False))
 
@@ -55,6 +56,6 @@ def run_job(symbol: Annotated[str, typer.Option(help="Symbol tag of the sample r
 @app.command()
 def instance(namespace: Annotated[str, typer.Option(help="Namespace of the Helm release.")] = "streamforge") -> None:
     """Print the dagster.yaml sections (run queue, run launcher, pools) the chart renders from our values."""
-    from streamforge.deploy import runjob
+    from streamforge_app import runjob
 
     print(yaml.safe_dump(runjob.instance_config(runjob.load_values(), namespace), sort_keys=False))

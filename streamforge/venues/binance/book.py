@@ -16,7 +16,7 @@ import enum
 import heapq
 from dataclasses import dataclass, field
 
-from streamforge.live.events import DepthEvent
+from streamforge.venues.binance.events import DepthEvent
 
 
 class Outcome(enum.Enum):
