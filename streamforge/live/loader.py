@@ -57,6 +57,7 @@ class LiveConfig:
     ws_url: str
     rest_url: str
     home: Path
+    http_host: str
     http_port: int
     stall_s: float
     max_connection_s: float
@@ -70,7 +71,6 @@ class LiveConfig:
     snapshot_spacing_s: float
     book_interval_s: float
     book_top: int
-    http_host: str = "127.0.0.1"
 
     @classmethod
     def from_settings(cls, symbols: list[str], **overrides: object) -> LiveConfig:
@@ -80,6 +80,7 @@ class LiveConfig:
             ws_url=g("STREAMFORGE_WS_URL"),
             rest_url=g("STREAMFORGE_REST_URL"),
             home=settings.home(),
+            http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
             http_port=int(g("STREAMFORGE_LIVE_HTTP_PORT")),
             stall_s=float(g("STREAMFORGE_LIVE_STALL_S")),
             max_connection_s=float(g("STREAMFORGE_LIVE_MAX_CONNECTION_S")),
