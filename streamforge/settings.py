@@ -90,6 +90,7 @@ SETTINGS: dict[str, Setting] = {
         # --- dashboard (streamforge/dashboard)
         Setting("STREAMFORGE_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on (0.0.0.0 inside a container behind a Service)."),
         Setting("STREAMFORGE_DASHBOARD_PORT", "8080", "Port of the dashboard's web page, /healthz and /ws."),
+        Setting("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS", "localhost,127.0.0.1", "Host names the dashboard answers to, comma-separated (`*.example.com` for a domain): requests for any other Host are refused (DNS rebinding), and /ws takes only browsers whose page came from the dashboard itself (its Origin)."),
         Setting("STREAMFORGE_DASHBOARD_SYMBOL", "ETHUSDT", "Symbol the page shows first."),
         Setting("STREAMFORGE_DASHBOARD_PUSH_MS", "25", "Updates to a browser are coalesced into one message per this many ms (at most 40 a second at 25, and at most 25 ms of the 100 ms latency goal); 0 sends each Kafka poll's changes at once."),
         Setting("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES", "300", "Messages per topic partition read back at start, so the chart and tape are not empty."),

@@ -22,6 +22,7 @@ class DashboardConfig:
     tape: int
     client_queue: int
     metrics_url: str
+    allowed_hosts: tuple[str, ...]
 
     @property
     def topics(self) -> tuple[TopicSpec, ...]:
@@ -44,4 +45,5 @@ class DashboardConfig:
             tape=int(settings.get("STREAMFORGE_DASHBOARD_TAPE")),
             client_queue=int(settings.get("STREAMFORGE_DASHBOARD_CLIENT_QUEUE")),
             metrics_url=settings.get("STREAMFORGE_DASHBOARD_METRICS_URL"),
+            allowed_hosts=tuple(h.strip() for h in settings.get("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS").split(",") if h.strip()),
         )

@@ -46,6 +46,8 @@ from streamforge.live.publisher import Publisher, Unpublished
 log = logging.getLogger(__name__)
 
 STREAM_SUFFIXES = ("aggTrade", "depth@100ms", "kline_1m")
+EVENT_TYPES = ("aggTrade", "depthUpdate", "kline")
+OTHER = "other"  # the metric label of a stream or event type the loader did not subscribe to
 KLINE_STEP_US = 60_000_000
 TOPIC_KINDS = ("live-aggtrades", "live-klines-1m", "depth", "book", "deadletter")
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
@@ -143,6 +145,7 @@ class Loader:
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics["deadletter"].name)
         self.states = {s: SymbolState(s, LocalBook(s, max_levels=config.snapshot_limit)) for s in config.symbols}
         streams = [f"{s.lower()}@{suffix}" for s in config.symbols for suffix in STREAM_SUFFIXES]
+        self.streams = frozenset(streams)
         self.connections = [
             Connection(
                 config.ws_url, streams[i : i + MAX_STREAMS], self.deliver, self.metrics, stall_s=config.stall_s,
@@ -164,7 +167,8 @@ class Loader:
         tasks += [asyncio.create_task(self._work(state)) for state in self.states.values()]
         tasks += [asyncio.create_task(self._fetch_snapshots()), asyncio.create_task(self._publish_books(stop))]
         self.started.set()
-        log.info("live loader: %d symbols on %d connection(s); metrics on :%d", len(self.states), len(self.connections), self.http_port)
+        log.info("live loader: %d symbols on %d connection(s); metrics on %s:%d", len(self.states), len(self.connections),
+                 self.config.http_host, self.http_port)
         try:
             await stop.wait()
         finally:
@@ -205,7 +209,9 @@ class Loader:
             self.dead_letters.send(raw, f"event for a symbol this loader does not follow: {symbol!r}", "schema", stream)
             return
         kind = data.get("e")
-        self.metrics.seen(stream, symbol, str(kind))
+        # Labels only from what the loader subscribed to: a server's strings would make a label set without bound.
+        known_stream = isinstance(stream, str) and stream in self.streams
+        self.metrics.seen(stream if known_stream else OTHER, symbol, kind if kind in EVENT_TYPES else OTHER)
         try:
             if kind == "aggTrade":
                 item = ("trade", events.agg_trade(data))
