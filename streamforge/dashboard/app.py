@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 
 from streamforge.dashboard.config import DashboardConfig
 from streamforge.dashboard.feed import KafkaFeed
+from streamforge.dashboard.history import fill_history
 from streamforge.dashboard.hub import Hub
 from streamforge.dashboard.loader_metrics import LoaderMetrics
 from streamforge.dashboard.views import Views
@@ -51,6 +52,8 @@ def create_app(config: DashboardConfig) -> Starlette:
         app.state.feed = feed
         feed.start()
         tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loader))]
+        if config.history_from:
+            tasks.append(asyncio.create_task(fill_history(hub.views, config.history_from, config.candles, hub.ingest)))
         try:
             yield
         finally:

@@ -23,6 +23,7 @@ class DashboardConfig:
     client_queue: int
     metrics_url: str
     allowed_hosts: tuple[str, ...]
+    history_from: str | None  # the exchange's REST base URL the chart's history comes from; None: the topics only
 
     @property
     def topics(self) -> tuple[TopicSpec, ...]:
@@ -46,4 +47,5 @@ class DashboardConfig:
             client_queue=int(settings.get("STREAMFORGE_DASHBOARD_CLIENT_QUEUE")),
             metrics_url=settings.get("STREAMFORGE_DASHBOARD_METRICS_URL"),
             allowed_hosts=tuple(h.strip() for h in settings.get("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS").split(",") if h.strip()),
+            history_from=settings.get("STREAMFORGE_REST_URL"),
         )
