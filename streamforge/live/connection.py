@@ -150,7 +150,7 @@ class Connection:
                 await self.subscribe(ws, self.streams[URL_STREAMS:])
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as error:
                 self.failures += 1
-                log.warning("WebSocket connection to %s failed (%d in a row): %s", self.base_url, self.failures, error)
+                log.warning("WebSocket connection to %s (STREAMFORGE_WS_URL) failed (%d in a row): %s", self.base_url, self.failures, error)
                 continue
             except InvalidURI as error:
                 raise ConfigError(f"STREAMFORGE_WS_URL is not a WebSocket URL: {error}") from error
