@@ -34,9 +34,36 @@ def environment(home: Path, **settings: str) -> dict[str, str]:
     return env | {"STREAMFORGE_HOME": str(home), "STREAMFORGE_KAFKA_TIMEOUT_S": "3", "STREAMFORGE_HTTP_RETRIES": "1"} | settings
 
 
+@contextmanager
+def service(home: Path, *args: str, **settings: str) -> Iterator[subprocess.Popen]:
+    """A command in a process group of its own; on leaving, Ctrl-C as a user would press it, then SIGKILL to the
+    whole group if it has not stopped (a broker it started must not outlive the test)."""
+    proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", *args], env=environment(home, **settings),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
 def streamforge(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streamforge_app.cli", *args], env=environment(home, **settings),
-                          capture_output=True, text=True, timeout=120)
+    """Run a command to its end (bounded); a command that hangs is stopped with everything it started."""
+    with service(home, *args, **settings) as proc:
+        try:
+            stdout, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            stdout = ""
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "")
 
 
 def the_one_line(done: subprocess.CompletedProcess) -> str:
@@ -46,21 +73,6 @@ def the_one_line(done: subprocess.CompletedProcess) -> str:
     lines = output.splitlines()
     assert len(lines) == 1, output
     return lines[0]
-
-
-@contextmanager
-def service(home: Path, *args: str, **settings: str) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", *args], env=environment(home, **settings),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def read_until(proc: subprocess.Popen, text: str, timeout_s: float = 60) -> list[str]:
