@@ -1,11 +1,14 @@
 """Run the benchmarks, each in a fresh process, and write bench/results.json and docs/benchmarks.md.
 
 Every benchmark module has `run() -> dict` that measures StreamForge's path and its baseline in the same run and
-returns the numbers (and its goal). A benchmark that fails is recorded as failed with its error, never dropped.
+returns the numbers (and its goal), and `HEADLINE`, the figures docs/benchmarks.md opens with (bench/headline.py).
+A benchmark that fails is recorded as failed with its error, never dropped. `python -m bench --markdown` writes
+docs/benchmarks.md again from bench/results.json, measuring nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import subprocess
@@ -15,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+
+from bench.headline import row
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -52,6 +57,24 @@ def _flatten(value, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix[:-1], str(value))]
 
 
+def headline_table(results: dict) -> list[str]:
+    """One row per headline figure of every benchmark, in BENCHMARKS order; a failed benchmark is one row saying so."""
+    lines = ["| benchmark | figure | baseline | ratio | goal | met? |", "|---|---|---|---|---|---|"]
+    for name in (n for n in BENCHMARKS if n in results["benchmarks"]):
+        entry, label = results["benchmarks"][name], BENCHMARKS[name].split(" ")[0]
+        if entry["status"] != "ok":
+            lines.append(f"| {label} | failed (details below) | — | — | — | ❌ |")
+            continue
+        figures = importlib.import_module(f"bench.{name}").HEADLINE
+        lines += ["| " + " | ".join(row(label, figure, entry["result"])) + " |" for figure in figures]
+    return lines + [
+        "",
+        "Ratio: how many times better StreamForge's figure is than the baseline measured beside it in the same run "
+        "(above 1: StreamForge is better; below 1: the baseline is, for what it leaves out). Goals are the issues' own.",
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     env = results["environment"]
     lines = [
@@ -61,9 +84,12 @@ def markdown(results: dict) -> str:
         f"Python {env['python']}, {env['platform']}. Each benchmark runs in its own process and measures StreamForge "
         "and its baseline side by side in the same run. Raw numbers: `bench/results.json`.",
         "",
+        *headline_table(results),
+        "## Details",
+        "",
     ]
     for name, entry in results["benchmarks"].items():
-        lines += [f"## {BENCHMARKS.get(name, name)}", ""]
+        lines += [f"### {BENCHMARKS.get(name, name)}", ""]
         if entry["status"] != "ok":
             lines += [f"**Failed** after {entry['wall_s']} s:", "", "```", entry["error"].strip(), "```", ""]
             continue
@@ -78,12 +104,15 @@ def markdown(results: dict) -> str:
 
 
 def main(names: list[str]) -> int:
+    results_path = BENCH / "results.json"
+    if names == ["--markdown"]:
+        (ROOT / "docs" / "benchmarks.md").write_text(markdown(json.loads(results_path.read_text())))
+        return 0
     names = names or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmarks {unknown}; known: {list(BENCHMARKS)}", file=sys.stderr)
         return 2
-    results_path = BENCH / "results.json"
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     results = {
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.headline import Figure
 from streamforge import settings
 from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
@@ -39,6 +40,14 @@ from streamforge.schemas import AGG_TRADE
 from streamforge.sim.market import Market
 
 KEY, PARTITION_KEY = "BTCUSDT", "2025-01-02|BTCUSDT"
+
+
+HEADLINE = (
+    Figure("publish, rows/s", "streamforge.produce_rows_per_s", "naive_json.produce_rows_per_s",
+           "one JSON message per trade", lower_is_better=False),
+    Figure("read back, rows/s", "streamforge.consume_rows_per_s", "naive_json.consume_rows_per_s",
+           "one JSON message per trade", lower_is_better=False),
+)
 
 
 def market_trades(n: int) -> pl.DataFrame:

@@ -21,7 +21,14 @@ from tempfile import mkdtemp
 import dagster as dg
 import httpx
 
+from bench.headline import Figure
+
 SYMBOL, DAY = "BTCUSDT", date(2025, 1, 2)
+HEADLINE = (
+    Figure("one BTCUSDT day through the graph, s", "pipeline_wall_s", "floor_download_verify_parse_s",
+           "download, verify and parse only", goal=20),
+    Figure("peak RSS, MB", "peak_rss_mb", goal=1536),
+)
 
 
 def _historical_assets() -> list:

@@ -13,6 +13,12 @@ from tempfile import mkdtemp
 import dagster as dg
 from rich.console import Console
 
+from bench.headline import Figure
+
+HEADLINE = (
+    Figure("backfill of 3 symbols × 7 days via the daemon, s", "streamforge_multi_run_7.wall_s",
+           "baseline_one_partition_per_run.wall_s", "one partition per run", goal=120),
+)
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 START, END = "2025-01-01", "2025-01-07"
 

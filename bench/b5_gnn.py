@@ -15,6 +15,7 @@ from datetime import date
 import polars as pl
 import torch
 
+from bench.headline import Figure
 from streamforge.graph import build_graph
 from streamforge.graph.simdata import sim_window
 from streamforge.models import Split, TrainConfig, train_and_evaluate
@@ -22,6 +23,14 @@ from streamforge.models.metrics import gnn_gain
 from streamforge.sim.market import Market
 from streamforge.dates import day_bounds_us
 
+HEADLINE = (
+    Figure("graph build, 3 symbols × 30 days, s", "lead_lag.graph_build_s", goal=10),
+    Figure("GNN training, s", "lead_lag.training_s", goal=60),
+    Figure("test MSE of next log RV, planted lead-lag", "lead_lag.gnn_gain_mse.0.gnn",
+           "lead_lag.gnn_gain_mse.0.best_baseline", "best edge-free baseline"),
+    Figure("test MSE of next log RV, control market", "control.gnn_gain_mse.0.gnn",
+           "control.gnn_gain_mse.0.best_baseline", "best edge-free baseline"),
+)
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 30

@@ -31,6 +31,7 @@ import psutil
 from kafka import KafkaProducer
 from websockets.asyncio.client import connect
 
+from bench.headline import Figure
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
@@ -42,6 +43,13 @@ from streamforge.net import free_port, wait_http
 from streamforge_app.stack import stop_process
 from streamforge.sim.market import Market
 
+HEADLINE = (
+    Figure("WebSocket receive → Kafka ack p99 at 2,000 events/s, ms", "loader.latency_p99_ms",
+           "baseline_json_per_event.latency_p99_ms", "one JSON message per event", goal=100),
+    Figure("no event lost or duplicated", "loader.zero_loss", goal=True),
+    Figure("loader CPU per 1,000 events/s, % of a core", "loader.cpu_percent_per_1000_events_per_s",
+           "baseline_json_per_event.cpu_percent_per_1000_events_per_s", "one JSON message per event"),
+)
 TARGET_EVENTS_PER_S = 2_000
 SEED = 7
 SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms: one depth diff per symbol per tick

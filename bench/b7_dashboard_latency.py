@@ -35,6 +35,7 @@ import polars as pl
 import psutil
 from websockets.asyncio.client import connect
 
+from bench.headline import Figure
 from streamforge import settings
 from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
@@ -44,6 +45,12 @@ from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.schemas import AGG_TRADE
 from streamforge.net import free_port, wait_http
 
+HEADLINE = (
+    Figure("event → browser p99 at 2,000 events/s, ms", "streamforge.latency_p99_ms",
+           "baseline_no_coalescing.latency_p99_ms", "no coalescing", goal=100),
+    Figure("messages to each browser per s", "streamforge.client_messages_per_s",
+           "baseline_no_coalescing.client_messages_per_s", "no coalescing"),
+)
 SYMBOLS = ["ETHUSDT", "BTCUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"]
 TICK_S = 0.02  # the live loader's micro-batch (STREAMFORGE_LIVE_BATCH_MS)
 WARMUP_S = 2.0  # latencies of the first seconds (connections, JIT of the first pushes) are not counted

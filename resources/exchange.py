@@ -15,21 +15,18 @@ from pydantic import PrivateAttr
 
 from streamforge import venues
 from streamforge.catalog import Cell
-from streamforge.instruments import parse_instrument
 from streamforge.venues.market import MarketClient
 
 
 class ExchangeResource(dg.ConfigurableResource):
     urls: dict[str, str]
     cache_dir: str
-    # One client per market per process, so each venue's weight limiter sees every request this process makes.
-    _clients: dict[str, MarketClient] = PrivateAttr(default_factory=dict)
+    _clients: venues.Clients | None = PrivateAttr(default=None)
 
     def market(self, instrument: str) -> MarketClient:
-        market_id = parse_instrument(instrument).market_id
-        if market_id not in self._clients:
-            self._clients[market_id] = venues.client(market_id, self.urls, Path(self.cache_dir))
-        return self._clients[market_id]
+        if self._clients is None:
+            self._clients = venues.Clients(self.urls, Path(self.cache_dir))
+        return self._clients.of(instrument)
 
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""

@@ -9,8 +9,15 @@ from `SETTINGS` (`streamforge settings --markdown`), so documentation and code c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+
+# Names whose values are credentials: never written to disk or printed (the deploy policy refuses them inline, too).
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
+# The user-information part of a URL (`https://user:password@host`), where a credential can hide in a non-secret name.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ SETTINGS: dict[str, Setting] = {
     s.env: s
     for s in [
         # --- where things live
-        Setting("STREAMFORGE_HOME", ".streamforge", "Root folder for local state: store, dump cache, Dagster instance, logs."),
+        Setting("STREAMFORGE_HOME", "", "Root folder for local state: store, dump cache, Dagster instance, logs (default: `.streamforge` in the project's root folder, the one holding pyproject.toml; ~/.streamforge for an installed package). Never relative to the working directory."),
         # --- exchange
         Setting("STREAMFORGE_REST_URL", "http://127.0.0.1:8765", "Exchange REST base URL. Binance: https://api.binance.com (or https://data-api.binance.vision)."),
         Setting("STREAMFORGE_DUMP_URL", "http://127.0.0.1:8765", "Dump-file base URL. Binance: https://data.binance.vision."),
@@ -87,6 +94,7 @@ SETTINGS: dict[str, Setting] = {
         # --- dashboard (streamforge/dashboard)
         Setting("STREAMFORGE_DASHBOARD_HOST", "127.0.0.1", "Address the dashboard listens on (0.0.0.0 inside a container behind a Service)."),
         Setting("STREAMFORGE_DASHBOARD_PORT", "8080", "Port of the dashboard's web page, /healthz and /ws."),
+        Setting("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS", "localhost,127.0.0.1", "Host names the dashboard answers to, comma-separated (`*.example.com` for a domain): requests for any other Host are refused (DNS rebinding), and /ws takes only browsers whose page came from the dashboard itself (its Origin)."),
         Setting("STREAMFORGE_DASHBOARD_INSTRUMENT", "binance.spot.ETHUSDT", "Instrument the page shows first (a bare symbol means Binance spot)."),
         Setting("STREAMFORGE_DASHBOARD_PUSH_MS", "25", "Updates to a browser are coalesced into one message per this many ms (at most 40 a second at 25, and at most 25 ms of the 100 ms latency goal); 0 sends each Kafka poll's changes at once."),
         Setting("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES", "300", "Messages per topic partition read back at start, so the chart and tape are not empty."),
@@ -95,6 +103,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_DASHBOARD_CLIENT_QUEUE", "32", "Messages queued for one browser; a slower browser loses them and gets a fresh snapshot instead."),
         Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loader's Prometheus endpoint (port STREAMFORGE_LIVE_HTTP_PORT), shown as pipeline health."),
         # --- live loader (streamforge/live)
+        Setting("STREAMFORGE_LIVE_HTTP_HOST", "127.0.0.1", "Address the live loader's /healthz, /readyz and /metrics listen on (0.0.0.0 inside a container, so the kubelet's probes and Prometheus reach them on the pod's address)."),
         Setting("STREAMFORGE_LIVE_HTTP_PORT", "9108", "Port of the live loader's /healthz, /readyz and /metrics (Prometheus text); 0 picks a free one."),
         Setting("STREAMFORGE_LIVE_STALL_S", "10", "A connection that delivers no message for this long is treated as stalled and replaced, seconds."),
         Setting("STREAMFORGE_LIVE_MAX_CONNECTION_S", "85800", "A connection is replaced (new one opened first) after this long, before the exchange's 24-hour limit, seconds."),
@@ -145,7 +154,29 @@ def get(env: str) -> str:
 
 
 def home() -> Path:
-    return Path(get("STREAMFORGE_HOME")).resolve()
+    """STREAMFORGE_HOME, or a default that is the same from every working directory: `make demo` runs in the project
+    root while a notebook kernel runs in notebooks/, and both must find the same store."""
+    configured = get("STREAMFORGE_HOME")
+    if configured:
+        return Path(configured).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return (root if (root / "pyproject.toml").is_file() else Path.home()) / ".streamforge"
+
+
+def is_secret(env: str) -> bool:
+    return bool(SECRET_NAME.search(env))
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by `***` (`https://***@arango:8529`)."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def shown(env: str, value: str) -> str:
+    """How a setting's value may be printed or written down: secrets as `***`, URLs without their credentials."""
+    if value and is_secret(env):
+        return "***"
+    return mask_credentials(value)
 
 
 def markdown_table() -> str:

@@ -38,8 +38,20 @@ InstrumentsOpt = Annotated[
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    """One line, however long: an error is read (and grepped) whole, so the console must not wrap it."""
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
     raise typer.Exit(2)
+
+
+@app.callback()
+def _quiet_client_libraries() -> None:
+    """kafka-python logs every failed connection attempt (several lines a second while a broker is away) and urllib3
+    every retry of an ArangoDB request; StreamForge says itself what cannot be reached, once, with the address and
+    the setting that names it."""
+    import logging
+
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def _split(names: str) -> list[str]:
@@ -81,13 +93,18 @@ def sim(
 
 
 @app.command()
-def broker(port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0) -> None:
-    """Run a local Kafka-protocol broker (Tansu) until Ctrl-C."""
-    from streamforge.bus.broker import LocalBroker
+def broker(
+    port: Annotated[int | None, typer.Option(help="Port (default: the one STREAMFORGE_KAFKA_BOOTSTRAP names); 0 picks a free one.")] = None,
+) -> None:
+    """Run a local Kafka-protocol broker (Tansu) on loopback, where STREAMFORGE_KAFKA_BOOTSTRAP says, until Ctrl-C."""
+    from streamforge.bus.broker import LocalBroker, loopback_port
 
-    with LocalBroker(log_dir=settings.home() / "logs", port=port or None) as b:
-        console.print(f"broker ready: STREAMFORGE_KAFKA_BOOTSTRAP={b.bootstrap}")
-        _wait_for_ctrl_c("broker running")
+    try:
+        with LocalBroker(log_dir=settings.home() / "logs", port=loopback_port() if port is None else port or None) as b:
+            console.print(f"broker ready: STREAMFORGE_KAFKA_BOOTSTRAP={b.bootstrap}")
+            _wait_for_ctrl_c("broker running")
+    except StreamForgeError as exc:
+        _fail(exc)
 
 
 @app.command()
@@ -96,6 +113,9 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address (default STREAMFORGE_DASHBOARD_HOST).")] = "",
 ) -> None:
     """Serve the live dashboard (candles, trades, order book, pipeline health) from the live Kafka topics."""
+    from streamforge_app.running_stack import use_running_stack
+
+    use_running_stack()
     from streamforge.dashboard.app import serve
     from streamforge.dashboard.config import DashboardConfig
 
@@ -117,6 +137,9 @@ def live(
     import asyncio
     import logging
 
+    from streamforge_app.running_stack import use_running_stack
+
+    use_running_stack()
     from streamforge.heap import freeze_startup_heap
     from streamforge.live.loader import LiveConfig, Loader
 
@@ -370,9 +393,7 @@ def show_settings(markdown: Annotated[bool, typer.Option(help="Print the README'
         print(settings.markdown_table())
         return
     for s in settings.SETTINGS.values():
-        value = s.get()
-        shown = "***" if value and ("PASSWORD" in s.env) else value
-        console.print(f"{s.env}={shown}")
+        console.print(f"{s.env}={settings.shown(s.env, s.get())}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,6 @@ records, the webserver's GraphQL API for backfills — so everything is visible 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import date
@@ -25,30 +24,12 @@ from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.instruments import Instrument, resolve
 from streamforge_app import legacy
 from streamforge_app.legacy import refuse_legacy
+from streamforge_app.running_stack import use_running_stack
 from streamforge_app.stack import INSTANCE_TEMPLATE, prepare_instance
 from streamforge_app.webserver import BackfillStatus, DagsterWebserver
 from streamforge_assets.partitions import INSTRUMENTS
 
 HISTORICAL_ASSETS = historical_assets()
-STACK_FILE = "stack.json"
-
-
-def stack_file() -> Path:
-    return settings.home() / STACK_FILE
-
-
-def _running_stack() -> dict:
-    """Addresses of the stack `make dev` started (written by services.Stack), or {} when none runs."""
-    path = stack_file()
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def use_running_stack() -> dict:
-    """Point this process at the running local stack, unless the environment already says where things are."""
-    stack = _running_stack()
-    for key, value in stack.get("env", {}).items():
-        os.environ.setdefault(key, value)
-    return stack
 
 
 def open_instance() -> dg.DagsterInstance:
@@ -193,20 +174,39 @@ def print_backfill(status: BackfillStatus, console: Console) -> None:
     console.print(table)
     if status.error:
         console.print(f"[red]{status.error}[/]")
-    for run_id, reason in failure_reasons(status.id):
-        console.print(f"[red]run {run_id} failed:[/] {reason}")
+    for line in failure_reasons(instance(), status.id):
+        console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
 
 
-def failure_reasons(backfill_id: str) -> list[tuple[str, str]]:
-    """The first step error of each failed run of a backfill, so a failed backfill says why without the UI."""
-    inst = instance()
+def failure_reasons(inst: dg.DagsterInstance, backfill_id: str) -> list[str]:
+    """Why each failed run of a backfill failed, so a failed backfill says why without the UI: every failed step
+    and the error its asset raised (not Dagster's wrapper around it), the descriptions of the blocking checks that
+    failed, or, when no step failed (a run worker that died, a launch that failed), the run's own failure."""
     runs = inst.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=[dg.DagsterRunStatus.FAILURE]))
-    reasons = []
+    lines = []
     for run in runs:
-        records = inst.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE, limit=1).records
-        error = records[0].event_log_entry.dagster_event.event_specific_data.error if records else None
-        reasons.append((run.run_id[:8], error.message.strip().splitlines()[-1][:300] if error else "see the run's logs"))
-    return reasons
+        steps = [r.event_log_entry.dagster_event for r in
+                 inst.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records]
+        checks = [r.event_log_entry.dagster_event for r in
+                  inst.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records]
+        for step in steps:
+            failed_checks = [c.message for c in checks if c.step_key == step.step_key and not c.event_specific_data.passed]
+            lines.append(f"run {run.run_id[:8]} failed in step {step.step_key}: "
+                         + ("; ".join(failed_checks) or _raised(step.event_specific_data.error)))
+        if not steps:
+            records = inst.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+            event = records[-1].event_log_entry.dagster_event if records else None
+            error = getattr(event.event_specific_data, "error", None) if event else None
+            lines.append(f"run {run.run_id[:8]} failed before any step did: "
+                         + (_raised(error) if error else event.message if event else "no failure was recorded"))
+    return lines
+
+
+def _raised(error) -> str:
+    """What the code raised, under the wrappers Dagster puts around a step's exception."""
+    while error.cause is not None and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    return error.message.strip()[:1000]
 
 
 def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict | None:

@@ -28,17 +28,21 @@ def render(overlay: Annotated[str, typer.Argument(help="dev or prod")]) -> None:
 
 @app.command()
 def check() -> None:
-    """Schema-validate and policy-check every overlay and the run Job Dagster would launch; exit 1 on any problem."""
+    """Schema-validate and policy-check every overlay, and the run Job and the long-running pods of the Dagster chart
+    as they would run beside the prod overlay; exit 1 on any problem."""
     from streamforge.deploy import OVERLAYS, policy, validate
-    from streamforge_app import runjob
     from streamforge.deploy.render import overlay as render_overlay
+    from streamforge_app import runjob
+    from streamforge_assets.run_queue import INSTRUMENT_TAG
 
     problems: list[str] = []
-    for name in OVERLAYS:
-        docs = render_overlay(name)
+    rendered = {name: render_overlay(name) for name in OVERLAYS}
+    for name, docs in rendered.items():
         problems += validate.all_schema_errors(docs) + [str(v) for v in policy.check(docs, prod=name == "prod")]
-    job = runjob.run_job(runjob.load_values(), {"streamforge/symbol": "BTCUSDT"})
-    problems += validate.schema_errors(job) + [str(v) for v in policy.check([job], prod=True)]
+    values = runjob.load_values()
+    job = runjob.run_job(values, {INSTRUMENT_TAG: "binance.spot.BTCUSDT"})
+    problems += validate.schema_errors(job) + [str(v) for v in policy.check([job], prod=True, context=rendered["prod"])]
+    problems += [str(v) for v in policy.check(runjob.chart_pods(values), context=rendered["prod"])]
     for problem in problems:
         print(problem)
     print(f"{len(problems)} problem(s)")
@@ -46,11 +50,12 @@ def check() -> None:
 
 
 @app.command("run-job")
-def run_job(symbol: Annotated[str, typer.Option(help="Symbol tag of the sample run.")] = "BTCUSDT") -> None:
+def run_job(instrument: Annotated[str, typer.Option(help="Instrument tag of the sample run.")] = "binance.spot.BTCUSDT") -> None:
     """Print the Kubernetes Job dagster-k8s builds for a sample run from deployments/helm/values.yaml."""
     from streamforge_app import runjob
+    from streamforge_assets.run_queue import INSTRUMENT_TAG
 
-    print(yaml.safe_dump(runjob.run_job(runjob.load_values(), {"streamforge/symbol": symbol}), sort_keys=False))
+    print(yaml.safe_dump(runjob.run_job(runjob.load_values(), {INSTRUMENT_TAG: instrument}), sort_keys=False))
 
 
 @app.command()

@@ -171,27 +171,31 @@ def chart_pods(values: dict) -> list[dict]:
     """The long-running pods the chart makes (webserver, daemon, code location), as far as our values shape them.
 
     Without helm the chart's templates cannot be rendered; this wraps what the values give each pod (image,
-    security contexts, resources) into Pod objects so the same policy rules can judge them.
+    security contexts, resources, environment, and the labels the chart's templates set, which NetworkPolicies select
+    by) into Pod objects so the same policy rules can judge them.
     """
     sections = {
-        "dagster-webserver": values["dagsterWebserver"],
-        "dagster-daemon": values["dagsterDaemon"],
-        **{f"user-code-{d['name']}": d for d in values["dagster-user-deployments"]["deployments"]},
+        "dagster-webserver": (values["dagsterWebserver"], {"component": "dagster-webserver"}),
+        "dagster-daemon": (values["dagsterDaemon"], {"component": "dagster-daemon"}),
+        **{f"user-code-{d['name']}": (d, {"component": "user-deployments", "deployment": d["name"]})
+           for d in values["dagster-user-deployments"]["deployments"]},
     }
     return [
         {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": name},
+            "metadata": {"name": name, "labels": {"app": "dagster", "release": RELEASE} | labels | section.get("labels", {})},
             "spec": {
                 "securityContext": section.get("podSecurityContext", {}),
                 "containers": [{
                     "name": name,
                     "image": f"{section['image']['repository']}:{section['image'].get('tag', '')}",
+                    "env": section.get("env", []),
+                    "envFrom": [{"configMapRef": ref} for ref in section.get("envConfigMaps", [])],
                     "resources": section.get("resources", {}),
                     "securityContext": section.get("securityContext", {}),
                 }],
             },
         }
-        for name, section in sections.items()
+        for name, (section, labels) in sections.items()
     ]

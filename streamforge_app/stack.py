@@ -9,7 +9,6 @@ ignore SIGTERM, so the webserver and the daemon are run as separate processes th
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -23,6 +22,7 @@ from streamforge import settings
 from streamforge.bus.broker import LocalBroker
 from streamforge.net import free_port, wait_http
 from streamforge.venues import simulator_urls
+from streamforge_app import running_stack
 
 REPO = Path(__file__).resolve().parent.parent
 INSTANCE_TEMPLATE = REPO / "deployments" / "local" / "dagster.yaml"
@@ -143,7 +143,5 @@ class Stack:
 
     def _publish(self) -> None:
         """Write where everything runs to STREAMFORGE_HOME/stack.json, so other commands find this stack."""
-        path = self.home / "stack.json"
-        exported = {k: v for k, v in self.env.items() if k.startswith("STREAMFORGE_") or k == "DAGSTER_HOME"}
-        path.write_text(json.dumps({"webserver_url": self.webserver_url, "sim_url": self.sim_url, "env": exported}))
+        path = running_stack.publish(self.home, self.webserver_url, self.sim_url, self.env)
         self._exit.callback(path.unlink, missing_ok=True)

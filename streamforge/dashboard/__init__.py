@@ -7,6 +7,7 @@ hundred open tabs cost one consumer, and the page needs no Kafka credentials.
 - rows.py: Arrow frames from Kafka -> the few JSON-ready rows the page draws (vectorised, in the Kafka thread)
 - views.py: per-instrument state (candles, tape, book, event times), bounded, with what changed since the last push
 - feed.py: the Kafka consumer thread (assign, look-back, decode, lag)
+- history.py: the chart's last hours, from the venue's klines, once per instrument
 - loader_metrics.py: the live loader's Prometheus endpoint, read for the health panel
 - hub.py: browser clients, coalesced pushes, dropping for slow clients
 - app.py: the Starlette app (`/`, `/healthz`, `/ws`, static files) and how to run it

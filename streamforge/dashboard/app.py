@@ -12,10 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -24,6 +27,7 @@ from starlette.websockets import WebSocket
 
 from streamforge.dashboard.config import DashboardConfig
 from streamforge.dashboard.feed import KafkaFeed
+from streamforge.dashboard.history import fill_history
 from streamforge.dashboard.hub import Hub
 from streamforge.dashboard.loader_metrics import LoaderMetrics
 from streamforge.dashboard.views import Views
@@ -48,6 +52,8 @@ def create_app(config: DashboardConfig) -> Starlette:
         app.state.feed = feed
         feed.start()
         tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loader))]
+        if config.history_urls is not None:
+            tasks.append(asyncio.create_task(fill_history(hub.views, config.history_urls, config.candles, hub.ingest)))
         try:
             yield
         finally:
@@ -68,6 +74,9 @@ def create_app(config: DashboardConfig) -> Starlette:
         })
 
     async def feed_socket(websocket: WebSocket) -> None:
+        if not _same_origin(websocket):
+            await websocket.close(code=1008, reason="a page from another origin may not use this feed")  # HTTP 403
+            return
         await hub.serve(websocket, config.instrument)
 
     if not CHART_LIBRARY.is_dir():
@@ -81,7 +90,17 @@ def create_app(config: DashboardConfig) -> Starlette:
             Mount("/vendor/lightweight-charts", StaticFiles(directory=CHART_LIBRARY, check_dir=False), name="vendor"),
         ],
         lifespan=lifespan,
+        # A Host the dashboard does not go by is a page that had a name resolved to it (DNS rebinding): refused.
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)],
     )
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the page that opens /ws came from this dashboard. Browsers always send Origin and a page on another
+    site could otherwise read the feed through the visitor's browser (cross-site WebSocket hijacking); a client
+    without one is not a browser and reads nothing it could not read by itself."""
+    origin = websocket.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
 def _kafka_health(feed: KafkaFeed) -> dict:

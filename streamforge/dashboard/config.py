@@ -24,6 +24,10 @@ class DashboardConfig:
     tape: int
     client_queue: int
     metrics_url: str
+    allowed_hosts: tuple[str, ...]
+    # Where the chart's history comes from: the venues' URL settings, overridden by these values ({}: the settings
+    # alone); None: the topics only.
+    history_urls: dict[str, str] | None
 
     @property
     def topics(self) -> tuple[TopicSpec, ...]:
@@ -46,4 +50,6 @@ class DashboardConfig:
             tape=int(settings.get("STREAMFORGE_DASHBOARD_TAPE")),
             client_queue=int(settings.get("STREAMFORGE_DASHBOARD_CLIENT_QUEUE")),
             metrics_url=settings.get("STREAMFORGE_DASHBOARD_METRICS_URL"),
+            allowed_hosts=tuple(h.strip() for h in settings.get("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS").split(",") if h.strip()),
+            history_urls={},
         )

@@ -21,6 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from streamforge.bus import codec
+from streamforge.bus.config import where
 from streamforge.bus.topics import TopicSpec
 from streamforge.dashboard import rows
 from streamforge.dashboard.config import DashboardConfig
@@ -69,7 +70,7 @@ class KafkaFeed:
             try:
                 self._consume()
             except (KafkaError, StreamForgeError, OSError) as exc:
-                self.error = f"Kafka at {','.join(self.config.kafka['bootstrap_servers'])}: {exc}"
+                self.error = f"{where(self.config.kafka)}: {exc}"
                 log.warning("dashboard feed: %s; retrying in %.0f s", self.error, _RETRY_S)
                 self._stop.wait(_RETRY_S)
 

@@ -22,6 +22,9 @@ from streamforge.instruments import instrument_id
 from streamforge.dashboard.views import Views
 
 _RESYNC = object()  # queue item: send this client a full snapshot instead of the updates it missed
+# `{"subscribe": "ETHUSDT"}` is a few dozen characters; anything much longer is not a request, and parsing it could
+# cost without bound (a deeply nested array overflows the JSON parser's recursion).
+MAX_REQUEST_CHARS = 256
 
 
 def encode(message: dict) -> str:
@@ -107,6 +110,9 @@ class Hub:
         sender = asyncio.create_task(self._send(client))
         try:
             async for text in websocket.iter_text():
+                if len(text) > MAX_REQUEST_CHARS:
+                    await websocket.close(code=1009, reason=f"a request is at most {MAX_REQUEST_CHARS} characters")
+                    return
                 try:
                     client.subscribe(instrument_id(str(json.loads(text).get("subscribe", ""))))
                 except ConfigError:

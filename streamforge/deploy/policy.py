@@ -3,57 +3,29 @@
 Each rule is a function from the rendered objects to violations that name the resource and the rule, so a rejected
 manifest says what to fix ("Deployment/streamforge/dashboard: [resources] container dashboard has no limits.memory").
 `check(docs, prod=True)` adds the rules only production must meet (Kafka over SASL_SSL, ArangoDB over https).
+Rules that judge a workload by what surrounds it (its ConfigMaps, the NetworkPolicies that select it, the
+ArangoDeployment whose root Secret it must not read) look among `docs` and `context`: objects deployed beside it,
+not judged themselves — the overlay, for the run Job and the Helm chart's pods.
+
+Further rules live beside their subject: `wiring` (probes and peers reachable at runtime) and `privilege` (least
+privilege: credentials, NetworkPolicies, memory).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from streamforge.deploy import privilege, wiring
 from streamforge.deploy.render import resource_id
+from streamforge.deploy.workloads import LONG_RUNNING, Violation, containers, pod_spec, workloads
+from streamforge.settings import SECRET_NAME
 
-LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet"}
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
 PROTOCOL, ARANGO_URL, ARANGO_CA = "STREAMFORGE_KAFKA_SECURITY_PROTOCOL", "STREAMFORGE_ARANGO_URL", "STREAMFORGE_ARANGO_CA_CERT"
-
-
-@dataclass(frozen=True)
-class Violation:
-    resource: str
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.resource}: [{self.rule}] {self.message}"
-
-
-def pod_spec(doc: dict) -> dict | None:
-    """The pod spec inside a workload, wherever its kind keeps it; None for objects that run no pods."""
-    kind, spec = doc.get("kind"), doc.get("spec", {})
-    if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        return spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec")
-    if kind in LONG_RUNNING | {"Job", "ReplicaSet"}:
-        return spec.get("template", {}).get("spec")
-    return None
-
-
-def containers(pod: dict) -> list[dict]:
-    return pod.get("initContainers", []) + pod.get("containers", [])
-
-
-def _workloads(docs: list[dict]) -> Iterator[tuple[dict, dict]]:
-    for doc in docs:
-        pod = pod_spec(doc)
-        if pod is not None:
-            yield doc, pod
 
 
 def security_context(docs: list[dict]) -> Iterator[Violation]:
     """Non-root, read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp."""
-    for doc, pod in _workloads(docs):
+    for doc, pod in workloads(docs):
         pod_sc = pod.get("securityContext", {})
         for c in containers(pod):
             sc = c.get("securityContext", {})
@@ -98,7 +70,7 @@ def resources(docs: list[dict]) -> Iterator[Violation]:
 
 def image_tags(docs: list[dict]) -> Iterator[Violation]:
     """Every image names an exact tag or digest: `latest` or no tag means a different image on every pull."""
-    for doc, pod in _workloads(docs):
+    for doc, pod in workloads(docs):
         for c in containers(pod):
             image = c.get("image", "")
             if "@sha256:" in image:
@@ -127,7 +99,7 @@ def inline_secrets(docs: list[dict]) -> Iterator[Violation]:
 
 def probes(docs: list[dict]) -> Iterator[Violation]:
     """Long-running workloads say when they are alive and when they are ready, so Kubernetes can restart or drain them."""
-    for doc, pod in _workloads(docs):
+    for doc, pod in workloads(docs):
         if doc.get("kind") not in LONG_RUNNING:
             continue
         for c in pod.get("containers", []):
@@ -194,9 +166,14 @@ def arango_tls(docs: list[dict]) -> Iterator[Violation]:
 RULES: tuple[Callable[[list[dict]], Iterator[Violation]], ...] = (
     security_context, resources, image_tags, inline_secrets, probes, network_isolation,
 )
+RULES_IN_CONTEXT: tuple[Callable[[list[dict], list[dict]], Iterator[Violation]], ...] = (
+    wiring.served_ports, wiring.loopback_peers, privilege.store_credentials, privilege.arango_root,
+    privilege.network_policies, privilege.live_memory,
+)
 PROD_RULES = (kafka_tls, arango_tls)
 
 
-def check(docs: list[dict], prod: bool = False) -> list[Violation]:
+def check(docs: list[dict], prod: bool = False, context: list[dict] = ()) -> list[Violation]:
     rules = RULES + PROD_RULES if prod else RULES
-    return [violation for rule in rules for violation in rule(docs)]
+    known = list(docs) + list(context)
+    return [v for rule in rules for v in rule(docs)] + [v for rule in RULES_IN_CONTEXT for v in rule(docs, known)]

@@ -40,6 +40,12 @@ DRAIN_S = 1.0  # how long the old connection is still read after its replacement
 POLL_S = 0.25  # how often a waiting read looks at the stop flag and the stall clock
 
 
+def closed_reason(code: int) -> str:
+    """The reconnect metric's label for a close code: the standard ones by number, any other (the server's own
+    4000-4999, or nonsense) as one label, so the server cannot grow the label set."""
+    return f"closed-{code}" if 1000 <= code <= 1015 else "closed-other"
+
+
 class ControlRate:
     """Spaces control messages so that no second ever holds more than CONTROL_PER_S of them."""
 
@@ -144,7 +150,7 @@ class Connection:
                 await self.subscribe(ws, self.streams[URL_STREAMS:])
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as error:
                 self.failures += 1
-                log.warning("WebSocket connection to %s failed (%d in a row): %s", self.base_url, self.failures, error)
+                log.warning("WebSocket connection to %s (STREAMFORGE_WS_URL) failed (%d in a row): %s", self.base_url, self.failures, error)
                 continue
             except InvalidURI as error:
                 raise ConfigError(f"STREAMFORGE_WS_URL is not a WebSocket URL: {error}") from error
@@ -168,7 +174,7 @@ class Connection:
                     return "max-age"
                 continue
             except ConnectionClosed as closed:
-                return f"closed-{closed.rcvd.code if closed.rcvd else 1006}"
+                return closed_reason(closed.rcvd.code if closed.rcvd else 1006)
             last = time.monotonic()
             if self._handle(raw, time.time_ns()):
                 return "server-shutdown"

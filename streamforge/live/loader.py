@@ -27,9 +27,10 @@ from pathlib import Path
 
 import polars as pl
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from streamforge import settings
-from streamforge.bus.config import kafka_config, timeout_s
+from streamforge.bus.config import kafka_config, timeout_s, unreachable
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import build_topics, ensure_topics
 from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
@@ -48,6 +49,8 @@ from streamforge.schemas import INSTRUMENT
 log = logging.getLogger(__name__)
 
 STREAM_SUFFIXES = ("aggTrade", "depth@100ms", "kline_1m")
+EVENT_TYPES = ("aggTrade", "depthUpdate", "kline")
+OTHER = "other"  # the metric label of a stream or event type the loader did not subscribe to
 KLINE_STEP_US = 60_000_000
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
 
@@ -58,6 +61,7 @@ class LiveConfig:
     ws_url: str
     rest_url: str
     home: Path
+    http_host: str
     http_port: int
     stall_s: float
     max_connection_s: float
@@ -72,7 +76,6 @@ class LiveConfig:
     book_interval_s: float
     book_top: int
     book_buffer_events: int
-    http_host: str = "127.0.0.1"
 
     @classmethod
     def from_settings(cls, instruments: list[str], **overrides: object) -> LiveConfig:
@@ -82,6 +85,7 @@ class LiveConfig:
             ws_url=g("STREAMFORGE_WS_URL"),
             rest_url=g("STREAMFORGE_REST_URL"),
             home=settings.home(),
+            http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
             http_port=int(g("STREAMFORGE_LIVE_HTTP_PORT")),
             stall_s=float(g("STREAMFORGE_LIVE_STALL_S")),
             max_connection_s=float(g("STREAMFORGE_LIVE_MAX_CONNECTION_S")),
@@ -109,7 +113,10 @@ def live_producer(kafka: dict, delivery_timeout_s: float) -> KafkaProducer:
     `delivery_timeout_s` instead of failing after seconds (every loss would otherwise need a REST repair), and
     no linger, because the rows were already batched."""
     patient = {"delivery_timeout_ms": int(delivery_timeout_s * 1000), "linger_ms": 0, "max_block_ms": 1000}
-    return KafkaProducer(**(producer_settings(kafka) | patient))
+    try:
+        return KafkaProducer(**(producer_settings(kafka) | patient))
+    except KafkaError as error:
+        raise unreachable(kafka, error) from error
 
 
 @dataclass
@@ -148,6 +155,7 @@ class Loader:
         # Binance names the symbol in every event ("s"): the route from it to the instrument's state.
         self.by_symbol = {i.symbol: self.states[i.id] for i in instruments}
         streams = [f"{i.symbol.lower()}@{suffix}" for i in instruments for suffix in STREAM_SUFFIXES]
+        self.streams = frozenset(streams)
         self.connections = [
             Connection(
                 config.ws_url, streams[i : i + MAX_STREAMS], self.deliver, self.metrics, stall_s=config.stall_s,
@@ -169,7 +177,8 @@ class Loader:
         tasks += [asyncio.create_task(self._work(state)) for state in self.states.values()]
         tasks += [asyncio.create_task(self._fetch_snapshots()), asyncio.create_task(self._publish_books(stop))]
         self.started.set()
-        log.info("live loader: %d instruments on %d connection(s); metrics on :%d", len(self.states), len(self.connections), self.http_port)
+        log.info("live loader: %d instruments on %d connection(s); metrics on %s:%d", len(self.states), len(self.connections),
+                 self.config.http_host, self.http_port)
         try:
             await stop.wait()
         finally:
@@ -210,7 +219,9 @@ class Loader:
             self.dead_letters.send(raw, f"event for a symbol this loader does not follow: {symbol!r}", "schema", stream)
             return
         kind, instrument = data.get("e"), state.instrument
-        self.metrics.seen(stream, instrument, str(kind))
+        # Labels only from what the loader subscribed to: a server's strings would make a label set without bound.
+        known_stream = isinstance(stream, str) and stream in self.streams
+        self.metrics.seen(stream if known_stream else OTHER, instrument, kind if kind in EVENT_TYPES else OTHER)
         try:
             if kind == "aggTrade":
                 item = ("trade", events.agg_trade(data, instrument))

@@ -74,16 +74,27 @@ def dump_route(sim: SimState, path: str, serve_file: Callable[[SimState, Request
     return Route(path, respond, methods=["GET", "HEAD"])
 
 
+FROM_A_PAGE = JSONResponse({"error": "the simulator's admin endpoints take no requests from web pages (Origin header)"}, 403)
+
+
 def admin_routes(sim: SimState) -> list[Route]:
+    """The admin endpoints. A POST that carries an Origin was sent by a web page: any site open in a developer's
+    browser could otherwise break or reset the simulator on loopback (a form or `fetch` POST needs no CORS consent).
+    Tests and benchmarks send no Origin."""
+
     async def stats(request: Request) -> Response:
         return JSONResponse(sim.stats.to_json() | {"used_weight": sim.limiter.used_by_ip()})
 
     async def reset(request: Request) -> Response:
+        if "origin" in request.headers:
+            return FROM_A_PAGE
         sim.reset()
         return JSONResponse({"reset": True})
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":
+            if "origin" in request.headers:
+                return FROM_A_PAGE
             try:
                 sim.faults = Faults.from_mapping(await request.json())
             except (ConfigError, ValueError, TypeError) as error:

@@ -58,8 +58,8 @@ def _arango_errors(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except ArangoError as exc:
-            raise StoreError(f"ArangoDB {method.__name__} failed at {self.url}: {exc}") from exc
+        except (ArangoError, ConnectionError) as exc:  # python-arango raises ConnectionAbortedError when unreachable
+            raise StoreError(f"ArangoDB {method.__name__} failed at {self.url}: {settings.mask_credentials(str(exc))}") from exc
 
     return wrapper
 
@@ -67,7 +67,7 @@ def _arango_errors(method):
 class ArangoStore(Store):
     def __init__(self, url: str, database: str, user: str, password: str, ca_cert: str = ""):
         """Connect, creating the database when missing (when the user may not, it must exist already)."""
-        self.url = url
+        self.url = settings.mask_credentials(url)  # what messages show; the client gets the URL as given
         client = ArangoClient(hosts=url, verify_override=ca_cert or None)
         try:
             system = client.db("_system", username=user, password=password)
@@ -77,9 +77,10 @@ class ArangoStore(Store):
             except ArangoError:
                 pass  # no rights on _system: fine if the database exists, which the next line verifies
             self.db = client.db(database, username=user, password=password, verify=True)
-        except ArangoError as exc:
+        except (ArangoError, ConnectionError) as exc:
             raise StoreError(
-                f"cannot use ArangoDB database {database!r} at {url} as {user!r}: {exc}; check "
+                f"cannot use ArangoDB database {database!r} at {self.url} as {user!r}: "
+                f"{settings.mask_credentials(str(exc))}; check "
                 "STREAMFORGE_ARANGO_URL/DB/USER/PASSWORD (and STREAMFORGE_ARANGO_CA_CERT for https)"
             ) from exc
         self._indexed: set[str] = set()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from streamforge import settings
-from streamforge.instruments import MARKETS, Market
+from streamforge.instruments import MARKETS, Market, parse_instrument
 from streamforge.venues.market import Endpoints, MarketClient
 
 
@@ -30,6 +30,26 @@ def client(market_id: str, overrides: Mapping[str, str] | None = None, cache_dir
     market = MARKETS[market_id]
     module, _, name = market.client.partition(":")
     return getattr(importlib.import_module(module), name)(endpoints(market, overrides, cache_dir))
+
+
+class Clients:
+    """One client per market, made when an instrument of it is first asked for: each venue's weight limiter then
+    sees every request this process makes to it."""
+
+    def __init__(self, overrides: Mapping[str, str] | None = None, cache_dir: Path | None = None) -> None:
+        self.overrides, self.cache_dir = dict(overrides or {}), cache_dir
+        self._clients: dict[str, MarketClient] = {}
+
+    def of(self, instrument: str) -> MarketClient:
+        market_id = parse_instrument(instrument).market_id
+        if market_id not in self._clients:
+            self._clients[market_id] = client(market_id, self.overrides, self.cache_dir)
+        return self._clients[market_id]
+
+    def close(self) -> None:
+        for market_client in self._clients.values():
+            market_client.close()
+        self._clients.clear()
 
 
 def simulator_urls(sim_url: str) -> dict[str, str]:

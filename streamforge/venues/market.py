@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from streamforge.catalog import Cell
+from streamforge.dates import day_bounds_us
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,12 @@ class MarketClient(ABC):
         """Price of the trade just before the day's first: the close the venue carries into empty leading intervals."""
 
     @abstractmethod
+    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        """The venue's own klines (KLINE) opening in [start_us, end_us)."""
+
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
-        """The venue's own klines of the cell's day (KLINE): the reference candles are checked against."""
+        """The venue's own klines of the cell's day: the reference candles are checked against."""
+        return self.klines(cell.instrument, interval, *day_bounds_us(cell.day))
 
     @abstractmethod
     def close(self) -> None:

@@ -38,9 +38,10 @@ def live_topics(prefix: str) -> dict[str, TopicSpec]:
 
 
 def dashboard_config(bootstrap: str, topics: dict[str, TopicSpec], **overrides) -> DashboardConfig:
-    """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests."""
+    """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests, and the
+    chart's history comes from the topics alone (no exchange)."""
     defaults = dict(instrument="binance.spot.ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
-                    metrics_url="http://127.0.0.1:9/metrics")
+                    metrics_url="http://127.0.0.1:9/metrics", allowed_hosts=("localhost", "127.0.0.1"), history_urls=None)
     return DashboardConfig(kafka=kafka_config(bootstrap), **topics, **(defaults | overrides))
 
 

@@ -16,6 +16,7 @@ import pytest
 from streamforge.bus.config import kafka_config
 from streamforge.dashboard.app import CHART_LIBRARY, running_dashboard
 from streamforge.dashboard.config import DashboardConfig
+from streamforge.venues import simulator_urls
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling outside hosts, which this network refuses.
@@ -80,7 +81,8 @@ def test_the_page_follows_the_market_live_without_console_errors(dashboard, mark
 
 
 def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path, monkeypatch, browser_page):
-    """The whole live path: simulator WebSocket -> `streamforge live`'s loader -> Kafka -> dashboard -> Chromium."""
+    """The whole live path: simulator WebSocket -> `streamforge live`'s loader -> Kafka -> dashboard -> Chromium,
+    and the chart opens on the last hours of 1-minute candles, not on an empty chart."""
     loader = pytest.importorskip("streamforge.live.loader", reason="the live loader (streamforge/live) is not here")
     from streamforge.sim.runner import running_simulator
 
@@ -92,10 +94,13 @@ def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path
             ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"], ws_url=sim.replace("http://", "ws://"), rest_url=sim, home=tmp_path, http_port=0
         )
         with loader.LoaderThread(live, kafka_config(broker.bootstrap)) as running:
-            config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap),
+            config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap), history_urls=simulator_urls(sim),
                                          metrics_url=f"http://127.0.0.1:{running.http_port}/metrics")
             with running_dashboard(config) as url:
                 page.goto(url)
+                # The loader has just started, so the live topics hold a minute at most: the hours on the chart
+                # are the exchange's klines, there when the page opens.
+                page.wait_for_function(f"state.candles.size >= {config.candles}", timeout=10_000)
                 _expect_price_and_tape_to_move(page, seconds=10)
                 page.wait_for_function("document.querySelector('#bids .level') !== null", timeout=10_000)
                 page.wait_for_function("document.querySelector('#loader').innerText.includes('events')",

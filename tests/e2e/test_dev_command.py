@@ -1,5 +1,6 @@
 """`streamforge dev` as a person runs it: everything comes up on loopback, the UI shows the asset graph with its
-partitions, kinds, owners, descriptions and column schemas, and Ctrl-C stops every process it started."""
+partitions, kinds, owners, descriptions and column schemas, the stack file tells other commands where things are
+but holds no credential, and Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
@@ -40,12 +41,18 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 180) -> dict
 
 
 def test_dev_serves_the_asset_graph_and_ctrl_c_stops_everything(tmp_path):
-    env = {**os.environ, "STREAMFORGE_HOME": str(tmp_path), "STREAMFORGE_SIM_VOLUME": "0.001"}
+    # Credentials in the shell's environment, as a user pointing `make dev` at a secured store would have them.
+    secrets = {"STREAMFORGE_ARANGO_PASSWORD": "pw-secret", "STREAMFORGE_KAFKA_SASL_PASSWORD": "sasl-secret",
+               "STREAMFORGE_ARANGO_URL": "http://root:url-secret@127.0.0.1:8529"}
+    env = {**os.environ, **secrets, "STREAMFORGE_HOME": str(tmp_path), "STREAMFORGE_SIM_VOLUME": "0.001"}
     env.pop("DAGSTER_HOME", None)
     proc = subprocess.Popen([sys.executable, "-m", "streamforge_app.cli", "dev"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         stack = wait_for(tmp_path / "stack.json", proc)
+        assert (tmp_path / "stack.json").stat().st_mode & 0o777 == 0o600
+        assert "secret" not in (tmp_path / "stack.json").read_text()
+        assert stack["env"]["STREAMFORGE_ARANGO_URL"] == "http://***@127.0.0.1:8529"
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 4  # broker, simulator, webserver, daemon (and their own children)
 
@@ -59,7 +66,7 @@ def test_dev_serves_the_asset_graph_and_ctrl_c_stops_everything(tmp_path):
             assert {"team": "market-data"} in node["owners"], key
             assert node["partitionDefinition"]["type"] == "MULTIPARTITIONED", key
             assert {(d["name"], d["type"]) for d in node["partitionDefinition"]["dimensionTypes"]} == {
-                ("date", "TIME_WINDOW"), ("symbol", "DYNAMIC")
+                ("date", "TIME_WINDOW"), ("instrument", "DYNAMIC")
             }, key
             schema = next(e for e in node["metadataEntries"] if e["label"] == "dagster/column_schema")
             assert schema["schema"]["columns"], key

@@ -1,5 +1,5 @@
 """`streamforge train` end to end: on an empty instance, one backfill launched through the webserver materialises the
-window's (day, symbol) partitions of the historical graph, then `graph` and `model` — Dagster orders them by the
+window's cells (day, instrument) of the historical graph, then `graph` and `model` — Dagster orders them by the
 training assets' window lineage — and the model is listed in the store with its metrics.
 """
 
@@ -23,13 +23,13 @@ def stack(tmp_path_factory):
 def test_one_launch_fills_the_window_then_trains_btcusdt_alone(stack):
     from streamforge_app import control
 
-    control.add_symbols(["BTCUSDT"], validate=True)
+    control.add_instruments(["binance.spot.BTCUSDT"], validate=True)
     console = Console(width=160, record=True)
-    assert control.train(["BTCUSDT"], "2025-01-03", "2025-01-03", 3, stack.webserver_url, console)
+    assert control.train(["binance.spot.BTCUSDT"], "2025-01-03", "2025-01-03", 3, stack.webserver_url, console)
 
     store = EmbeddedStore(stack.home / "store")
     assert {p.day.isoformat() for p in store.partitions("candles_5m")} == {"2025-01-01", "2025-01-02", "2025-01-03"}
     [model] = store.get_documents("models")
-    assert model["graph_id"] == "BTCUSDT_2025-01-03" and model["window"]["days"] == 3
+    assert model["graph_id"] == "binance.spot.BTCUSDT_2025-01-03" and model["window"]["days"] == 3
     printed = console.export_text()
-    assert "persistence" in printed and "QLIKE" in printed and "3 missing (day, symbol) partitions" in printed
+    assert "persistence" in printed and "QLIKE" in printed and "3 missing cells" in printed

@@ -1,5 +1,5 @@
 """End to end, as a person uses it: `make dev`'s stack (broker, simulator, Dagster webserver + daemon as separate
-processes), symbols registered, a backfill launched through the webserver's GraphQL API — the UI's own call — and
+processes), instruments registered, a backfill launched through the webserver's GraphQL API — the UI's own call — and
 followed until it ends. The simulator runs with a low weight limit and no dump files, so every day is paged through
 REST under the limit: the backfill must complete without a single 418 (ban) from the exchange.
 """
@@ -16,7 +16,7 @@ from streamforge.store import EmbeddedStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def stack(tmp_path_factory):
 def test_backfill_through_the_webserver_completes_without_a_ban(stack):
     from streamforge_app import control
 
-    control.add_symbols(SYMBOLS, validate=True)
-    ok = control.backfill(SYMBOLS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))
+    control.add_instruments(INSTRUMENTS, validate=True)
+    ok = control.backfill(INSTRUMENTS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))
     assert ok
 
     # The run queue held it to its limit: never more than two runs at once.
@@ -44,7 +44,7 @@ def test_backfill_through_the_webserver_completes_without_a_ban(stack):
     spans = [(r.start_time, r.end_time) for r in records]
     assert spans and all(start and end for start, end in spans)
     assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 2
-    assert len(control.status_table(SYMBOLS).rows) == 9
+    assert len(control.status_table(INSTRUMENTS).rows) == 9
 
     stats = httpx.get(f"{stack.sim_url}/sim/stats").json()
     assert stats["responses"].get("418", 0) == 0

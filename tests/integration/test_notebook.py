@@ -1,9 +1,15 @@
-"""Scenario 3's notebook runs top to bottom on data the platform stored: two simulated days of two symbols go
-through the historical graph into a temporary store, then nbclient executes the notebook with STREAMFORGE_HOME there.
+"""Scenario 3's notebook runs top to bottom on data the platform stored, opened the way `make notebook` opens it.
+
+`make notebook` starts JupyterLab in notebooks/, so the kernel's working directory is notebooks/, and nobody sets
+STREAMFORGE_HOME: the notebook must find the store where `make demo` left it, in the default home. To see that
+without touching this checkout's own `.streamforge`, the test builds a checkout of its own (the package, the
+pyproject.toml that marks its root, the notebook), stores two simulated days of two symbols in that checkout's
+default home, and runs the notebook there with the copy first on the kernel's path.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -14,19 +20,32 @@ from dagster_runs import make_resources, materialize_days
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "volume_volatility.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = Path("notebooks") / "volume_volatility.ipynb"
 
 
-def test_the_volume_volatility_notebook_runs_on_stored_candles_and_concludes(instance, broker, sim, tmp_path, monkeypatch):
-    resources = make_resources(broker.bootstrap, sim, tmp_path)
+def checkout_of_its_own(folder: Path) -> Path:
+    shutil.copytree(ROOT / "streamforge", folder / "streamforge", ignore=shutil.ignore_patterns("__pycache__", "web"))
+    shutil.copy(ROOT / "pyproject.toml", folder / "pyproject.toml")
+    (folder / "notebooks").mkdir()
+    shutil.copy(ROOT / NOTEBOOK, folder / NOTEBOOK)
+    return folder
+
+
+def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instance, broker, sim, tmp_path, monkeypatch):
+    checkout = checkout_of_its_own(tmp_path / "checkout")
+    resources = make_resources(broker.bootstrap, sim, checkout / ".streamforge")  # where `make demo` stores
     for symbol in ("BTCUSDT", "ETHUSDT"):
         assert materialize_days(instance, resources, symbol, "2025-01-01", "2025-01-02").success
-    monkeypatch.setenv("STREAMFORGE_HOME", str(tmp_path))  # the kernel inherits it: open_store() reads tmp_path/store
+
+    monkeypatch.delenv("STREAMFORGE_HOME")  # as in a newcomer's shell; the kernel inherits this environment
+    monkeypatch.setenv("PYTHONPATH", str(checkout))  # the kernel imports the copy, whose default home is checked
     monkeypatch.setenv("STREAMFORGE_STORE", "embedded")
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend turns each figure into a PNG output
 
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = nbformat.read(checkout / NOTEBOOK, as_version=4)
+    kernel_cwd = {"metadata": {"path": str(checkout / "notebooks")}}  # JupyterLab's --notebook-dir=notebooks
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources=kernel_cwd).execute()
 
     printed = "".join(
         out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
@@ -37,3 +56,4 @@ def test_the_volume_volatility_notebook_runs_on_stored_candles_and_concludes(ins
         assert f"{instrument}: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(figures) == 2
+    assert not (checkout / "notebooks" / ".streamforge").exists()

@@ -161,7 +161,7 @@ class DumpClient:
     def _get(self, path: str) -> Answer | None:
         """GET a small file with retries; None on 404."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries)
+        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
         while True:
             try:
                 with bounded(self._http, self._http.build_request("GET", path), self._checksum_limits) as answer:
@@ -182,7 +182,7 @@ class DumpClient:
         """Stream the file into `part`, continuing what an earlier attempt left there; False on 404. A file longer
         than the byte limit is refused and what arrived of it deleted."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries)
+        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
         while True:
             offset = part.stat().st_size if part.exists() else 0
             headers = {"Range": f"bytes={offset}-"} if offset else {}

@@ -223,7 +223,7 @@ class BinanceRest:
         """GET with limiter, Retry-After and backoff; the successful response, or a specific error."""
         request = self._http.build_request("GET", path, params=params)
         url = str(request.url)
-        backoff = Backoff(url, self.retries)
+        backoff = Backoff(url, self.retries, "STREAMFORGE_REST_URL")
         waited_s = 0.0
         while True:
             self.limiter.acquire(weight)

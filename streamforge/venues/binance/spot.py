@@ -5,7 +5,6 @@ from __future__ import annotations
 import polars as pl
 
 from streamforge.catalog import Cell
-from streamforge.dates import day_bounds_us
 from streamforge.instruments import parse_instrument
 from streamforge.venues.binance import SPOT
 from streamforge.venues.binance.crosscheck import rest_sample
@@ -35,9 +34,8 @@ class BinanceSpot(MarketClient):
         previous = self.rest.agg_trade(_symbol(instrument), int(trades["agg_id"][0]) - 1)
         return float(previous["price"][0]) if previous.height else None
 
-    def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
-        start, end = day_bounds_us(cell.day)
-        return self.rest.klines(_symbol(cell.instrument), interval, start, end)
+    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        return self.rest.klines(_symbol(instrument), interval, start_us, end_us)
 
     def close(self) -> None:
         self.rest.close()

@@ -1,0 +1,56 @@
+"""Headline figures: the few numbers of each benchmark a reader wants first, declared beside its `run()`.
+
+A benchmark module lists its figures in `HEADLINE`: where StreamForge's number and its baseline's sit in the dict
+`run()` returns (dotted paths; a number in a path indexes a list), which way is better, and the goal if there is
+one. docs/benchmarks.md opens with one table of them, built from bench/results.json, so it can be written again
+from stored results without measuring anything anew (`python -m bench --markdown`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # what is measured, with its unit
+    value: str  # path of StreamForge's number (or yes/no) in the result
+    baseline: str | None = None  # path of the baseline's number, measured in the same run
+    baseline_name: str = ""  # what the baseline is
+    lower_is_better: bool = True
+    goal: float | bool | None = None  # StreamForge's number must be at most (lower is better) / at least this
+
+
+def _at(result: dict, path: str):
+    node = result
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _number(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and abs(value) < 100:
+        return f"{value:,.3g}"
+    return f"{value:,.0f}"
+
+
+def row(benchmark: str, figure: Figure, result: dict) -> list[str]:
+    """benchmark | figure | baseline | ratio | goal | met?, for the headline table."""
+    value = _at(result, figure.value)
+    base = _at(result, figure.baseline) if figure.baseline else None
+    if base is None:
+        baseline, ratio = "—", "—"
+    else:
+        better = base / value if figure.lower_is_better else value / base
+        baseline, ratio = f"{figure.baseline_name}: {_number(base)}", f"{better:,.2f}×"
+    if figure.goal is None:
+        goal, met = "—", "—"
+    elif isinstance(figure.goal, bool):
+        goal, met = _number(figure.goal), "✅" if value == figure.goal else "❌"
+    else:
+        goal = f"{'≤' if figure.lower_is_better else '≥'} {_number(figure.goal)}"
+        ok = value <= figure.goal if figure.lower_is_better else value >= figure.goal
+        met = "✅" if ok else "❌"
+    return [benchmark, f"{figure.name}: **{_number(value)}**", baseline, ratio, goal, met]
