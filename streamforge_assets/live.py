@@ -1,10 +1,11 @@
 """`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
 
 Each run reads what is new on the live topic for its (date, symbol) cell and merges it into the stored partition
-(collection `live_trades`), so the partition fills up during the day and a repeated run changes nothing. The store
-write happens inside the asset, not in a separate `arangodb/*` asset: the merge needs the stored rows, and the
-materialisation that records the offsets read must be the one that proves they were persisted — sensors/live.py
-commits the consumer-group offsets from exactly that metadata once the run has succeeded.
+(collection `live_trades`, `Store.merge_partition`: only rows not stored yet are written, nothing stored is read back
+whole or sent again), so the partition fills up during the day and a repeated run changes nothing. The store write
+happens inside the asset, not in a separate `arangodb/*` asset: the materialisation that records the offsets read
+must be the one that proves they were persisted — sensors/live.py commits the consumer-group offsets from exactly
+that metadata once the run has succeeded.
 
 When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
 check (defined here, run with `trades`) compares the two.
@@ -18,10 +19,10 @@ from resources import KafkaResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.bus.topics import topic
 from streamforge.checks import CheckOutcome, live_matches_archive
-from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, merge, read_capture
+from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, read_capture
 from streamforge.schemas import AGG_TRADE
 from streamforge.store import Store
-from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats
+from streamforge_assets.metadata import OWNERS, definition_metadata
 from streamforge_assets.partitions import LIVE_SYMBOL_DAYS, split_key
 
 LIVE_TOPIC = "live-aggtrades"
@@ -53,16 +54,12 @@ def live_trades(context: dg.AssetExecutionContext, kafka: KafkaResource, store: 
     symbol, day = split_key(context.partition_key)
     spec = topic(LIVE_TOPIC)
     capture = read_capture(kafka.client_config(), spec.name, AGG_TRADE, symbol, day, _resume(context), ReadLimits.from_settings())
-    target = store.open()
-    stored = target.read(COLLECTION, AGG_TRADE, [symbol], day, day)
-    merged = merge(AGG_TRADE, stored, capture.rows)
-    if merged.height != stored.height:
-        target.replace_partition(COLLECTION, AGG_TRADE, symbol, day, merged)
-    context.log.info(f"{context.partition_key}: {merged.height - stored.height} new trades, {merged.height} in all")
+    merged = store.open().merge_partition(COLLECTION, AGG_TRADE, symbol, day, capture.rows)
+    context.log.info(f"{context.partition_key}: {merged.added} new trades, {merged.rows} in all")
     return dg.MaterializeResult(
-        metadata=partition_stats(AGG_TRADE, merged)
-        | {
-            "rows_new": merged.height - stored.height,
+        metadata={
+            "rows": merged.rows,
+            "rows_new": merged.added,
             "kafka/topic": spec.name,
             GROUP: consumer_group(symbol),
             READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in capture.reads.items()}),
