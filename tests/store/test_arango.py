@@ -17,6 +17,7 @@ from datetime import date
 import polars as pl
 import pytest
 import requests
+from arango import ArangoClient
 from arango.errno import DATABASE_NOT_FOUND
 from arango.exceptions import ServerConnectionError
 from arango.request import Request
@@ -69,7 +70,9 @@ def test_partition_heads_and_blocks_of_instrument_ids_have_legal_distinct_keys()
     names = ["binance.spot.BTCUSDT", "okx.swap.BTC-USDT-SWAP", "A" * 64]
     heads = {head_key(c, n, d) for c in ("trades", "c" * 64) for n in names for d in (D1, D2)}
     assert len(heads) == 12 and all(LEGAL_KEY.fullmatch(h) for h in heads)
-    blocks = [b["_key"] for n in names for d in (D1, D2) for b in block_documents(AGG_TRADE, agg_trades(n, d, 1), n, d, "f" * 32)]
+    blocks = [
+        b["_key"] for n in names for d in (D1, D2) for b in block_documents(AGG_TRADE, agg_trades(n, d, 1), n, d, "f" * 32)
+    ]
     assert len(set(blocks)) == 6 and all(LEGAL_KEY.fullmatch(k) for k in blocks)
 
 
@@ -197,7 +200,7 @@ def server_error(status: int, error_num: int, message: str) -> ServerConnectionE
 @pytest.mark.parametrize(
     ("exc", "says"),
     [
-        (requests.ConnectionError("Connection refused"), r"cannot reach ArangoDB at http://db:8529 .*STREAMFORGE_ARANGO_URL"),
+        (requests.ConnectionError("Connection refused"), r"cannot reach ArangoDB at http://db:8529 .*_ARANGO_URL"),
         (requests.ReadTimeout("read timed out"), r"did not answer within STREAMFORGE_ARANGO_TIMEOUT_S=60 s"),
         (requests.exceptions.SSLError("certificate verify failed"), r"STREAMFORGE_ARANGO_CA_CERT"),
         (server_error(401, 11, "not authorized"), r"STREAMFORGE_ARANGO_USER and STREAMFORGE_ARANGO_PASSWORD"),
@@ -211,14 +214,15 @@ def test_driver_and_network_errors_become_store_errors_naming_the_url_and_the_se
 
 def test_the_drivers_causeless_connection_error_is_reported_with_its_cause():
     cause = requests.ConnectionError("[Errno 111] Connection refused")
-    message = str(store_error(ConnectionAbortedError("Can't connect to host(s) within limit (1)"), "http://db:8529", "x", 60, cause))
+    bare = ConnectionAbortedError("Can't connect to host(s) within limit (1)")
+    message = str(store_error(bare, "http://db:8529", "reading", 60, cause))
     assert "Connection refused" in message and "STREAMFORGE_ARANGO_URL" in message
 
 
 def test_a_refused_connection_is_a_store_error_naming_the_url_and_the_setting(closed_url):
     store = ArangoStore(closed_url, "streamforge", "root", "")
     for call in (lambda: store.partitions("trades"), lambda: store.read("trades", AGG_TRADE), store.collections):
-        with pytest.raises(StoreError, match=rf"cannot reach ArangoDB at {closed_url} .*Connection refused.*STREAMFORGE_ARANGO_URL"):
+        with pytest.raises(StoreError, match=rf"cannot reach ArangoDB at {closed_url} .*Connection refused.*_ARANGO_URL"):
             call()
 
 
@@ -255,13 +259,13 @@ def test_collections_get_persistent_indexes_and_partitions_are_listed_by_index(a
 
 @pytest.mark.arango
 def test_a_day_is_stored_as_blocks_and_a_rewrite_leaves_only_the_new_ones(arango_store, collection):
-    trades = agg_trades("BTCUSDT", D1, 25_000)
     for seed in (0, 1):
-        arango_store.replace_partition(collection, AGG_TRADE, "BTCUSDT", D1, agg_trades("BTCUSDT", D1, 25_000, seed=seed))
+        trades = agg_trades("BTCUSDT", D1, 25_000, seed=seed)
+        arango_store.replace_partition(collection, AGG_TRADE, "BTCUSDT", D1, trades)
     assert arango_store.db.collection(collection).count() == 3
     arango_store.merge_partition(collection, AGG_TRADE, "BTCUSDT", D1, agg_trades("BTCUSDT", D1, 5, first_id=25_001))
     assert arango_store.db.collection(collection).count() == 4  # an append adds a block, nothing stored is sent again
-    assert arango_store.read(collection, AGG_TRADE).height == 25_005 and trades.height == 25_000
+    assert arango_store.read(collection, AGG_TRADE).height == 25_005
 
 
 @pytest.mark.arango
@@ -285,7 +289,8 @@ BIG = 400_000  # rows: 40 blocks in 5 requests, so a kill lands between requests
 
 def write_big_partition(server: dict, collection: str) -> None:
     """Child process body: replace the partition with BIG rows (the parent kills it midway)."""
-    ArangoStore(**server, lease_s=1).replace_partition(collection, AGG_TRADE, "BTCUSDT", D1, agg_trades("BTCUSDT", D1, BIG, seed=9))
+    trades = agg_trades("BTCUSDT", D1, BIG, seed=9)
+    ArangoStore(**server, lease_s=1).replace_partition(collection, AGG_TRADE, "BTCUSDT", D1, trades)
 
 
 @pytest.mark.arango
@@ -319,10 +324,13 @@ def test_a_writer_killed_mid_replace_leaves_the_old_partition_or_none(arango_ser
 def test_first_use_by_several_processes_at_once_creates_everything_once(arango_server):
     """Creating a database, collection, index or graph that another store created meanwhile is success."""
     fresh = {**arango_server, "database": arango_server["database"] + "_race"}
-    stores = [ArangoStore(**fresh) for _ in range(4)]
+    stores, trades = [ArangoStore(**fresh) for _ in range(4)], agg_trades("BTCUSDT", D1, 5)
     try:
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda s: s.replace_partition("race", AGG_TRADE, "BTCUSDT", D1, agg_trades("BTCUSDT", D1, 5)), stores))
+            list(pool.map(lambda s: s.replace_partition("race", AGG_TRADE, "BTCUSDT", D1, trades), stores))
         assert stores[0].partitions("race") == [PartitionInfo("BTCUSDT", D1, 5)]
     finally:
-        stores[0]._client.db("_system", username=fresh["user"], password=fresh["password"]).delete_database(fresh["database"])
+        system = ArangoClient(hosts=fresh["url"], verify_override=fresh["ca_cert"] or None).db(
+            "_system", username=fresh["user"], password=fresh["password"]
+        )
+        system.delete_database(fresh["database"], ignore_missing=True)

@@ -22,7 +22,9 @@ def head_and_now(key: str) -> Query:
     return "RETURN {head: DOCUMENT(@heads, @key), now: DATE_NOW()}", {"heads": HEADS, "key": key}
 
 
-def heads(collection: str, symbols: list[str] | None = None, start: date | None = None, end: date | None = None) -> Query:
+def heads(
+    collection: str, symbols: list[str] | None = None, start: date | None = None, end: date | None = None
+) -> Query:
     """The current heads of a collection's stored partitions (by the heads' persistent index on (collection,
     symbol, day): no scan of the data)."""
     text = "FOR h IN @@heads FILTER h.collection == @collection AND h.write != null "
@@ -73,7 +75,8 @@ def documents(collection: str, filters: dict | None = None) -> Query:
 
 
 def graph_documents(collection: str, graph_id: str, drop: list[str]) -> Query:
-    return "FOR d IN @@c FILTER d.graph_id == @g RETURN UNSET(d, @drop)", {"@c": collection, "g": graph_id, "drop": drop}
+    bind = {"@c": collection, "g": graph_id, "drop": drop}
+    return "FOR d IN @@c FILTER d.graph_id == @g RETURN UNSET(d, @drop)", bind
 
 
 def remove_other_graph_writes(collection: str, graph_id: str, write: str) -> Query:
