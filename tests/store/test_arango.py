@@ -203,6 +203,7 @@ def server_error(status: int, error_num: int, message: str) -> ServerConnectionE
         (requests.ConnectionError("Connection refused"), r"cannot reach ArangoDB at http://db:8529 .*_ARANGO_URL"),
         (requests.ReadTimeout("read timed out"), r"did not answer within STREAMFORGE_ARANGO_TIMEOUT_S=60 s"),
         (requests.exceptions.SSLError("certificate verify failed"), r"STREAMFORGE_ARANGO_CA_CERT"),
+        (OSError("Could not find a suitable TLS CA certificate bundle"), r"talking to ArangoDB .*_ARANGO_CA_CERT"),
         (server_error(401, 11, "not authorized"), r"STREAMFORGE_ARANGO_USER and STREAMFORGE_ARANGO_PASSWORD"),
         (server_error(404, DATABASE_NOT_FOUND, "database not found"), r"check STREAMFORGE_ARANGO_DB"),
         (server_error(500, 4, "boom"), r"ArangoDB at http://db:8529 failed while reading: .*boom"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from arango.database import StandardDatabase
 from arango.errno import DOCUMENT_NOT_FOUND, UNIQUE_CONSTRAINT_VIOLATED
-from arango.exceptions import DocumentDeleteError, DocumentInsertError, DocumentRevisionError, DocumentUpdateError
+from arango.exceptions import ArangoError, DocumentInsertError, DocumentRevisionError, DocumentUpdateError
 
 from streamforge.errors import StoreError
 from streamforge.store.arango import aql
@@ -112,17 +112,15 @@ class Lease:
         self._write({"write": write, "blocks": blocks, "rows": rows})
 
     def release(self) -> None:
-        """Give the lease up; a head without content goes with it. Nothing to do when it was lost."""
+        """Give the lease up; a head without content goes with it. Best effort: the write the lease guarded has
+        committed or failed already, and a lease that cannot be released (lost, or the server unreachable) lapses."""
         try:
             if self.head["write"] is None:
                 self._heads.delete({"_key": self.key, "_rev": self.head["_rev"]}, check_rev=True)
             else:
                 self._write({"owner": None, "until": 0})
-        except StoreError:
-            pass  # taken over: the new holder owns the head now
-        except (DocumentRevisionError, DocumentDeleteError) as exc:
-            if isinstance(exc, DocumentDeleteError) and exc.error_code != DOCUMENT_NOT_FOUND:
-                raise
+        except (StoreError, ArangoError, OSError) as exc:
+            log.warning("%s: its write lease was not released (%s); it lapses within %g s", self.what, exc, self.ttl_s)
 
     def _write(self, fields: dict) -> None:
         try:

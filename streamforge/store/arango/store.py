@@ -7,7 +7,7 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import date
 
 import polars as pl
@@ -100,8 +100,9 @@ def store_error(exc: Exception, url: str, doing: str, timeout_s: float, cause: E
     if isinstance(exc, requests.Timeout):
         return StoreError(f"ArangoDB at {url} did not answer within STREAMFORGE_ARANGO_TIMEOUT_S={timeout_s:g} s while "
                           f"{doing}; check the server's load, or raise STREAMFORGE_ARANGO_TIMEOUT_S")
-    if isinstance(exc, requests.RequestException):
-        return StoreError(f"the request to ArangoDB at {url} failed while {doing}: {exc}; check STREAMFORGE_ARANGO_URL")
+    if isinstance(exc, OSError):  # requests' other errors, and a CA certificate file that cannot be read
+        return StoreError(f"talking to ArangoDB at {url} failed while {doing}: {exc}; check STREAMFORGE_ARANGO_URL and "
+                          "STREAMFORGE_ARANGO_CA_CERT")
     if isinstance(exc, ArangoServerError) and exc.http_code in (401, 403):
         return StoreError(f"ArangoDB at {url} refused access while {doing}: {exc}; check STREAMFORGE_ARANGO_USER and "
                           "STREAMFORGE_ARANGO_PASSWORD, and the user's rights on STREAMFORGE_ARANGO_DB")
@@ -120,7 +121,7 @@ def _store_errors(doing: str):
             self._http.last_failure = None
             try:
                 return method(self, *args, **kwargs)
-            except (ArangoError, requests.RequestException, ConnectionAbortedError) as exc:
+            except (ArangoError, OSError) as exc:  # requests' errors are OSErrors
                 raise store_error(exc, self.url, doing, self.timeout_s, self._http.last_failure) from exc
 
         return wrapper
@@ -138,6 +139,17 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _seconds(setting: str) -> float:
+    value = settings.get(setting)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0:
+        raise StoreError(f"{setting}={value!r} is not a positive number of seconds")
+    return seconds
 
 
 def _blocks_for(rows: int) -> int:
@@ -183,23 +195,14 @@ class ArangoStore(Store):
         url = settings.get("STREAMFORGE_ARANGO_URL")
         if not url:
             raise StoreError("STREAMFORGE_STORE=arangodb needs STREAMFORGE_ARANGO_URL, e.g. http://127.0.0.1:8529")
-        numbers = {}
-        for name in ("TIMEOUT_S", "LEASE_S"):
-            value = settings.get(f"STREAMFORGE_ARANGO_{name}")
-            try:
-                numbers[name] = float(value)
-            except ValueError:
-                numbers[name] = -1.0
-            if not numbers[name] > 0:
-                raise StoreError(f"STREAMFORGE_ARANGO_{name}={value!r} is not a positive number of seconds")
         return cls(
             url,
             settings.get("STREAMFORGE_ARANGO_DB"),
             settings.get("STREAMFORGE_ARANGO_USER"),
             settings.get("STREAMFORGE_ARANGO_PASSWORD"),
             settings.get("STREAMFORGE_ARANGO_CA_CERT"),
-            timeout_s=numbers["TIMEOUT_S"],
-            lease_s=numbers["LEASE_S"],
+            timeout_s=_seconds("STREAMFORGE_ARANGO_TIMEOUT_S"),
+            lease_s=_seconds("STREAMFORGE_ARANGO_LEASE_S"),
             compression=settings.get("STREAMFORGE_ARANGO_COMPRESSION"),
         )
 
@@ -379,11 +382,8 @@ class ArangoStore(Store):
         lease = Lease.take(self.db, key, fields, what, self.lease_s)
         try:
             yield lease
-        except BaseException:
-            with suppress(Exception):  # the error that stopped the write is the one to report; the lease lapses
-                lease.release()
-            raise
-        lease.release()
+        finally:
+            lease.release()
 
     def _import_blocks(self, collection: str, lease: Lease, blocks: Iterable[dict]) -> None:
         """Send blocks a few per request, renewing the lease between requests. ``replace`` makes a retried request
