@@ -11,7 +11,6 @@ from sensors.live import live_days
 from streamforge.bus.offsets import partition_for
 from streamforge.checks import live_matches_archive
 from streamforge.live_capture import PartitionRead
-from streamforge.schemas import AGG_TRADE
 from trade_frames import trades_frame
 
 DAY_TRADES = trades_frame(list(range(0, 10_000_000, 1_000_000)), [100 + i / 4 for i in range(10)], [1 + i / 8 for i in range(10)])

@@ -22,6 +22,7 @@ from arango.exceptions import (
     CollectionCreateError,
     DatabaseCreateError,
     GraphCreateError,
+    IndexCreateError,
 )
 from arango.http import DefaultHTTPClient, DeflateRequestCompression
 
@@ -442,7 +443,7 @@ class ArangoStore(Store):
             if exc.error_code != DUPLICATE_NAME:
                 raise
         if index is not None:
-            db.collection(name).add_index({"type": "persistent", "fields": index, "name": "sf_" + "_".join(index)})
+            _add_index(db.collection(name), index)
         self._ready.add(name)
 
     def _market_graph(self) -> None:
@@ -461,5 +462,15 @@ class ArangoStore(Store):
             if exc.error_code not in (GRAPH_DUPLICATE, DUPLICATE_NAME):
                 raise
         for name in (GRAPH_NODES, GRAPH_EDGES):
-            self.db.collection(name).add_index({"type": "persistent", "fields": ["graph_id"], "name": "sf_graph_id"})
+            _add_index(self.db.collection(name), ["graph_id"])
         self._ready.add(MARKET_GRAPH)
+
+
+def _add_index(coll: StandardCollection, fields: list[str]) -> None:
+    """A persistent index; the server returns an identical existing one, and one that another process is creating
+    at the same moment counts as created."""
+    try:
+        coll.add_index({"type": "persistent", "fields": fields, "name": "sf_" + "_".join(fields)})
+    except IndexCreateError as exc:
+        if exc.error_code != DUPLICATE_NAME:
+            raise
