@@ -124,16 +124,15 @@ def arangodb_client_write(path: str) -> dict:
 
 def arangodb_client_read(path: str) -> dict:
     from streamforge.schemas import AGG_TRADE
-    from streamforge.store.arango.documents import block_frame, loads
+    from streamforge.store.arango.documents import decode_blocks, loads
 
     df, baseline = _load(path)
     pages = Path(tempfile.mkdtemp(prefix="sf-b10-")) / "pages.jsonl"
     _answer_pages(df, pages)
-    started, frames = time.perf_counter(), []
-    with open(pages) as answers:
-        for line in answers:  # one page in memory at a time, as a cursor delivers them
-            frames.extend(block_frame(AGG_TRADE, block) for block in loads(line)["result"])
-    back = AGG_TRADE.conform(pl.concat(frames)).sort(list(AGG_TRADE.key))
+    started = time.perf_counter()
+    with open(pages) as answers:  # one page in memory at a time, as a cursor delivers them
+        frame, _ = decode_blocks(AGG_TRADE, (block for line in answers for block in loads(line)["result"]))
+    back = AGG_TRADE.conform(frame).sort(list(AGG_TRADE.key))
     decode_s = time.perf_counter() - started
     assert back.equals(df)
     return {**_rates(df.height, decode_answers=decode_s), **_memory(baseline)}

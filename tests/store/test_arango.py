@@ -33,7 +33,8 @@ from streamforge.store.arango.documents import (
     BLOCK_ROWS,
     KEY_BYTES,
     block_documents,
-    block_frame,
+    blocks_frame,
+    decode_blocks,
     document_key,
     dumps,
     head_key,
@@ -98,14 +99,26 @@ def answered(blocks: list[dict]) -> list[dict]:
 
 def test_blocks_read_back_into_the_same_frame_candles_included():
     trades = agg_trades("BTCUSDT", D1, 25_000)
-    frames = [block_frame(AGG_TRADE, b) for b in answered(list(block_documents(AGG_TRADE, trades, "BTCUSDT", D1, "w")))]
-    assert pl.concat(frames).equals(trades)
+    assert blocks_frame(AGG_TRADE, answered(list(block_documents(AGG_TRADE, trades, "BTCUSDT", D1, "w")))).equals(trades)
     candles = aggregate(trades, "5m", D1)
-    (block,) = answered(list(block_documents(CANDLE, candles, "BTCUSDT", D1, "w")))
-    assert block_frame(CANDLE, block).equals(candles)
-    keys = block_frame(CANDLE, {**block, "columns": {k: block["columns"][k] for k in ("interval", "open_time")}},
-                       ["interval", "open_time"])
-    assert keys.equals(candles.select("interval", "open_time"))
+    blocks = answered(list(block_documents(CANDLE, candles, "BTCUSDT", D1, "w")))
+    assert blocks_frame(CANDLE, blocks).equals(candles)
+    keys = [{**b, "columns": {k: b["columns"][k] for k in ("interval", "open_time")}} for b in blocks]
+    assert blocks_frame(CANDLE, keys, ["interval", "open_time"]).equals(candles.select("interval", "open_time"))
+
+
+def test_many_small_blocks_of_several_partitions_decode_into_frames_as_they_arrive():
+    """Blocks as many merges leave them (a few rows each), from two partitions, read in one go."""
+    days = {name: agg_trades(name, D1, 95_000, seed=i) for i, name in enumerate(["binance.spot.BTCUSDT", "ETHUSDT"])}
+    blocks = [
+        block
+        for name, day in days.items()
+        for seq, offset in enumerate(range(0, day.height, 950))
+        for block in block_documents(AGG_TRADE, day.slice(offset, 950), name, D1, "w", seq)
+    ]
+    frame, rows = decode_blocks(AGG_TRADE, iter(answered(blocks)))
+    assert frame.sort(list(AGG_TRADE.key)).equals(pl.concat(days.values()).sort(list(AGG_TRADE.key)))
+    assert rows == {("binance.spot.BTCUSDT", "2025-01-01"): 95_000, ("ETHUSDT", "2025-01-01"): 95_000}
 
 
 def test_whole_number_doubles_answered_as_json_integers_are_typed_by_the_record():
@@ -113,16 +126,18 @@ def test_whole_number_doubles_answered_as_json_integers_are_typed_by_the_record(
     (block,) = answered(list(block_documents(AGG_TRADE, trades, "BTCUSDT", D1, "w")))
     block["columns"]["price"] = [100, 100, 100]  # what ArangoDB sends back for 100.0
     block["columns"]["qty"] = [1, 2.5, 3]
-    got = block_frame(AGG_TRADE, block)
+    got = blocks_frame(AGG_TRADE, [block])
     assert got.schema == AGG_TRADE.polars and got.equals(trades)
 
 
 def test_a_block_that_does_not_fit_the_record_is_a_store_error():
     (block,) = answered(list(block_documents(AGG_TRADE, agg_trades("BTCUSDT", D1, 3), "BTCUSDT", D1, "w")))
-    with pytest.raises(StoreError, match="BTCUSDT 2025-01-01 does not hold agg_trade v1"):
-        block_frame(AGG_TRADE, {**block, "columns": {**block["columns"], "price": ["a", "b", "c"]}})
-    with pytest.raises(StoreError, match="has 3 rows, not 4"):
-        block_frame(AGG_TRADE, {**block, "rows": 4})
+    with pytest.raises(StoreError, match=r"\('BTCUSDT', '2025-01-01'\)\] do not hold agg_trade v1"):
+        blocks_frame(AGG_TRADE, [{**block, "columns": {**block["columns"], "price": ["a", "b", "c"]}}])
+    with pytest.raises(StoreError, match="lacks agg_trade v1 column 'qty'"):
+        blocks_frame(AGG_TRADE, [{**block, "columns": {k: v for k, v in block["columns"].items() if k != "qty"}}])
+    with pytest.raises(StoreError, match="does not hold its 4 rows in every column"):
+        blocks_frame(AGG_TRADE, [{**block, "rows": 4}])
 
 
 def test_request_bodies_are_ascii_json_whatever_the_text():

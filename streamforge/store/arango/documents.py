@@ -23,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 import numpy as np
@@ -35,6 +36,7 @@ from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE, TIME, Record
 from streamforge.store.base import GRAPH_NODES, PARTITION_COLUMN
 
 BLOCK_ROWS = 10_000  # rows per block document: ~0.7 MiB of JSON for aggregate trades
+ROWS_PER_FRAME = 80_000  # a read builds a frame whenever this many rows have arrived
 KEY_BYTES = 254  # ArangoDB's longest _key
 CALLER_KEY = "sf_key"  # where a document keeps the key its caller gave it
 # Kept as they are in a document key; every other byte of the UTF-8 key becomes !XX. '%' is legal in a _key but
@@ -99,27 +101,53 @@ def block_documents(
         }
 
 
-def block_frame(record: Record, block: dict, names: list[str] | None = None) -> pl.DataFrame:
-    """The rows of one block as read back (``{symbol, rows, columns}``), with the record's types: ArangoDB returns a
-    whole-number double as a JSON integer, so every column is built with its declared type, never inferred.
-    ``names`` selects columns (a key-only read); all of the record's columns otherwise."""
+def blocks_frame(record: Record, blocks: list[dict], names: list[str] | None = None) -> pl.DataFrame:
+    """The rows of blocks as read back (``{symbol, day, rows, columns}``), in one frame with the record's types:
+    ArangoDB returns a whole-number double as a JSON integer, so every column is built with its declared type, never
+    inferred. One frame for many blocks, because building a frame costs about a millisecond whatever its size, and a
+    partition filled by many small merges has many small blocks. ``names`` selects columns (a key-only read); all of
+    the record's columns otherwise."""
     schema, times = record.polars, set(_time_columns(record))
     wanted = names or [n for n in record.names if n != PARTITION_COLUMN]
+    values: dict[str, list] = {n: [] for n in wanted}
+    for block in blocks:
+        try:
+            columns = [block["columns"][n] for n in wanted]
+        except (KeyError, TypeError) as exc:
+            raise StoreError(f"a stored block of {block.get(PARTITION_COLUMN)} {block.get('day')} lacks {record.name} "
+                             f"v{record.version} column {exc}; rewrite the partition") from exc
+        if any(len(c) != block["rows"] for c in columns):
+            raise StoreError(f"a stored block of {block[PARTITION_COLUMN]} {block['day']} does not hold its "
+                             f"{block['rows']} rows in every column; rewrite the partition")
+        for n, column in zip(wanted, columns):
+            values[n].extend(column)
     try:
         frame = pl.DataFrame(
-            [pl.Series(n, block["columns"][n], dtype=pl.Int64 if n in times else schema[n]) for n in wanted]
+            [pl.Series(n, values.pop(n), dtype=pl.Int64 if n in times else schema[n]) for n in wanted]
         ).with_columns(pl.col(n).cast(schema[n]) for n in wanted if n in times)
-    except (KeyError, TypeError, pl.exceptions.PolarsError) as exc:
-        raise StoreError(
-            f"a stored block of {block.get(PARTITION_COLUMN)} {block.get('day')} does not hold {record.name} v"
-            f"{record.version} columns {wanted}: {exc!r}; rewrite the partition"
-        ) from exc
-    if frame.height != block["rows"]:
-        raise StoreError(f"a stored block of {block[PARTITION_COLUMN]} {block['day']} has {frame.height} rows, not "
-                         f"{block['rows']}; rewrite the partition")
+    except (TypeError, pl.exceptions.PolarsError) as exc:
+        raise StoreError(f"stored blocks of {sorted({(b[PARTITION_COLUMN], b['day']) for b in blocks})} do not hold "
+                         f"{record.name} v{record.version} columns {wanted}: {exc!r}; rewrite the partition") from exc
     if names is None:
-        frame = frame.with_columns(pl.lit(block[PARTITION_COLUMN]).alias(PARTITION_COLUMN)).select(record.names)
+        partition = pl.Series(PARTITION_COLUMN, [b[PARTITION_COLUMN] for b in blocks], dtype=pl.String)
+        each_row = np.repeat(np.arange(len(blocks)), [b["rows"] for b in blocks])
+        frame = frame.with_columns(partition.gather(each_row)).select(record.names)
     return frame
+
+
+def decode_blocks(record: Record, blocks: Iterable[dict], names: list[str] | None = None) -> tuple[pl.DataFrame, Counter]:
+    """``blocks_frame`` of blocks as they arrive (a cursor), a frame per ``ROWS_PER_FRAME`` rows, so only the last
+    few blocks are ever held as JSON values; and the rows that came per (partition, day)."""
+    frames, rows, pending, pending_rows = [], Counter(), [], 0
+    for block in blocks:
+        pending.append(block)
+        pending_rows += block["rows"]
+        rows[block[PARTITION_COLUMN], block["day"]] += block["rows"]
+        if pending_rows >= ROWS_PER_FRAME:
+            frames.append(blocks_frame(record, pending, names))
+            pending, pending_rows = [], 0
+    frames.append(blocks_frame(record, pending, names))
+    return pl.concat(frames), rows
 
 
 def graph_documents(record: Record, df: pl.DataFrame, graph_id: str, write_id: str) -> list[dict]:

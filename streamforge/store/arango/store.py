@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -34,7 +33,7 @@ from streamforge.store.arango.documents import (
     BLOCK_ROWS,
     CALLER_KEY,
     block_documents,
-    block_frame,
+    decode_blocks,
     document_key,
     dumps,
     graph_documents,
@@ -409,18 +408,14 @@ class ArangoStore(Store):
     def _read_blocks(
         self, collection: str, record: Record, current: list[dict], columns: list[str] | None = None
     ) -> pl.DataFrame | None:
-        """The rows of the heads' current writes, one frame per block as the cursor pages arrive; None when a
-        partition's blocks no longer hold its head's rows (a rewrite removed them meanwhile)."""
+        """The rows of the heads' current writes, decoded as the cursor pages arrive; None when a partition's blocks
+        no longer hold its head's rows (a rewrite removed them meanwhile)."""
         text, bind = aql.blocks(collection, current, columns)
-        frames, rows = [], Counter()
-        for block in self.db.aql.execute(text, bind_vars=bind, batch_size=BLOCKS_PER_REQUEST, stream=True):
-            frames.append(block_frame(record, block, columns))
-            rows[block[PARTITION_COLUMN], block["day"]] += block["rows"]
+        cursor = self.db.aql.execute(text, bind_vars=bind, batch_size=BLOCKS_PER_REQUEST, stream=True)
+        frame, rows = decode_blocks(record, cursor, columns)
         if any(rows[h[PARTITION_COLUMN], h["day"]] != h["rows"] for h in current):
             return None
-        if columns is not None:
-            return pl.concat(frames) if frames else record.empty().select(columns)
-        return record.conform(pl.concat(frames))
+        return frame if columns is not None else record.conform(frame)
 
     def _name(self, collection: str) -> str:
         check_collection(collection)
