@@ -13,13 +13,14 @@ A merge appends blocks to the current write and flips the head's block count, so
 sending the stored rows again. A reader whose blocks were removed under it by a flip (it counts fewer rows than its
 head promised) reads again.
 
-Why not one ArangoDB transaction per replace: a Stream Transaction is limited to 128 MiB (ArangoDB up to 3.12.3; 512
-MiB from 3.12.4, per DB-Server in a cluster; ``--transaction.streaming-max-transaction-size``) and to at most 120 s
-between its operations, and a RocksDB transaction's data must fit in memory until its commit — while a day of
-trades is over 400 MiB as one JSON document per row, and a replace must also remove the day it replaces; a
-transaction that size would fail by default and hold the server's memory where it did not. One big AQL query is no
-way out: past ``--rocksdb.intermediate-commit-count``/``-size`` it commits in pieces. The head flip needs no
-transaction at all: a single-document write is atomic in every deployment, cluster included.
+Why not one ArangoDB Stream Transaction per replace: its size is capped — 128 MiB by default up to ArangoDB 3.12.3,
+512 MiB from 3.12.4, per DB-Server (``--transaction.streaming-max-transaction-size``) — with at most 120 s between
+its operations, and its writes are held in the server's memory until the commit. A busy day is ~145 MiB of JSON even
+as blocks (1.9M aggTrades; ~390 MiB for 1.4M as one document per row), and a replace also removes the day it
+replaces: it does not fit the default cap of 3.12.3 and earlier, and leaves little headroom on later servers — for a
+guarantee the head flip gives without any transaction, since a single-document write is atomic in every deployment,
+cluster included. One big AQL query is no way out either: past ``--rocksdb.intermediate-commit-count``/``-size`` it
+commits in pieces.
 
 One writer per partition: lease.py. Errors: every driver and network error becomes a StoreError naming the URL and
 the setting to check (store.py). Listings and documents are sorted in Python, by code point.

@@ -7,9 +7,9 @@ arrays (times as integer µs; the partition column, the same in every row, once 
      "write": "<write id>", "seq": 0, "rows": 10000,
      "columns": {"agg_id": [...], "price": [...], "time": [...], ...}}
 
-One document per row would cost a JSON object per row and its index entries: a day of 1.5M aggTrades became
-~390 MiB of JSON and 1.4M documents. Blocks make it ~110 MiB in 144 documents, and a read builds one frame per
-block instead of a dict per row (bench/b10_arango_store.py). In AQL a block's rows are
+One document per row costs a JSON object per row and its index entries: a day of 1.4M aggTrades was ~390 MiB of
+JSON in 1.4M documents. As blocks it is ~110 MiB in 144 documents, and a read builds frames from column arrays as
+they arrive instead of a dict per row (bench/b10_arango_store.py). In AQL a block's rows are
 ``FOR i IN 0..(b.rows - 1) RETURN b.columns.price[i]``.
 
 Keys: ArangoDB allows ``[A-Za-z0-9]`` and ``_-:.@()+,=;$!*'%`` in a ``_key`` of at most 254 bytes. Partition and
