@@ -1,11 +1,11 @@
 """`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
 
 Each run reads what is new on the live topic for its (date, symbol) cell and merges it into the stored partition
-(collection `live_trades`, `Store.merge_partition`: only rows not stored yet are written, nothing stored is read back
-whole or sent again), so the partition fills up during the day and a repeated run changes nothing. The store write
-happens inside the asset, not in a separate `arangodb/*` asset: the materialisation that records the offsets read
-must be the one that proves they were persisted — sensors/live.py commits the consumer-group offsets from exactly
-that metadata once the run has succeeded.
+(collection `live_trades`, `Store.merge_partition`: the rows not stored yet are added — ArangoDB appends them without
+sending what is stored again), so the partition fills up during the day and a repeated run changes nothing. The
+store write happens inside the asset, not in a separate `arangodb/*` asset: the materialisation that records the
+offsets read must be the one that proves they were persisted — sensors/live.py commits the consumer-group offsets
+from exactly that metadata once the run has succeeded.
 
 When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
 check (defined here, run with `trades`) compares the two.
