@@ -41,7 +41,8 @@ from streamforge.store.arango.documents import (
     loads,
 )
 from streamforge.store.arango.lease import Decision, Lease, decide, poll_delay
-from streamforge.store.arango.store import BLOCKS_PER_REQUEST, batched, store_error
+from streamforge.store.arango.errors import store_error
+from streamforge.store.arango.store import BLOCKS_PER_REQUEST, batched
 from streamforge.store.base import PartitionInfo
 from store_frames import agg_trades
 

@@ -23,7 +23,7 @@ cluster included. One big AQL query is no way out either: past ``--rocksdb.inter
 commits in pieces.
 
 One writer per partition: lease.py. Errors: every driver and network error becomes a StoreError naming the URL and
-the setting to check (store.py). Listings and documents are sorted in Python, by code point.
+the setting to check (errors.py). The queries: aql.py. Listings and documents are sorted in Python, by code point.
 """
 
 from streamforge.store.arango.store import MARKET_GRAPH, ArangoStore

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from collections.abc import Iterable, Iterator
@@ -10,20 +9,17 @@ from contextlib import contextmanager
 from datetime import date
 
 import polars as pl
-import requests
 from arango import ArangoClient
 from arango.collection import StandardCollection
 from arango.database import StandardDatabase
-from arango.errno import DATABASE_NOT_FOUND, DUPLICATE_NAME, GRAPH_DUPLICATE
+from arango.errno import DUPLICATE_NAME, GRAPH_DUPLICATE
 from arango.exceptions import (
-    ArangoError,
-    ArangoServerError,
     CollectionCreateError,
     DatabaseCreateError,
     GraphCreateError,
     IndexCreateError,
 )
-from arango.http import DefaultHTTPClient, DeflateRequestCompression
+from arango.http import DeflateRequestCompression
 
 from streamforge import settings
 from streamforge.errors import StoreError
@@ -42,6 +38,7 @@ from streamforge.store.arango.documents import (
     head_key,
     loads,
 )
+from streamforge.store.arango.errors import HTTPClient, store_errors
 from streamforge.store.arango.lease import Lease
 from streamforge.store.base import (
     GRAPH_EDGES,
@@ -70,63 +67,6 @@ READ_TRIES = 3  # a read that raced a rewrite (its blocks removed under it) is r
 _GRAPH_BOOKKEEPING = ["_key", "_id", "_rev", "_from", "_to", "graph_id", "sf_write"]
 _PARTITION_INDEX = [PARTITION_COLUMN, "day", "write", "seq"]
 _HEADS_INDEX = ["collection", PARTITION_COLUMN, "day"]
-
-
-class _HTTPClient(DefaultHTTPClient):
-    """python-arango's HTTP client, remembering why the last connection failed: the driver turns failures into a
-    bare "Can't connect to host(s)" after trying every host, and the cause (refused, DNS, TLS) is what a user needs."""
-
-    last_failure: Exception | None = None
-
-    def send_request(self, *args, **kwargs):
-        try:
-            return super().send_request(*args, **kwargs)
-        except requests.ConnectionError as exc:
-            self.last_failure = exc
-            raise
-
-
-def store_error(exc: Exception, url: str, doing: str, timeout_s: float, cause: Exception | None = None) -> StoreError:
-    """One actionable StoreError for anything the driver or the network raised, naming the URL and the setting to
-    check."""
-    if isinstance(exc, ConnectionAbortedError) and cause is not None:
-        exc = cause
-    if isinstance(exc, requests.exceptions.SSLError):
-        return StoreError(f"TLS with ArangoDB at {url} failed while {doing}: {exc}; check STREAMFORGE_ARANGO_CA_CERT "
-                          "and STREAMFORGE_ARANGO_URL")
-    if isinstance(exc, (requests.ConnectionError, ConnectionAbortedError)):
-        return StoreError(f"cannot reach ArangoDB at {url} while {doing}: {exc}; check STREAMFORGE_ARANGO_URL and "
-                          "that the server is up")
-    if isinstance(exc, requests.Timeout):
-        return StoreError(f"ArangoDB at {url} did not answer within STREAMFORGE_ARANGO_TIMEOUT_S={timeout_s:g} s while "
-                          f"{doing}; check the server's load, or raise STREAMFORGE_ARANGO_TIMEOUT_S")
-    if isinstance(exc, OSError):  # requests' other errors, and a CA certificate file that cannot be read
-        return StoreError(f"talking to ArangoDB at {url} failed while {doing}: {exc}; check STREAMFORGE_ARANGO_URL and "
-                          "STREAMFORGE_ARANGO_CA_CERT")
-    if isinstance(exc, ArangoServerError) and exc.http_code in (401, 403):
-        return StoreError(f"ArangoDB at {url} refused access while {doing}: {exc}; check STREAMFORGE_ARANGO_USER and "
-                          "STREAMFORGE_ARANGO_PASSWORD, and the user's rights on STREAMFORGE_ARANGO_DB")
-    if isinstance(exc, ArangoServerError) and exc.error_code == DATABASE_NOT_FOUND:
-        return StoreError(f"the database at {url} does not exist and this user may not create it ({doing}): {exc}; "
-                          "check STREAMFORGE_ARANGO_DB, or create the database")
-    return StoreError(f"ArangoDB at {url} failed while {doing}: {exc}")
-
-
-def _store_errors(doing: str):
-    """Turn driver and network errors into StoreError (store_error), so callers handle one exception type."""
-
-    def wrap(method):
-        @functools.wraps(method)
-        def wrapper(self: ArangoStore, *args, **kwargs):
-            self._http.last_failure = None
-            try:
-                return method(self, *args, **kwargs)
-            except (ArangoError, OSError) as exc:  # requests' errors are OSErrors
-                raise store_error(exc, self.url, doing, self.timeout_s, self._http.last_failure) from exc
-
-        return wrapper
-
-    return wrap
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
@@ -175,11 +115,11 @@ class ArangoStore(Store):
             raise StoreError(f"STREAMFORGE_ARANGO_COMPRESSION={compression!r}: use 'none' or 'deflate'")
         self.url, self.database, self.timeout_s, self.lease_s = url, database, timeout_s, lease_s
         self._credentials = (user, password)
-        self._http = _HTTPClient(request_timeout=timeout_s, retry_attempts=2, backoff_factor=0.5)
+        self.http = HTTPClient(request_timeout=timeout_s, retry_attempts=2, backoff_factor=0.5)
         deflate = compression == "deflate"
         self._client = ArangoClient(
             hosts=url,
-            http_client=self._http,
+            http_client=self.http,
             resolver_max_tries=len(url.split(",")),
             serializer=dumps,
             deserializer=loads,
@@ -224,7 +164,7 @@ class ArangoStore(Store):
 
     # --- partitions
 
-    @_store_errors("replacing a partition")
+    @store_errors("replacing a partition")
     def replace_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> int:
         self._name(collection)
         df = partition_frame(record, symbol, day, df)
@@ -238,7 +178,7 @@ class ArangoStore(Store):
             self._remove_stale_blocks(collection, symbol, day, lease.head)
         return df.height
 
-    @_store_errors("merging rows into a partition")
+    @store_errors("merging rows into a partition")
     def merge_partition(self, collection: str, record: Record, symbol: str, day: date, df: pl.DataFrame) -> Merged:
         """Appends blocks of the new rows to the current write and counts them in with one flip; nothing stored is
         sent again."""
@@ -261,7 +201,7 @@ class ArangoStore(Store):
                 lease.flip(write, head["blocks"] + _blocks_for(new.height), head["rows"] + new.height)
             return Merged(new.height, lease.head["rows"])
 
-    @_store_errors("reading partitions")
+    @store_errors("reading partitions")
     def read(
         self,
         collection: str,
@@ -283,14 +223,14 @@ class ArangoStore(Store):
             "head counts rows its blocks do not hold; read again, and rewrite the partition if this persists"
         )
 
-    @_store_errors("listing partitions")
+    @store_errors("listing partitions")
     def partitions(self, collection: str) -> list[PartitionInfo]:
         check_collection(collection)
         return sorted(
             PartitionInfo(h[PARTITION_COLUMN], date.fromisoformat(h["day"]), h["rows"]) for h in self._heads(collection)
         )
 
-    @_store_errors("deleting a partition")
+    @store_errors("deleting a partition")
     def delete_partition(self, collection: str, symbol: str, day: date) -> int:
         self._name(collection)
         check_symbol(symbol)
@@ -302,13 +242,13 @@ class ArangoStore(Store):
             self._remove_stale_blocks(collection, symbol, day, lease.head)
         return rows
 
-    @_store_errors("listing collections")
+    @store_errors("listing collections")
     def collections(self) -> list[str]:
         return sorted(c["name"] for c in self.db.collections() if not c["system"] and c["name"] != aql.HEADS)
 
     # --- documents
 
-    @_store_errors("putting documents")
+    @store_errors("putting documents")
     def put_documents(self, collection: str, docs: list[dict], key_field: str) -> int:
         check_finite_documents(collection, docs, key_field)
         coll = self._collection(collection)
@@ -319,7 +259,7 @@ class ArangoStore(Store):
                 raise StoreError(f"ArangoDB refused {result['errors']} documents of {collection}: {result}")
         return len(docs)
 
-    @_store_errors("getting documents")
+    @store_errors("getting documents")
     def get_documents(self, collection: str, filters: dict | None = None) -> list[dict]:
         name = self._name(collection)
         if not self.db.has_collection(name):
@@ -330,7 +270,7 @@ class ArangoStore(Store):
 
     # --- graphs: vertex collection graph_nodes, edge collection graph_edges, named graph MARKET_GRAPH
 
-    @_store_errors("replacing a graph")
+    @store_errors("replacing a graph")
     def replace_graph(self, graph_id: str, nodes: pl.DataFrame, edges: pl.DataFrame) -> None:
         """Under the graph's lease, import, then remove what this write did not write. (A reader racing a rewrite
         may see old and new documents together, as with the embedded store's two files.)"""
@@ -350,7 +290,7 @@ class ArangoStore(Store):
                 text, bind = aql.remove_other_graph_writes(name, graph_id, write)
                 self.db.aql.execute(text, bind_vars=bind)
 
-    @_store_errors("reading a graph")
+    @store_errors("reading a graph")
     def read_graph(self, graph_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         check_graph_id(graph_id)
         frames = []
