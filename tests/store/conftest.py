@@ -8,12 +8,13 @@ connection failure itself."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from streamforge import settings
-from streamforge.net import free_port
 from streamforge.store.embedded import EmbeddedStore
 
 ARANGO_SKIP = (
@@ -53,9 +54,12 @@ def store(request, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def closed_url() -> str:
-    """A loopback URL nothing listens on."""
-    return f"http://127.0.0.1:{free_port()}"
+def closed_url() -> Iterator[str]:
+    """A loopback URL nothing listens on: its port stays bound, never listening, so connections to it are refused
+    and no other process of the test run can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
 
 
 @pytest.fixture(params=["embedded", "arango"])
