@@ -216,6 +216,7 @@ def run() -> dict:
         "goal": "the ArangoDB store's own process (without the server) builds and decodes a day at ≥ 1M rows/s each "
         "way, with a read peak RSS within 2x the embedded store's",
         "day": f"{SYMBOL} {DAY} (simulator seed {SEED}, volume 1.0)",
+        "load_average_1min_at_start": round(psutil.getloadavg()[0], 1),  # other work on the machine skews the times
         "rows": day.height,
         "embedded": _phase("embedded", path),
         "arangodb_client": {
