@@ -78,7 +78,7 @@ def embedded(path: str) -> dict:
     from streamforge.store import EmbeddedStore
 
     df, baseline = _load(path)
-    return {**_write_and_read(EmbeddedStore(tempfile.mkdtemp(prefix="sf-b10-")), df), **_memory(baseline)}
+    return {**_write_and_read(EmbeddedStore(Path(path).parent / "store"), df), **_memory(baseline)}
 
 
 def _answer_pages(df: pl.DataFrame, pages_path: Path) -> None:
@@ -127,7 +127,7 @@ def arangodb_client_read(path: str) -> dict:
     from streamforge.store.arango.documents import decode_blocks, loads
 
     df, baseline = _load(path)
-    pages = Path(tempfile.mkdtemp(prefix="sf-b10-")) / "pages.jsonl"
+    pages = Path(path).parent / "pages.jsonl"
     _answer_pages(df, pages)
     started = time.perf_counter()
     with open(pages) as answers:  # one page in memory at a time, as a cursor delivers them
@@ -158,7 +158,7 @@ def row_documents_read(path: str) -> dict:
     from streamforge.schemas import AGG_TRADE
 
     df, baseline = _load(path)
-    pages = Path(tempfile.mkdtemp(prefix="sf-b10-")) / "rows.jsonl"
+    pages = Path(path).parent / "rows.jsonl"
     data = df.with_columns(pl.col("time").dt.epoch("us"))
     with open(pages, "w") as out:
         for offset in range(0, data.height, 10_000):
@@ -208,9 +208,11 @@ def _phase(name: str, path: Path) -> dict:
 def run() -> dict:
     from streamforge.sim.market import Market
 
-    folder = Path(tempfile.mkdtemp(prefix="sf-b10-"))
-    path = folder / "day.parquet"
-    day = Market(SEED, volume=1.0).day_trades(SYMBOL, DAY)
+    with tempfile.TemporaryDirectory(prefix="sf-b10-") as folder:
+        return _measure(Path(folder) / "day.parquet", Market(SEED, volume=1.0).day_trades(SYMBOL, DAY))
+
+
+def _measure(path: Path, day: pl.DataFrame) -> dict:
     day.write_parquet(path)
     result = {
         "goal": "the ArangoDB store's own process (without the server) builds and decodes a day at ≥ 1M rows/s each "
