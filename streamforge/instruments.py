@@ -72,14 +72,20 @@ class Instrument:
         return self.id
 
 
-def parse_instrument(text: str) -> Instrument:
-    """`binance.spot.BTCUSDT` → Instrument; a ConfigError naming the expected form and the known markets otherwise."""
-    match = _FORM.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
+def check_form(text: str) -> str:
+    """`text` when it has an instrument's form, whichever market: what stores need to know that a name is safe as a
+    folder, file and document key. A ConfigError naming the expected form otherwise."""
+    if not (isinstance(text, str) and _FORM.fullmatch(text)):
         raise ConfigError(
             f"{text!r} is not an instrument: expected <venue>.<market>.<SYMBOL>, e.g. binance.spot.BTCUSDT "
             f"(markets: {', '.join(MARKETS)})"
         )
+    return text
+
+
+def parse_instrument(text: str) -> Instrument:
+    """`binance.spot.BTCUSDT` → Instrument; a ConfigError naming the expected form and the known markets otherwise."""
+    match = _FORM.fullmatch(check_form(text))
     market = MARKETS.get(f"{match['venue']}.{match['market']}")
     if market is None:
         raise ConfigError(f"{text!r}: unknown market {match['venue']}.{match['market']}; known: {', '.join(MARKETS)}")

@@ -145,17 +145,6 @@ def read_capture(
         consumer.close()
 
 
-def merge(record: Record, stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    """`stored` plus the rows of `new` whose key is not stored yet, sorted by key.
-
-    Reads overlap (a run re-reads what a failed run read, a new day starts from the group offset), so every row may
-    arrive more than once; keeping the stored row makes the result depend only on the set of keys, and the same
-    input gives the same frame, and so byte-identical store content.
-    """
-    key = list(record.key)
-    return pl.concat([stored, record.conform(new)]).unique(subset=key, keep="first", maintain_order=True).sort(key)
-
-
 def recent_keys(config: dict, topic: str, positions: dict[int, int], lookback: int, budget_s: float) -> tuple[set[str], dict[int, int]]:
     """Message keys seen in `topic` since `positions` ({partition: next offset}; a partition without one looks back
     `lookback` messages from its end), read for at most `budget_s`; returns the keys and the new positions."""

@@ -71,6 +71,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_ARANGO_USER", "root", "ArangoDB user."),
         Setting("STREAMFORGE_ARANGO_PASSWORD", "", "ArangoDB password (from a Secret in production)."),
         Setting("STREAMFORGE_ARANGO_CA_CERT", "", "CA certificate file for an https:// ArangoDB endpoint."),
+        Setting("STREAMFORGE_ARANGO_TIMEOUT_S", "60", "Longest wait for one ArangoDB request, seconds (a day of trades travels in requests of a few MB)."),
+        Setting("STREAMFORGE_ARANGO_LEASE_S", "60", "A partition writer's lease in ArangoDB lasts this long unless renewed (writers renew it while they write), seconds: a writer killed mid-write holds up the next writer of its partition at most this long."),
+        Setting("STREAMFORGE_ARANGO_COMPRESSION", "none", "'deflate' compresses ArangoDB request bodies (about 4x smaller) and asks for compressed answers; needs ArangoDB 3.12 or later with authentication on (or --http.handle-content-encoding-for-unauthenticated-requests). 'none' sends plain JSON."),
         # --- partitions
         Setting("STREAMFORGE_START_DATE", "2024-01-01", "First date of the daily partitions."),
         Setting("STREAMFORGE_PARTITIONS_PER_RUN", "7", "Most cells (date, instrument) one backfill run covers (BackfillPolicy.multi_run)."),

@@ -1,10 +1,11 @@
 """`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
 
 Each run reads what is new on the live topic for its (date, instrument) cell and merges it into the stored partition
-(collection `live_trades`), so the partition fills up during the day and a repeated run changes nothing. The store
-write happens inside the asset, not in a separate `arangodb/*` asset: the merge needs the stored rows, and the
-materialisation that records the offsets read must be the one that proves they were persisted — sensors/live.py
-commits the consumer-group offsets from exactly that metadata once the run has succeeded.
+(collection `live_trades`, `Store.merge_partition`: the rows not stored yet are added — ArangoDB appends them without
+sending what is stored again), so the partition fills up during the day and a repeated run changes nothing. The
+store write happens inside the asset, not in a separate `arangodb/*` asset: the materialisation that records the
+offsets read must be the one that proves they were persisted — sensors/live.py commits the consumer-group offsets
+from exactly that metadata once the run has succeeded.
 
 When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
 check (defined here, run with `trades`) compares the two.
@@ -19,9 +20,9 @@ from resources.io_managers import PartitionedFrames
 from streamforge.bus.topics import topic
 from streamforge.catalog import LIVE_TRADES, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome, live_matches_archive
-from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, merge, read_capture
+from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, read_capture
 from streamforge.store import Store
-from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats
+from streamforge_assets.metadata import OWNERS, definition_metadata
 from streamforge_assets.partitions import LIVE_CELLS
 
 DATASET = dataset(LIVE_TRADES)
@@ -56,16 +57,12 @@ def live_trades(context: dg.AssetExecutionContext, kafka: KafkaResource, store: 
     capture = read_capture(
         kafka.client_config(), spec.name, record, cell.instrument, cell.day, _resume(context), ReadLimits.from_settings()
     )
-    target = store.open()
-    stored = target.read(DATASET.collection, record, [cell.instrument], cell.day, cell.day)
-    merged = merge(record, stored, capture.rows)
-    if merged.height != stored.height:
-        target.replace_partition(DATASET.collection, record, cell.instrument, cell.day, merged)
-    context.log.info(f"{context.partition_key}: {merged.height - stored.height} new trades, {merged.height} in all")
+    merged = store.open().merge_partition(DATASET.collection, record, cell.instrument, cell.day, capture.rows)
+    context.log.info(f"{context.partition_key}: {merged.added} new trades, {merged.rows} in all")
     return dg.MaterializeResult(
-        metadata=partition_stats(record, merged)
-        | {
-            "rows_new": merged.height - stored.height,
+        metadata={
+            "rows": merged.rows,
+            "rows_new": merged.added,
             "kafka/topic": spec.name,
             GROUP: consumer_group(cell.instrument),
             READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in capture.reads.items()}),

@@ -1,5 +1,6 @@
-"""The live capture's pure parts: merging overlapping reads, where a symbol's group offset may go, the comparison
-of a captured day with its archive, and which days the live sensors keep up to date."""
+"""The live capture's pure parts: where a symbol's group offset may go, the comparison of a captured day with its
+archive, and which days the live sensors keep up to date. (Merging overlapping reads is the store's:
+tests/store/test_store_contract.py.)"""
 
 from datetime import UTC, date, datetime
 
@@ -9,20 +10,10 @@ from kafka.partitioner.default import DefaultPartitioner
 from sensors.live import live_days
 from streamforge.bus.offsets import partition_for
 from streamforge.checks import live_matches_archive
-from streamforge.live_capture import PartitionRead, merge
-from streamforge.schemas import AGG_TRADE
+from streamforge.live_capture import PartitionRead
 from trade_frames import trades_frame
 
 DAY_TRADES = trades_frame(list(range(0, 10_000_000, 1_000_000)), [100 + i / 4 for i in range(10)], [1 + i / 8 for i in range(10)])
-
-
-def test_merging_overlapping_reads_keeps_one_row_per_id_sorted_and_the_stored_row():
-    stored = DAY_TRADES[:6]
-    overlap = pl.concat([DAY_TRADES[8:], DAY_TRADES[3:8].with_columns(price=pl.lit(1.0))])
-    merged = merge(AGG_TRADE, stored, overlap)
-    assert merged["agg_id"].to_list() == DAY_TRADES["agg_id"].to_list()
-    assert merged[:6].equals(stored)
-    assert merge(AGG_TRADE, merged, overlap).equals(merged)
 
 
 def test_the_group_offset_stops_before_a_later_days_message():

@@ -38,13 +38,19 @@ from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE, Record
 from streamforge.store.base import (
     GRAPH_EDGES,
     GRAPH_NODES,
+    Merged,
     PartitionInfo,
     Store,
     check_collection,
+    check_finite,
+    check_finite_documents,
     check_graph_id,
     check_instrument,
     in_range,
+    merge_frame,
     partition_frame,
+    row_key,
+    rows_to_add,
 )
 
 # Part of the storage format: changing any of these changes the bytes of every rewritten partition.
@@ -72,12 +78,23 @@ class EmbeddedStore(Store):
         if df.height == 0:
             self.delete_partition(collection, instrument, day)
             return 0
-        table = df.to_arrow().cast(record.arrow)
         path = self._partition_path(collection, instrument, day)
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            _replace_file(path, lambda tmp: pq.write_table(table, tmp, **_PARQUET))
+            _write_partition(path, record, df)
         return df.height
+
+    def merge_partition(self, collection: str, record: Record, instrument: str, day: date, df: pl.DataFrame) -> Merged:
+        """Parquet cannot append: the partition file is rewritten with the new rows, under its lock."""
+        df = merge_frame(record, instrument, day, df)
+        path = self._partition_path(collection, instrument, day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            stored = record.conform(pl.read_parquet(path)) if path.exists() else record.empty()
+            new = rows_to_add(record, stored.select(row_key(record)), df)
+            if new.height:
+                _write_partition(path, record, pl.concat([stored, new]).sort(list(record.key)))
+        return Merged(new.height, stored.height + new.height)
 
     def read(
         self,
@@ -123,6 +140,7 @@ class EmbeddedStore(Store):
 
     def put_documents(self, collection: str, docs: list[dict], key_field: str) -> int:
         path = self.root / check_collection(collection) / _DOCUMENTS
+        check_finite_documents(collection, docs, key_field)
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
             stored = _load_documents(path)
@@ -147,6 +165,8 @@ class EmbeddedStore(Store):
         graph never interleave. (A reader racing a rewrite may pair new edges with old nodes for an instant; the
         only reader, the model asset, runs after the graph asset that writes.)"""
         paths = {GRAPH_NODES: self._graph_path(GRAPH_NODES, graph_id), GRAPH_EDGES: self._graph_path(GRAPH_EDGES, graph_id)}
+        check_finite(nodes, f"graph {graph_id} nodes")
+        check_finite(edges, f"graph {graph_id} edges")
         tables = {
             GRAPH_NODES: GRAPH_NODE.conform(nodes).sort("node_id").to_arrow().cast(GRAPH_NODE.arrow),
             GRAPH_EDGES: GRAPH_EDGE.conform(edges).sort(list(GRAPH_EDGE.key)).to_arrow().cast(GRAPH_EDGE.arrow),
@@ -180,6 +200,11 @@ class EmbeddedStore(Store):
             day = date.fromisoformat(path.name.removeprefix("date=").removesuffix(".parquet"))
             found.append((instrument, day, path))
         return sorted(found)
+
+
+def _write_partition(path: Path, record: Record, df: pl.DataFrame) -> None:
+    table = df.to_arrow().cast(record.arrow)
+    _replace_file(path, lambda tmp: pq.write_table(table, tmp, **_PARQUET))
 
 
 @contextmanager

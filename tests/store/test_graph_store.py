@@ -74,3 +74,13 @@ def test_arangodb_holds_an_edge_collection_and_a_named_graph_aql_traverses(arang
         bind_vars={"start": "graph_nodes/traverse_2025-01-01:5", "graph": MARKET_GRAPH},
     )
     assert list(sources) == [[3, "similarity"], [4, "temporal"]]
+
+
+def test_non_finite_values_in_a_graph_are_refused_naming_the_column(offline_store):
+    """Both backends, before anything is written (the ArangoDB store here has no server behind it)."""
+    nodes, edges = tiny_graph(4)
+    broken_nodes = nodes.with_columns(features=pl.Series([[0.0, float("nan")]] + [[1.0, 1.0]] * 3))
+    with pytest.raises(StoreError, match="graph g nodes: column 'features' holds 1 NaN"):
+        offline_store.replace_graph("g", broken_nodes, edges)
+    with pytest.raises(StoreError, match="graph g edges: column 'weight' holds"):
+        offline_store.replace_graph("g", nodes, edges.with_columns(weight=pl.lit(float("inf"))))
