@@ -33,7 +33,7 @@ from pathlib import Path
 import polars as pl
 import psutil
 
-SYMBOL, DAY, SEED = "BTCUSDT", date(2025, 1, 4), 7
+INSTRUMENT, DAY, SEED = "binance.spot.BTCUSDT", date(2025, 1, 4), 7
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,13 +62,14 @@ def _memory(baseline_mib: float) -> dict:
 
 def _write_and_read(store, df: pl.DataFrame) -> dict:
     """The day through ``store``: one replace_partition, one read, checked equal."""
-    from streamforge.schemas import AGG_TRADE
+    from streamforge.catalog import TRADES, dataset
 
+    trades = dataset(TRADES)
     started = time.perf_counter()
-    store.replace_partition("trades", AGG_TRADE, SYMBOL, DAY, df)
+    store.replace_partition(trades.collection, trades.record, INSTRUMENT, DAY, df)
     write_s = time.perf_counter() - started
     started = time.perf_counter()
-    back = store.read("trades", AGG_TRADE, [SYMBOL], DAY, DAY)
+    back = store.read(trades.collection, trades.record, [INSTRUMENT], DAY, DAY)
     read_s = time.perf_counter() - started
     assert back.equals(df)
     return _rates(df.height, write=write_s, read=read_s)
@@ -86,10 +87,11 @@ def _answer_pages(df: pl.DataFrame, pages_path: Path) -> None:
     from streamforge.schemas import AGG_TRADE
     from streamforge.store.arango.documents import block_documents, dumps
     from streamforge.store.arango.store import BLOCKS_PER_REQUEST, batched
+    from streamforge.store.base import PARTITION_COLUMN
 
-    fields = ("symbol", "day", "rows", "columns")
+    fields = (PARTITION_COLUMN, "day", "rows", "columns")
     with open(pages_path, "w") as out:
-        for page in batched(block_documents(AGG_TRADE, df, SYMBOL, DAY, uuid.uuid4().hex), BLOCKS_PER_REQUEST):
+        for page in batched(block_documents(AGG_TRADE, df, INSTRUMENT, DAY, uuid.uuid4().hex), BLOCKS_PER_REQUEST):
             out.write(dumps({"result": [{k: b[k] for k in fields} for b in page], "hasMore": True, "id": "1"}) + "\n")
 
 
@@ -101,8 +103,8 @@ def arangodb_client_write(path: str) -> dict:
 
     df, baseline = _load(path)
     started, json_bytes, requests_, bodies = time.perf_counter(), 0, 0, []
-    frame = partition_frame(AGG_TRADE, SYMBOL, DAY, df)
-    for batch in batched(block_documents(AGG_TRADE, frame, SYMBOL, DAY, uuid.uuid4().hex), BLOCKS_PER_REQUEST):
+    frame = partition_frame(AGG_TRADE, INSTRUMENT, DAY, df)
+    for batch in batched(block_documents(AGG_TRADE, frame, INSTRUMENT, DAY, uuid.uuid4().hex), BLOCKS_PER_REQUEST):
         body = dumps(batch)
         json_bytes, requests_ = json_bytes + len(body), requests_ + 1
         if len(bodies) < 4:
@@ -209,7 +211,7 @@ def run() -> dict:
     from streamforge.sim.market import Market
 
     with tempfile.TemporaryDirectory(prefix="sf-b10-") as folder:
-        return _measure(Path(folder) / "day.parquet", Market(SEED, volume=1.0).day_trades(SYMBOL, DAY))
+        return _measure(Path(folder) / "day.parquet", Market(SEED, volume=1.0).day_trades(INSTRUMENT, DAY))
 
 
 def _measure(path: Path, day: pl.DataFrame) -> dict:
@@ -217,7 +219,7 @@ def _measure(path: Path, day: pl.DataFrame) -> dict:
     result = {
         "goal": "the ArangoDB store's own process (without the server) builds and decodes a day at ≥ 1M rows/s each "
         "way, with a read peak RSS within 2x the embedded store's",
-        "day": f"{SYMBOL} {DAY} (simulator seed {SEED}, volume 1.0)",
+        "day": f"{INSTRUMENT} {DAY} (simulator seed {SEED}, volume 1.0)",
         "load_average_1min_at_start": round(psutil.getloadavg()[0], 1),  # other work on the machine skews the times
         "rows": day.height,
         "embedded": _phase("embedded", path),
