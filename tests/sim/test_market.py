@@ -17,11 +17,12 @@ from streamforge.sim import prices
 from streamforge.sim.calendar import US_PER_DAY, day_start_us
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
-from streamforge.sim.symbols import SYMBOLS, decimals
+from streamforge.sim.instruments import decimals
 
 from sim_cases import DAY, SEED, VOLUME
 
-TRADING = [s for s, spec in SYMBOLS.items() if spec.trading]
+SYMBOLS = Market(SEED, VOLUME).symbols
+TRADING = [s for s, spec in SYMBOLS.items() if spec.delisted is None]
 days = st.dates(min_value=date(2017, 1, 2), max_value=date(2030, 12, 31))
 
 
