@@ -68,6 +68,21 @@ def _kernel_length(half_life_s: float) -> int:
     return max(int(KERNEL_HALF_LIVES * half_life_s), 1)
 
 
+@functools.cache
+def _fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: FFTs of such sizes are fast, and much closer to n than the next power of 2."""
+    best, five = 1 << n.bit_length(), 1
+    while five < best:
+        three = five
+        while three < best:
+            two = three
+            while two < n:
+                two *= 2
+            best, three = min(best, two), three * 3
+        five *= 5
+    return best
+
+
 @functools.lru_cache(maxsize=32)
 def _kernel_spectrum(half_life_s: float, length: int, size: int) -> np.ndarray:
     phi = 0.5 ** (1.0 / half_life_s)
@@ -89,7 +104,7 @@ def ar1(seed: int, key: str, purpose: str, day: date, half_life_s: float, std: f
         noise.append(day_generator(seed, key, purpose, day + timedelta(days=1)).standard_normal(points - S_PER_DAY))
     tail = np.concatenate(noise)[warm_days * S_PER_DAY - (length - 1) :]
     phi = 0.5 ** (1.0 / half_life_s)
-    size = 1 << int(np.ceil(np.log2(tail.size + length)))
+    size = _fft_size(tail.size + length - 1)
     spectrum = np.fft.rfft(tail * (np.sqrt(1 - phi * phi) * std), size) * _kernel_spectrum(half_life_s, length, size)
     return np.fft.irfft(spectrum, size)[length - 1 : length - 1 + points]
 

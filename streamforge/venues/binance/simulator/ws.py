@@ -96,6 +96,8 @@ class Feed:
         if update - self.update < self.stream.every_updates:
             return []
         diff = self.market.depth_diff(self.stream.symbol, self.update + 1, update, self.window)
+        if not diff.bids and not diff.asks:  # nothing changed (a delisted symbol has no book): no event
+            return []
         self.update = update
         return [
             {
