@@ -75,7 +75,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_SIM_LEAD_LAG", "1", "1 plants the lead-lag (ETH and BNB follow BTCUSDT by STREAMFORGE_SIM_LAG_S, SOL by twice that, and the universe's groups alike); 0 is the control market (same co-movement, no lead)."),
         Setting("STREAMFORGE_SIM_LAG_S", "330", "Seconds a first-tier follower trails its leader (second tier: twice that); off the 5-minute grid by default."),
         Setting("STREAMFORGE_SIM_LAG_JITTER_S", "60", "Each follower's lag moves by up to this many seconds either way, drawn per day from the seed."),
-        Setting("STREAMFORGE_SIM_PERP", "lead_ms=0,premium_bps=3,basis_bps=5,half_life_s=1800", "Perpetuals against spot, name=value (streamforge/sim/derived.py): perp lead over spot (ms), mean and standard deviation of the mean-reverting basis (bps), its half-life (s). Funding settles from this premium."),
+        Setting("STREAMFORGE_SIM_PERP", "lead_ms=0,premium_bps=3,basis_bps=5,half_life_s=1800,regime_bps=4", "Perpetuals against spot, name=value (streamforge/sim/derived.py): perp lead over spot (ms), mean and standard deviation of the mean-reverting basis (bps), its half-life (s), and the standard deviation of its days-long swings (bps). Funding settles from this premium."),
         Setting("STREAMFORGE_SIM_OKX", "lag_ms=500,basis_bps=2,half_life_s=60", "OKX against Binance, name=value (streamforge/sim/derived.py): OKX's lag behind Binance (ms; negative leads), standard deviation (bps) and half-life (s) of the cross-venue basis."),
         Setting("STREAMFORGE_SIM_WEIGHT_LIMIT", "6000", "REQUEST_WEIGHT limit the simulator enforces per window."),
         Setting("STREAMFORGE_SIM_WEIGHT_WINDOW_S", "60", "Length of the simulator's weight window, seconds (Binance: 60)."),

@@ -91,6 +91,7 @@ class Market:
         self.prices = AssetPrices(seed, self.universe.assets, self.lead_lag)
         self._counts = Memo(lambda i: trades.DailyCounts.generate(seed, self.universe.instruments[i], volume), maxsize=256)
         self._paths = Memo(self._generate_path, maxsize=32)
+        self._regimes = Memo(lambda market, key: self.models.of(market).regime(seed, key), maxsize=256)
         self._days = Memo(self._generate_day, maxsize=6)
         self._day_klines = Memo(self._generate_day_klines, maxsize=64)
 
@@ -320,7 +321,8 @@ class Market:
             self._paths(reference, asset, day)[0],
             self._paths(reference, asset, day + timedelta(days=1))[0] if model.lag_ms < 0 else None,
         )
-        log_path = model.log_path(self.seed, f"{venue_market}:{asset}", day, around)
+        key = f"{venue_market}:{asset}"
+        log_path = model.log_path(self.seed, key, day, around, self._regimes(venue_market, key))
         return log_path, np.diff(log_path)
 
     def _generate_day(self, instrument_id: str, day: date) -> pl.DataFrame:

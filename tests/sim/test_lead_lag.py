@@ -13,7 +13,7 @@ from streamforge.sim.calendar import US_PER_DAY, US_PER_S, day_start_us
 from streamforge.sim.market import Market
 from streamforge.sim.prices import LeadLag
 
-from sim_cases import DAY, SEED, VOLUME
+from sim_cases import DAY, SEED, VOLUME, peak_lag
 
 HOURS = 8
 
@@ -22,13 +22,6 @@ def second_returns(market: Market, key: str, day: date, hours: int = HOURS) -> n
     """1-second log returns of the mid price over the day's first hours."""
     times = day_start_us(day) + np.arange(hours * 3_600 + 1, dtype=np.int64) * US_PER_S
     return np.diff(np.log(market.mid_prices(key, times)))
-
-
-def peak_lag(follower: np.ndarray, leader: np.ndarray, max_lag: int) -> int:
-    """The lag (seconds, 0..max_lag) at which the leader's returns correlate most with the follower's."""
-    n = follower.size
-    spectrum = np.fft.rfft(follower, 2 * n) * np.conj(np.fft.rfft(leader, 2 * n))
-    return int(np.argmax(np.fft.irfft(spectrum, 2 * n)[: max_lag + 1]))
 
 
 def five_minute_returns(market: Market, symbol: str, first: date, n_days: int) -> np.ndarray:

@@ -37,7 +37,8 @@ def exchange_info(sim: SimState, params: Params, unit_us: int) -> dict:
     one, many, status = params.text("symbol"), params.text("symbols"), params.text("symbolStatus")
     if one and many:
         raise wire.bad_combination()
-    today = sim.clock.today()
+    now_us = sim.clock.now_us()
+    today = day_of(now_us)  # statuses as of the serverTime answered
     listed = sim.market.listed(BINANCE_SPOT, today)
     names = list(listed)
     if one:
@@ -53,7 +54,7 @@ def exchange_info(sim: SimState, params: Params, unit_us: int) -> dict:
     interval, count = rate_limit_interval(sim.config.weight_window_s)
     return {
         "timezone": "UTC",
-        "serverTime": sim.clock.now_us() // unit_us,
+        "serverTime": now_us // unit_us,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": interval, "intervalNum": count, "limit": sim.config.weight_limit},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": RAW_REQUESTS_WINDOW_S // 60, "limit": RAW_REQUESTS_LIMIT},
