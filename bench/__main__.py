@@ -26,6 +26,7 @@ BENCHMARKS = {
     "b5_gnn": "B5 graph build and GNN training, 3 symbols × 30 days of 5-minute candles",
     "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
     "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 symbols: coalesced pushes vs no coalescing",
+    "b10_sim_universe": "B10 simulator: one day of the 200-asset universe (every listed symbol) at volume 1.0 and 0.01, vs drawing its random numbers alone",
 }
 
 
