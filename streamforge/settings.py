@@ -146,6 +146,15 @@ def get(env: str) -> str:
     return SETTINGS[env].get()
 
 
+def integer(env: str) -> int:
+    """A whole-number setting, refused by name when it is not one."""
+    text = get(env)
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{env}={text!r}: expected a whole number") from None
+
+
 def pairs(env: str, text: str) -> dict[str, str]:
     """The values of a `name=value,name=value` setting (empty items are skipped)."""
     values = {}

@@ -71,9 +71,8 @@ def mark_prices(times_us: np.ndarray, index: PriceOf, perpetual: PriceOf, premiu
     """Binance's mark price at each instant (see the module docstring)."""
     step = funding_hours * US_PER_HOUR
     last_settlement = times_us // step * step
-    last_rate = funding_rates(premium, np.unique(last_settlement), funding_hours)[
-        np.searchsorted(np.unique(last_settlement), last_settlement)
-    ]
+    settlements = np.unique(last_settlement)
+    last_rate = funding_rates(premium, settlements, funding_hours)[np.searchsorted(settlements, last_settlement)]
     idx, perp = index(times_us), perpetual(times_us)
     price1 = idx * (1 + last_rate * (last_settlement + step - times_us) / step)
     window = np.where(times_us >= RULES_2025_09_18_US, 30, 60)

@@ -21,8 +21,9 @@ from streamforge.venues.binance.simulator.ratelimit import RateLimiter
 @dataclass(frozen=True)
 class SimConfig:
     """How to run the simulator. `today` pins the clock's start (tests); None runs on real time. `speed` replays
-    the market faster than real time; the ws_* fields are Binance's WebSocket rules (ping every 20 s, a pong within
-    a minute, 24-hour connections), shortened by tests."""
+    the market faster than real time; `lead_lag`, `universe` and `models` shape the market (see `sim.market`); the
+    ws_* fields are Binance's WebSocket rules (ping every 20 s, a pong within a minute, 24-hour connections),
+    shortened by tests."""
 
     seed: int = 7
     volume: float = 1.0
@@ -49,10 +50,10 @@ class SimConfig:
             volume=float(settings.get("STREAMFORGE_SIM_VOLUME")),
             lead_lag=LeadLag(
                 planted=settings.get("STREAMFORGE_SIM_LEAD_LAG").strip().lower() in {"1", "true", "yes"},
-                lag_s=int(settings.get("STREAMFORGE_SIM_LAG_S")),
-                jitter_s=int(settings.get("STREAMFORGE_SIM_LAG_JITTER_S")),
+                lag_s=settings.integer("STREAMFORGE_SIM_LAG_S"),
+                jitter_s=settings.integer("STREAMFORGE_SIM_LAG_JITTER_S"),
             ),
-            universe=int(settings.get("STREAMFORGE_SIM_UNIVERSE")),
+            universe=settings.integer("STREAMFORGE_SIM_UNIVERSE"),
             models=PriceModels.from_settings(),
             weight_limit=int(settings.get("STREAMFORGE_SIM_WEIGHT_LIMIT")),
             weight_window_s=int(settings.get("STREAMFORGE_SIM_WEIGHT_WINDOW_S")),

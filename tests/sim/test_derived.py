@@ -166,3 +166,6 @@ def test_bad_models_and_keys_are_refused_by_name(market, monkeypatch):
     assert config.models.okx.lag_ms == 3_000 and config.models.perp == PriceModels.parse().perp
     with pytest.raises(ConfigError, match="between 7 and 1000"):
         Market(config.seed, universe=config.universe)
+    monkeypatch.setenv("STREAMFORGE_SIM_UNIVERSE", "all")
+    with pytest.raises(ConfigError, match="STREAMFORGE_SIM_UNIVERSE='all'"):
+        SimConfig.from_settings()
