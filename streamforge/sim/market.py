@@ -249,11 +249,11 @@ class Market:
         return self.mid_prices(key, times_us) / self.index_prices(key, times_us) - 1
 
     def funding_rates(self, key: str, start_us: int, end_us: int) -> pl.DataFrame:
-        """Funding settlements in [start_us, end_us) while the perpetual trades: funding_time, funding_rate and the
-        mark price at that instant."""
+        """Funding settlements in [start_us, end_us) that end an interval of trading (the first comes one interval
+        after the listing, the last at the delisting): funding_time, funding_rate and the mark price then."""
         instrument = self._perpetual(key)
         times = perps.settlement_times(instrument.funding_hours, start_us, end_us)
-        times = times[np.array([instrument.trading_on(day_of(int(t))) for t in times], dtype=bool)]
+        times = times[np.array([instrument.trading_on(day_of(int(t) - 1)) for t in times], dtype=bool)]
         rates = perps.funding_rates(lambda t: self.premiums(key, t), times, instrument.funding_hours)
         return pl.DataFrame(
             {

@@ -1,7 +1,8 @@
 """What a perpetual has beyond a price: index and mark prices, funding settled from the premium, liquidations.
 
-Binance's published rules (Funding Rate and Mark Price articles, and the change of 2025-09-18 08:00 UTC), applied to
-the simulated prices:
+Binance's published rules, applied to the simulated prices (sources: the "Funding Rate" and "Mark Price in USDⓈ-M
+futures" support articles, binance.com/en/support/articles/360033525031 and /faq/360033525071, and the announcement
+of 2025-09-16 that changed both from 2025-09-18 08:00 UTC on):
 
 * **Index** — the asset's spot price across the simulated spot venues that list it (equal weights).
 * **Premium** — perpetual price / index - 1 (the impact bid/ask of Binance's premium index are the mid here).

@@ -169,3 +169,19 @@ def test_bad_models_and_keys_are_refused_by_name(market, monkeypatch):
     monkeypatch.setenv("STREAMFORGE_SIM_UNIVERSE", "all")
     with pytest.raises(ConfigError, match="STREAMFORGE_SIM_UNIVERSE='all'"):
         SimConfig.from_settings()
+
+
+def test_funding_starts_one_interval_after_the_listing_and_ends_at_the_delisting():
+    market = Market(SEED, VOLUME, universe=200)
+    perpetuals = [i for i in market.instruments.values() if i.venue_market == "binance.usdm"]
+    listed = next(i for i in perpetuals if i.listed and i.listed > date(2020, 1, 1))
+    delisted = next(i for i in perpetuals if i.delisted and i.delisted > date(2020, 1, 1))
+
+    def settlements(instrument, day: date) -> list[int]:
+        start = day_start_us(day - timedelta(days=1))
+        return market.funding_rates(instrument.id, start, start + 2 * US_PER_DAY)["funding_time"].dt.epoch("us").to_list()
+
+    opened, step = day_start_us(listed.listed), listed.funding_hours * HOUR_US
+    assert settlements(listed, listed.listed) == list(range(opened + step, opened + US_PER_DAY, step))
+    closed, step = day_start_us(delisted.delisted), delisted.funding_hours * HOUR_US
+    assert settlements(delisted, delisted.delisted) == list(range(closed - US_PER_DAY, closed + 1, step))
