@@ -33,6 +33,18 @@ from pathlib import Path
 import polars as pl
 import psutil
 
+from bench.headline import Figure
+
+HEADLINE = (
+    Figure("ArangoDB store, client side: a day's write requests built, rows/s", "arangodb_client.write.build_requests_rows_per_s",
+           "arangodb_client_row_documents.write.build_requests_rows_per_s", "one document per row",
+           lower_is_better=False, goal=1_000_000),
+    Figure("ArangoDB store, client side: a day's answers decoded, rows/s", "arangodb_client.read.decode_answers_rows_per_s",
+           "arangodb_client_row_documents.read.decode_answers_rows_per_s", "one document per row",
+           lower_is_better=False, goal=1_000_000),
+    Figure("ArangoDB store, client side: read peak RSS, MiB", "arangodb_client.read.peak_rss_mib",
+           "embedded.peak_rss_mib", "embedded store"),
+)
 INSTRUMENT, DAY, SEED = "binance.spot.BTCUSDT", date(2025, 1, 4), 7
 ROOT = Path(__file__).resolve().parent.parent
 

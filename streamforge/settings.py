@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamforge.errors import ConfigError
+
 
 # Names whose values are credentials: never written to disk or printed (the deploy policy refuses them inline, too).
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
@@ -83,7 +85,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_SIM_PORT", "8765", "Port the simulator listens on."),
         Setting("STREAMFORGE_SIM_SEED", "7", "Seed of the simulated market: same seed, same trades everywhere."),
         Setting("STREAMFORGE_SIM_VOLUME", "1.0", "Scale of simulated trade counts; 1.0 gives ~1.5M BTCUSDT aggTrades a day (2025 volume)."),
-        Setting("STREAMFORGE_SIM_LEAD_LAG", "1", "1 plants the lead-lag (some symbols follow BTCUSDT by a few minutes); 0 is the control market."),
+        Setting("STREAMFORGE_SIM_UNIVERSE", "7", "Assets the simulated market lists over its history, most active first: 7 (BTC, ETH, BNB, SOL, XRP, DOGE and the delisted LUNA) up to 1000. 200 gives a realistic cross-section (streamforge/sim/assets.py): heavy-tailed activity, sectors, lead-lag groups, listings and delistings; each asset is also listed on Binance USD-M and OKX when busy enough (streamforge/sim/universe.py)."),
+        Setting("STREAMFORGE_SIM_LEAD_LAG", "1", "1 plants the lead-lag (ETH and BNB follow BTCUSDT by STREAMFORGE_SIM_LAG_S, SOL by twice that, and the universe's groups alike); 0 is the control market (same co-movement, no lead)."),
+        Setting("STREAMFORGE_SIM_LAG_S", "330", "Seconds a first-tier follower trails its leader (second tier: twice that); off the 5-minute grid by default."),
+        Setting("STREAMFORGE_SIM_LAG_JITTER_S", "60", "Each follower's lag moves by up to this many seconds either way, drawn per day from the seed."),
+        Setting("STREAMFORGE_SIM_PERP", "lead_ms=0,premium_bps=3,basis_bps=5,half_life_s=1800,regime_bps=4", "Perpetuals against spot, name=value (streamforge/sim/derived.py): perp lead over spot (ms), mean and standard deviation of the mean-reverting basis (bps), its half-life (s), and the standard deviation of its days-long swings (bps). Funding settles from this premium."),
+        Setting("STREAMFORGE_SIM_OKX", "lag_ms=500,basis_bps=2,half_life_s=60", "OKX against Binance, name=value (streamforge/sim/derived.py): OKX's lag behind Binance (ms; negative leads), standard deviation (bps) and half-life (s) of the cross-venue basis."),
         Setting("STREAMFORGE_SIM_WEIGHT_LIMIT", "6000", "REQUEST_WEIGHT limit the simulator enforces per window."),
         Setting("STREAMFORGE_SIM_WEIGHT_WINDOW_S", "60", "Length of the simulator's weight window, seconds (Binance: 60)."),
         Setting("STREAMFORGE_SIM_FAULTS", "", "Fault injection, comma-separated name=value (see streamforge/sim/faults.py)."),
@@ -154,6 +161,26 @@ SETTINGS: dict[str, Setting] = {
 
 def get(env: str) -> str:
     return SETTINGS[env].get()
+
+
+def integer(env: str) -> int:
+    """A whole-number setting, refused by name when it is not one."""
+    text = get(env)
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{env}={text!r}: expected a whole number") from None
+
+
+def pairs(env: str, text: str) -> dict[str, str]:
+    """The values of a `name=value,name=value` setting (empty items are skipped)."""
+    values = {}
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"{env}: {item!r} is not name=value")
+        values[name.strip()] = value.strip()
+    return values
 
 
 def home() -> Path:

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from streamforge.instruments import parse_instrument
 from streamforge.schemas import AGG_TRADE, CANDLE
 from streamforge.sim.market import Market
 from streamforge.dates import day_bounds_us
@@ -23,13 +22,13 @@ def sim_window(
     start_us, _ = day_bounds_us(first_day)
     _, end_us = day_bounds_us(first_day + timedelta(days=days - 1))
     candles = {
-        interval: pl.concat([_candles(market.klines(_symbol(s), interval, start_us, end_us)) for s in instruments])
+        interval: pl.concat([_candles(market.klines(s, interval, start_us, end_us)) for s in instruments])
         for interval in ("5m", "1m")
     }
     trades = None
     if with_trades:
         trades = AGG_TRADE.conform(
-            pl.concat([market.day_trades(_symbol(s), first_day + timedelta(days=d)) for s in instruments for d in range(days)])
+            pl.concat([market.day_trades(s, first_day + timedelta(days=d)) for s in instruments for d in range(days)])
         )
     return candles["5m"], candles["1m"], trades
 
@@ -38,7 +37,3 @@ def _candles(klines: pl.DataFrame) -> pl.DataFrame:
     vwap = pl.when(pl.col("volume") > 0).then(pl.col("quote_volume") / pl.col("volume")).otherwise(pl.col("close"))
     return CANDLE.conform(klines.with_columns(vwap=vwap))
 
-
-def _symbol(instrument: str) -> str:
-    """The simulated market names a Binance spot instrument by its symbol."""
-    return parse_instrument(instrument).symbol

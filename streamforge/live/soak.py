@@ -25,7 +25,6 @@ from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import TopicSpec, build_topics, topic
 from streamforge.catalog import BOOK, LIVE_TRADES
-from streamforge.instruments import parse_instrument
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.sim.faults import Faults
 from streamforge.sim.market import Market
@@ -98,7 +97,7 @@ def book_problems(books: pl.DataFrame, market: Market) -> tuple[int, list[str]]:
     mismatches, checkpoints = [], 0
     for (instrument, update), levels in books.group_by(INSTRUMENT, "last_update_id", maintain_order=True):
         checkpoints += 1
-        truth = market.book_state(parse_instrument(instrument).symbol, update, TOP)
+        truth = market.book_state(instrument, update, TOP)
         for side, expected in (("bid", truth.bids), ("ask", truth.asks)):
             got = levels.filter(pl.col("side") == side).sort("level").select("price", "qty").rows()
             if [(round(p, 8), round(q, 8)) for p, q in got] != [(round(p, 8), round(q, 8)) for p, q in expected]:

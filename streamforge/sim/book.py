@@ -1,9 +1,9 @@
 """A deterministic order book around the simulated mid price: REST depth snapshots and the depth-diff stream.
 
 The book has one state per update id k (a 100 ms step since the Unix epoch, so ids increase with time on every
-symbol); state k is a pure function of (seed, symbol, k):
+instrument); state k is a pure function of (seed, instrument, k):
 * bid levels sit at every tick from the best bid (the mid's tick at time k * 100 ms) down, asks at every tick above;
-* each level's quantity is a hash of (symbol key, price tick, refresh epoch). A level's epoch advances every
+* each level's quantity is a hash of (instrument key, price tick, refresh epoch). A level's epoch advances every
   LEVEL_REFRESH_S seconds at a phase of its own, so between two instants only some levels change.
 
 The diff stream (`diff`) tells a client how to go from state a to state b, the way Binance's depthUpdate does: the
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streamforge.sim.seeding import key64, uniform01
-from streamforge.sim.symbols import SymbolSpec, decimals
+from streamforge.sim.instruments import Instrument, decimals
 
 UPDATE_INTERVAL_US = 100_000
 LEVEL_REFRESH_S = 10
@@ -55,9 +55,9 @@ def update_time_us(update: int) -> int:
     return update * UPDATE_INTERVAL_US
 
 
-def level_quantities(seed: int, spec: SymbolSpec, ticks: np.ndarray, time_us: int) -> np.ndarray:
+def level_quantities(seed: int, spec: Instrument, ticks: np.ndarray, time_us: int) -> np.ndarray:
     """Quantity resting at each price tick at `time_us`; deeper levels hold more."""
-    key = np.uint64(key64(seed, spec.symbol, "book"))
+    key = np.uint64(key64(seed, spec.random_key, "book"))
     phase = (uniform01(ticks.astype(np.uint64) ^ key) * LEVEL_REFRESH_S).astype(np.int64)
     epoch = (time_us // 1_000_000 + phase) // LEVEL_REFRESH_S
     u = uniform01(ticks.astype(np.uint64) * np.uint64(1_000_003) ^ epoch.astype(np.uint64) ^ key)
@@ -65,7 +65,7 @@ def level_quantities(seed: int, spec: SymbolSpec, ticks: np.ndarray, time_us: in
     return np.round(np.maximum(np.rint(size / spec.step_size), 1) * spec.step_size, decimals(spec.step_size))
 
 
-def best_bid_tick(spec: SymbolSpec, mid: float) -> int:
+def best_bid_tick(spec: Instrument, mid: float) -> int:
     return int(np.floor(mid / spec.tick_size))
 
 
@@ -75,12 +75,12 @@ def _side_ticks(best_bid: int, side: str, count: int) -> np.ndarray:
     return ticks[ticks > 0]
 
 
-def _levels(spec: SymbolSpec, ticks: np.ndarray, quantities: np.ndarray) -> Levels:
+def _levels(spec: Instrument, ticks: np.ndarray, quantities: np.ndarray) -> Levels:
     prices = np.round(ticks * spec.tick_size, decimals(spec.tick_size))
     return list(zip(prices.tolist(), quantities.tolist(), strict=True))
 
 
-def snapshot(seed: int, spec: SymbolSpec, mid: float, update: int, limit: int) -> BookSnapshot:
+def snapshot(seed: int, spec: Instrument, mid: float, update: int, limit: int) -> BookSnapshot:
     """The top `limit` levels per side of state `update`, whose mid is `mid`."""
     best, time_us = best_bid_tick(spec, mid), update_time_us(update)
     bid_ticks, ask_ticks = _side_ticks(best, "bid", limit), _side_ticks(best, "ask", limit)
@@ -91,7 +91,7 @@ def snapshot(seed: int, spec: SymbolSpec, mid: float, update: int, limit: int) -
     )
 
 
-def _step(seed: int, spec: SymbolSpec, best: tuple[int, int], times: tuple[int, int], window: int, side: str) -> dict[int, float]:
+def _step(seed: int, spec: Instrument, best: tuple[int, int], times: tuple[int, int], window: int, side: str) -> dict[int, float]:
     """Levels of one side that change from one state (best bid tick, time) to the next: tick -> new quantity."""
     (best_prev, best_now), (t_prev, t_now) = best, times
     changes: dict[int, float] = {}
@@ -113,7 +113,7 @@ def _step(seed: int, spec: SymbolSpec, best: tuple[int, int], times: tuple[int, 
     return changes
 
 
-def diff(seed: int, spec: SymbolSpec, best_bids: list[int], first: int, window: int) -> DepthDiff:
+def diff(seed: int, spec: Instrument, best_bids: list[int], first: int, window: int) -> DepthDiff:
     """The merged changes over states first-1 .. first+len(best_bids)-2, given each state's best bid tick."""
     merged: dict[str, dict[int, float]] = {"bid": {}, "ask": {}}
     for i in range(1, len(best_bids)):

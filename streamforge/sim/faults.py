@@ -41,6 +41,7 @@ import threading
 from dataclasses import dataclass, field, fields
 from datetime import date
 
+from streamforge import settings
 from streamforge.errors import ConfigError
 
 ALL = "all"
@@ -101,13 +102,7 @@ class Faults:
     @classmethod
     def parse(cls, text: str) -> Faults:
         """From the STREAMFORGE_SIM_FAULTS syntax: `name=value,name=value`."""
-        pairs = {}
-        for item in filter(None, (i.strip() for i in text.split(","))):
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise ConfigError(f"fault {item!r}: expected name=value (see streamforge/sim/faults.py)")
-            pairs[name.strip()] = value.strip()
-        return cls.from_mapping(pairs)
+        return cls.from_mapping(settings.pairs("STREAMFORGE_SIM_FAULTS", text))
 
     @classmethod
     def from_mapping(cls, values: dict[str, object]) -> Faults:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from streamforge.instruments import DEFAULT_MARKET
 from streamforge.schemas import INSTRUMENT, KLINE
 from streamforge.sim.calendar import US_PER_DAY, US_PER_S
 
@@ -34,7 +33,7 @@ INTERVALS: dict[str, int] = {
 
 
 def aggregate(
-    trades: pl.DataFrame, symbol: str, interval: str, grid_start_us: int, n_buckets: int, prev_close: float | None
+    trades: pl.DataFrame, instrument: str, interval: str, grid_start_us: int, n_buckets: int, prev_close: float | None
 ) -> pl.DataFrame:
     """KLINE rows for `n_buckets` intervals from `grid_start_us`, from the trades inside them.
 
@@ -73,7 +72,7 @@ def aggregate(
         )
         .filter(pl.col("close").is_not_null())
         .with_columns(
-            pl.lit(f"{DEFAULT_MARKET}.{symbol}").alias(INSTRUMENT),
+            pl.lit(instrument).alias(INSTRUMENT),
             pl.lit(interval).alias("interval"),
             (grid_start_us + pl.col("bucket") * step).cast(pl.Datetime("us", "UTC")).alias("open_time"),
             (grid_start_us + (pl.col("bucket") + 1) * step - 1).cast(pl.Datetime("us", "UTC")).alias("close_time"),

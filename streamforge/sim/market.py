@@ -1,9 +1,29 @@
-"""The simulated market: deterministic trades, klines and order books for every listed symbol and day.
+"""The simulated market: deterministic trades, klines and order books for every instrument of the universe and day.
 
-`Market` is the one object the server (and, later, the WebSocket streams) asks for data. Everything it returns is a
-pure function of (seed, volume, lead_lag, symbol, time range): the order of calls and the days generated before make
-no difference. Generated days are kept in small in-memory LRU memos because REST pages hit the same day repeatedly.
-See `prices` (how prices move, the planted lead-lag), `trades` (ids, arrivals, sides, sizes), `klines` and `book`.
+`Market` is the one object the wire formats (REST, dumps, WebSocket) ask for data. Everything it returns is a pure
+function of its configuration (seed, volume, lead-lag, derived price models) and the instrument and time range: the
+order of calls and the days generated before make no difference, and the universe's size changes nothing about an
+instrument it lists. Generated days are kept in small in-memory LRU memos because REST pages hit the same day
+repeatedly. See `assets` (the cross-section), `prices` (how assets move, the planted lead-lag), `universe` (the venues'
+instruments), `derived` (perpetuals and other venues from the assets), `perps` (index, mark, funding, liquidations),
+`trades`, `klines` and `book`.
+
+For the venue wire formats: every method takes an instrument id `<venue>.<market>.<SYMBOL>` (e.g.
+`binance.usdm.BTCUSDT`, `okx.swap.BTC-USDT-SWAP`); a bare symbol means Binance spot, which is how the Binance spot
+handlers call it. What a venue adapter uses:
+
+* listing: `instruments`, `listed(venue_market, day)` (what the venue's instrument list shows that day),
+  `status(key, day)` (TRADING, BREAK, or None before listing), `spec(key)` (tick, step, contract size, funding hours);
+* trades: `day_trades`, `day_agg_ids`, `agg_trades`, `agg_trades_from_id`, `last_agg_trades` (AGG_TRADE frames; ids
+  contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
+  without aggregate trades serves each row as one trade);
+* candles: `klines(key, interval, start_us, end_us, as_of_us=…)` (Binance kline semantics);
+* book: `depth`, `book_state`, `depth_diff` (update ids are 100 ms steps; see `book`);
+* prices: `mid_price(s)`; for perpetuals `index_prices`, `premiums`, `mark_prices`, `funding_rates(key, start_us,
+  end_us)` and `liquidations(key, start_us, end_us)`.
+
+Quantities are in the base asset; a venue counting contracts divides by `spec(key).contract_size` (exact: the step
+is whole contracts).
 """
 
 from __future__ import annotations
@@ -13,15 +33,19 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from streamforge import settings
 from streamforge.errors import ConfigError, UnknownSymbolError
 from streamforge.schemas import AGG_TRADE, KLINE, Record
-from streamforge.sim import book, prices, trades
+from streamforge.sim import book, perps, trades
+from streamforge.sim.assets import Asset
 from streamforge.sim.calendar import (
     EPOCH,
     EPOCH_US,
     HORIZON,
+    MICROSECOND_DUMPS_FROM,
     S_PER_DAY,
     US_PER_DAY,
+    US_PER_MS,
     US_PER_S,
     day_index,
     day_of,
@@ -29,70 +53,103 @@ from streamforge.sim.calendar import (
     days_between,
     in_range,
 )
+from streamforge.sim.derived import Neighbours, PriceModels
+from streamforge.sim.instruments import SHORTHAND_MARKET, Instrument
 from streamforge.sim.klines import INTERVALS, aggregate
 from streamforge.sim.memo import Memo
-from streamforge.sim.symbols import SYMBOLS, SymbolSpec
+from streamforge.sim.prices import AssetPrices, LeadLag
+from streamforge.sim.seeding import key64
+from streamforge.sim.universe import MARKETS, SPOT_MARKETS, Universe
 
 _SECONDS = np.arange(S_PER_DAY + 1)
+DEFAULT_UNIVERSE = int(settings.SETTINGS["STREAMFORGE_SIM_UNIVERSE"].default)
 
 #: Bump when a change to the generator changes its output, so that cached dump files are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 class Market:
-    """A seeded market. `volume` scales trade counts (1.0: ~1.5M BTCUSDT aggTrades a day); `lead_lag=False` is the
-    control market where followers move with BTCUSDT at the same time instead of minutes later."""
+    """A seeded market. `volume` scales trade counts (1.0: ~1.5M BTCUSDT aggTrades a day); `lead_lag=False` (or a
+    `LeadLag` with `planted=False`) is the control market where followers move with their leader at the same time
+    instead of minutes later. `universe` is the number of assets (see `assets`); `models` the derived markets'."""
 
-    def __init__(self, seed: int, volume: float = 1.0, lead_lag: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int,
+        volume: float = 1.0,
+        lead_lag: bool | LeadLag = True,
+        *,
+        universe: int = DEFAULT_UNIVERSE,
+        models: PriceModels | None = None,
+    ) -> None:
         if volume <= 0:
             raise ConfigError(f"simulator volume must be positive, got {volume}")
-        self.seed, self.volume, self.lead_lag = seed, volume, lead_lag
-        self._counts = Memo(lambda s: trades.DailyCounts.generate(seed, SYMBOLS[s], volume), maxsize=len(SYMBOLS))
-        self._anchors = Memo(lambda s: prices.anchor_log_prices(seed, SYMBOLS[s]), maxsize=len(SYMBOLS))
-        self._paths = Memo(self._generate_path, maxsize=16)
+        self.seed, self.volume = seed, volume
+        self.lead_lag = lead_lag if isinstance(lead_lag, LeadLag) else LeadLag(planted=lead_lag)
+        self.models = models or PriceModels.parse()
+        self.universe = Universe(universe)
+        self.prices = AssetPrices(seed, self.universe.assets, self.lead_lag)
+        self._counts = Memo(lambda i: trades.DailyCounts.generate(seed, self.universe.instruments[i], volume), maxsize=256)
+        self._paths = Memo(self._generate_path, maxsize=32)
+        self._regimes = Memo(lambda market, key: self.models.of(market).regime(seed, key), maxsize=256)
         self._days = Memo(self._generate_day, maxsize=6)
         self._day_klines = Memo(self._generate_day_klines, maxsize=64)
 
     @property
     def key(self) -> str:
-        """Names everything that determines the market's data (used to key cached dump files)."""
-        kind = "leadlag" if self.lead_lag else "control"
-        return f"seed{self.seed}-volume{self.volume:g}-{kind}-v{GENERATOR_VERSION}"
+        """Names everything that determines the market's data (used to key cached dump files). The universe's size
+        is not part of it: an instrument's data are the same in every universe that lists it."""
+        models = f"{key64(self.models.key):016x}"[:8]
+        return f"seed{self.seed}-volume{self.volume:g}-{self.lead_lag.key}-m{models}-v{GENERATOR_VERSION}"
+
+    # --- listing
 
     @property
-    def symbols(self) -> dict[str, SymbolSpec]:
-        return dict(SYMBOLS)
+    def instruments(self) -> dict[str, Instrument]:
+        """Every instrument of the universe, by id, whether listed yet or not."""
+        return dict(self.universe.instruments)
 
-    def spec(self, symbol: str) -> SymbolSpec:
-        try:
-            return SYMBOLS[symbol]
-        except KeyError:
-            raise UnknownSymbolError(
-                f"symbol {symbol!r} is not listed by the simulated exchange; listed: {', '.join(SYMBOLS)}"
-            ) from None
+    @property
+    def symbols(self) -> dict[str, Instrument]:
+        """Binance spot's instruments by symbol, whether listed yet or not (`listed` says which exist on a day)."""
+        return self.universe.of_market(SHORTHAND_MARKET)
+
+    def listed(self, venue_market: str, day: date) -> dict[str, Instrument]:
+        """The instruments a venue market's instrument list shows on `day` (TRADING or BREAK), by symbol."""
+        return {s: i for s, i in self.universe.of_market(venue_market).items() if i.exists_on(day)}
+
+    def status(self, key: str, day: date) -> str | None:
+        """TRADING, BREAK, or None when the instrument is not listed (yet) on `day`."""
+        return self.spec(key).status_on(day)
+
+    def spec(self, key: str) -> Instrument:
+        return self.universe.instrument(key)
+
+    def asset(self, key: str) -> Asset:
+        return self.universe.assets[self.spec(key).base_asset]
 
     # --- trades
 
-    def day_trades(self, symbol: str, day: date) -> pl.DataFrame:
+    def day_trades(self, key: str, day: date) -> pl.DataFrame:
         """All aggregate trades of the UTC day (AGG_TRADE), ordered by agg_id."""
-        self.spec(symbol)  # refuses an unknown symbol by name
+        instrument = self.spec(key)
         if not in_range(day):
             return AGG_TRADE.empty()
-        return self._days(symbol, day)
+        return self._days(instrument.id, day)
 
-    def day_agg_ids(self, symbol: str, day: date) -> range:
+    def day_agg_ids(self, key: str, day: date) -> range:
         """The agg ids of the day's trades (known without generating the day)."""
+        instrument = self.spec(key)
         if not in_range(day):
             return range(0)
-        self.spec(symbol)  # refuses an unknown symbol by name
-        counts, i = self._counts(symbol), day_index(day)
+        counts, i = self._counts(instrument.id), day_index(day)
         return range(int(counts.first_agg_id[i]), int(counts.first_agg_id[i] + counts.agg[i]))
 
-    def agg_trades(self, symbol: str, start_us: int, end_us: int, limit: int | None = None) -> pl.DataFrame:
+    def agg_trades(self, key: str, start_us: int, end_us: int, limit: int | None = None) -> pl.DataFrame:
         """Aggregate trades with start_us <= time < end_us, the first `limit` of them when given."""
         parts = []
         for day in days_between(start_us, end_us):
-            frame = self.day_trades(symbol, day)
+            frame = self.day_trades(key, day)
             times = _times_us(frame)
             lo, hi = np.searchsorted(times, [start_us, end_us])
             parts.append(frame.slice(lo, hi - lo))
@@ -100,125 +157,202 @@ class Market:
                 break
         return _concat(parts, limit)
 
-    def agg_trades_from_id(self, symbol: str, from_id: int, end_us: int, limit: int) -> pl.DataFrame:
+    def agg_trades_from_id(self, key: str, from_id: int, end_us: int, limit: int) -> pl.DataFrame:
         """Up to `limit` aggregate trades with agg_id >= from_id and time < end_us."""
-        self.spec(symbol)  # refuses an unknown symbol by name
-        counts = self._counts(symbol)
+        counts = self._counts(self.spec(key).id)
         first = max(counts.day_of_agg_id(max(from_id, 0)), 0)
         parts, day = [], EPOCH + timedelta(days=first)
         while day < HORIZON and day_start_us(day) < end_us and sum(p.height for p in parts) < limit:
-            frame = self.day_trades(symbol, day)
+            frame = self.day_trades(key, day)
             skip = max(from_id - int(counts.first_agg_id[day_index(day)]), 0)
             stop = int(np.searchsorted(_times_us(frame), end_us))
             parts.append(frame.slice(skip, max(stop - skip, 0)))
             day += timedelta(days=1)
         return _concat(parts, limit)
 
-    def last_agg_trades(self, symbol: str, end_us: int, limit: int) -> pl.DataFrame:
+    def last_agg_trades(self, key: str, end_us: int, limit: int) -> pl.DataFrame:
         """The `limit` most recent aggregate trades before end_us (looking back at most one day)."""
-        recent = self.agg_trades(symbol, end_us - US_PER_DAY, end_us)
+        recent = self.agg_trades(key, end_us - US_PER_DAY, end_us)
         return recent.tail(limit)
 
     # --- klines
 
-    def klines(
-        self, symbol: str, interval: str, start_us: int, end_us: int, *, as_of_us: int | None = None
-    ) -> pl.DataFrame:
-        """KLINE rows with start_us <= open_time < end_us, computed from this market's trades.
+    def klines(self, key: str, interval: str, start_us: int, end_us: int, *, as_of_us: int | None = None) -> pl.DataFrame:
+        """KLINE rows with start_us <= open_time < end_us, computed from this market's trades; none on days the
+        instrument does not trade.
 
         With `as_of_us`, the market is seen at that instant: later klines do not exist yet and the kline holding it
         is built from the trades up to it (Binance's still-open kline).
         """
-        self.spec(symbol)  # refuses an unknown symbol by name
+        instrument = self.spec(key)
         interval_us(interval)  # refuses an unknown interval by name
         if as_of_us is not None:
             end_us = min(end_us, as_of_us + 1)
         parts = []
         for day in days_between(start_us, end_us):
-            frame = self._day_klines(symbol, day, interval)
+            frame = self._day_klines(instrument.id, day, interval)
             opened = pl.col("open_time").dt.epoch("us")
             parts.append(frame.filter((opened >= start_us) & (opened < end_us)))
         result = _concat(parts, None, KLINE)
         if as_of_us is None or result.is_empty() or _epoch_us(result["close_time"][-1]) <= as_of_us:
             return result
         open_us = _epoch_us(result["open_time"][-1])
-        prev_close = result["close"][-2] if result.height > 1 else self._close_before(symbol, open_us)
-        so_far = self.agg_trades(symbol, open_us, as_of_us + 1)
-        open_kline = aggregate(so_far, symbol, interval, open_us, 1, prev_close)
+        prev_close = result["close"][-2] if result.height > 1 else self._close_before(instrument.id, open_us)
+        so_far = self.agg_trades(instrument.id, open_us, as_of_us + 1)
+        open_kline = aggregate(so_far, instrument.id, interval, open_us, 1, prev_close)
         return pl.concat([result.head(result.height - 1), open_kline])
 
     # --- prices and the book
 
-    def mid_price(self, symbol: str, time_us: int) -> float:
+    def mid_price(self, key: str, time_us: int) -> float:
         """The simulated mid price at an instant (the path the trades are drawn around)."""
-        return float(self.mid_prices(symbol, np.array([time_us], dtype=np.int64))[0])
+        return float(self.mid_prices(key, np.array([time_us], dtype=np.int64))[0])
 
-    def mid_prices(self, symbol: str, times_us: np.ndarray) -> np.ndarray:
+    def mid_prices(self, key: str, times_us: np.ndarray) -> np.ndarray:
         """`mid_price` of many instants at once (the depth stream asks for every 100 ms state)."""
-        self.spec(symbol)  # refuses an unknown symbol by name
-        mids = np.empty(len(times_us))
-        days = (times_us - EPOCH_US) // US_PER_DAY
-        for index in np.unique(days):
-            day = EPOCH + timedelta(days=int(index))
-            log_path, _ = self._paths(symbol, day)
-            here = days == index
-            seconds = (times_us[here] - day_start_us(day)) / US_PER_S
-            mids[here] = np.exp(np.interp(seconds, _SECONDS, log_path))
-        return mids
+        return np.exp(self._log_prices(self.spec(key), np.asarray(times_us, dtype=np.int64)))
 
-    def depth(self, symbol: str, time_us: int, limit: int) -> book.BookSnapshot:
-        """The order book's top `limit` levels per side as of an instant (the state of its update id); empty for a
-        symbol that is not trading."""
-        return self.book_state(symbol, book.update_id(time_us), limit)
+    def depth(self, key: str, time_us: int, limit: int) -> book.BookSnapshot:
+        """The order book's top `limit` levels per side as of an instant (the state of its update id); empty when the
+        instrument is not trading then."""
+        return self.book_state(key, book.update_id(time_us), limit)
 
-    def book_state(self, symbol: str, update: int, limit: int) -> book.BookSnapshot:
+    def book_state(self, key: str, update: int, limit: int) -> book.BookSnapshot:
         """The top `limit` levels per side of the book's state `update` (the true book a client must arrive at)."""
-        spec = self.spec(symbol)
-        if not spec.trading:
+        instrument = self.spec(key)
+        time_us = book.update_time_us(update)
+        if not instrument.trading_on(day_of(time_us)):
             return book.BookSnapshot(update, [], [])
-        return book.snapshot(self.seed, spec, self.mid_price(symbol, book.update_time_us(update)), update, limit)
+        return book.snapshot(self.seed, instrument, self.mid_price(instrument.id, time_us), update, limit)
 
-    def depth_diff(self, symbol: str, first: int, final: int, window: int) -> book.DepthDiff:
-        """The depthUpdate from state first-1 to state final, covering the top `window` levels (see `book`)."""
-        spec = self.spec(symbol)
-        if not spec.trading:
+    def depth_diff(self, key: str, first: int, final: int, window: int) -> book.DepthDiff:
+        """The depthUpdate from state first-1 to state final, covering the top `window` levels (see `book`); empty
+        when the instrument is not trading at state `final`."""
+        instrument = self.spec(key)
+        if not instrument.trading_on(day_of(book.update_time_us(final))):
             return book.DepthDiff(first, final, [], [])
         states = np.arange(first - 1, final + 1, dtype=np.int64)
-        mids = self.mid_prices(symbol, book.update_time_us(states))
-        best_bids = [book.best_bid_tick(spec, mid) for mid in mids.tolist()]
-        return book.diff(self.seed, spec, best_bids, first, window)
+        mids = self.mid_prices(instrument.id, book.update_time_us(states))
+        best_bids = [book.best_bid_tick(instrument, mid) for mid in mids.tolist()]
+        return book.diff(self.seed, instrument, best_bids, first, window)
+
+    # --- perpetuals (see `perps`)
+
+    def index_prices(self, key: str, times_us: np.ndarray) -> np.ndarray:
+        """The perpetual's index: the mean of its asset's prices on the spot markets that list it."""
+        asset = self.spec(key).base_asset
+        spots = [self.universe.on(m, asset) for m in SPOT_MARKETS if self.universe.on(m, asset) in self.universe.instruments]
+        return np.mean([self.mid_prices(spot, times_us) for spot in spots], axis=0)
+
+    def premiums(self, key: str, times_us: np.ndarray) -> np.ndarray:
+        """Perpetual price / index - 1 at each instant."""
+        return self.mid_prices(key, times_us) / self.index_prices(key, times_us) - 1
+
+    def funding_rates(self, key: str, start_us: int, end_us: int) -> pl.DataFrame:
+        """Funding settlements in [start_us, end_us) that end an interval of trading (the first comes one interval
+        after the listing, the last at the delisting): funding_time, funding_rate and the mark price then."""
+        instrument = self._perpetual(key)
+        times = perps.settlement_times(instrument.funding_hours, start_us, end_us)
+        times = times[np.array([instrument.trading_on(day_of(int(t) - 1)) for t in times], dtype=bool)]
+        rates = perps.funding_rates(lambda t: self.premiums(key, t), times, instrument.funding_hours)
+        return pl.DataFrame(
+            {
+                "funding_time": pl.Series(times, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+                "funding_rate": rates,
+                "mark_price": self.mark_prices(key, times),
+            },
+            schema={"funding_time": pl.Datetime("us", "UTC"), "funding_rate": pl.Float64, "mark_price": pl.Float64},
+        )
+
+    def mark_prices(self, key: str, times_us: np.ndarray) -> np.ndarray:
+        """The perpetual's mark price at each instant (Binance's median rule)."""
+        instrument = self._perpetual(key)
+        times = np.asarray(times_us, dtype=np.int64)
+        if times.size == 0:
+            return np.empty(0)
+        return perps.mark_prices(
+            times,
+            lambda t: self.index_prices(key, t),
+            lambda t: self.mid_prices(key, t),
+            lambda t: self.premiums(key, t),
+            instrument.funding_hours,
+        )
+
+    def liquidations(self, key: str, start_us: int, end_us: int) -> pl.DataFrame:
+        """Forced orders with start_us <= time < end_us: time, side (SELL liquidates a long), price, qty."""
+        instrument = self._perpetual(key)
+        parts = []
+        for day in days_between(start_us, end_us):
+            if not instrument.trading_on(day):
+                continue
+            expected = perps.LIQUIDATIONS_PER_AGG_TRADE * self._counts(instrument.id).agg[day_index(day)]
+            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+            frame = perps.liquidations(self.seed, instrument, day, log_path, expected)
+            parts.append(frame.filter(pl.col("time").dt.epoch("us").is_between(start_us, end_us, closed="left")))
+        return pl.concat(parts) if parts else pl.DataFrame(schema=perps.LIQUIDATION)
+
+    def _perpetual(self, key: str) -> Instrument:
+        instrument = self.spec(key)
+        if not instrument.perpetual:
+            raise UnknownSymbolError(f"{instrument.id} is not a perpetual: it has no funding, mark price or liquidations")
+        return instrument
 
     # --- generation (memoised)
 
-    def _generate_path(self, symbol: str, day: date) -> tuple[np.ndarray, np.ndarray]:
-        spec = SYMBOLS[symbol]
-        returns = prices.returns(self.seed, spec, day, self.lead_lag)
-        return prices.log_price_path(self._anchors(symbol), day, returns), returns
+    def _log_prices(self, instrument: Instrument, times_us: np.ndarray) -> np.ndarray:
+        logs = np.empty(len(times_us))
+        days = (times_us - EPOCH_US) // US_PER_DAY
+        for index in np.unique(days):
+            day = EPOCH + timedelta(days=int(index))
+            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+            here = days == index
+            logs[here] = np.interp((times_us[here] - day_start_us(day)) / US_PER_S, _SECONDS, log_path)
+        return logs
 
-    def _generate_day(self, symbol: str, day: date) -> pl.DataFrame:
-        counts = self._counts(symbol)
+    def _generate_path(self, venue_market: str, asset: str, day: date) -> tuple[np.ndarray, np.ndarray]:
+        """(log path at the day's 86,401 second boundaries, the 1-second returns the trades are drawn from) of the
+        asset on a venue market; it exists on every day, listed or not, because other markets derive from it."""
+        reference = MARKETS[venue_market].reference
+        if reference is None:
+            return self.prices.log_path(asset, day), self.prices.returns(asset, day)
+        model = self.models.of(venue_market)
+        around: Neighbours = (
+            self._paths(reference, asset, day - timedelta(days=1))[0] if model.lag_ms > 0 else None,
+            self._paths(reference, asset, day)[0],
+            self._paths(reference, asset, day + timedelta(days=1))[0] if model.lag_ms < 0 else None,
+        )
+        key = f"{venue_market}:{asset}"
+        log_path = model.log_path(self.seed, key, day, around, self._regimes(venue_market, key))
+        return log_path, np.diff(log_path)
+
+    def _generate_day(self, instrument_id: str, day: date) -> pl.DataFrame:
+        counts = self._counts(instrument_id)
         if counts.agg[day_index(day)] == 0:
             return AGG_TRADE.empty()
-        log_path, returns = self._paths(symbol, day)
-        return trades.generate_day(self.seed, SYMBOLS[symbol], day, counts, log_path, returns)
+        instrument = self.universe.instruments[instrument_id]
+        log_path, returns = self._paths(instrument.venue_market, instrument.base_asset, day)
+        return trades.generate_day(self.seed, instrument, day, counts, log_path, returns, _time_unit_us(instrument, day))
 
-    def _generate_day_klines(self, symbol: str, day: date, interval: str) -> pl.DataFrame:
-        frame = self.day_trades(symbol, day)
+    def _generate_day_klines(self, instrument_id: str, day: date, interval: str) -> pl.DataFrame:
+        instrument = self.universe.instruments[instrument_id]
+        if not instrument.trading_on(day):
+            return KLINE.empty()
+        frame = self.day_trades(instrument_id, day)
         start, step = day_start_us(day), interval_us(interval)
         first_bucket_traded = not frame.is_empty() and _epoch_us(frame["time"][0]) < start + step
-        prev_close = None if first_bucket_traded else self._close_before(symbol, start)
-        return aggregate(frame, symbol, interval, start, US_PER_DAY // step, prev_close)
+        prev_close = None if first_bucket_traded else self._close_before(instrument_id, start)
+        return aggregate(frame, instrument.id, interval, start, US_PER_DAY // step, prev_close)
 
-    def _close_before(self, symbol: str, time_us: int) -> float | None:
+    def _close_before(self, instrument_id: str, time_us: int) -> float | None:
         """Price of the last trade before `time_us`, or None when nothing traded before."""
         day = day_of(time_us)
-        earlier = self.agg_trades(symbol, day_start_us(day), time_us)
+        earlier = self.agg_trades(instrument_id, day_start_us(day), time_us)
         if not earlier.is_empty():
             return float(earlier["price"][-1])
-        traded_days = np.flatnonzero(self._counts(symbol).agg[: max(day_index(day), 0)])
+        traded_days = np.flatnonzero(self._counts(instrument_id).agg[: max(day_index(day), 0)])
         if traded_days.size == 0:
             return None
-        return float(self.day_trades(symbol, EPOCH + timedelta(days=int(traded_days[-1])))["price"][-1])
+        return float(self.day_trades(instrument_id, EPOCH + timedelta(days=int(traded_days[-1])))["price"][-1])
 
 
 def interval_us(interval: str) -> int:
@@ -226,6 +360,13 @@ def interval_us(interval: str) -> int:
         return INTERVALS[interval]
     except KeyError:
         raise ConfigError(f"kline interval {interval!r} is not simulated; use one of {', '.join(INTERVALS)}") from None
+
+
+def _time_unit_us(instrument: Instrument, day: date) -> int:
+    """Resolution of trade times: Binance spot's dumps switched from ms to µs on 2025-01-01; other markets use ms."""
+    if instrument.venue_market == SHORTHAND_MARKET and day >= MICROSECOND_DUMPS_FROM:
+        return 1
+    return US_PER_MS
 
 
 def _epoch_us(value: object) -> int:

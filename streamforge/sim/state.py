@@ -12,19 +12,24 @@ from streamforge import settings
 from streamforge.sim.clock import SimClock
 from streamforge.venues.binance.simulator.dumps import DumpFiles
 from streamforge.sim.faults import Faults, ShareCounter
-from streamforge.sim.market import Market
+from streamforge.sim.derived import PriceModels
+from streamforge.sim.market import DEFAULT_UNIVERSE, Market
+from streamforge.sim.prices import LeadLag
 from streamforge.venues.binance.simulator.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """How to run the simulator. `today` pins the clock's start (tests); None runs on real time. `speed` replays
-    the market faster than real time; the ws_* fields are Binance's WebSocket rules (ping every 20 s, a pong within
-    a minute, 24-hour connections), shortened by tests."""
+    the market faster than real time; `lead_lag`, `universe` and `models` shape the market (see `sim.market`); the
+    ws_* fields are Binance's WebSocket rules (ping every 20 s, a pong within a minute, 24-hour connections),
+    shortened by tests."""
 
     seed: int = 7
     volume: float = 1.0
-    lead_lag: bool = True
+    lead_lag: LeadLag = LeadLag()
+    universe: int = DEFAULT_UNIVERSE
+    models: PriceModels = field(default_factory=PriceModels.parse)
     weight_limit: int = 6_000
     weight_window_s: int = 60
     faults: Faults = Faults()
@@ -43,7 +48,13 @@ class SimConfig:
         return cls(
             seed=int(settings.get("STREAMFORGE_SIM_SEED")),
             volume=float(settings.get("STREAMFORGE_SIM_VOLUME")),
-            lead_lag=settings.get("STREAMFORGE_SIM_LEAD_LAG").strip().lower() in {"1", "true", "yes"},
+            lead_lag=LeadLag(
+                planted=settings.get("STREAMFORGE_SIM_LEAD_LAG").strip().lower() in {"1", "true", "yes"},
+                lag_s=settings.integer("STREAMFORGE_SIM_LAG_S"),
+                jitter_s=settings.integer("STREAMFORGE_SIM_LAG_JITTER_S"),
+            ),
+            universe=settings.integer("STREAMFORGE_SIM_UNIVERSE"),
+            models=PriceModels.from_settings(),
             weight_limit=int(settings.get("STREAMFORGE_SIM_WEIGHT_LIMIT")),
             weight_window_s=int(settings.get("STREAMFORGE_SIM_WEIGHT_WINDOW_S")),
             faults=Faults.parse(settings.get("STREAMFORGE_SIM_FAULTS")),
@@ -82,7 +93,7 @@ class Stats:
 class SimState:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
-        self.market = Market(config.seed, config.volume, config.lead_lag)
+        self.market = Market(config.seed, config.volume, config.lead_lag, universe=config.universe, models=config.models)
         self.dumps = DumpFiles(self.market, config.cache_dir)
         self.clock = SimClock(config.today, config.speed)
         self.limiter = RateLimiter(config.weight_limit, config.weight_window_s)

@@ -1,8 +1,9 @@
-"""Aggregate trades of one (symbol, day), generated in one vectorised pass from the day's price path.
+"""Aggregate trades of one (instrument, day), generated in one vectorised pass from the day's price path.
 
 Ids first: how many aggregate and raw trades a day has is a cheap per-day function (`DailyCounts`), computed for all
 days at once, so the first ids of any day are cumulative sums of the days before it. Ids are therefore contiguous
-per symbol across days without generating those days.
+per instrument across days without generating those days. Days before the instrument's listing and from its
+delisting on have none.
 
 Then the day itself:
 * arrival intensity per second = seasonality x local volatility x a bursty lognormal AR(1) (trades cluster when
@@ -16,17 +17,16 @@ Then the day itself:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import polars as pl
 
-from streamforge.instruments import DEFAULT_MARKET
 from streamforge.schemas import AGG_TRADE, INSTRUMENT
-from streamforge.sim.calendar import EPOCH, MICROSECOND_DUMPS_FROM, N_DAYS, S_PER_DAY, US_PER_MS, US_PER_S, day_index, day_start_us
-from streamforge.sim.prices import ar1_over_day, seasonality
+from streamforge.sim.calendar import EPOCH, N_DAYS, S_PER_DAY, US_PER_S, day_index, day_start_us
+from streamforge.sim.instruments import Instrument, decimals
+from streamforge.sim.prices import ar1, seasonality
 from streamforge.sim.seeding import day_generator, generator
-from streamforge.sim.symbols import SymbolSpec, decimals
 
 #: Saturdays and Sundays are quieter.
 WEEKEND_ACTIVITY = 0.7
@@ -48,11 +48,16 @@ class DailyCounts:
     first_trade_id: np.ndarray
 
     @classmethod
-    def generate(cls, seed: int, spec: SymbolSpec, volume: float) -> DailyCounts:
-        rng = generator(seed, spec.symbol, "daily-counts")
+    def generate(cls, seed: int, instrument: Instrument, volume: float) -> DailyCounts:
+        rng = generator(seed, instrument.random_key, "daily-counts")
         weekday = (np.arange(N_DAYS) + EPOCH.weekday()) % 7
         activity = np.where(weekday >= 5, WEEKEND_ACTIVITY, 1.0) * rng.lognormal(0.0, 0.25, N_DAYS)
-        agg = np.rint(spec.agg_trades_per_day * volume * activity).astype(np.int64)
+        agg = np.rint(instrument.agg_trades_per_day * volume * activity).astype(np.int64)
+        days = np.arange(N_DAYS)
+        if instrument.listed is not None:
+            agg[days < day_index(instrument.listed)] = 0
+        if instrument.delisted is not None:
+            agg[days >= day_index(instrument.delisted)] = 0
         extra = np.rint(agg * (FILLS_PER_AGG - 1) * rng.lognormal(0.0, 0.2, N_DAYS)).astype(np.int64)
         raw = agg + extra
         return cls(
@@ -67,7 +72,7 @@ class DailyCounts:
         return int(np.searchsorted(self.first_agg_id, agg_id, side="right")) - 1
 
 
-def arrival_weights(seed: int, symbol: str, day: date, returns: np.ndarray) -> np.ndarray:
+def arrival_weights(seed: int, key: str, day: date, returns: np.ndarray) -> np.ndarray:
     """Relative trade intensity per second of the day (unnormalised)."""
     squared = np.concatenate([[0.0], np.cumsum(returns * returns)])
     lo = np.clip(np.arange(S_PER_DAY) - LOCAL_VOL_WINDOW_S // 2, 0, S_PER_DAY)
@@ -75,28 +80,31 @@ def arrival_weights(seed: int, symbol: str, day: date, returns: np.ndarray) -> n
     local_var = (squared[hi] - squared[lo]) / (hi - lo)
     local_vol = np.sqrt(local_var / max(local_var.mean(), 1e-300))
     half_life, std = BURSTS
-    innovations = [day_generator(seed, symbol, "bursts", d).standard_normal(S_PER_DAY) for d in (day - timedelta(days=1), day)]
-    bursts = np.exp(ar1_over_day(innovations, half_life, std))
+    bursts = np.exp(ar1(seed, key, "bursts", day, half_life, std))
     return seasonality() * (0.3 + local_vol) * bursts
 
 
 def generate_day(
-    seed: int, spec: SymbolSpec, day: date, counts: DailyCounts, log_path: np.ndarray, returns: np.ndarray
+    seed: int,
+    instrument: Instrument,
+    day: date,
+    counts: DailyCounts,
+    log_path: np.ndarray,
+    returns: np.ndarray,
+    time_unit_us: int,
 ) -> pl.DataFrame:
-    """The day's aggregate trades as an AGG_TRADE frame (empty when the day has no trades)."""
+    """The day's aggregate trades as an AGG_TRADE frame (empty when the day has no trades), with times in whole
+    `time_unit_us` (1 or 1000: Binance spot's µs from 2025, ms before and on the other markets)."""
     i = day_index(day)
     n = int(counts.agg[i])
     if n == 0:
         return AGG_TRADE.empty()
-    rng = day_generator(seed, spec.symbol, "trades", day)
+    rng = day_generator(seed, instrument.random_key, "trades", day)
 
-    weights = arrival_weights(seed, spec.symbol, day, returns)
+    weights = arrival_weights(seed, instrument.random_key, day, returns)
     per_second = rng.multinomial(n, weights / weights.sum())
     second = np.repeat(np.arange(S_PER_DAY, dtype=np.int64), per_second)
-    if day >= MICROSECOND_DUMPS_FROM:
-        offset = rng.integers(0, US_PER_S, n)
-    else:  # before 2025 Binance's timestamps were milliseconds
-        offset = rng.integers(0, US_PER_S // US_PER_MS, n) * US_PER_MS
+    offset = rng.integers(0, US_PER_S // time_unit_us, n) * time_unit_us
     offset_us = np.sort(second * US_PER_S + offset)
     second = offset_us // US_PER_S
 
@@ -104,17 +112,17 @@ def generate_day(
     mid = np.exp(log_path[second] + frac * (log_path[second + 1] - log_path[second]))
     move = returns[second] / max(float(np.std(returns)), 1e-300)
     taker_buys = rng.random(n) < 0.5 + 0.3 * np.tanh(move)
-    ticks = np.floor(mid / spec.tick_size) + taker_buys
-    price = np.round(ticks * spec.tick_size, decimals(spec.tick_size))
+    ticks = np.floor(mid / instrument.tick_size) + taker_buys
+    price = np.round(ticks * instrument.tick_size, decimals(instrument.tick_size))
 
     fills = 1 + np.bincount(rng.integers(0, n, int(counts.raw[i] - n)), minlength=n)
-    size = spec.median_qty * fills * rng.lognormal(0.0, 0.9, n)
-    qty = np.round(np.maximum(np.rint(size / spec.step_size), 1) * spec.step_size, decimals(spec.step_size))
+    size = instrument.median_qty * fills * rng.lognormal(0.0, 0.9, n)
+    qty = np.round(np.maximum(np.rint(size / instrument.step_size), 1) * instrument.step_size, decimals(instrument.step_size))
 
     last_trade_id = counts.first_trade_id[i] + np.cumsum(fills) - 1
     return pl.DataFrame(
         {
-            INSTRUMENT: pl.repeat(f"{DEFAULT_MARKET}.{spec.symbol}", n, eager=True),
+            INSTRUMENT: pl.repeat(instrument.id, n, eager=True),
             "agg_id": np.arange(counts.first_agg_id[i], counts.first_agg_id[i] + n, dtype=np.int64),
             "price": price,
             "qty": qty,

@@ -13,31 +13,21 @@ from hypothesis import strategies as st
 
 from streamforge.errors import ConfigError, UnknownSymbolError
 from streamforge.schemas import AGG_TRADE, KLINE
-from streamforge.sim import prices
 from streamforge.sim.calendar import US_PER_DAY, day_start_us
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
-from streamforge.sim.symbols import SYMBOLS, decimals
+from streamforge.sim.instruments import decimals
 
 from sim_cases import DAY, SEED, VOLUME
 
-TRADING = [s for s, spec in SYMBOLS.items() if spec.trading]
+SYMBOLS = Market(SEED, VOLUME).symbols
+TRADING = [s for s, spec in SYMBOLS.items() if spec.delisted is None]
 days = st.dates(min_value=date(2017, 1, 2), max_value=date(2030, 12, 31))
 
 
 def on_grid(values: pl.Series, increment: float) -> bool:
     units = values.to_numpy() / increment
     return bool(np.allclose(units, np.rint(units), atol=1e-6, rtol=0))
-
-
-def five_minute_returns(market: Market, symbol: str, first: date, n_days: int) -> np.ndarray:
-    start = day_start_us(first)
-    closes = market.klines(symbol, "5m", start, start + n_days * US_PER_DAY)["close"].to_numpy()
-    return np.diff(np.log(closes))
-
-
-def lagged_corr(follower: np.ndarray, leader: np.ndarray, lag: int) -> float:
-    return float(np.corrcoef(follower[lag:], leader[: len(leader) - lag])[0, 1])
 
 
 def test_same_seed_gives_identical_trades_whatever_the_call_order():
@@ -117,7 +107,7 @@ def test_agg_trades_from_id_continues_into_the_next_day(market):
 
 
 def test_luna_is_listed_but_not_trading(market):
-    assert market.symbols["LUNAUSDT"].status == "BREAK"
+    assert market.status("LUNAUSDT", DAY) == "BREAK" and market.status("binance.spot.LUNAUSDT", date(2017, 1, 1)) == "BREAK"
     assert market.day_trades("LUNAUSDT", DAY).is_empty()
     assert market.klines("LUNAUSDT", "1m", day_start_us(DAY), day_start_us(DAY) + US_PER_DAY).is_empty()
 
@@ -156,39 +146,14 @@ def test_open_kline_is_built_from_trades_so_far(market):
 
 
 def test_price_path_joins_up_at_midnight(market):
-    anchors = prices.anchor_log_prices(SEED, SYMBOLS["ETHUSDT"])
-    today = prices.log_price_path(anchors, DAY, prices.returns(SEED, SYMBOLS["ETHUSDT"], DAY, True))
-    tomorrow = DAY + timedelta(days=1)
-    next_day = prices.log_price_path(anchors, tomorrow, prices.returns(SEED, SYMBOLS["ETHUSDT"], tomorrow, True))
-    assert today[-1] == pytest.approx(next_day[0], abs=1e-12)
+    today, tomorrow = (market.prices.log_path("ETH", d) for d in (DAY, DAY + timedelta(days=1)))
+    assert today.size == 86_401 and today[-1] == pytest.approx(tomorrow[0], abs=1e-12)
 
 
 def test_prices_stay_near_realistic_2025_levels(market):
     for symbol in TRADING:
         price = market.day_trades(symbol, date(2025, 1, 1))["price"][0]
-        assert 0.7 < price / SYMBOLS[symbol].price_2025 < 1.4
-
-
-def test_followers_lead_lag_is_measurable_at_five_minutes():
-    returns = {s: five_minute_returns(Market(SEED, VOLUME), s, DAY, 2) for s in ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT")}
-    btc = returns["BTCUSDT"]
-    assert lagged_corr(returns["ETHUSDT"], btc, 1) > 0.6 and abs(lagged_corr(returns["ETHUSDT"], btc, 0)) < 0.25
-    assert lagged_corr(returns["BNBUSDT"], btc, 1) > 0.5
-    assert lagged_corr(returns["SOLUSDT"], btc, 2) > 0.6 and abs(lagged_corr(returns["SOLUSDT"], btc, 1)) < 0.25
-    assert max(abs(lagged_corr(returns["XRPUSDT"], btc, lag)) for lag in (0, 1, 2)) < 0.2
-
-
-def test_control_market_moves_together_without_a_lead():
-    control = Market(SEED, VOLUME, lead_lag=False)
-    btc, eth = (five_minute_returns(control, s, DAY, 2) for s in ("BTCUSDT", "ETHUSDT"))
-    assert lagged_corr(eth, btc, 0) > 0.6 and abs(lagged_corr(eth, btc, 1)) < 0.25
-
-
-def test_volatility_clusters_and_followers_inherit_the_leaders_lagged_volatility():
-    lead = Market(SEED, VOLUME)
-    btc, eth = (np.abs(five_minute_returns(lead, s, DAY, 3)) for s in ("BTCUSDT", "ETHUSDT"))
-    assert lagged_corr(btc, btc, 1) > 0.05
-    assert lagged_corr(eth, btc, 1) > lagged_corr(eth, btc, 0) + 0.1
+        assert 0.7 < price / market.asset(symbol).price_2025 < 1.4
 
 
 def test_depth_is_a_deterministic_book_around_the_mid(market):

@@ -10,7 +10,7 @@ from arango.exceptions import ArangoError, ArangoServerError
 from arango.http import DefaultHTTPClient
 
 from streamforge.errors import StoreError
-
+from streamforge.settings import mask_credentials
 
 class HTTPClient(DefaultHTTPClient):
     """python-arango's HTTP client, remembering why the last connection failed: the driver turns failures into a
@@ -25,10 +25,12 @@ class HTTPClient(DefaultHTTPClient):
             self.last_failure = exc
             raise
 
-
 def store_error(exc: Exception, url: str, doing: str, timeout_s: float, cause: Exception | None = None) -> StoreError:
-    """One actionable StoreError for anything the driver or the network raised, naming the URL and the setting to
-    check."""
+    """One actionable StoreError for anything the driver or the network raised, naming the URL (its credentials
+    masked, in the URL and in the driver's own words) and the setting to check."""
+    return StoreError(mask_credentials(str(_store_error(exc, url, doing, timeout_s, cause))))
+
+def _store_error(exc: Exception, url: str, doing: str, timeout_s: float, cause: Exception | None) -> StoreError:
     if isinstance(exc, ConnectionAbortedError) and cause is not None:
         exc = cause
     if isinstance(exc, requests.exceptions.SSLError):
@@ -50,7 +52,6 @@ def store_error(exc: Exception, url: str, doing: str, timeout_s: float, cause: E
         return StoreError(f"the database at {url} does not exist and this user may not create it ({doing}): {exc}; "
                           "check STREAMFORGE_ARANGO_DB, or create the database")
     return StoreError(f"ArangoDB at {url} failed while {doing}: {exc}")
-
 
 def store_errors(doing: str):
     """Turn an ArangoStore method's driver and network errors into StoreError (store_error), so callers handle one

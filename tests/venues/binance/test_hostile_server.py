@@ -20,6 +20,9 @@ from streamforge.venues.binance.dumps import DumpClient
 from streamforge.venues.binance.rest import BinanceRest
 
 DAY = date(2025, 1, 2)
+# 64 MiB of spaces in 64 KiB, compressed once: compressing it per request could outlast the client's deadline on a
+# loaded machine, and the test would see a retried timeout instead of the refused answer it is about.
+GZIP_BOMB = gzip.compress(b" " * (64 << 20))
 RATE_LIMITS = {
     "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}]
 }
@@ -61,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "flood":
             self._endless(b"[" * 65_536, pause_s=0)
         elif mode == "gzip_bomb":
-            self._send(200, gzip.compress(b" " * (64 << 20)), {"Content-Encoding": "gzip"})
+            self._send(200, GZIP_BOMB, {"Content-Encoding": "gzip"})
         elif mode == "retry_after_nan" and self.server.requests <= 50:
             self._send(429, b'{"code":-1003,"msg":"Too many requests."}', {"Retry-After": "nan"})
         else:

@@ -1,6 +1,6 @@
 """HTTP side of the dump files: `/data/spot/daily/...` paths, availability rules, file faults, Range downloads.
 
-A file exists for a listed symbol and a completed day (before today on the simulator's clock) on which it traded;
+A file exists for a symbol listed today and a completed day (before today on the simulator's clock) on which it traded;
 anything else is 404, like a file data.binance.vision has not published. Zips are served from the disk cache with
 `FileResponse`, which answers `Range` requests with 206 so that clients can resume a download. Dump requests carry
 no weight: on Binance they are a different host.
@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from streamforge.sim.calendar import EPOCH
 from streamforge.sim.faults import dump_defect
+from streamforge.sim.instruments import BINANCE_SPOT
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.state import SimState
 
@@ -39,7 +40,8 @@ def klines_file(sim: SimState, request: Request) -> Response:
 
 def _serve(sim: SimState, request: Request, kind: str, interval: str | None) -> Response:
     symbol, match = request.path_params["symbol"], _FILE.match(request.path_params["filename"])
-    if match is None or match["symbol"] != symbol or match["kind"] != kind or symbol not in sim.market.symbols:
+    listed = sim.market.listed(BINANCE_SPOT, sim.clock.today())
+    if match is None or match["symbol"] != symbol or match["kind"] != kind or symbol not in listed:
         return not_found()
     try:
         day = date.fromisoformat(match["day"])

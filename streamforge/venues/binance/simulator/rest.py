@@ -16,6 +16,7 @@ import polars as pl
 from streamforge.venues.binance.simulator import wire
 from streamforge.sim.calendar import US_PER_S, day_of
 from streamforge.sim.faults import malformed_agg_id
+from streamforge.sim.instruments import BINANCE_SPOT
 from streamforge.sim.klines import INTERVALS
 from streamforge.venues.binance.simulator.ratelimit import RAW_REQUESTS_LIMIT, RAW_REQUESTS_WINDOW_S, rate_limit_interval
 from streamforge.sim.state import SimState
@@ -36,7 +37,10 @@ def exchange_info(sim: SimState, params: Params, unit_us: int) -> dict:
     one, many, status = params.text("symbol"), params.text("symbols"), params.text("symbolStatus")
     if one and many:
         raise wire.bad_combination()
-    names = list(sim.market.symbols)
+    now_us = sim.clock.now_us()
+    today = day_of(now_us)  # statuses as of the serverTime answered
+    listed = sim.market.listed(BINANCE_SPOT, today)
+    names = list(listed)
     if one:
         names = [listed_symbol(sim, params)]
     elif many:
@@ -44,19 +48,19 @@ def exchange_info(sim: SimState, params: Params, unit_us: int) -> dict:
             names = json.loads(many)
         except json.JSONDecodeError:
             raise wire.invalid_value("symbols") from None
-        if not isinstance(names, list) or not names or any(n not in sim.market.symbols for n in names):
+        if not isinstance(names, list) or not names or any(n not in listed for n in names):
             raise wire.invalid_symbol()
-    specs = [sim.market.symbols[n] for n in names]
+    statuses = {n: listed[n].status_on(today) for n in names}
     interval, count = rate_limit_interval(sim.config.weight_window_s)
     return {
         "timezone": "UTC",
-        "serverTime": sim.clock.now_us() // unit_us,
+        "serverTime": now_us // unit_us,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": interval, "intervalNum": count, "limit": sim.config.weight_limit},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": RAW_REQUESTS_WINDOW_S // 60, "limit": RAW_REQUESTS_LIMIT},
         ],
         "exchangeFilters": [],
-        "symbols": [wire.symbol_info(s) for s in specs if status is None or s.status == status],
+        "symbols": [wire.symbol_info(listed[n], s) for n, s in statuses.items() if status is None or s == status],
     }
 
 
@@ -132,8 +136,9 @@ def depth_weight(query: Mapping[str, str]) -> int:
 
 
 def listed_symbol(sim: SimState, params: Params) -> str:
+    """The request's symbol, if Binance spot lists it on the simulator's day (before its listing it is unknown)."""
     symbol = params.symbol()
-    if symbol not in sim.market.symbols:
+    if symbol not in sim.market.listed(BINANCE_SPOT, sim.clock.today()):
         raise wire.invalid_symbol()
     return symbol
 

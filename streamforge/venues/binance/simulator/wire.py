@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import polars as pl
 
 from streamforge.sim.calendar import US_PER_MS
-from streamforge.sim.symbols import SymbolSpec
+from streamforge.sim.instruments import TRADING, Instrument
 
 _LONG = re.compile(r"^[0-9]{1,20}$")
 _SYMBOL = re.compile(r"^[A-Z0-9-_.]{1,20}$")
@@ -165,11 +165,12 @@ def kline_rows(klines: pl.DataFrame, unit_us: int) -> list[list]:
     ]
 
 
-def symbol_info(spec: SymbolSpec) -> dict[str, object]:
-    """A symbol's exchangeInfo entry (the fields market-data clients read, in Binance's shape)."""
+def symbol_info(spec: Instrument, status: str) -> dict[str, object]:
+    """A symbol's exchangeInfo entry with its status of the day (the fields market-data clients read, in Binance's
+    shape)."""
     return {
         "symbol": spec.symbol,
-        "status": spec.status,
+        "status": status,
         "baseAsset": spec.base_asset,
         "baseAssetPrecision": 8,
         "quoteAsset": spec.quote_asset,
@@ -184,7 +185,7 @@ def symbol_info(spec: SymbolSpec) -> dict[str, object]:
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": True,
         "cancelReplaceAllowed": True,
-        "isSpotTradingAllowed": spec.trading,
+        "isSpotTradingAllowed": status == TRADING,
         "isMarginTradingAllowed": False,
         "filters": [
             {

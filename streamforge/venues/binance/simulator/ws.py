@@ -19,11 +19,13 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import date
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamforge.sim import book
+from streamforge.sim.instruments import BINANCE_SPOT
 from streamforge.venues.binance.simulator import wire
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
@@ -49,9 +51,10 @@ class Stream:
     interval: str = ""
 
 
-def parse_stream(name: str, market: Market) -> Stream:
+def parse_stream(name: str, market: Market, today: date) -> Stream:
+    """A stream of a symbol Binance spot lists on `today` (a symbol listed later is as unknown as a made-up one)."""
     symbol, _, rest = name.partition("@")
-    if symbol != symbol.lower() or symbol.upper() not in market.symbols:
+    if symbol != symbol.lower() or symbol.upper() not in market.listed(BINANCE_SPOT, today):
         raise StreamError(f"Invalid stream name {name!r}")
     symbol = symbol.upper()
     if rest == "aggTrade":
@@ -93,6 +96,8 @@ class Feed:
         if update - self.update < self.stream.every_updates:
             return []
         diff = self.market.depth_diff(self.stream.symbol, self.update + 1, update, self.window)
+        if not diff.bids and not diff.asks:  # nothing changed (a delisted symbol has no book): no event
+            return []
         self.update = update
         return [
             {
@@ -151,7 +156,7 @@ class Session:
     # --- subscriptions and control messages
 
     def subscribe(self, names: list[str]) -> None:
-        streams = [parse_stream(n, self.sim.market) for n in names]
+        streams = [parse_stream(n, self.sim.market, self.sim.clock.today()) for n in names]
         if len(set(self.feeds) | {s.name for s in streams}) > MAX_STREAMS:
             raise StreamError(f"a connection may listen to at most {MAX_STREAMS} streams")
         now = self.sim.clock.now_us()
