@@ -285,8 +285,14 @@ class Loader:
         if self._rejected(state, decision, f"trade id {trade.id}", received):
             return
         if decision.missing and state.feed.contiguous_trade_ids:
-            self._repair(state, LIVE_TRADES, decision.missing, isinstance(decision, Jump), trade, received)
-            return
+            first, last = decision.missing
+            if isinstance(decision, Jump) and last - first + 1 > self.config.max_repair_ids:
+                spec = self.topics[LIVE_TRADES]
+                self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [decision.missing],
+                                                         "the stream jumped")
+            else:
+                self._repair(state, LIVE_TRADES, decision.missing, trade, received)
+                return
         self._publish(state, trade, received)
 
     def _kline(self, state: InstrumentState, kline: Kline, received: Received) -> None:
@@ -296,7 +302,7 @@ class Loader:
         if self._rejected(state, decision, f"kline open time {kline.open_us}", received):
             return
         if decision.missing:
-            self._repair(state, LIVE_KLINES_1M, decision.missing, isinstance(decision, Jump), kline, received)
+            self._repair(state, LIVE_KLINES_1M, decision.missing, kline, received)
             return
         self._publish(state, kline, received)
 
@@ -319,20 +325,17 @@ class Loader:
             self.publisher.add(self.topics[LIVE_KLINES_1M], state.instrument, event.row, event.open_us, received.size, received.ns)
             state.klines.published(event.open_us)
 
-    def _repair(self, state: InstrumentState, dataset: str, missing: tuple[int, int], jump: bool, event: Trade | Kline,
+    def _repair(self, state: InstrumentState, dataset: str, missing: tuple[int, int], event: Trade | Kline,
                 received: Received) -> None:
         """Fetch the `missing` ids [first, last] of `dataset` by REST while the instrument's events are held; then
-        publish the event that found the hole and the held ones, in order. What REST cannot give — or a jump larger
-        than one repair may fetch — is recorded as unpublished by range; the stream goes on either way."""
+        publish the event that found the hole and the held ones, in order. What REST cannot give is recorded as
+        unpublished by range; the stream goes on either way."""
         state.busy = True
 
         async def repair() -> None:
             spec = self.topics[dataset]
             try:
-                if jump and dataset == LIVE_TRADES and missing[1] - missing[0] + 1 > self.config.max_repair_ids:
-                    self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing], "the stream jumped")
-                else:
-                    await self._fetch_missing(state, spec, missing)
+                await self._fetch_missing(state, spec, missing)
             except Exception as error:  # noqa: BLE001 - a repair that fails is recorded, never the end of the stream
                 log.exception("%s: repair of %s %d..%d failed", state.instrument, dataset, *missing)
                 self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing], f"repair failed: {error}")

@@ -13,7 +13,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from live_cases import SEED, SPEED, WINDOW
-from streamforge.sim.faults import Faults
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
 
