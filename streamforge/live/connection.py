@@ -83,6 +83,7 @@ class Connection:
         self.control = ControlRate(rules.control_per_s)
         self.failures = 0  # consecutive failed or abnormally ended connections: the backoff exponent
         self.open_sockets = 0  # two during the overlap of a replacement
+        self._last = 0.0  # monotonic time of the last message
 
     @property
     def connected(self) -> bool:
@@ -143,29 +144,42 @@ class Connection:
         return None
 
     async def _read(self, ws: ClientConnection, stop: asyncio.Event) -> str | None:
-        """Deliver messages until the connection must be replaced (returns why) or `stop` is set (None)."""
-        last = pinged = time.monotonic()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), POLL_S)
-            except TimeoutError:
+        """Deliver messages until the connection must be replaced (returns why) or `stop` is set (None).
+
+        Messages are read by a task of their own, without a timeout per message (a timer per message costs more
+        than parsing it); this loop looks at the stop flag, the stall and age clocks and the ping clock every POLL_S."""
+        self._last = pinged = time.monotonic()
+        reader = asyncio.ensure_future(self._deliver(ws))
+        try:
+            while True:
+                done, _ = await asyncio.wait({reader}, timeout=POLL_S)
+                if done:
+                    return reader.result()
+                if stop.is_set():
+                    return None
                 now = time.monotonic()
-                if now - last > self.stall_s:
+                if now - self._last > self.stall_s:
                     return "stall"
                 if now - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
                     return "max-age"
-                if self.rules.ping_text and now - max(last, pinged) >= self.rules.ping_after_s:
+                if self.rules.ping_text and now - max(self._last, pinged) >= self.rules.ping_after_s:
                     await self._ping(ws)
                     pinged = now
-                continue
+        finally:
+            if not reader.done():
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    async def _deliver(self, ws: ClientConnection) -> str:
+        """Hand every message on until the connection closes or the venue announces that it will close it."""
+        while True:
+            try:
+                raw = await ws.recv()
             except ConnectionClosed as closed:
                 return closed_reason(closed.rcvd.code if closed.rcvd else 1006)
-            last = time.monotonic()
+            self._last = time.monotonic()
             if self._handle(raw, time.time_ns()):
                 return "server-shutdown"
-            if last - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
-                return "max-age"
-        return None
 
     async def _ping(self, ws: ClientConnection) -> None:
         try:
