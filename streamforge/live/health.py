@@ -45,6 +45,7 @@ class Metrics:
         self.unpublished = Counter("streamforge_live_unpublished_rows", "Rows that could not be published (ids recorded for a REST repair)", ["topic"], registry=r)
         self.buffer_bytes = Gauge("streamforge_live_buffer_bytes", "Bytes waiting for Kafka (buffered and in flight)", registry=r)
         self.connected = Gauge("streamforge_live_connected", "Open WebSocket connections", registry=r)
+        self.shard = Gauge("streamforge_live_shard_instruments", "Instruments this loader follows, labelled with its shard (k/n)", ["shard"], registry=r)
         self.task_restarts = Counter("streamforge_live_task_restarts", "Loader tasks that failed and were restarted", ["task"], registry=r)
         self.handling_errors = Counter("streamforge_live_handling_errors", "Events whose handling raised an unexpected error (dead-lettered)", registry=r)
         self._last_seen: dict[tuple[str, str], float] = {}

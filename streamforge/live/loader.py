@@ -45,11 +45,12 @@ from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1
 from streamforge.errors import StreamForgeError, shown
 from streamforge.instruments import parse_instrument
 from streamforge.live import health
-from streamforge.live.connection import Connection
+from streamforge.live.connection import ConnectPacer, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.feed import BadEvent, Book, BookUpdate, Feed, Kline, Outcome, Reconnect, Record, Refused, Trade
 from streamforge.live.gaps import DUPLICATE, Jump, Sequence, Suspect
 from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.live.shards import Shard
 from streamforge.live.supervise import Supervisor
 from streamforge.schemas import INSTRUMENT
 
@@ -62,7 +63,8 @@ REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no
 
 @dataclass(frozen=True)
 class LiveConfig:
-    instruments: tuple[str, ...]
+    instruments: tuple[str, ...]  # the fleet's universe; this loader follows its shard's share of it
+    shard: Shard
     urls: dict[str, str]  # venue URL settings overridden for this loader (tests: a simulator); empty: the settings
     home: Path
     http_host: str
@@ -88,6 +90,7 @@ class LiveConfig:
         g = settings.get
         values = dict(
             instruments=tuple(instruments),
+            shard=Shard.parse(g("STREAMFORGE_LIVE_SHARD")),
             urls={},
             home=settings.home(),
             http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
@@ -167,9 +170,10 @@ class Loader:
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics[DEADLETTER].name)
         by_market: dict[str, list] = {}
-        for instrument in (parse_instrument(i) for i in config.instruments):
+        for instrument in (parse_instrument(i) for i in config.shard.select(list(config.instruments))):
             by_market.setdefault(instrument.market_id, []).append(instrument)
-        self.feeds = [venues.feed(market_id, members, config.urls) for market_id, members in by_market.items()]
+        share = 1 / config.shard.count
+        self.feeds = [venues.feed(market_id, members, config.urls, share) for market_id, members in by_market.items()]
         self.states = {
             i.id: InstrumentState(
                 i.id, feed, feed.book(i.id, config.snapshot_limit, config.book_buffer_events),
@@ -178,14 +182,17 @@ class Loader:
             for feed in self.feeds
             for i in feed.instruments
         }
-        self.connections = [
-            Connection(
-                plan, feed.rules, partial(self.deliver, feed), self.metrics, stall_s=config.stall_s,
-                max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
-            )
-            for feed in self.feeds
-            for plan in feed.plan()
-        ]
+        self.connections = []
+        for feed in self.feeds:
+            pacer = ConnectPacer(*feed.rules.connects, config.shard.index, config.shard.count) if feed.rules.connects else None
+            self.connections += [
+                Connection(
+                    plan, feed.rules, partial(self.deliver, feed), self.metrics, pacer=pacer, stall_s=config.stall_s,
+                    max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
+                )
+                for plan in feed.plan()
+            ]
+        self.metrics.shard.labels(str(config.shard)).set(len(self.states))
         self.snapshots: asyncio.Queue[str] = asyncio.Queue()
         self.repairs: set[asyncio.Task] = set()
         self.http_port: int | None = None
@@ -204,8 +211,8 @@ class Loader:
         self.supervisor.start("snapshots", self._fetch_snapshots)
         self.supervisor.start("books", partial(self._publish_books, stop))
         self.started.set()
-        log.info("live loader: %d instruments on %d connection(s); metrics on %s:%d", len(self.states), len(self.connections),
-                 self.config.http_host, self.http_port)
+        log.info("live loader, shard %s: %d of %d instruments on %d connection(s); metrics on %s:%d", self.config.shard,
+                 len(self.states), len(self.config.instruments), len(self.connections), self.config.http_host, self.http_port)
         try:
             await stop.wait()
         finally:

@@ -96,6 +96,13 @@ class BinanceRest:
             raise UnknownSymbolError(f"{self.instrument(symbol)}: symbol {symbol} is not listed by the exchange")
         return spec
 
+    def trading_symbols(self) -> list[str]:
+        """Every symbol the exchange lists as TRADING, in its own order."""
+        symbols = self.exchange_info().get("symbols")
+        if not isinstance(symbols, list) or not all(isinstance(s, dict) for s in symbols):
+            raise MalformedDataError(f"{self.base_url}/api/v3/exchangeInfo: `symbols` is not a list of objects")
+        return [s["symbol"] for s in symbols if s.get("status") == TRADING and isinstance(s.get("symbol"), str)]
+
     def require_trading(self, symbol: str) -> dict:
         """The symbol's exchangeInfo entry; UnknownSymbolError when it is not listed or not trading."""
         spec = self.require_listed(symbol)

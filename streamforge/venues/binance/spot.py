@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from streamforge.catalog import Cell
+from streamforge.errors import ConfigError
 from streamforge.instruments import parse_instrument
 from streamforge.venues.binance import SPOT
 from streamforge.venues.binance.crosscheck import rest_sample
@@ -13,11 +16,22 @@ from streamforge.venues.binance.history import load_agg_trades_day
 from streamforge.venues.binance.rest import BinanceRest
 from streamforge.venues.market import Endpoints, MarketClient
 
+log = logging.getLogger(__name__)
+
 
 class BinanceSpot(MarketClient):
     def __init__(self, endpoints: Endpoints) -> None:
         self.rest = BinanceRest(base_url=endpoints.rest_url)
         self.dumps = DumpClient(base_url=endpoints.dump_url, cache_dir=endpoints.cache_dir)
+
+    def trading(self) -> list[str]:
+        ids = []
+        for symbol in self.rest.trading_symbols():
+            try:
+                ids.append(SPOT.instrument(symbol).id)
+            except ConfigError:
+                log.warning("%s lists %r, which is not a %s symbol: not followed", self.rest.base_url, symbol, SPOT.description)
+        return ids
 
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_trading(_symbol(instrument))
