@@ -111,7 +111,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_DASHBOARD_CANDLES", "240", "1-minute candles kept per instrument (and shown on the chart)."),
         Setting("STREAMFORGE_DASHBOARD_TAPE", "40", "Trades kept per instrument for the tape."),
         Setting("STREAMFORGE_DASHBOARD_CLIENT_QUEUE", "32", "Messages queued for one browser; a slower browser loses them and gets a fresh snapshot instead."),
-        Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loader's Prometheus endpoint (port STREAMFORGE_LIVE_HTTP_PORT), shown as pipeline health."),
+        Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loaders' Prometheus endpoints (port STREAMFORGE_LIVE_HTTP_PORT), comma-separated, one per shard: each one's health is shown, and the selected instrument's figures come from the shard that follows it."),
         # --- live loader (streamforge/live)
         Setting("STREAMFORGE_LIVE_HTTP_HOST", "127.0.0.1", "Address the live loader's /healthz, /readyz and /metrics listen on (0.0.0.0 inside a container, so the kubelet's probes and Prometheus reach them on the pod's address)."),
         Setting("STREAMFORGE_LIVE_SHARD", "0/1", "Which share of the instruments this loader follows, k/n (0 <= k < n): one of n loaders, each following the instruments that rendezvous hashing of their ids gives shard k (streamforge/live/shards.py); `streamforge live --shard` overrides it. A StatefulSet sets it from the pod's ordinal."),

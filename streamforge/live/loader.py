@@ -33,7 +33,6 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-import polars as pl
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -49,7 +48,7 @@ from streamforge.live.connection import ConnectPacer, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.feed import BadEvent, Book, BookUpdate, Feed, Kline, Outcome, Reconnect, Record, Refused, Trade
 from streamforge.live.gaps import DUPLICATE, Jump, Sequence, Suspect
-from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.live.publisher import Publisher, Unpublished, rows_of
 from streamforge.live.shards import Shard
 from streamforge.live.supervise import Supervisor
 from streamforge.schemas import INSTRUMENT
@@ -367,8 +366,7 @@ class Loader:
             interval = DATASETS[LIVE_KLINES_1M].interval
             frame = await asyncio.to_thread(state.feed.klines, state.instrument, interval, first, last + KLINE_STEP_US)
             key, time_column, step = "open_time", "open_time", KLINE_STEP_US
-        times = [pl.col(c).dt.epoch("us") for c in frame.columns if frame.schema[c] == pl.Datetime("us", "UTC")]
-        rows = list(frame.with_columns(times).iter_rows(named=True))
+        rows = rows_of(frame)
         now = time.time_ns()
         for row in rows:
             self.publisher.add(spec, state.instrument, row, row[time_column], REPAIRED_ROW_BYTES, now)

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -217,27 +218,13 @@ class Publisher:
     def _publish(self, group: _Group) -> None:
         """Send the group as one or more messages. Rows that cannot be encoded (a value the schema refuses, a row
         over the message bound) are recorded as unpublished like any other loss: the thread must outlive them."""
-        record = group.spec.record
-        id_at, ids = id_field(record), codec.id_column(record)
-        start = 0
-
-        def headers(batch: pa.Table, first: int) -> list[tuple[str, bytes]]:
-            instruments, ranges = {}, {}
-            for row in group.rows[first : first + batch.num_rows]:
-                instrument = row[INSTRUMENT]
-                instruments.setdefault(instrument, None)
-                if ids:
-                    low, _ = ranges.get(instrument, (row[ids], None))
-                    ranges[instrument] = (low, row[ids])
-            return codec.batch_headers(group.day, list(instruments), list(ranges.values()) if ids else None)
-
+        id_at, start = id_field(group.spec.record), 0
         try:
-            for message in codec.encode_table(record, table_of(record, group.rows), max_message_bytes(), headers,
-                                              f"{group.spec.name}[{group.partition}] {group.day}"):
+            for message in batch_messages(group.spec, group.partition, group.day, group.rows):
                 self._send_message(group, message, slice(start, start + message.rows), id_at)
                 start += message.rows
         except (StreamForgeError, pa.ArrowException) as error:
-            log.error("%d %s rows of %s[%d] %s could not be encoded: %s", len(group.rows) - start, record.name,
+            log.error("%d %s rows of %s[%d] %s could not be encoded: %s", len(group.rows) - start, group.spec.record.name,
                       group.spec.name, group.partition, group.day, error)
             self._release(sum(group.sizes[start:]))
             self._record_lost(group, group.rows[start:], id_at, f"not encodable: {error}")
@@ -297,6 +284,45 @@ class Publisher:
         with self._lock:
             self.pending_bytes -= size
             self.metrics.buffer_bytes.set(self.pending_bytes)
+
+
+def batch_messages(spec: TopicSpec, partition: int, day: str, rows: list[dict]):
+    """The messages of one micro-batch: `rows` (the record's fields, µs times) of one Kafka partition and UTC day,
+    each message with the headers that say which instruments and ids it holds."""
+    ids = codec.id_column(spec.record)
+
+    def headers(batch: pa.Table, first: int) -> list[tuple[str, bytes]]:
+        instruments, ranges = {}, {}
+        for row in rows[first : first + batch.num_rows]:
+            instrument = row[INSTRUMENT]
+            instruments.setdefault(instrument, None)
+            if ids:
+                low, _ = ranges.get(instrument, (row[ids], None))
+                ranges[instrument] = (low, row[ids])
+        return codec.batch_headers(day, list(instruments), list(ranges.values()) if ids else None)
+
+    return codec.encode_table(spec.record, table_of(spec.record, rows), max_message_bytes(), headers,
+                              f"{spec.name}[{partition}] {day}")
+
+
+def send_rows(producer: KafkaProducer, spec: TopicSpec, rows: list[dict], time_column: str) -> list:
+    """Send `rows` as the live loader would (their instruments' partitions, one batch per partition and day) and
+    return the futures: for tools that publish rows without a loader, such as tests and benchmarks."""
+    groups: dict[tuple[int, int], list[dict]] = {}
+    for row in rows:
+        key = (partition_for(row[INSTRUMENT], spec.partitions), row[time_column] // US_PER_DAY)
+        groups.setdefault(key, []).append(row)
+    return [
+        producer.send(spec.name, value=message.value, headers=message.headers, partition=partition)
+        for (partition, day), part in groups.items()
+        for message in batch_messages(spec, partition, (EPOCH + timedelta(days=day)).isoformat(), part)
+    ]
+
+
+def rows_of(frame: pl.DataFrame) -> list[dict]:
+    """A frame of a record as the rows the publisher takes (times as µs integers)."""
+    times = [pl.col(c).dt.epoch("us") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    return list(frame.with_columns(times).iter_rows(named=True))
 
 
 def table_of(record: Record, rows: list[dict]) -> pa.Table:
