@@ -132,11 +132,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_MAX_REPAIR_IDS", "100000", "Most trade ids one REST repair may fetch; an id further ahead than this is not believed until the stream confirms it, and a confirmed jump beyond it is recorded as unpublished by range."),
         Setting("STREAMFORGE_LIVE_RECOVERY_S", "60", "A loader task that keeps failing for this long (restarted, but never up for 10 s) makes /healthz fail, seconds."),
         # --- live capture and its sensors (streamforge/live_capture.py, sensors/live.py)
-        Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer-group prefix: `live_trades` commits what it persisted of an instrument as group <prefix>.<instrument>, after the run succeeded; lag is measured against it."),
-        Setting("STREAMFORGE_LIVE_READ_IDLE_S", "1", "A `live_trades` read stops when the live topic has given nothing more for this long, seconds."),
-        Setting("STREAMFORGE_LIVE_READ_MAX_BYTES", "268435456", "Most bytes of the live topic one `live_trades` run reads; the next run continues where it stopped."),
-        Setting("STREAMFORGE_LIVE_READ_MAX_S", "120", "Longest one `live_trades` run reads the live topic, seconds; the next run continues where it stopped."),
-        Setting("STREAMFORGE_LIVE_LATE_S", "600", "After midnight UTC, the live sensors keep bringing yesterday's partitions up to date for this long, seconds (its last trades arrive late)."),
+        Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer group of the live capture: one committed offset per (live topic, Kafka partition), committed once the `live_capture` run that persisted everything before it has succeeded; lag is measured against it."),
+        Setting("STREAMFORGE_LIVE_CAPTURE_INTERVAL_S", "30", "How often the live sensor looks at the live topics and launches a `live_capture` run per live dataset (one at a time each), seconds: the run rate and, with the run's own time, the Kafka → store lag."),
+        Setting("STREAMFORGE_LIVE_READ_IDLE_S", "1", "A `live_capture` run stops reading a live topic when it has given nothing more for this long, seconds."),
+        Setting("STREAMFORGE_LIVE_READ_MAX_BYTES", "268435456", "Most bytes of a live topic one `live_capture` run reads; the next run continues where it stopped."),
+        Setting("STREAMFORGE_LIVE_READ_MAX_S", "120", "Longest one `live_capture` run reads a live topic, seconds; the next run continues where it stopped."),
         Setting("STREAMFORGE_LIVE_SENSOR_BUDGET_S", "5", "Longest a live sensor waits on Kafka in one tick, seconds (Dagster stops a tick at 60)."),
         Setting("STREAMFORGE_LIVE_INSTRUMENTS_LOOKBACK", "100", "Messages per partition of the live topic the instruments sensor looks back at on its first tick."),
         # --- graph and models (streamforge/graph, streamforge/models)

@@ -10,16 +10,16 @@ from sensors.daily import yesterday_schedule
 from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
 from streamforge_assets.graph import graph
-from streamforge_assets.jobs import historical_job, live_job
-from streamforge_assets.live import live_trades
+from streamforge_assets.jobs import historical_job
+from streamforge_assets.live import live_assets, live_capture_job
 from streamforge_assets.models import model
 from streamforge_assets.store import STORE_ASSETS
 from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, *STORE_ASSETS, graph, model, live_trades],
-    jobs=[historical_job, live_job],
+    assets=[trades, candles, *STORE_ASSETS, graph, model, *live_assets],
+    jobs=[historical_job, live_capture_job],
     schedules=[yesterday_schedule],
     sensors=[live_activity, live_offsets_commit, live_instruments],
     resources=resource_defs(),
