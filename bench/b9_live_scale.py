@@ -116,6 +116,7 @@ def _loader_env(env: dict[str, str], home: Path, shard: int) -> dict[str, str]:
 def shards(env: dict[str, str], home: Path) -> Iterator[list[tuple[subprocess.Popen, str]]]:
     """SHARDS `streamforge live --markets binance.spot` processes; yields (process, /metrics URL) once all are ready."""
     started = []
+    home.mkdir(parents=True, exist_ok=True)
     try:
         for shard in range(SHARDS):
             port = free_port()

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 KLINE_STEP_US = 60_000_000
 KLINE_MAX_GAP = 24 * 60  # minutes of klines one repair may fetch: a day
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
+BOOK_SLICES = 10  # book snapshots are published in this many turns per interval
 
 
 @dataclass(frozen=True)
@@ -421,23 +422,25 @@ class Loader:
             await asyncio.sleep(self.config.snapshot_spacing_s)
 
     async def _publish_books(self, stop: asyncio.Event) -> None:
-        spec, top = self.topics[BOOK], self.config.book_top
+        """Every book once per STREAMFORGE_LIVE_BOOK_INTERVAL_S, a tenth of them every tenth of it: hundreds of
+        snapshots at once would hold the event loop and the next batch long enough to show in every row's latency."""
+        spec, top, states = self.topics[BOOK], self.config.book_top, list(self.states.values())
+        turn = 0
         while not stop.is_set():
-            await asyncio.sleep(self.config.book_interval_s)
-            for state in self.states.values():
+            await asyncio.sleep(self.config.book_interval_s / BOOK_SLICES)
+            for state in states[turn::BOOK_SLICES]:
                 self._publish_book(spec, top, state)
+            turn = (turn + 1) % BOOK_SLICES
 
     def _publish_book(self, spec: TopicSpec, top: int, state: InstrumentState) -> None:
         book = state.book
         if not book.synced or book.last_update_id == state.last_book_published:
             return
         bids, asks = book.top(top)
-        now = time.time_ns()
-        for side, levels in (("bid", bids), ("ask", asks)):
-            for level, (price, qty) in enumerate(levels):
-                row = {INSTRUMENT: state.instrument, "time": book.last_event_time_us,
-                       "last_update_id": book.last_update_id, "side": side, "level": level, "price": price, "qty": qty}
-                self.publisher.add(spec, state.instrument, row, book.last_event_time_us, 64, now)
+        common = {INSTRUMENT: state.instrument, "time": book.last_event_time_us, "last_update_id": book.last_update_id}
+        rows = [common | {"side": side, "level": level, "price": price, "qty": qty}
+                for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
+        self.publisher.add_rows(spec, state.instrument, rows, book.last_event_time_us, 64, time.time_ns())
         state.last_book_published = book.last_update_id
 
 

@@ -130,8 +130,14 @@ class Publisher:
     def add(self, spec: TopicSpec, instrument: str, row: dict, time_us: int, size: int, received_ns: int) -> bool:
         """Queue one row (the fields of `spec.record`, naming `instrument`; times in µs); False when it did not fit
         the budget."""
-        if not self._admit(size):
-            self.unpublished.record(spec.name, instrument, spec.record, [row[id_field(spec.record)]], "buffer budget exceeded")
+        return self.add_rows(spec, instrument, [row], time_us, size, received_ns)
+
+    def add_rows(self, spec: TopicSpec, instrument: str, rows: list[dict], time_us: int, size: int, received_ns: int) -> bool:
+        """`add` for rows of one instrument and instant that travel together (a book snapshot's levels), `size` bytes
+        each: one admission and one lock for all of them."""
+        if not self._admit(size * len(rows)):
+            self.unpublished.record(spec.name, instrument, spec.record, [row[id_field(spec.record)] for row in rows],
+                                    "buffer budget exceeded")
             return False
         partition = self._partitions.get((instrument, spec.partitions))
         if partition is None:
@@ -142,9 +148,9 @@ class Publisher:
             if group is None:
                 text = self._days.get(day) or self._days.setdefault(day, (EPOCH + timedelta(days=day)).isoformat())
                 group = self._groups[(spec.name, partition, day)] = _Group(spec, partition, text)
-            group.rows.append(row)
-            group.received_ns.append(received_ns)
-            group.sizes.append(size)
+            group.rows += rows
+            group.received_ns += [received_ns] * len(rows)
+            group.sizes += [size] * len(rows)
             self._arm(now_due=len(group.rows) >= self.batch_rows)
         return True
 
