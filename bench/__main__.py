@@ -30,7 +30,8 @@ BENCHMARKS = {
     "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
     "b5_gnn": "B5 graph build and GNN training, 3 symbols × 30 days of 5-minute candles",
     "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
-    "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 symbols: coalesced pushes vs no coalescing",
+    "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 instruments: coalesced pushes vs no coalescing",
+    "b9_live_scale": "B9 live at market scale: 200-asset universe through loader shards, sped up until they fall behind (p99 receive → ack, loss, CPU per shard; receive-only baseline), and Kafka → store lag and run rate beside the Dagster daemon",
     "b10_arango_store": "B10 one BTCUSDT day written to and read from the ArangoDB store (client side always, the server when STREAMFORGE_ARANGO_URL is set) vs the embedded store",
     "b11_sim_universe": "B11 simulator: one day of the 200-asset universe (every listed symbol) at volume 1.0 and 0.01, vs drawing its random numbers alone",
 }

@@ -1,8 +1,8 @@
 """B6 live path: WebSocket receive → Kafka acknowledgement latency and loader CPU, micro-batched vs one message per event.
 
-The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 symbols
-(trades, depth diffs, klines); the broker is the local Tansu. Both variants read the same combined stream:
-- `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches keyed by symbol);
+The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 instruments
+(trades, depth diffs — one per 100 ms of the replayed market —, klines); the broker is the local Tansu. Both variants read the same combined stream:
+- `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches per Kafka partition);
 - `baseline`: one JSON message per event sent as received, no batching, nothing checked.
 Latency is per event, from the moment its WebSocket message was received to the broker's acknowledgement of the
 message holding it. CPU is this process's (the loader's) CPU time over the run. Zero loss: the agg ids in Kafka are
@@ -35,13 +35,18 @@ from bench.headline import Figure
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
-from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
+from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics, topic
+from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.net import free_port, wait_http
-from streamforge_app.stack import stop_process
+from streamforge.schemas import INSTRUMENT
+from streamforge.sim.book import update_id
 from streamforge.sim.market import Market
+from streamforge.venues import simulator_urls
+from streamforge.venues.binance import SPOT
+from streamforge_app.stack import stop_process
 
 HEADLINE = (
     Figure("WebSocket receive → Kafka ack p99 at 2,000 events/s, ms", "loader.latency_p99_ms",
@@ -52,18 +57,22 @@ HEADLINE = (
 )
 TARGET_EVENTS_PER_S = 2_000
 SEED = 7
-SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms: one depth diff per symbol per tick
-DEPTH_EVENTS_PER_S = 1000 // SIM_TICK_MS * len(SYMBOLS)
+SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms
+INSTRUMENTS = [SPOT.instrument(s).id for s in SYMBOLS]
 SNAPSHOT_LIMIT = 1000  # levels per side of the loader's snapshots
-DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact (at 70x speed a diff spans seconds of moves)
+DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact
 
 
 def calibrated_speed(target: float = TARGET_EVENTS_PER_S) -> float:
-    """Market seconds per second that give `target` events/s: trades at the coming hour's rate plus depth diffs."""
+    """Market seconds per second that give `target` events/s: trades at the coming hour's rate, plus the depth
+    diffs of the coming minute (one per 100 ms of market time in which the book changed)."""
     market, now = Market(SEED), time.time_ns() // 1000
     hour = 3_600_000_000
-    trades_per_s = sum(market.agg_trades(s, now, now + hour).height for s in SYMBOLS) / 3_600
-    return max((target - DEPTH_EVENTS_PER_S) / trades_per_s, 1.0)
+    trades_per_s = sum(market.agg_trades(i, now, now + hour).height for i in INSTRUMENTS) / 3_600
+    first = update_id(now) + 1
+    diffs = market.depth_diffs([(i, u, u) for i in INSTRUMENTS for u in range(first, first + 600)], DEPTH_WINDOW)
+    depth_per_s = len(set(diffs.request.tolist())) / 60
+    return max(target / (trades_per_s + depth_per_s), 1.0)
 
 
 @contextmanager
@@ -95,8 +104,8 @@ def live_pipeline(speed: float | None = None, on_acked=None) -> Iterator[tuple[s
     freeze_startup_heap()  # as `streamforge live` does before it starts its loader
     with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home) as url:
         kafka = kafka_config(broker.bootstrap)
-        config = LiveConfig.from_settings(list(SYMBOLS), ws_url=url.replace("http", "ws"), rest_url=url, home=home,
-                                          http_port=0, snapshot_limit=SNAPSHOT_LIMIT)
+        config = LiveConfig.from_settings(INSTRUMENTS, urls=simulator_urls(url), home=home, http_port=0,
+                                          snapshot_limit=SNAPSHOT_LIMIT)
         thread = LoaderThread(config, kafka, on_acked)
         with thread:
             yield url, kafka, thread
@@ -123,7 +132,7 @@ def cpu_seconds() -> float:
 
 def measure_loader(duration_s: float, speed: float) -> dict:
     latencies: list[int] = []
-    counted = {spec.name for spec in build_topics() if spec.dataset in ("live_trades", "depth", "live_klines_1m")}
+    counted = {spec.name for spec in build_topics() if spec.dataset in (LIVE_TRADES, DEPTH, LIVE_KLINES_1M)}
     lock = threading.Lock()
 
     def acked(topic: str, received_ns: list[int]) -> None:
@@ -143,7 +152,7 @@ def measure_loader(duration_s: float, speed: float) -> dict:
         with lock:
             result = summary(list(latencies), cpu, seconds, events)
         thread.stop()  # everything it received is now published
-        trades = read_frame(kafka, {spec.dataset: spec for spec in build_topics()}["live_trades"])
+        trades = read_frame(kafka, topic(LIVE_TRADES, build_topics()))
     missing, duplicates = id_problems(trades)
     result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)
     result["agg_trades_in_kafka"] = trades.height
@@ -151,17 +160,18 @@ def measure_loader(duration_s: float, speed: float) -> dict:
 
 
 def _events(loader) -> int:
+    loader.metrics.render()  # brings the event counters up to date (they are counted lazily)
     return int(sum(s.value for m in loader.metrics.events.collect() for s in m.samples if s.name.endswith("_total")))
 
 
 def _matches_market(trades) -> bool:
     """Every published trade is the market's trade with that id (the simulator's REST/dump truth)."""
     market = Market(SEED)
-    for symbol in SYMBOLS:
-        mine = trades.filter(trades["symbol"] == symbol).sort("agg_id")
+    for instrument in INSTRUMENTS:
+        mine = trades.filter(trades[INSTRUMENT] == instrument).sort("agg_id")
         if mine.is_empty():
             return False
-        truth = market.agg_trades_from_id(symbol, mine["agg_id"][0], 2**62, mine.height)
+        truth = market.agg_trades_from_id(instrument, mine["agg_id"][0], 2**62, mine.height)
         if not truth.equals(mine):
             return False
     return True
@@ -206,7 +216,7 @@ def measure_baseline(duration_s: float, speed: float) -> dict:
 def run(duration_s: float = 60) -> dict:
     speed = calibrated_speed()
     return {
-        "goal": "WebSocket receive → Kafka ack p99 ≤ 100 ms at 2,000 events/s over 5 symbols, zero loss",
+        "goal": "WebSocket receive → Kafka ack p99 ≤ 100 ms at 2,000 events/s over 5 instruments, zero loss",
         "duration_s": duration_s,
         "simulator_speed": round(speed, 1),
         "depth_levels_per_side": {"snapshot": SNAPSHOT_LIMIT, "diff_window": DEPTH_WINDOW},
