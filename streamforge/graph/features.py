@@ -160,8 +160,8 @@ class RvFloor:
         flat = sorted(set(raw[INSTRUMENT].unique()) - set(floors))
         if flat:
             raise InsufficientDataError(
-                f"{flat}: no interval of the training part has a positive realized variance (zero volatility?); "
-                "there is nothing to forecast"
+                f"{flat}: the price is constant over the training part (no interval has a positive realized "
+                "variance); there is nothing to forecast"
             )
         return cls(quantile, {k: float(v) for k, v in sorted(floors.items())})
 

@@ -51,6 +51,7 @@ class Fitted:
 class Evaluation:
     forecasts: pl.DataFrame  # FORECAST_SCHEMA
     fitted: list[Fitted]
+    lead_lag: pl.DataFrame  # the pairs the panel's graph found on its training block
 
 
 def blocks_of(panel: Panel, split: Split) -> dict[str, np.ndarray]:
@@ -106,4 +107,4 @@ def evaluate(panel: Panel, blocks: dict[str, np.ndarray], specs: list[ModelSpec]
                     schema=FORECAST_SCHEMA,
                 )
             )
-    return Evaluation(pl.concat(frames) if frames else pl.DataFrame(schema=FORECAST_SCHEMA), fitted)
+    return Evaluation(pl.concat(frames) if frames else pl.DataFrame(schema=FORECAST_SCHEMA), fitted, panel.stats.lead_lag)

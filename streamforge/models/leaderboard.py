@@ -83,7 +83,7 @@ def summarise(forecasts: pl.DataFrame) -> pl.DataFrame:
     losses = with_losses(forecasts)
     reference = best_baseline(losses)
     # Seed-averaged loss per (model, instrument, interval): the series the standard errors and DM tests run on.
-    series = losses.group_by("model", INSTRUMENT, "open_time").agg(pl.col(_LOSSES).mean())
+    series = losses.sort("seed").group_by("model", INSTRUMENT, "open_time", maintain_order=True).agg(pl.col(_LOSSES).mean())
     ref_series = series.filter(pl.col("model") == reference).drop("model")
     models = losses.select("model", "kind").unique(maintain_order=True)
     rows = []
@@ -135,7 +135,9 @@ def _over_seeds(part: pl.DataFrame) -> dict:
 
 def _by_time(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """One value per interval: the mean over the instruments of that interval."""
-    return frame.group_by("open_time").agg(pl.col(columns).mean()).sort("open_time")
+    # sorted first, so the float sums add up in one order and a rerun gives bit-identical numbers
+    ordered = frame.sort("open_time", *([INSTRUMENT] if INSTRUMENT in frame.columns else []))
+    return ordered.group_by("open_time", maintain_order=True).agg(pl.col(columns).mean())
 
 
 def _over_time(own: pl.DataFrame, diff: pl.DataFrame, is_reference: bool) -> dict:
@@ -150,6 +152,7 @@ def _over_time(own: pl.DataFrame, diff: pl.DataFrame, is_reference: bool) -> dic
     d = _by_time(
         diff.select(
             "open_time",
+            INSTRUMENT,
             (pl.col("squared_error") - pl.col("squared_error_ref")).alias("mse"),
             (pl.col("qlike_loss") - pl.col("qlike_loss_ref")).alias("qlike"),
         ),

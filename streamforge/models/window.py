@@ -94,10 +94,11 @@ def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
     return build_graph(c5, c1, trades, train_end=window.split().train_end_us, symbols=list(window.symbols))
 
 
-def score_day(store: Store, model: TrainedModel, day: date) -> pl.DataFrame:
+def score_day(store: Store, model: TrainedModel, day: date, in_sample: bool = False) -> pl.DataFrame:
     """The model's forecasts for every 5-minute interval of `day`, from stored candles of the day and the day before
-    (so the day's first nodes have the same look-back as in training)."""
+    (so the day's first nodes have the same look-back as in training); `predict` says why in-sample days are
+    refused unless `in_sample`."""
     symbols = sorted(model.stats.normalisation.mean)
     with_trades = not model.stats.absent_features
     c5, c1, trades = read_inputs(store, symbols, day - timedelta(days=1), day, with_trades)
-    return predict(model, c5, c1, day, trades)
+    return predict(model, c5, c1, day, trades, in_sample)
