@@ -110,3 +110,23 @@ def test_to_pyg_carries_typed_weighted_edges_and_targets(bundle):
     assert set(data.edge_type.unique().tolist()) == {0, 1, 2}
     assert np.isfinite(data.x.numpy()).all()
     assert int(data.y_log_rv.isnan().sum()) == len(SYMBOLS)  # only each symbol's last interval lacks a next one
+
+
+def test_an_interval_without_price_change_gets_the_training_floor_not_an_outlier(window, bundle):
+    """The floor is the 1% quantile of the instrument's positive training RVs: a flat interval counts as quiet as the
+    quietest ones that moved (log RV near -17 here), not as log(1e-10) = -23, and nothing falls below it."""
+    c5, c1, trades = window
+    eth, t = pl.col("symbol") == "ETHUSDT", _us("open_time")
+    flat_from = TRAIN_END_US + 3 * 3_600_000_000  # one flat half hour, after the end of training
+    flat = eth & (t >= flat_from) & (t < flat_from + 6 * INTERVAL_US)
+    before = c1.filter(eth & (t < flat_from))["close"][-1]
+    c1_flat = c1.with_columns([pl.when(flat).then(before).otherwise(pl.col(c)).alias(c) for c in ("open", "high", "low", "close", "vwap")])
+    flattened = build_graph(c5, c1_flat, trades, train_end=TRAIN_END_US)
+    floor = flattened.stats.rv_floor.floors["ETHUSDT"]
+    assert flattened.stats.rv_floor.to_dict() == bundle.stats.rv_floor.to_dict()  # fitted on training data only
+    raw_rv = np.exp(bundle.nodes.filter(eth & (t < TRAIN_END_US))["log_rv"].to_numpy())
+    assert 0.005 < np.mean(raw_rv <= floor * (1 + 1e-9)) < 0.03  # about 1% of training intervals sit at the floor
+    nodes = flattened.nodes.filter(eth)
+    flat_log_rv = nodes.filter((_us("open_time") >= flat_from + INTERVAL_US) & (_us("open_time") < flat_from + 6 * INTERVAL_US))["log_rv"]
+    assert flat_log_rv.to_list() == pytest.approx([np.log(floor)] * 5)
+    assert nodes["log_rv"].min() == pytest.approx(np.log(floor)) and np.log(floor) > -20
