@@ -1,8 +1,16 @@
-"""B5: graph build and GNN training on a month of the simulated market (3 symbols x 30 days of 5-minute candles).
+"""B5: the GNN platform at scale, and the leaderboard it exists for.
 
-Goal (issue 3): graph build <= 10 s and training <= 60 s on 2 CPU cores. Reports wall times, epochs, peak RSS and the
-metrics table (GNN against persistence, HAR-RV and the MLP) on the test block, for the market with the planted
-lead-lag and for the control market without it. `run()` returns the numbers; `python bench/b5_gnn.py` prints JSON.
+Scale (issue 13): graph build, seconds per epoch, epochs to early stopping and peak memory of the relational net at
+3, 50 and 200 instruments x 30 days, each case in a fresh process (so its peak RSS is its own). Graphs up to
+STREAMFORGE_MODEL_FULL_GRAPH_NODES train full-graph, larger ones on neighbour-sampled mini-batches; the baseline is
+full-graph training of the same graph (a few epochs) where it fits. Goal: 200 x 30 trains to early stopping in
+<= 15 min on 2 CPU cores. The 3-instrument case is the simulator's market; 50 and 200 come from the simulator's
+universe when it lists that many instruments, else from `synthetic_universe` — SYNTHETIC candles, labelled so in
+the results. On a machine with CUDA the scale cases run on both devices and report the CPU/GPU ratio.
+
+Leaderboard: the full line-up walk-forward on the last days of 3 simulated instruments x 30 days (lead-lag market
+and control market), several seeds, every number with its spread over seeds, HAC standard error and DM test
+against the best baseline. `run()` returns the numbers; `python -m bench.b5_gnn` prints JSON.
 """
 
 from __future__ import annotations
@@ -10,54 +18,146 @@ from __future__ import annotations
 import json
 import resource
 import time
-from datetime import date
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from multiprocessing import get_context
 
 import polars as pl
 import torch
 
+from bench import synthetic_universe
+from streamforge.dates import day_bounds_us
 from streamforge.graph import build_graph
 from streamforge.graph.simdata import sim_window
-from streamforge.models import Split, TrainConfig, train_and_evaluate
-from streamforge.models.metrics import gnn_gain
+from streamforge.models import ModelSpec, Split
+from streamforge.models.evaluation import blocks_of
+from streamforge.models.leaderboard import summarise
+from streamforge.models.neural import Runtime
+from streamforge.models.panel import Panel
+from streamforge.models.walkforward import Protocol, walk_forward
+from streamforge.models.zoo import LINEUP
 from streamforge.sim.market import Market
-from streamforge.dates import day_bounds_us
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 30
 VOLUME = 0.01  # ~15k BTCUSDT aggTrades a day: enough for 1-minute candles, cheap to simulate
+SIM_SEED = 7
+SIM_SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+SCALES = (3, 50, 200)
+THREADS = 2
+TRAINING = (("hidden", 32), ("layers", 2), ("learning_rate", 0.01), ("max_epochs", 300), ("return_loss_weight", 0.2))
+FULL_GRAPH_PATIENCE, MINI_BATCH_PATIENCE = 20, 5  # a mini-batch epoch is many optimiser steps: it converges in fewer
+BASELINE_EPOCHS = 3
+LEADERBOARD_DAYS = 3  # evaluation days at the end of the month
+LEADERBOARD_PROTOCOL = Protocol(train_days=7, expanding_from=None, val_fraction=0.15, embargo=12, seeds=(0, 1, 2))
+GOAL = "200 instruments x 30 days trains to early stopping in <= 15 min on 2 CPU cores (issue 13)"
 
 
-def run_market(lead_lag: bool) -> dict:
-    c5, c1, trades = sim_window(Market(7, volume=VOLUME, lead_lag=lead_lag), SYMBOLS, FIRST_DAY, DAYS, with_trades=True)
+def _universe(n: int) -> tuple[str, pl.DataFrame, pl.DataFrame, list[str]]:
+    """(source, 5m candles, 1m candles, instruments): the simulator's when it lists n trading instruments."""
+    market = Market(SIM_SEED, volume=VOLUME)
+    listed = [s for s, spec in market.symbols.items() if spec.trading]
+    if n == len(SIM_SYMBOLS) or len(listed) >= n:
+        chosen = SIM_SYMBOLS if n == len(SIM_SYMBOLS) else listed[:n]
+        c5, c1, _ = sim_window(market, chosen, FIRST_DAY, DAYS)
+        return "simulator", c5, c1, chosen
+    c5, c1 = synthetic_universe.candles(n, FIRST_DAY, DAYS)
+    return "SYNTHETIC (bench/synthetic_universe.py)", c5, c1, synthetic_universe.symbols(n)
+
+
+def _split() -> Split:
     start, _ = day_bounds_us(FIRST_DAY)
-    split = Split.plan(start, start + DAYS * 86_400_000_000, val_fraction=0.15, test_fraction=0.2, embargo=12)
+    return Split.plan(start, start + DAYS * 86_400_000_000, val_fraction=0.15, test_fraction=0.2, embargo=12)
+
+
+def scale_case(n: int, device: str, baseline: bool) -> dict:
+    """One case in this (fresh) process: build, then train to early stopping (or BASELINE_EPOCHS full-graph epochs)."""
+    torch.set_num_threads(THREADS)
+    source, c5, c1, instruments = _universe(n)
+    split = _split()
     t0 = time.perf_counter()
-    bundle = build_graph(c5, c1, trades, train_end=split.train_end_us)
+    bundle = build_graph(c5, c1, train_end=split.train_end_us, symbols=instruments)
     build_s = time.perf_counter() - t0
+    del c5, c1
+    panel = Panel.of(bundle)
+    blocks = blocks_of(panel, split)
+    runtime = Runtime.from_settings()
+    full = baseline or panel.num_nodes <= runtime.full_graph_nodes
+    runtime = Runtime(device, 10**12 if full else 0, runtime.batch_nodes, runtime.fanout)
+    patience = FULL_GRAPH_PATIENCE if full else MINI_BATCH_PATIENCE
+    overrides = TRAINING + (("patience", patience),)
+    if baseline:
+        overrides = tuple((k, BASELINE_EPOCHS if k == "max_epochs" else v) for k, v in overrides)
+    forecaster = ModelSpec("relational", overrides=overrides).build(0)
+    forecaster.runtime = runtime
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    report = forecaster.fit(panel, blocks)
+    out = {
+        "source": source,
+        "instruments": n,
+        "nodes": panel.num_nodes,
+        "edges": int(panel.data.edge_index.shape[1]),
+        "lead_lag_pairs": bundle.stats.lead_lag.height,
+        "graph_build_s": round(build_s, 1),
+        "mode": "full graph" if full else f"mini-batch {runtime.batch_nodes} seeds, fanout {runtime.fanout}",
+        "epochs": report.epochs,
+        "best_epoch": report.best_epoch,
+        "train_s": round(report.seconds, 1),
+        "s_per_epoch": round(report.seconds / max(report.epochs, 1), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if device == "cuda":
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
+    return out
+
+
+def _in_fresh_process(*args) -> dict:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(scale_case, *args).result()
+
+
+def scale(devices: list[str]) -> dict:
+    results: dict = {}
+    for n in SCALES:
+        case = {device: _in_fresh_process(n, device, False) for device in devices}
+        if n < max(SCALES):  # the full-graph baseline: 200 x 30 took 25 s/epoch and 6 GB (issue 13)
+            case["cpu_full_graph_baseline"] = _in_fresh_process(n, "cpu", True)
+        if "cuda" in case:
+            case["cpu_over_gpu_s_per_epoch"] = round(case["cpu"]["s_per_epoch"] / case["cuda"]["s_per_epoch"], 1)
+        results[f"{n}x{DAYS}"] = case
+    largest = results[f"{max(SCALES)}x{DAYS}"]["cpu"]
+    results["goal_met"] = largest["train_s"] <= 15 * 60
+    return results
+
+
+def leaderboard(lead_lag: bool) -> dict:
+    torch.set_num_threads(THREADS)
+    market = Market(SIM_SEED, volume=VOLUME, lead_lag=lead_lag)
+    c5, c1, trades = sim_window(market, SIM_SYMBOLS, FIRST_DAY, DAYS, with_trades=True)
+    days = [FIRST_DAY + timedelta(days=DAYS - LEADERBOARD_DAYS + i) for i in range(LEADERBOARD_DAYS)]
     t0 = time.perf_counter()
-    model = train_and_evaluate(bundle, split, TrainConfig.from_settings(), model_id=f"b5-{lead_lag}")
-    train_s = time.perf_counter() - t0
-    test = model.metrics.filter(pl.col("block") == "test").drop("model_id", "block", "window_end")
+    forecasts = walk_forward(c5, c1, trades, days, list(LINEUP), LEADERBOARD_PROTOCOL, SIM_SYMBOLS)
+    summary = summarise(forecasts).sort("symbol", "mse_log_rv")
+    numbers = [c for c, t in summary.schema.items() if t == pl.Float64]
     return {
-        "nodes": bundle.nodes.height,
-        "edges": bundle.edges.group_by("edge_type").len().sort("edge_type").rows_by_key("edge_type", unique=True),
-        "lead_lag_pairs": bundle.stats.lead_lag.to_dicts(),
-        "graph_build_s": round(build_s, 2),
-        "training_s": round(train_s, 2),
-        "epochs": {k: {"epochs": r.epochs, "best_epoch": r.best_epoch, "s": round(r.seconds, 2)} for k, r in model.fit_reports.items()},
-        "metrics_test": test.sort("symbol", "model").to_dicts(),
-        "gnn_gain_mse": gnn_gain(model.metrics).sort("symbol").to_dicts(),
+        "evaluation_days": [d.isoformat() for d in days],
+        "protocol": LEADERBOARD_PROTOCOL.to_dict(),
+        "wall_s": round(time.perf_counter() - t0),
+        "rows": summary.with_columns(pl.col(numbers).round(4)).to_dicts(),
     }
 
 
 def run() -> dict:
-    torch.set_num_threads(2)
-    results = {"symbols": SYMBOLS, "days": DAYS, "volume": VOLUME, "threads": torch.get_num_threads()}
-    results["lead_lag"] = run_market(True)
-    results["control"] = run_market(False)
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return results
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return {
+        "goal": GOAL,
+        "threads": THREADS,
+        "devices": devices,
+        "scale": scale(devices),
+        "leaderboard_lead_lag": leaderboard(True),
+        "leaderboard_control": leaderboard(False),
+    }
 
 
 if __name__ == "__main__":

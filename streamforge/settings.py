@@ -117,6 +117,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_GRAPH_CROSS_MAX_LAG", "3", "Cross-asset edges: lead-lag lags tried, 1..L intervals of 5 minutes."),
         Setting("STREAMFORGE_GRAPH_CROSS_LEVEL", "0.01", "Cross-asset edges: level of the multiple-testing correction over all (leader, follower, lag) lead-lag tests (HAC t-statistics on the training part)."),
         Setting("STREAMFORGE_GRAPH_CROSS_CORRECTION", "bh", "Cross-asset edges: 'bh' (Benjamini–Hochberg, false discovery rate) or 'holm' (family-wise error rate) over all lead-lag tests."),
+        Setting("STREAMFORGE_GRAPH_CROSS_MAX_PAIRS", "4", "Cross-asset edges: each follower keeps at most this many significant (leader, lag) pairs, the strongest by |z| (0: all); bounds the graph on a universe."),
         Setting("STREAMFORGE_GRAPH_SIMILAR_K", "5", "Similarity edges: each node receives edges from its k nearest past intervals of the same symbol in feature space."),
         Setting("STREAMFORGE_GRAPH_SIMILAR_WINDOW", "288", "Similarity edges: how many past intervals (288 = one day) are searched for nearest neighbours."),
         Setting("STREAMFORGE_GRAPH_RV_FLOOR_QUANTILE", "0.01", "Floor of the 5-minute realized variance before its log, per instrument: this quantile of its positive RVs on the training part (an interval without a price change counts as the quietest that moved, not as log RV -23)."),

@@ -44,6 +44,7 @@ class GraphConfig:
     cross_max_lag: int
     cross_level: float
     cross_correction: str
+    cross_max_pairs: int
     similar_k: int
     similar_window: int
     rv_floor_quantile: float
@@ -57,6 +58,7 @@ class GraphConfig:
             cross_max_lag=int(g("STREAMFORGE_GRAPH_CROSS_MAX_LAG")),
             cross_level=float(g("STREAMFORGE_GRAPH_CROSS_LEVEL")),
             cross_correction=g("STREAMFORGE_GRAPH_CROSS_CORRECTION"),
+            cross_max_pairs=int(g("STREAMFORGE_GRAPH_CROSS_MAX_PAIRS")),
             similar_k=int(g("STREAMFORGE_GRAPH_SIMILAR_K")),
             similar_window=int(g("STREAMFORGE_GRAPH_SIMILAR_WINDOW")),
             rv_floor_quantile=float(g("STREAMFORGE_GRAPH_RV_FLOOR_QUANTILE")),
@@ -135,7 +137,9 @@ def build_graph(
         absent_features=absent,
         rv_floor=rv_floor,
         normalisation=Normalisation.fit(raw, feature_set.names, train_end_us),
-        lead_lag=estimate_lead_lag(raw, train_end_us, config.cross_max_lag, config.cross_level, config.cross_correction),
+        lead_lag=estimate_lead_lag(
+            raw, train_end_us, config.cross_max_lag, config.cross_level, config.cross_correction, config.cross_max_pairs
+        ),
     )
     return _assemble(raw, stats, config)
 

@@ -40,14 +40,18 @@ def temporal_edges(nodes: pl.DataFrame, k: int) -> pl.DataFrame:
     return pl.concat(parts) if parts else GRAPH_EDGE.empty()
 
 
-def estimate_lead_lag(raw: pl.DataFrame, train_end_us: int, max_lag: int, level: float, correction: str) -> pl.DataFrame:
+def estimate_lead_lag(
+    raw: pl.DataFrame, train_end_us: int, max_lag: int, level: float, correction: str, max_pairs: int = 0
+) -> pl.DataFrame:
     """Significant lead-lag pairs over the training part: leader, follower, lag, rho, n, z, p_value.
 
     Every (leader, follower, lag) with lag 1..max_lag is tested: rho is the mean product of the two standardised
     returns (the correlation), z its HAC t-statistic (Newey–West: co-moving volatilities make the products
     heteroskedastic, so |rho| * sqrt(n) overstates the evidence), p two-sided. The pairs kept are those the
     multiple-testing `correction` rejects over all pairs x lags at `level`: 'bh' (Benjamini–Hochberg, false
-    discovery rate) or 'holm' (family-wise error rate).
+    discovery rate) or 'holm' (family-wise error rate). With `max_pairs` > 0 a follower keeps only its that many
+    strongest pairs by |z|: on a universe, followers of one leader lead each other too, and every pair is an edge
+    per interval, so the graph would grow with the square of the instruments.
     """
     if correction not in CORRECTIONS:
         raise ConfigError(f"lead-lag correction {correction!r} is unknown; use one of {sorted(CORRECTIONS)}")
@@ -79,7 +83,10 @@ def estimate_lead_lag(raw: pl.DataFrame, train_end_us: int, max_lag: int, level:
                 rows.append((leader, follower, lag, float(rho[j]), int(n[j]), float(z), float(2 * stats.norm.sf(abs(z)))))
     tested = pl.DataFrame(rows, schema=LEAD_LAG_SCHEMA, orient="row")
     keep = CORRECTIONS[correction](tested["p_value"].to_numpy(), level)
-    return tested.filter(pl.Series(keep, dtype=pl.Boolean)).sort("follower", "leader", "lag")
+    kept = tested.filter(pl.Series(keep, dtype=pl.Boolean))
+    if max_pairs > 0:
+        kept = kept.sort(pl.col("z").abs(), descending=True).group_by("follower", maintain_order=True).head(max_pairs)
+    return kept.sort("follower", "leader", "lag")
 
 
 def _standardised(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
