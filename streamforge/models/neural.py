@@ -81,7 +81,11 @@ class Runtime:
 @dataclass
 class Inputs:
     """What a net reads for a set of nodes: features, the edges among them, HAR components and — for nets that ask
-    for it — each node's own history. The first `targets` nodes are the ones forecast."""
+    for it — each node's own history.
+
+    In a mini-batch the nodes come hop by hop (`nodes_per_hop`: the seeds, then each hop's new nodes) and the edges
+    likewise (`edges_per_hop`: hop k's edges end in hop k-1's nodes), so a layer computes only the nodes a later
+    layer reads (`layer`): the last layer the seeds alone. In the full graph every layer computes every node."""
 
     x: torch.Tensor
     edge_index: torch.Tensor
@@ -89,14 +93,23 @@ class Inputs:
     edge_weight: torch.Tensor
     har: torch.Tensor
     history: torch.Tensor | None
-    targets: int
+    nodes_per_hop: list[int] | None = None
+    edges_per_hop: list[int] | None = None
 
-    def edges_of(self, edge_types: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The edges of the given types only (the ablations)."""
-        keep = torch.zeros_like(self.edge_type, dtype=torch.bool)
+    def layer(self, index: int, layers: int) -> tuple[int, int]:
+        """(nodes computed, edges read) by layer `index` (0-based) of a `layers`-layer net."""
+        if self.nodes_per_hop is None:
+            return self.x.shape[0], self.edge_index.shape[1]
+        keep = layers - index  # the hops whose nodes this layer's output reaches
+        return sum(self.nodes_per_hop[:keep]), sum(self.edges_per_hop[:keep])
+
+    def edges_of(self, edge_types: tuple[str, ...], count: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The first `count` edges (all by default) of the given types only (the ablations)."""
+        edge_index, edge_type, edge_weight = self.edge_index[:, :count], self.edge_type[:count], self.edge_weight[:count]
+        keep = torch.zeros_like(edge_type, dtype=torch.bool)
         for t in edge_types:
-            keep |= self.edge_type == EDGE_TYPES.index(t)
-        return self.edge_index[:, keep], self.edge_type[keep], self.edge_weight[keep]
+            keep |= edge_type == EDGE_TYPES.index(t)
+        return edge_index[:, keep], edge_type[keep], edge_weight[keep]
 
 
 class NeuralForecaster(Forecaster):
@@ -104,6 +117,11 @@ class NeuralForecaster(Forecaster):
     every node; this class trains and applies it."""
 
     history_length: int = 0  # intervals of own history the net reads (0: none)
+
+    @property
+    def graph_layers(self) -> int:
+        """Message-passing layers of the net: the hops a mini-batch samples."""
+        return self.config.layers
 
     def __init__(self, config, seed: int, runtime: Runtime | None = None) -> None:
         super().__init__(config, seed)
@@ -118,9 +136,9 @@ class NeuralForecaster(Forecaster):
         d = panel.data if batch is None else batch
         ids = torch.arange(panel.num_nodes) if node_ids is None else node_ids
         history = panel.history(ids, self.history_length).to(device) if self.history_length else None
-        targets = d.num_nodes if batch is None else batch.batch_size
+        hops = (None, None) if batch is None else (batch.num_sampled_nodes, batch.num_sampled_edges)
         return Inputs(d.x.to(device), d.edge_index.to(device), d.edge_type.to(device), d.edge_weight.to(device),
-                      d.har.to(device), history, targets)
+                      d.har.to(device), history, *hops)
 
     def _full_graph(self, panel: Panel) -> bool:
         return panel.num_nodes <= self.runtime.full_graph_nodes
@@ -131,16 +149,17 @@ class NeuralForecaster(Forecaster):
         if self._full_graph(panel):
             yield self._inputs(panel, None, None, device), torch.from_numpy(np.nonzero(mask)[0])
             return
-        fanout = (self.runtime.fanout,) * max(self.config.layers, 1)
+        fanout = (self.runtime.fanout,) * self.graph_layers
         loader = node_loader(panel.data, torch.from_numpy(np.nonzero(mask)[0]), fanout, self.runtime.batch_nodes, seed, shuffle)
         for batch in loader:
             yield self._inputs(panel, batch.n_id, batch, device), batch.n_id[: batch.batch_size]
 
     def _outputs(self, inputs: Inputs, ids: torch.Tensor, full: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The net's outputs for the target nodes `ids` (a mini-batch's net computes its seeds alone)."""
         log_rv, logit = self.net(inputs)
         if full:
             return log_rv[ids.to(log_rv.device)], logit[ids.to(log_rv.device)]
-        return log_rv[: inputs.targets], logit[: inputs.targets]
+        return log_rv[: len(ids)], logit[: len(ids)]
 
     def _loss(self, panel: Panel, inputs: Inputs, ids: torch.Tensor, full: bool) -> torch.Tensor:
         log_rv, logit = self._outputs(inputs, ids, full)

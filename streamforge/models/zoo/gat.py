@@ -35,8 +35,9 @@ class GatNet(nn.Module):
             [F.one_hot(inputs.edge_type, len(EDGE_TYPES)).float(), inputs.edge_weight[:, None]], dim=1
         )
         h = inputs.x
-        for conv in self.convs:
-            h = F.elu(conv(h, inputs.edge_index, edge_attr))
+        for i, conv in enumerate(self.convs):
+            nodes, edges = inputs.layer(i, len(self.convs))
+            h = F.elu(conv((h, h[:nodes]), inputs.edge_index[:, :edges], edge_attr[:edges]))
         return self.heads(h)
 
 

@@ -34,10 +34,10 @@ class GnnHarNet(nn.Module):
 
     def forward(self, inputs: Inputs):
         h = inputs.har
-        for layer in self.layers:
-            h = layer(h, inputs)
+        for i, layer in enumerate(self.layers):
+            h = layer(h, inputs, *inputs.layer(i, len(self.layers)))
         log_rv, logit = self.heads(h)
-        base = self.linear(inputs.har)
+        base = self.linear(inputs.har[: len(h)])
         return base[:, 0] + log_rv, base[:, 1] + logit
 
 

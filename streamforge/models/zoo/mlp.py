@@ -40,5 +40,9 @@ class Mlp(NeuralForecaster):
     def history_length(self) -> int:
         return self.config.history
 
+    @property
+    def graph_layers(self) -> int:
+        return 0  # no neighbours: a mini-batch is its seeds
+
     def build(self, in_dim: int) -> nn.Module:
         return MlpNet(in_dim, self.config)

@@ -27,11 +27,12 @@ class RelationalLayer(nn.Module):
         self.relations = nn.ModuleDict({t: nn.Linear(in_dim, out_dim, bias=False) for t in edge_types})
         self.aggregate = SimpleConv(aggr="mean")
 
-    def forward(self, h: torch.Tensor, inputs: Inputs) -> torch.Tensor:
-        out = self.root(h)
+    def forward(self, h: torch.Tensor, inputs: Inputs, nodes: int, edges: int) -> torch.Tensor:
+        """Outputs for the first `nodes` nodes, from the first `edges` edges (see `Inputs.layer`)."""
+        out = self.root(h[:nodes])
         for t, linear in self.relations.items():
-            edge_index, _, edge_weight = inputs.edges_of((t,))
-            out = out + linear(self.aggregate(h, edge_index, edge_weight))
+            edge_index, _, edge_weight = inputs.edges_of((t,), edges)
+            out = out + linear(self.aggregate((h, h[:nodes]), edge_index, edge_weight))
         return torch.relu(out)
 
 
@@ -49,8 +50,8 @@ class RelationalNet(nn.Module):
 
     def forward(self, inputs: Inputs):
         h = inputs.x
-        for layer in self.layers:
-            h = layer(h, inputs)
+        for i, layer in enumerate(self.layers):
+            h = layer(h, inputs, *inputs.layer(i, len(self.layers)))
         return self.heads(h)
 
 

@@ -27,8 +27,9 @@ class SageNet(nn.Module):
 
     def forward(self, inputs: Inputs):
         h = inputs.x
-        for conv in self.convs:
-            h = torch.relu(conv(h, inputs.edge_index))
+        for i, conv in enumerate(self.convs):
+            nodes, edges = inputs.layer(i, len(self.convs))
+            h = torch.relu(conv((h, h[:nodes]), inputs.edge_index[:, :edges]))
         return self.heads(h)
 
 

@@ -32,7 +32,7 @@ class TemporalNet(nn.Module):
 
     def forward(self, inputs: Inputs):
         _, state = self.gru(inputs.history)
-        return self.heads(self.graph(state[-1], inputs))
+        return self.heads(self.graph(state[-1], inputs, *inputs.layer(0, 1)))
 
 
 @register("temporal")
@@ -42,6 +42,10 @@ class Temporal(NeuralForecaster):
     @property
     def history_length(self) -> int:
         return self.config.history
+
+    @property
+    def graph_layers(self) -> int:
+        return 1
 
     def build(self, in_dim: int) -> nn.Module:
         return TemporalNet(in_dim, self.config)
