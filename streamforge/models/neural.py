@@ -95,6 +95,7 @@ class Inputs:
     history: torch.Tensor | None
     nodes_per_hop: list[int] | None = None
     edges_per_hop: list[int] | None = None
+    _positions: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     def layer(self, index: int, layers: int) -> tuple[int, int]:
         """(nodes computed, edges read) by layer `index` (0-based) of a `layers`-layer net."""
@@ -104,12 +105,14 @@ class Inputs:
         return sum(self.nodes_per_hop[:keep]), sum(self.edges_per_hop[:keep])
 
     def edges_of(self, edge_types: tuple[str, ...], count: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The first `count` edges (all by default) of the given types only (the ablations)."""
-        edge_index, edge_type, edge_weight = self.edge_index[:, :count], self.edge_type[:count], self.edge_weight[:count]
-        keep = torch.zeros_like(edge_type, dtype=torch.bool)
-        for t in edge_types:
-            keep |= edge_type == EDGE_TYPES.index(t)
-        return edge_index[:, keep], edge_type[keep], edge_weight[keep]
+        """The first `count` edges (all by default) of the given types only (the ablations). The positions of each
+        type are found once per batch: every layer asks again, for a shorter prefix."""
+        if self._positions is None:
+            self._positions = {t: torch.nonzero(self.edge_type == i).squeeze(1) for i, t in enumerate(EDGE_TYPES)}
+        limit = self.edge_type.shape[0] if count is None else count
+        parts = [p[: int(torch.searchsorted(p, limit))] for t, p in self._positions.items() if t in edge_types]
+        keep = parts[0] if len(parts) == 1 else torch.sort(torch.cat(parts)).values
+        return self.edge_index[:, keep], self.edge_type[keep], self.edge_weight[keep]
 
 
 class NeuralForecaster(Forecaster):
