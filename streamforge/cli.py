@@ -234,6 +234,7 @@ def models() -> None:
 @app.command()
 def leaderboard(
     end: Annotated[str, typer.Option(help="Last evaluation date, YYYY-MM-DD.")],
+    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
     start: Annotated[str, typer.Option(help="First evaluation date (default: --end).")] = "",
     models: Annotated[str, typer.Option(help="Comma-separated line-up labels (default: every one).")] = "",
     url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
@@ -242,7 +243,7 @@ def leaderboard(
     from streamforge_assets import control
 
     try:
-        ok = control.leaderboard([m for m in models.split(",") if m], start or end, end, url, console)
+        ok = control.leaderboard(_split(symbols), [m for m in models.split(",") if m], start or end, end, url, console)
     except StreamForgeError as exc:
         _fail(exc)
     raise typer.Exit(0 if ok else 1)

@@ -228,7 +228,7 @@ def demo(symbols: list[str], start: str, end: str, volume: float, console: Conso
         ok = backfill(symbols, start, end, [], stack.webserver_url, console)
         console.print(status_table(symbols, days))
         ok = ok and train(symbols, end, end, len(days), stack.webserver_url, console)
-        ok = ok and leaderboard([], end, end, stack.webserver_url, console)
+        ok = ok and leaderboard(symbols, [], end, end, stack.webserver_url, console)
         console.print(checks_table())
         console.print(
             f"data: {settings.home() / 'store'} (store '{settings.get('STREAMFORGE_STORE')}'; "
@@ -319,9 +319,9 @@ def models_table() -> Table:
     return table
 
 
-def leaderboard(models: list[str], start: str, end: str, url: str, console: Console) -> bool:
-    """One backfill of the `leaderboard` asset for models × evaluation dates, then the leaderboard's head."""
-    from streamforge_assets.leaderboard import MODELS, leaderboard_key
+def leaderboard(symbols: list[str], models: list[str], start: str, end: str, url: str, console: Console) -> bool:
+    """One backfill of the `leaderboard` asset for models × evaluation dates over `symbols`, then the leaderboard."""
+    from streamforge_assets.leaderboard import INSTRUMENTS_TAG, MODELS, leaderboard_key
 
     stack = use_running_stack()
     labels = models or MODELS.get_partition_keys()
@@ -334,21 +334,22 @@ def leaderboard(models: list[str], start: str, end: str, url: str, console: Cons
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     web = DagsterWebserver(url)
     keys = [leaderboard_key(label, day) for day in days for label in labels]
-    backfill_id = web.launch_asset_backfill({"leaderboard": keys}, title=f"leaderboard {start}..{end}", tags={})
+    tags = {INSTRUMENTS_TAG: ",".join(sorted(symbols))}
+    backfill_id = web.launch_asset_backfill({"leaderboard": keys}, title=f"leaderboard {start}..{end}", tags=tags)
     console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} leaderboard partitions: {url}/runs/b/{backfill_id}")
     status = follow(web, backfill_id, console)
     print_backfill(status, console)
-    print_leaderboard(days[0], days[-1], console)
+    print_leaderboard(symbols, days[0], days[-1], console)
     return status.succeeded
 
 
-def print_leaderboard(first: date, last: date, console: Console) -> None:
+def print_leaderboard(symbols: list[str], first: date, last: date, console: Console) -> None:
     from streamforge.models.leaderboard import summarise
     from streamforge.models.report import HEAD_HEADER, caption, head_rows
     from streamforge.models.standings import evaluated_days, read_forecasts
     from streamforge.store import open_store
 
-    forecasts = read_forecasts(open_store(), first, last)
+    forecasts = read_forecasts(open_store(), first, last, symbols)
     if forecasts.is_empty():
         console.print(f"[red]no leaderboard forecasts stored for {first}..{last}[/]")
         return

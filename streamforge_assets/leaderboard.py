@@ -1,7 +1,8 @@
 """`leaderboard`: every line-up model evaluated walk-forward, one partition per model × evaluation date.
 
 A partition fits its model on the window before the date (STREAMFORGE_LEADERBOARD_TRAIN_DAYS, sliding or expanding;
-seeds STREAMFORGE_LEADERBOARD_SEEDS) over the instruments STREAMFORGE_LEADERBOARD_INSTRUMENTS, forecasts the date,
+seeds STREAMFORGE_LEADERBOARD_SEEDS) over the instruments STREAMFORGE_LEADERBOARD_INSTRUMENTS (or the run's
+`streamforge/instruments` tag), forecasts the date,
 and stores the forecasts in the store's `leaderboard` collection (`streamforge.models.standings`). Its metadata is
 the date's table for the model against the closed-form baselines; the leaderboard over a span — every model, the
 MLP baseline, DM tests against the best baseline — is `streamforge leaderboard`, `make demo` and the notebook.
@@ -27,6 +28,8 @@ MODELS = dg.StaticPartitionsDefinition([spec.label for spec in lineup()])
 MODEL_DAYS = dg.MultiPartitionsDefinition({"date": DAYS, "model": MODELS})
 # The lineage covers the sliding window of the settings where the definitions load; a run reads its own settings.
 LINEAGE_DAYS = int(settings.get("STREAMFORGE_LEADERBOARD_TRAIN_DAYS"))
+# A run may name its instruments (`streamforge leaderboard --symbols`, the demo's); else the setting decides.
+INSTRUMENTS_TAG = "streamforge/instruments"
 WINDOW_MAPPING = dg.MultiPartitionMapping(
     {
         "date": dg.DimensionPartitionMapping(
@@ -58,7 +61,8 @@ def leaderboard(context: dg.AssetExecutionContext, store: StoreResource) -> dg.M
     with surfaced():
         dims = MODEL_DAYS.get_partition_key_from_str(context.partition_key).keys_by_dimension
         day, spec = date.fromisoformat(dims["date"]), lineup_spec(dims["model"])
-        universe, protocol = instruments(), Protocol.from_settings()
+        tagged = [s for s in context.run.tags.get(INSTRUMENTS_TAG, "").split(",") if s]
+        universe, protocol = sorted(tagged) or instruments(), Protocol.from_settings()
         require_upstream(context.instance, TrainingWindow.of(universe, day, (day - protocol.first_day(day)).days + 1))
         evaluation = evaluate_partition(store.open(), spec, day, universe, protocol)
         summary = summarise(evaluation.forecasts)

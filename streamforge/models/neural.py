@@ -119,7 +119,10 @@ class NeuralForecaster(Forecaster):
     """A forecaster whose `build(in_dim)` net maps `Inputs` to (standardised next log RV, next-return logit) for
     every node; this class trains and applies it."""
 
-    history_length: int = 0  # intervals of own history the net reads (0: none)
+    @property
+    def history_length(self) -> int:
+        """Intervals of its own history a net reads: its config's `history` field, none without one."""
+        return getattr(self.config, "history", 0)
 
     @property
     def graph_layers(self) -> int:

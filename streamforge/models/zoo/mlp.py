@@ -37,10 +37,6 @@ class Mlp(NeuralForecaster):
     kind = BASELINE
 
     @property
-    def history_length(self) -> int:
-        return self.config.history
-
-    @property
     def graph_layers(self) -> int:
         return 0  # no neighbours: a mini-batch is its seeds
 

@@ -40,10 +40,6 @@ class Temporal(NeuralForecaster):
     Config = TemporalConfig
 
     @property
-    def history_length(self) -> int:
-        return self.config.history
-
-    @property
     def graph_layers(self) -> int:
         return 1
 
