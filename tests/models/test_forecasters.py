@@ -54,6 +54,7 @@ def test_a_model_defined_in_a_test_registers_and_runs_through_the_protocol():
     assert drift["reference"] in {"persistence", "har"} and drift["dm_mse_p"] is not None
 
 
+@pytest.mark.slow
 def test_every_line_up_model_fits_and_forecasts_on_the_same_rows():
     specs = [ModelSpec(s.forecaster, s.label, s.overrides + (() if s.cls.deterministic else QUICK)) for s in LINEUP]
     forecasts = walk_forward(*window(True), [DAY], specs, PROTOCOL, SYMBOLS)

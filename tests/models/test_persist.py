@@ -72,6 +72,7 @@ def test_a_model_trained_with_trades_needs_them_to_score(lead_lag_model):
         predict(lead_lag_model, c5, c1, LAST_DAY, in_sample=True)
 
 
+@pytest.mark.slow
 def test_every_line_up_model_round_trips_through_save_and_load(tmp_path):
     from streamforge.models.zoo import LINEUP
 
