@@ -44,13 +44,15 @@ DAYS = 30
 VOLUME = 0.01  # ~15k BTCUSDT aggTrades a day: enough for 1-minute candles, cheap to simulate
 SIM_SEED = 7
 SIM_SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
-SCALES = (3, 50, 200)
+SCALES = (200, 50, 3)  # the goal's case first
+# s/epoch needs a few epochs; the goal needs the largest case trained to early stopping
+MEASURED_EPOCHS = {50: 5}
 THREADS = 2
 TRAINING = (("hidden", 32), ("layers", 2), ("learning_rate", 0.01), ("max_epochs", 300), ("return_loss_weight", 0.2))
 FULL_GRAPH_PATIENCE, MINI_BATCH_PATIENCE = 20, 5  # a mini-batch epoch is many optimiser steps: it converges in fewer
 BASELINE_EPOCHS = 3
 LEADERBOARD_DAYS = 1  # evaluation days at the end of the month (each one is a full walk-forward origin)
-LEADERBOARD_PROTOCOL = Protocol(train_days=5, expanding_from=None, val_fraction=0.15, embargo=12, seeds=(0, 1, 2))
+LEADERBOARD_PROTOCOL = Protocol(train_days=5, expanding_from=None, val_fraction=0.15, embargo=12, seeds=(0, 1))
 CONTROL_LINEUP = ("persistence", "har", "harx", "mlp", "relational", "gnnhar")  # the control needs no ablations
 GOAL = "200 instruments x 30 days trains to early stopping in <= 15 min on 2 CPU cores (issue 13)"
 
@@ -73,7 +75,8 @@ def _split() -> Split:
 
 
 def scale_case(n: int, device: str, baseline: bool) -> dict:
-    """One case in this (fresh) process: build, then train to early stopping (or BASELINE_EPOCHS full-graph epochs)."""
+    """One case in this (fresh) process: build, then train to early stopping, or MEASURED_EPOCHS[n] epochs, or
+    BASELINE_EPOCHS full-graph epochs for the baseline."""
     torch.set_num_threads(THREADS)
     source, c5, c1, instruments = _universe(n)
     split = _split()
@@ -88,8 +91,9 @@ def scale_case(n: int, device: str, baseline: bool) -> dict:
     runtime = Runtime(device, 10**12 if full else 0, runtime.batch_nodes, runtime.fanout)
     patience = FULL_GRAPH_PATIENCE if full else MINI_BATCH_PATIENCE
     overrides = TRAINING + (("patience", patience),)
-    if baseline:
-        overrides = tuple((k, BASELINE_EPOCHS if k == "max_epochs" else v) for k, v in overrides)
+    epochs = BASELINE_EPOCHS if baseline else MEASURED_EPOCHS.get(n)
+    if epochs:
+        overrides = tuple((k, epochs if k == "max_epochs" else v) for k, v in overrides)
     forecaster = ModelSpec("relational", overrides=overrides).build(0)
     forecaster.runtime = runtime
     if device == "cuda":
@@ -105,6 +109,7 @@ def scale_case(n: int, device: str, baseline: bool) -> dict:
         "graph_build_s": round(build_s, 1),
         "mode": "full graph" if full else f"mini-batch {runtime.batch_nodes} seeds, fanout {runtime.fanout}",
         "epochs": report.epochs,
+        "to_early_stopping": not epochs,
         "best_epoch": report.best_epoch,
         "train_s": round(report.seconds, 1),
         "s_per_epoch": round(report.seconds / max(report.epochs, 1), 3),
@@ -130,7 +135,7 @@ def scale(devices: list[str]) -> dict:
             case["cpu_over_gpu_s_per_epoch"] = round(case["cpu"]["s_per_epoch"] / case["cuda"]["s_per_epoch"], 1)
         results[f"{n}x{DAYS}"] = case
     largest = results[f"{max(SCALES)}x{DAYS}"]["cpu"]
-    results["goal_met"] = largest["train_s"] <= 15 * 60
+    results["goal_met"] = largest["to_early_stopping"] and largest["train_s"] <= 15 * 60
     return results
 
 
