@@ -46,11 +46,12 @@ def graph(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Materia
             "edges": dg.MetadataValue.json(dict(edges.iter_rows())),
             "lead_lag": dg.MetadataValue.md(
                 markdown(
-                    ("leader", "follower", "lag (5 min)", "rho", "pairs"),
-                    [(r["leader"], r["follower"], str(r["lag"]), f"{r['rho']:.3f}", str(r["n"])) for r in lead_lag.iter_rows(named=True)],
+                    ("leader", "follower", "lag (5 min)", "rho", "HAC z", "p", "pairs"),
+                    [(r["leader"], r["follower"], str(r["lag"]), f"{r['rho']:.3f}", f"{r['z']:.1f}", f"{r['p_value']:.2g}",
+                      str(r["n"])) for r in lead_lag.iter_rows(named=True)],
                 )
                 if lead_lag.height
-                else "no significant lead-lag pair on the training part: no cross-asset edges"
+                else "no lead-lag pair survives the multiple-testing correction on the training part: no cross-asset edges"
             ),
             "absent_features": dg.MetadataValue.json(list(bundle.stats.absent_features)),
             "train_end": datetime.fromtimestamp(bundle.stats.train_end_us / 1e6, timezone.utc).isoformat(),
