@@ -54,6 +54,10 @@ def load_model(directory: str | Path) -> TrainedModel:
         manifest = json.loads((directory / MANIFEST).read_text())
     except FileNotFoundError:
         raise StoreError(f"{directory} holds no saved model ({MANIFEST} is missing)") from None
+    if "spec" not in manifest or "rv_floor" not in manifest["stats"]:
+        raise FeatureSetMismatchError(
+            f"{directory} holds a model saved by an older StreamForge (no model spec or RV floor): retrain it"
+        )
     stats = GraphStats.from_dict(manifest["stats"])
     _check_feature_set(stats)
     saved = manifest["spec"]

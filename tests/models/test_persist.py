@@ -85,3 +85,14 @@ def test_every_line_up_model_round_trips_through_save_and_load(tmp_path):
         assert predict(loaded, c5, c1, LAST_DAY, trades, in_sample=True).equals(
             predict(trained, c5, c1, LAST_DAY, trades, in_sample=True)
         ), spec.label
+
+
+def test_a_model_saved_by_an_older_version_is_refused_with_advice(lead_lag_model, tmp_path):
+    import json
+
+    save_model(tmp_path / "m", lead_lag_model)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    del manifest["spec"], manifest["stats"]["rv_floor"]
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FeatureSetMismatchError, match="older StreamForge.*retrain it"):
+        load_model(tmp_path / "m")

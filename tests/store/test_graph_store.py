@@ -74,3 +74,13 @@ def test_arangodb_holds_an_edge_collection_and_a_named_graph_aql_traverses(arang
         bind_vars={"start": "graph_nodes/traverse_2025-01-01:5", "graph": MARKET_GRAPH},
     )
     assert list(sources) == [[3, "similarity"], [4, "temporal"]]
+
+
+def test_a_graph_stored_by_an_older_version_is_refused_naming_the_partition_to_rebuild(tmp_path):
+    from streamforge.graph.persist import load_graph
+    from streamforge.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.put_documents("graphs", [{"graph_id": "old", "stats": {}, "config": {"cross_min_z": 4.0}}], key_field="graph_id")
+    with pytest.raises(StoreError, match="'old' was built by an older StreamForge.*re-materialise its `graph` partition"):
+        load_graph(store, "old")
