@@ -16,6 +16,7 @@ same seed gives the same batches on both and the results agree up to floating-po
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ from streamforge.graph.edges import EDGE_TYPES
 from streamforge.models.forecaster import FitReport, Forecast, Forecaster
 from streamforge.models.panel import Panel
 from streamforge.models.sampling import node_loader
+
+
+log = logging.getLogger(__name__)
 
 
 def _setting(name: str, kind: type):
@@ -194,6 +198,8 @@ class NeuralForecaster(Forecaster):
                 self._loss(panel, inputs, ids, full).backward()
                 optimiser.step()
             val_loss = self._validation_loss(panel, blocks["validation"], full)
+            log.info("%s seed %d epoch %d: validation loss %.4f (%.1f s)", self.name, self.seed, epoch, val_loss,
+                     time.perf_counter() - start)
             if val_loss < best:
                 best, best_epoch, best_state = val_loss, epoch, copy.deepcopy(self.net.state_dict())
             elif epoch - best_epoch >= self.config.patience:
