@@ -91,6 +91,9 @@ def scale_case(n: int, device: str, baseline: bool) -> dict:
     del c5, c1
     panel = Panel.of(bundle)
     blocks = blocks_of(panel, split)
+    pairs, edges = bundle.stats.lead_lag.height, bundle.edges.height
+    del bundle  # the panel holds what training reads
+    _reset_peak_rss()
     runtime = Runtime.from_settings()
     full = baseline or panel.num_nodes <= runtime.full_graph_nodes
     runtime = Runtime(device, 10**12 if full else 0, runtime.batch_nodes, runtime.fanout)
@@ -110,8 +113,8 @@ def scale_case(n: int, device: str, baseline: bool) -> dict:
         "source": source,
         "instruments": n,
         "nodes": panel.num_nodes,
-        "edges": int(panel.data.edge_index.shape[1]),
-        "lead_lag_pairs": bundle.stats.lead_lag.height,
+        "edges": edges,
+        "lead_lag_pairs": pairs,
         "graph_build_s": round(build_s, 1),
         "mode": "full graph" if full else f"mini-batch {runtime.batch_nodes} seeds, fanout {runtime.fanout}",
         "epochs": report.epochs,
@@ -120,10 +123,22 @@ def scale_case(n: int, device: str, baseline: bool) -> dict:
         "train_s": round(report.seconds, 1),
         "s_per_epoch": round(report.seconds / max(report.epochs, 1), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "training_peak_rss_mb": _peak_rss_mb(),  # since the panel was built: what training itself needs
     }
     if device == "cuda":
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
     return out
+
+
+def _reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets the process's peak RSS (VmHWM), so training's own peak can be read."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_rss_mb() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def _progress() -> None:
