@@ -27,6 +27,7 @@ from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, CANDLE, DEPTH_UPDATE, 
 TRADES, CANDLES_1M, CANDLES_5M = "trades", "candles_1m", "candles_5m"
 LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, DEADLETTER = "live_trades", "live_klines_1m", "depth", "book", "deadletter"
 GRAPH_NODES, GRAPH_EDGES, GRAPHS, MODELS = "graph_nodes", "graph_edges", "graphs", "models"
+LEADERBOARD, UNIVERSE_MEMBERS = "leaderboard", "universe_members"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -165,6 +166,20 @@ DATASETS: dict[str, Dataset] = {
             description="One document per trained model: metrics, window, files; the asset trains it.",
             collection="models",
             asset="model",
+        ),
+        Dataset(
+            name=LEADERBOARD,
+            record=None,
+            description="One document per (model, evaluation date, instrument set): its walk-forward forecasts of "
+            "the date for every seed; the asset evaluates one model on one date.",
+            collection="leaderboard",
+            asset="leaderboard",
+        ),
+        Dataset(
+            name=UNIVERSE_MEMBERS,
+            record=None,
+            description="One document per named instrument set too long to spell in a partition key: its members.",
+            collection="universe_members",
         ),
     ]
 }

@@ -69,3 +69,8 @@ class InsufficientDataError(ConfigError):
 
 class FeatureSetMismatchError(StreamForgeError):
     """A saved model was trained on a feature set that differs from the current code's; the message names the difference."""
+
+
+class InSampleError(StreamForgeError):
+    """A forecast was asked for a day the model was trained, validated or tested on: its score there is not an
+    out-of-sample forecast."""

@@ -11,6 +11,7 @@ from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
 from streamforge_assets.graph import graph
 from streamforge_assets.jobs import historical_job, live_job
+from streamforge_assets.leaderboard import leaderboard
 from streamforge_assets.live import live_trades
 from streamforge_assets.models import model
 from streamforge_assets.store import STORE_ASSETS
@@ -18,7 +19,7 @@ from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, *STORE_ASSETS, graph, model, live_trades],
+    assets=[trades, candles, *STORE_ASSETS, graph, model, leaderboard, live_trades],
     jobs=[historical_job, live_job],
     schedules=[yesterday_schedule],
     sensors=[live_activity, live_offsets_commit, live_instruments],
