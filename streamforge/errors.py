@@ -69,3 +69,8 @@ class InsufficientDataError(ConfigError):
 
 class FeatureSetMismatchError(StreamForgeError):
     """A saved model was trained on a feature set that differs from the current code's; the message names the difference."""
+
+
+class NotAvailableError(ExchangeError):
+    """The exchange does not serve the data asked for (a day before the reach of an endpoint, a dataset a market does
+    not have); the message says from when, or where, it is available."""
