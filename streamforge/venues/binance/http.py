@@ -214,7 +214,7 @@ class BinanceHttp:
         frames: list[pl.DataFrame] = []
         cursor, unit = start_us, self.US_PER_UNIT
         while cursor < end_us:
-            window = {"startTime": cursor // unit, "endTime": (end_us - 1) // unit, "limit": page}
+            window = {"startTime": -(-cursor // unit), "endTime": (end_us - 1) // unit, "limit": page}
             rows, source = self._get(path, params | window, weight)
             frame = parse_page(rows, source)
             frames.append(frame)
