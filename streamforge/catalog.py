@@ -234,6 +234,11 @@ def dataset(name: str) -> Dataset:
         raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
 
 
+def dataset_of_asset(asset: str) -> Dataset | None:
+    """The dataset an asset key (`candles_1m`, `arangodb/candles_1m`) materialises or persists; None for others."""
+    return next((d for d in DATASETS.values() if asset in (d.asset, d.store_asset)), None)
+
+
 def topic_datasets() -> list[Dataset]:
     return [d for d in DATASETS.values() if d.topic]
 
