@@ -35,8 +35,8 @@ def checkout_of_its_own(folder: Path) -> Path:
 def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instance, broker, sim, tmp_path, monkeypatch):
     checkout = checkout_of_its_own(tmp_path / "checkout")
     resources = make_resources(broker.bootstrap, sim, checkout / ".streamforge")  # where `make demo` stores
-    for symbol in ("BTCUSDT", "ETHUSDT"):
-        assert materialize_days(instance, resources, symbol, "2025-01-01", "2025-01-02").success
+    for name in ("BTCUSDT", "ETHUSDT", "binance.usdm.BTCUSDT"):  # the perpetual after its spot: the basis reads it
+        assert materialize_days(instance, resources, name, "2025-01-01", "2025-01-02").success
 
     monkeypatch.delenv("STREAMFORGE_HOME")  # as in a newcomer's shell; the kernel inherits this environment
     monkeypatch.setenv("PYTHONPATH", str(checkout))  # the kernel imports the copy, whose default home is checked
@@ -50,10 +50,13 @@ def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instan
     printed = "".join(
         out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
     )
-    assert "EmbeddedStore: 1152 five-minute candles of ['binance.spot.BTCUSDT', 'binance.spot.ETHUSDT']" in printed
+    instruments = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.usdm.BTCUSDT"]
+    assert f"EmbeddedStore: 1728 five-minute candles of {instruments}" in printed
     assert "Same-interval hypothesis supported for" in printed
-    for instrument in ("binance.spot.BTCUSDT", "binance.spot.ETHUSDT"):
+    for instrument in instruments:
         assert f"{instrument}: " in printed
+    assert "576 five-minute basis rows of ['binance.usdm.BTCUSDT'], 6 funding settlements" in printed
+    assert "Funding and basis: binance.usdm.BTCUSDT: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(figures) == 2
+    assert len(figures) == 4
     assert not (checkout / "notebooks" / ".streamforge").exists()

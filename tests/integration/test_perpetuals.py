@@ -8,17 +8,16 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from dagster_runs import HISTORICAL
+from dagster_runs import HISTORICAL, PERPETUAL
 from streamforge.catalog import historical_assets
 from streamforge.schemas import BASIS, FUNDING_RATE
 from streamforge.store import EmbeddedStore
 from streamforge_assets.partitions import INSTRUMENTS
-from streamforge_assets.perpetuals import basis_5m, funding, open_interest_5m, price_klines
 
 pytestmark = pytest.mark.slow
 
 PERP, SPOT, DAY = "binance.usdm.BTCUSDT", "binance.spot.BTCUSDT", "2025-01-02"
-ASSETS = [*HISTORICAL, price_klines, funding, open_interest_5m, basis_5m]
+ASSETS = HISTORICAL + PERPETUAL
 
 
 def run(instance, resources, instrument: str, selection: list[str]):
