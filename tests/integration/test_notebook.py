@@ -17,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from dagster_runs import make_resources, materialize_days
+from streamforge_assets.partitions import INSTRUMENTS
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +36,7 @@ def checkout_of_its_own(folder: Path) -> Path:
 def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instance, broker, sim, tmp_path, monkeypatch):
     checkout = checkout_of_its_own(tmp_path / "checkout")
     resources = make_resources(broker.bootstrap, sim, checkout / ".streamforge")  # where `make demo` stores
+    instance.add_dynamic_partitions(INSTRUMENTS.name, ["binance.usdm.BTCUSDT"])
     for name in ("BTCUSDT", "ETHUSDT", "binance.usdm.BTCUSDT"):  # the perpetual after its spot: the basis reads it
         assert materialize_days(instance, resources, name, "2025-01-01", "2025-01-02").success
 

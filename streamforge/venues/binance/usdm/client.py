@@ -7,10 +7,10 @@ import polars as pl
 
 from streamforge.catalog import Cell
 from streamforge.dates import day_bounds_us
-from streamforge.instruments import parse_instrument
 from streamforge.schemas import AGG_TRADE
 from streamforge.venues.binance.crosscheck import rest_sample
 from streamforge.venues.binance.dumps import DumpClient
+from streamforge.venues.binance import symbol_on
 from streamforge.venues.binance.usdm import USDM
 from streamforge.venues.binance.usdm.history import load_agg_trades_day, load_funding_day
 from streamforge.venues.binance.usdm.rest import UsdmRest
@@ -69,7 +69,4 @@ class BinanceUsdm(PerpetualClient):
 
 
 def _symbol(instrument: str) -> str:
-    parsed = parse_instrument(instrument)
-    if parsed.market_id != USDM.id:
-        raise ValueError(f"{instrument} is not a {USDM.description} instrument")  # a routing bug, not bad input
-    return parsed.symbol
+    return symbol_on(USDM, instrument)

@@ -14,13 +14,12 @@ from datetime import date
 
 import polars as pl
 
-from streamforge.schemas import AGG_TRADE, FUNDING_RATE, INSTRUMENT, OPEN_INTEREST, PRICE_KLINE
+from streamforge.schemas import FUNDING_RATE, INSTRUMENT, OPEN_INTEREST, PRICE_KLINE
+from streamforge.venues.binance import parse as spot
 from streamforge.venues.binance.parse import (
-    BOOL,
     DECIMAL,
     IGNORED,
     INT,
-    KLINES,
     TIME,
     Layout,
     from_csv,
@@ -29,21 +28,11 @@ from streamforge.venues.binance.parse import (
 
 IN_MS = "USD-M futures answer and archive in ms"
 
-AGG_TRADES = Layout(
-    record=AGG_TRADE,
-    fields=(
-        ("agg_id", INT),
-        ("price", DECIMAL),
-        ("qty", DECIMAL),
-        ("first_trade_id", INT),
-        ("last_trade_id", INT),
-        ("time", TIME),
-        ("is_buyer_maker", BOOL),
-    ),
-    json_keys=("a", "p", "q", "f", "l", "T", "m"),
-    positive=("price", "qty"),
-    non_negative=("agg_id", "first_trade_id"),
-    ordered=(("first_trade_id", "last_trade_id"),),
+# Spot's layout without `M` (is_best_match): the record's nullable column is then null.
+AGG_TRADES = replace(
+    spot.AGG_TRADES,
+    fields=spot.AGG_TRADES.fields[:-1],
+    json_keys=spot.AGG_TRADES.json_keys[:-1],
     header=("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "transact_time", "is_buyer_maker"),
 )
 
@@ -51,7 +40,7 @@ _KLINE_HEADER = (
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume", "count", "taker_buy_volume",
     "taker_buy_quote_volume", "ignore",
 )
-TRADE_KLINES = replace(KLINES, header=_KLINE_HEADER)
+TRADE_KLINES = replace(spot.KLINES, header=_KLINE_HEADER)
 
 PRICE_KLINES = Layout(
     record=PRICE_KLINE,
@@ -72,7 +61,7 @@ PRICE_KLINES = Layout(
     json_keys=tuple(range(12)),
     positive=("open", "high", "low", "close"),
     non_negative=(),
-    ordered=(("low", "high"), ("low", "open"), ("open", "high"), ("low", "close"), ("close", "high"), ("open_time", "close_time")),
+    ordered=spot.KLINES.ordered,
     header=_KLINE_HEADER,
 )
 
