@@ -8,15 +8,21 @@ from pathlib import Path
 import dagster as dg
 
 from resources import resource_defs
-from streamforge.catalog import historical_assets
+from streamforge import catalog
+from streamforge.catalog import dataset, historical_assets
 from streamforge.instruments import instrument_id, parse_instrument
 from streamforge_assets.candles import candles
 from streamforge_assets.perpetuals import basis_5m, funding, open_interest_5m, price_klines
 from streamforge_assets.store import STORE_ASSETS
 from streamforge_assets.trades import trades
 
-HISTORICAL = [trades, candles, *STORE_ASSETS]
-PERPETUAL = [price_klines, funding, open_interest_5m, basis_5m]
+def _stored(names: tuple[str, ...]) -> list:
+    keys = {dg.AssetKey(dataset(n).store_asset.split("/")) for n in names}
+    return [a for a in STORE_ASSETS if a.key in keys]
+
+
+HISTORICAL = [trades, candles, *_stored(catalog.HISTORICAL)]  # what every market has
+PERPETUAL = [price_klines, funding, open_interest_5m, basis_5m, *_stored(catalog.PERPETUAL_HISTORICAL)]
 
 
 def make_resources(bootstrap: str, sim_url: str, home) -> dict:
