@@ -11,7 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from streamforge import settings
-from streamforge.errors import ConfigError, MalformedDataError
+from streamforge.errors import ConfigError
+from streamforge.live.feed import Snapshot
 from streamforge.venues.binance import SPOT, parse
 from streamforge.venues.binance.http import PAGE, TRADING, BinanceHttp
 from streamforge.venues.binance.limiter import WeightLimiter
@@ -63,12 +64,11 @@ class BinanceRest(BinanceHttp):
             end_us,
         )
 
-    def depth(self, symbol: str, limit: int = 100) -> dict:
-        """Order book snapshot `{"lastUpdateId": N, "bids": [[price, qty], ...], "asks": [...]}`."""
+    def depth(self, symbol: str, limit: int = 100) -> Snapshot:
+        """The order book's top `limit` levels per side (`{"lastUpdateId": N, "bids": [[price, qty], ...], "asks":
+        [...]}` on the wire), checked like any other answer."""
         weight = next((w for most, w in DEPTH_WEIGHTS if limit <= most), None)
         if weight is None or limit < 1:
             raise ConfigError(f"depth limit {limit} is outside 1..{DEPTH_WEIGHTS[-1][0]}")
         book, source = self._get("/api/v3/depth", {"symbol": symbol, "limit": limit}, weight)
-        if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():
-            raise MalformedDataError(f"{source}: not a depth snapshot: {str(book)[:200]}")
-        return book
+        return parse.depth_snapshot(book, source)

@@ -19,6 +19,8 @@ from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ConfigError, MalformedDataError, NotAvailableError, UnknownSymbolError
 from streamforge.venues.binance.http import TRADING, BinanceHttp
+from streamforge.live.feed import Snapshot
+from streamforge.venues.binance import parse as spot_parse
 from streamforge.venues.binance.limiter import WeightLimiter
 from streamforge.venues.binance.usdm import USDM, parse
 
@@ -166,15 +168,14 @@ class UsdmRest(BinanceHttp):
             page=OPEN_INTEREST_PAGE,
         )
 
-    def depth(self, symbol: str, limit: int = 1000) -> dict:
-        """Order book snapshot `{"lastUpdateId": N, "E": ms, "T": ms, "bids": [...], "asks": [...]}`."""
+    def depth(self, symbol: str, limit: int = 1000) -> Snapshot:
+        """The order book's top `limit` levels per side (`{"lastUpdateId", "E", "T", "bids", "asks"}` on the wire;
+        at most 1,000 levels, spot's 5,000 are not served)."""
         if limit not in DEPTH_LIMITS:
             raise ConfigError(f"futures depth limit {limit} is not one of {', '.join(map(str, DEPTH_LIMITS))}")
         weight = next(w for most, w in DEPTH_WEIGHTS if limit <= most)
         book, source = self._get("/fapi/v1/depth", {"symbol": symbol, "limit": limit}, weight)
-        if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():
-            raise MalformedDataError(f"{source}: not a depth snapshot: {str(book)[:200]}")
-        return book
+        return spot_parse.depth_snapshot(book, source)
 
 
 
