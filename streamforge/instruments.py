@@ -52,7 +52,7 @@ MARKETS: dict[str, Market] = {
         ),
         Market(
             "binance", "usdm", PERPETUAL, "Binance USD-M perpetual futures", r"[A-Z0-9]{2,20}",
-            "streamforge.venues.binance.usdm.client:BinanceUsdm",
+            "streamforge.venues.binance.usdm.client:BinanceUsdm", "streamforge.venues.binance.usdm.live:BinanceUsdmFeed",
             ("STREAMFORGE_USDM_REST_URL", "STREAMFORGE_USDM_DUMP_URL", "STREAMFORGE_USDM_WS_URL"),
             spot="binance.spot",
         ),
