@@ -31,6 +31,8 @@ from streamforge.schemas import (
     GRAPH_EDGE,
     GRAPH_NODE,
     KLINE,
+    LIQUIDATION,
+    MARK_PRICE,
     OPEN_INTEREST,
     PRICE_KLINE,
     Record,
@@ -42,6 +44,7 @@ LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, DEADLETTER = "live_trades", "live_klin
 GRAPH_NODES, GRAPH_EDGES, GRAPHS, MODELS = "graph_nodes", "graph_edges", "graphs", "models"
 MARK_PRICE_1M, INDEX_PRICE_1M, FUNDING, OPEN_INTEREST_5M = "mark_price_1m", "index_price_1m", "funding", "open_interest_5m"
 BASIS_5M = "basis_5m"
+LIVE_MARK_PRICE, LIVE_LIQUIDATIONS = "live_mark_price", "live_liquidations"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -169,6 +172,24 @@ DATASETS: dict[str, Dataset] = {
             topic="live-klines-1m",
             interval="1m",
             live=True,
+        ),
+        Dataset(
+            name=LIVE_MARK_PRICE,
+            record=MARK_PRICE,
+            description="Perpetuals' mark and index prices and the funding rate they head for, every second, from the "
+            "live WebSocket loader.",
+            topic="live-mark-price",
+            live=True,
+            markets=PERPETUAL_MARKETS,
+        ),
+        Dataset(
+            name=LIVE_LIQUIDATIONS,
+            record=LIQUIDATION,
+            description="Perpetuals' forced orders from the live WebSocket loader (the venue's sample: at most one per "
+            "instrument a second).",
+            topic="live-liquidations",
+            live=True,
+            markets=PERPETUAL_MARKETS,
         ),
         Dataset(
             name=DEPTH,

@@ -252,9 +252,48 @@ BASIS = Record(
     nullable=frozenset({"funding_rate", "open_interest", "open_interest_value"}),
 )
 
+MARK_PRICE = Record(
+    name="mark_price",
+    version=1,
+    description="A perpetual's mark price update from the live stream, with the funding it is heading for.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Event time."),
+        _c("mark_price", pa.float64(), "Mark price."),
+        _c("index_price", pa.float64(), "Index price."),
+        _c("estimated_settle_price", pa.float64(), "Estimated settle price (useful only in the last hour before a settlement)."),
+        _c("funding_rate", pa.float64(), "The funding rate the next settlement would pay at this instant."),
+        _c("next_funding_time", TIME, "When the next funding settles."),
+    ),
+    key=("instrument", "time"),
+    time_column="time",
+)
+
+LIQUIDATION = Record(
+    name="liquidation",
+    version=1,
+    description="A forced (liquidation) order as the venue's stream reports it; Binance sends at most the latest one "
+    "per symbol each second, so this is a sample of the liquidations, not all of them.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Trade time of the order's last fill."),
+        _c("side", pa.string(), "SELL liquidates a long, BUY a short."),
+        _c("price", pa.float64(), "Order price."),
+        _c("average_price", pa.float64(), "Average fill price."),
+        _c("qty", pa.float64(), "Order quantity (base asset)."),
+        _c("filled_qty", pa.float64(), "Accumulated filled quantity (base asset)."),
+        _c("status", pa.string(), "Order status, e.g. FILLED."),
+    ),
+    key=("instrument", "time", "side"),
+    time_column="time",
+)
+
 RECORDS: dict[str, Record] = {
     r.name: r
-    for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, PRICE_KLINE, FUNDING_RATE, OPEN_INTEREST, BASIS)
+    for r in (
+        AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, PRICE_KLINE, FUNDING_RATE, OPEN_INTEREST, BASIS, MARK_PRICE,
+        LIQUIDATION,
+    )
 }
 
 GRAPH_NODE = Record(
