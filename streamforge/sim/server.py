@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from streamforge.errors import ConfigError
-from streamforge.venues.binance.simulator import dump_routes, usdm_dump_routes, usdm_rest, ws
+from streamforge.venues.binance.simulator import dump_routes, usdm_dump_routes, usdm_rest, usdm_ws, ws
 from streamforge.sim.faults import Faults
 from streamforge.venues.binance.simulator.ratelimit import RateLimiter, window_header
 from streamforge.venues.binance.simulator.rest import ENDPOINTS, Endpoint
@@ -130,7 +130,7 @@ def create_app(config: SimConfig) -> Starlette:
         dump_route(sim, "/data/futures/um/daily/{kind}/{symbol}/{interval}/{filename}", usdm_dump_routes.klines_file),
         dump_route(sim, "/data/futures/um/monthly/fundingRate/{symbol}/{filename}", usdm_dump_routes.funding_file),
     ]
-    app = Starlette(routes=routes + ws.routes(sim) + admin_routes(sim))
+    app = Starlette(routes=routes + ws.routes(sim) + usdm_ws.routes(sim) + admin_routes(sim))
     app.state.sim = sim
     return app
 

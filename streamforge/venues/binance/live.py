@@ -62,32 +62,13 @@ class BinanceSpotFeed(Feed):
         self._ids = itertools.count(1)
 
     def plan(self) -> list[ConnectionPlan]:
-        base = self.endpoints.ws_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
         streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]
-        plans = []
-        for start in range(0, len(streams), MAX_STREAMS):
-            chunk = streams[start : start + MAX_STREAMS]
-            url = f"{base}/stream?streams={'/'.join(chunk[:URL_STREAMS])}&timeUnit=MICROSECOND"
-            rest = chunk[URL_STREAMS:]
-            subscribe = [
-                json.dumps({"method": "SUBSCRIBE", "params": rest[i : i + SUBSCRIBE_CHUNK], "id": next(self._ids)})
-                for i in range(0, len(rest), SUBSCRIBE_CHUNK)
-            ]
-            plans.append(ConnectionPlan(url, subscribe, frozenset(chunk)))
-        return plans
+        return combined_plans(ws_base(self.endpoints), streams, MAX_STREAMS, "&timeUnit=MICROSECOND", self._ids)
 
     def parse(self, raw: str) -> list[Event]:
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise BadEvent(f"not JSON: {error}") from None
-        if not isinstance(message, dict):
-            raise BadEvent(f"not a JSON object: {shown(message)}")
-        data = message.get("data")
+        data, replies = stream_event(raw)
         if data is None:
-            return self._control(message)
-        if not isinstance(data, dict):
-            raise BadEvent("not a combined-stream message {stream, data}")
+            return replies
         symbol = data.get("s")
         instrument = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
         if instrument is None:
@@ -103,16 +84,6 @@ class BinanceSpotFeed(Feed):
             closed, row = events.kline(data, instrument)
             return [Kline(instrument, row, row["open_time"], closed)]
         raise BadEvent(f"unknown event type {shown(kind)}")
-
-    @staticmethod
-    def _control(message: dict) -> list[Event]:
-        if message.get("e") == "serverShutdown":
-            return [Reconnect("server-shutdown")]
-        if "id" in message and "error" in message:
-            return [Refused(f"control message {shown(message.get('id'))}: {shown(message.get('error'))}")]
-        if "id" in message and "result" in message:
-            return []  # a SUBSCRIBE acknowledged
-        raise BadEvent(f"neither a stream event nor a control reply: {shown(message)}")
 
     def book(self, instrument: str, max_levels: int, max_buffered: int) -> Book:
         return SpotBook(instrument, max_levels, max_buffered)
@@ -131,3 +102,52 @@ class BinanceSpotFeed(Feed):
 
     def _symbol(self, instrument: str) -> str:
         return self.symbol_of[instrument]
+
+
+def ws_base(endpoints: Endpoints) -> str:
+    return endpoints.ws_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
+
+
+def combined_plans(base: str, streams: list[str], max_streams: int, query: str, ids) -> list[ConnectionPlan]:
+    """Connections of at most `max_streams` combined streams each: the first URL_STREAMS named in the URL (`base` +
+    /stream?streams=... + `query`), the rest subscribed by SUBSCRIBE messages of SUBSCRIBE_CHUNK streams (ids from
+    the iterator `ids`)."""
+    plans = []
+    for start in range(0, len(streams), max_streams):
+        chunk = streams[start : start + max_streams]
+        url = f"{base}/stream?streams={'/'.join(chunk[:URL_STREAMS])}{query}"
+        rest = chunk[URL_STREAMS:]
+        subscribe = [
+            json.dumps({"method": "SUBSCRIBE", "params": rest[i : i + SUBSCRIBE_CHUNK], "id": next(ids)})
+            for i in range(0, len(rest), SUBSCRIBE_CHUNK)
+        ]
+        plans.append(ConnectionPlan(url, subscribe, frozenset(chunk)))
+    return plans
+
+
+def control(message: dict) -> list[Event]:
+    """A message that is no stream event: a control reply or Binance's serverShutdown; BadEvent for anything else."""
+    if message.get("e") == "serverShutdown":
+        return [Reconnect("server-shutdown")]
+    if "id" in message and "error" in message:
+        return [Refused(f"control message {shown(message.get('id'))}: {shown(message.get('error'))}")]
+    if "id" in message and "result" in message:
+        return []  # a SUBSCRIBE acknowledged
+    raise BadEvent(f"neither a stream event nor a control reply: {shown(message)}")
+
+
+def stream_event(raw: str) -> tuple[dict | None, list[Event]]:
+    """(the `data` of a combined-stream message, []), or (None, the events of a control message); BadEvent when the
+    message is neither."""
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadEvent(f"not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise BadEvent(f"not a JSON object: {shown(message)}")
+    data = message.get("data")
+    if data is None:
+        return None, control(message)
+    if not isinstance(data, dict):
+        raise BadEvent("not a combined-stream message {stream, data}")
+    return data, []

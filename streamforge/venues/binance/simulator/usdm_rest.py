@@ -21,7 +21,7 @@ from streamforge.sim.calendar import US_PER_MS, US_PER_S, day_of
 from streamforge.sim.instruments import TRADING, Instrument, decimals
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.state import SimState
-from streamforge.venues.binance.simulator import wire
+from streamforge.venues.binance.simulator import usdm_ws, wire
 from streamforge.venues.binance.simulator.rest import HOUR_US, Endpoint, _fixed, malformed_ids
 from streamforge.venues.binance.simulator.wire import Params
 
@@ -230,7 +230,7 @@ def depth(sim: SimState, params: Params, unit_us: int) -> dict:
     now_us = sim.clock.now_us()
     book = sim.market.depth(key, now_us, limit)
     return {
-        "lastUpdateId": book.last_update_id,
+        "lastUpdateId": usdm_ws.snapshot_id(book.last_update_id),
         "E": now_us // US_PER_MS,
         "T": now_us // US_PER_MS,
         "bids": [[wire.decimal(p), wire.decimal(q)] for p, q in book.bids],
