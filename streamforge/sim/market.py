@@ -96,6 +96,7 @@ class Market:
         self._days = Memo(self._generate_day, maxsize=6)
         self._day_klines = Memo(self._generate_day_klines, maxsize=64)
         self._day_price_klines = Memo(self._generate_day_price_klines, maxsize=16)
+        self._day_liquidations = Memo(self._generate_day_liquidations, maxsize=16)
 
     @property
     def key(self) -> str:
@@ -305,9 +306,7 @@ class Market:
         for day in days_between(start_us, end_us):
             if not instrument.trading_on(day):
                 continue
-            expected = perps.LIQUIDATIONS_PER_AGG_TRADE * self._counts(instrument.id).agg[day_index(day)]
-            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
-            frame = perps.liquidations(self.seed, instrument, day, log_path, expected)
+            frame = self._day_liquidations(instrument.id, day)
             parts.append(frame.filter(pl.col("time").dt.epoch("us").is_between(start_us, end_us, closed="left")))
         return pl.concat(parts) if parts else pl.DataFrame(schema=perps.LIQUIDATION)
 
@@ -367,6 +366,12 @@ class Market:
         price = {"mark": lambda t: self.mark_prices(instrument_id, t), "index": lambda t: self.index_prices(instrument_id, t)}
         start = day_start_us(day)
         return perps.price_klines(instrument_id, interval_us(interval), start, start + US_PER_DAY, price[kind])
+
+    def _generate_day_liquidations(self, instrument_id: str, day: date) -> pl.DataFrame:
+        instrument = self.universe.instruments[instrument_id]
+        expected = perps.LIQUIDATIONS_PER_AGG_TRADE * self._counts(instrument_id).agg[day_index(day)]
+        log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+        return perps.liquidations(self.seed, instrument, day, log_path, expected)
 
     def _close_before(self, instrument_id: str, time_us: int) -> float | None:
         """Price of the last trade before `time_us`, or None when nothing traded before."""
