@@ -130,7 +130,7 @@ def dashboard(
 
 @app.command()
 def live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT,binance.usdm.BTCUSDT",
     port: Annotated[int, typer.Option(help="Port of /healthz, /readyz, /metrics (default STREAMFORGE_LIVE_HTTP_PORT).")] = 0,
 ) -> None:
     """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka."""
@@ -161,7 +161,7 @@ def live(
 
 @app.command("demo-live")
 def demo_live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT,binance.usdm.BTCUSDT",
     seconds: Annotated[float, typer.Option(help="How long the live path runs.")] = 30,
     chaos: Annotated[bool, typer.Option(help="Drop, duplicate, reorder and break events; cut the connection every 5 s.")] = False,
 ) -> None:
