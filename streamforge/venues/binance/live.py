@@ -40,6 +40,7 @@ from streamforge.live.feed import (
 )
 from streamforge.venues.binance import events
 from streamforge.venues.binance.book import SpotBook
+from streamforge.venues.binance.http import BinanceHttp
 from streamforge.venues.binance.rest import BinanceRest
 from streamforge.venues.market import Endpoints
 
@@ -50,16 +51,40 @@ KLINE = f"kline_{DATASETS[LIVE_KLINES_1M].interval}"
 SUFFIXES = ("aggTrade", "depth@100ms", KLINE)
 
 
-class BinanceSpotFeed(Feed):
-    rules = Rules(control_per_s=5)
+class BinanceFeed(Feed):
+    """What Binance's markets' feeds share: their REST client for repairs, symbols ↔ instrument ids, and the
+    combined-stream message frame (`stream_event`)."""
+
     contiguous_trade_ids = True
 
-    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], rest: BinanceHttp) -> None:
         super().__init__(endpoints, instruments)
-        self.rest = BinanceRest(endpoints.rest_url)
+        self.rest = rest
         self.by_symbol = {i.symbol: i.id for i in instruments}
         self.symbol_of = {i.id: i.symbol for i in instruments}
         self._ids = itertools.count(1)
+
+    def instrument_of(self, symbol: object) -> str:
+        instrument = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
+        if instrument is None:
+            raise BadEvent(f"event for a symbol this loader does not follow: {shown(symbol)}")
+        return instrument
+
+    def trades_between(self, instrument: str, first: int, last: int) -> pl.DataFrame:
+        return self.rest.agg_trades_between(self.symbol_of[instrument], first, last)
+
+    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        return self.rest.klines(self.symbol_of[instrument], interval, start_us, end_us)
+
+    def close(self) -> None:
+        self.rest.close()
+
+
+class BinanceSpotFeed(BinanceFeed):
+    rules = Rules(control_per_s=5)
+
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
+        super().__init__(endpoints, instruments, BinanceRest(endpoints.rest_url))
 
     def plan(self) -> list[ConnectionPlan]:
         streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]
@@ -69,10 +94,7 @@ class BinanceSpotFeed(Feed):
         data, replies = stream_event(raw)
         if data is None:
             return replies
-        symbol = data.get("s")
-        instrument = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
-        if instrument is None:
-            raise BadEvent(f"event for a symbol this loader does not follow: {shown(symbol)}")
+        instrument = self.instrument_of(data.get("s"))
         kind = data.get("e")
         if kind == "aggTrade":
             row = events.agg_trade(data, instrument)
@@ -89,19 +111,7 @@ class BinanceSpotFeed(Feed):
         return SpotBook(instrument, max_levels, max_buffered)
 
     def snapshot(self, instrument: str, levels: int) -> Snapshot:
-        return self.rest.depth(self._symbol(instrument), levels)
-
-    def trades_between(self, instrument: str, first: int, last: int) -> pl.DataFrame:
-        return self.rest.agg_trades_between(self._symbol(instrument), first, last)
-
-    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
-        return self.rest.klines(self._symbol(instrument), interval, start_us, end_us)
-
-    def close(self) -> None:
-        self.rest.close()
-
-    def _symbol(self, instrument: str) -> str:
-        return self.symbol_of[instrument]
+        return self.rest.depth(self.symbol_of[instrument], levels)
 
 
 def ws_base(endpoints: Endpoints) -> str:

@@ -19,7 +19,7 @@ from streamforge.venues.binance.usdm import parse
 from streamforge.venues.binance.usdm.client import BinanceUsdm
 from streamforge.venues.market import Endpoints
 
-from exchange_cases import DAY, MARKET, TODAY
+from exchange_cases import DAY, MARKET
 
 PERP = "binance.usdm.BTCUSDT"
 WITHIN_REACH = date(2025, 1, 9)  # the simulator's today is 2025-01-10: REST aggTrades reach back 48 hours

@@ -20,7 +20,6 @@ import polars as pl
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from streamforge.sim import book
 from streamforge.sim.calendar import US_PER_MS, US_PER_S
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.state import SimState

@@ -10,15 +10,11 @@ snapshot of the latest per second, not every one) and `<symbol>@kline_1m` on `/m
 
 from __future__ import annotations
 
-import itertools
-
-import polars as pl
-
 from streamforge.catalog import DATASETS, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE
 from streamforge.errors import shown
 from streamforge.instruments import Instrument
-from streamforge.live.feed import BadEvent, Book, BookUpdate, ConnectionPlan, Event, Feed, Kline, Record, Rules, Snapshot, Trade
-from streamforge.venues.binance.live import combined_plans, stream_event, ws_base
+from streamforge.live.feed import BadEvent, Book, BookUpdate, ConnectionPlan, Event, Kline, Record, Rules, Snapshot, Trade
+from streamforge.venues.binance.live import BinanceFeed, combined_plans, stream_event, ws_base
 from streamforge.venues.binance.usdm import events
 from streamforge.venues.binance.usdm.book import MAX_SNAPSHOT_LEVELS, FuturesBook
 from streamforge.venues.binance.usdm.rest import DEPTH_LIMITS, UsdmRest
@@ -31,16 +27,11 @@ ROUTES = {
 }
 
 
-class BinanceUsdmFeed(Feed):
+class BinanceUsdmFeed(BinanceFeed):
     rules = Rules(control_per_s=10)
-    contiguous_trade_ids = True
 
     def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
-        super().__init__(endpoints, instruments)
-        self.rest = UsdmRest(endpoints.rest_url)
-        self.by_symbol = {i.symbol: i.id for i in instruments}
-        self.symbol_of = {i.id: i.symbol for i in instruments}
-        self._ids = itertools.count(1)
+        super().__init__(endpoints, instruments, UsdmRest(endpoints.rest_url))
 
     def plan(self) -> list[ConnectionPlan]:
         base = ws_base(self.endpoints)
@@ -58,10 +49,7 @@ class BinanceUsdmFeed(Feed):
         data, replies = stream_event(raw)
         if data is None:
             return replies
-        symbol = events.symbol_of(data)
-        instrument = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
-        if instrument is None:
-            raise BadEvent(f"event for a symbol this loader does not follow: {shown(symbol)}")
+        instrument = self.instrument_of(events.symbol_of(data))
         kind = data.get("e")
         if kind == "aggTrade":
             row = events.agg_trade(data, instrument)
@@ -86,12 +74,3 @@ class BinanceUsdmFeed(Feed):
     def snapshot(self, instrument: str, levels: int) -> Snapshot:
         limit = next((n for n in DEPTH_LIMITS if n >= levels), DEPTH_LIMITS[-1])
         return self.rest.depth(self.symbol_of[instrument], limit)
-
-    def trades_between(self, instrument: str, first: int, last: int) -> pl.DataFrame:
-        return self.rest.agg_trades_between(self.symbol_of[instrument], first, last)
-
-    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
-        return self.rest.klines(self.symbol_of[instrument], interval, start_us, end_us)
-
-    def close(self) -> None:
-        self.rest.close()
