@@ -92,6 +92,20 @@ def _pipeline(instance: dg.DagsterInstance, resources: dict, instrument: str) ->
     }
 
 
+def _warm_futures(url: str) -> None:
+    """Have the simulator generate what the perpetual's run will ask for (its dump files, the month's funding, the
+    day's mark and index prices), so that its one-off generation does not count against the pipeline."""
+    from streamforge.dates import day_bounds_us
+    from streamforge.venues.binance.usdm import dumps as usdm_dumps
+
+    for path in (usdm_dumps.agg_trades_path(SYMBOL, DAY), usdm_dumps.funding_path(SYMBOL, DAY)):
+        httpx.get(f"{url}/{path}", timeout=600).raise_for_status()
+    start_ms = day_bounds_us(DAY)[0] // 1000
+    for kind, key in (("markPriceKlines", "symbol"), ("indexPriceKlines", "pair")):
+        params = {key: SYMBOL, "interval": "1m", "startTime": start_ms, "limit": 1}
+        httpx.get(f"{url}/fapi/v1/{kind}", params=params, timeout=600).raise_for_status()
+
+
 def _floor(read, rows: int) -> float:
     started = time.monotonic()
     assert read().height == rows
@@ -113,7 +127,7 @@ def run() -> dict:
         httpx.get(f"{url}/{spot_path}", timeout=300).raise_for_status()
         generation_s = time.monotonic() - started
         started = time.monotonic()
-        httpx.get(f"{url}/{usdm_dumps.agg_trades_path(SYMBOL, DAY)}", timeout=300).raise_for_status()
+        _warm_futures(url)
         futures_generation_s = time.monotonic() - started
 
         with LocalBroker(home / "tansu") as broker, dg.instance_for_test() as instance:

@@ -130,7 +130,7 @@ def dashboard(
 
 @app.command()
 def live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT,binance.usdm.BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
     port: Annotated[int, typer.Option(help="Port of /healthz, /readyz, /metrics (default STREAMFORGE_LIVE_HTTP_PORT).")] = 0,
 ) -> None:
     """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka."""
