@@ -35,6 +35,7 @@ HEADLINE = (
     Figure("peak RSS, MB", "peak_rss_mb", goal=1536),
     Figure("one BTCUSDT perpetual day through the graph and basis, s", "futures.pipeline_wall_s",
            "futures.floor_download_verify_parse_s", "download, verify and parse only", goal=20),
+    Figure("peak RSS after the perpetual day too, MB", "futures.peak_rss_mb", goal=1536),
 )
 
 
