@@ -15,7 +15,8 @@ from pydantic import PrivateAttr
 
 from streamforge import venues
 from streamforge.catalog import Cell
-from streamforge.venues.market import MarketClient
+from streamforge.errors import ConfigError
+from streamforge.venues.market import MarketClient, PerpetualClient
 
 
 class ExchangeResource(dg.ConfigurableResource):
@@ -27,6 +28,13 @@ class ExchangeResource(dg.ConfigurableResource):
         if self._clients is None:
             self._clients = venues.Clients(self.urls, Path(self.cache_dir))
         return self._clients.of(instrument)
+
+    def perpetual(self, instrument: str) -> PerpetualClient:
+        """The client of a perpetual's market; a ConfigError naming the instrument when its market has none."""
+        client = self.market(instrument)
+        if not isinstance(client, PerpetualClient):
+            raise ConfigError(f"{instrument} is not a perpetual: it has no mark price, funding or open interest")
+        return client
 
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""

@@ -161,7 +161,7 @@ def live(
 
 @app.command("demo-live")
 def demo_live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT,binance.usdm.BTCUSDT",
     seconds: Annotated[float, typer.Option(help="How long the live path runs.")] = 30,
     chaos: Annotated[bool, typer.Option(help="Drop, duplicate, reorder and break events; cut the connection every 5 s.")] = False,
 ) -> None:

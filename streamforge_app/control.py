@@ -18,10 +18,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from streamforge import settings, venues
-from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, historical_assets, is_cell, parse_cell
+from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, dataset_of_asset, historical_assets, is_cell, parse_cell
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.instruments import Instrument, resolve
+from streamforge.instruments import Instrument, parse_instrument, resolve
 from streamforge_app import legacy
 from streamforge_app.legacy import refuse_legacy
 from streamforge_app.running_stack import use_running_stack
@@ -146,19 +146,38 @@ def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s:
             time.sleep(1.0)
 
 
+def backfill_targets(keys: list[str], assets: list[str]) -> list[dict[str, list[str]]]:
+    """The cells of each asset, each asset getting only the cells of the markets its dataset exists for, in the
+    launches they need: the datasets that read a perpetual's spot instrument from the store (the basis) go into a
+    second launch, after the first has stored the spot cells."""
+    asset_paths(assets)  # refuses unknown names
+    first: dict[str, list[str]] = {}
+    joined: dict[str, list[str]] = {}
+    for asset in assets:
+        found = dataset_of_asset(asset)
+        cells = [k for k in keys if found is None or found.exists_for(parse_instrument(parse_cell(k).instrument).market_id)]
+        if cells:
+            (joined if found is not None and found.joins_spot else first)[asset] = cells
+    return [launch for launch in (first, joined) if launch]
+
+
 def backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
     stack = use_running_stack()
     keys = plan_backfill(instruments, start, end)
-    paths = asset_paths(assets or HISTORICAL_ASSETS)
+    launches = backfill_targets(keys, assets or HISTORICAL_ASSETS)
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     web = DagsterWebserver(url)
-    backfill_id = web.launch_backfill(keys, paths, title=f"{_listed(instruments)} {start}..{end}")
-    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} cells × {len(paths)} assets: {url}/runs/b/{backfill_id}")
-    status = follow(web, backfill_id, console)
-    print_backfill(status, console)
-    return status.succeeded
+    for targets in launches:
+        backfill_id = web.launch_asset_backfill(targets, title=f"{_listed(instruments)} {start}..{end}", tags={})
+        cells = len({k for ks in targets.values() for k in ks})
+        console.print(f"launched backfill [bold]{backfill_id}[/] of {cells} cells × {len(targets)} assets: {url}/runs/b/{backfill_id}")
+        status = follow(web, backfill_id, console)
+        print_backfill(status, console)
+        if not status.succeeded:
+            return False
+    return True
 
 
 def _listed(instruments: list[str], most: int = 5) -> str:

@@ -29,7 +29,8 @@ and a JSON object of the same names (`{}` clears them all).
 | `ws_malformed` | share 0..1 | that share of stream events is replaced by a broken one: alternately truncated JSON and an aggTrade/depth event whose price is not a number |
 | `ws_send_buffer` | bytes | a connection whose unsent events exceed this is closed as a slow consumer (1008); 0 keeps the default (16 MiB) |
 
-*Targets* are `all`, a symbol (`BTCUSDT`), or a symbol and day (`BTCUSDT:2025-01-02`), several joined with `|`.
+*Targets* are `all`, a symbol (`BTCUSDT`: on every market that lists it, spot and USD-M alike), an instrument id
+(`binance.usdm.BTCUSDT`), or either with a day (`BTCUSDT:2025-01-02`), several joined with `|`.
 Shares are applied deterministically: of every 1/share requests, exactly one is hit (a counter, not a dice roll), so
 a test knows how many faults to expect.
 """
@@ -68,7 +69,10 @@ class Targets:
         return cls(entries)
 
     def matches(self, symbol: str, day: date) -> bool:
-        return bool(self.entries & {ALL, symbol, f"{symbol}:{day.isoformat()}"})
+        """`symbol` is a bare symbol or an instrument id; a target names either (`BTCUSDT` hits the symbol on every
+        market that lists it, `binance.usdm.BTCUSDT` only the perpetual)."""
+        names = {symbol, symbol.rsplit(".", 1)[-1]}
+        return bool(self.entries & ({ALL} | names | {f"{name}:{day.isoformat()}" for name in names}))
 
     def __str__(self) -> str:
         return "|".join(sorted(self.entries))
