@@ -11,6 +11,7 @@ errors. A subclass names its exchangeInfo path and its endpoints' weights.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 
@@ -30,6 +31,10 @@ UNKNOWN_SYMBOL = -1121  # Binance error code "Invalid symbol."
 TRADING = "TRADING"  # exchangeInfo status of a symbol that trades
 PAGE = 1000  # rows asked for per aggTrades or klines request
 HOUR_US = 3_600_000_000
+
+
+# How long one exchangeInfo answer is reused: listings and rate limits change on a scale of hours.
+INFO_TTL_S = 60.0
 
 
 class BinanceHttp:
@@ -55,6 +60,7 @@ class BinanceHttp:
         self.retries = int(settings.get("STREAMFORGE_HTTP_RETRIES") if retries is None else retries)
         self.max_retry_after_s = float(settings.get("STREAMFORGE_HTTP_MAX_RETRY_AFTER_S"))
         self.limiter = limiter or WeightLimiter()
+        self._info: tuple[float, dict] | None = None  # (monotonic time, exchangeInfo): see exchange_info
         timeout = float(settings.get("STREAMFORGE_HTTP_TIMEOUT_S") if timeout_s is None else timeout_s)
         self.limits = Limits(
             max_bytes=int(settings.get("STREAMFORGE_HTTP_MAX_BYTES")),
@@ -75,13 +81,19 @@ class BinanceHttp:
         self.close()
 
     def exchange_info(self) -> dict:
-        """The API's symbols and rate limits; also (re)configures the limiter from `rateLimits`."""
+        """The API's symbols and rate limits; also (re)configures the limiter from `rateLimits`.
+
+        One answer serves this client for INFO_TTL_S: it weighs 20 on spot, and registering a universe of hundreds of
+        instruments, or a run over many cells, asks about each one."""
+        if self._info is not None and time.monotonic() - self._info[0] < INFO_TTL_S:
+            return self._info[1]
         response = self._request(self.EXCHANGE_INFO, {}, self.WEIGHTS[self.EXCHANGE_INFO])
         info = _json(response)
         if not isinstance(info, dict) or not isinstance(info.get("rateLimits"), list):
             raise MalformedDataError(f"GET {response.url}: exchangeInfo without a rateLimits list")
         self.limiter.configure(info["rateLimits"])
         self.limiter.observe(response.headers)  # the first answer came before the limiter knew its windows
+        self._info = (time.monotonic(), info)
         return info
 
     def instrument(self, symbol: str) -> str:
