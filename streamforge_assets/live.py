@@ -14,9 +14,9 @@ check (defined here, run with `trades`) compares the two.
 from dataclasses import asdict
 
 import dagster as dg
+import polars as pl
 
 from resources import KafkaResource, StoreResource
-from resources.io_managers import PartitionedFrames
 from streamforge.bus.topics import topic
 from streamforge.catalog import LIVE_TRADES, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome, live_matches_archive
@@ -85,15 +85,10 @@ live_vs_archive_spec = dg.AssetCheckSpec(
 )
 
 
-def live_vs_archive(store: Store, frames: PartitionedFrames) -> dict[str, CheckOutcome]:
-    """Per partition key, the archive frame compared with the stored live capture of the same cell."""
-    outcomes = {}
-    for key, archive in sorted(frames.items()):
-        cell = parse_cell(key)
-        live = store.read(DATASET.collection, DATASET.record, [cell.instrument], cell.day, cell.day)
-        outcomes[key] = (
-            live_matches_archive(archive, live)
-            if live.height
-            else CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
-        )
-    return outcomes
+def live_vs_archive(store: Store, key: str, archive: pl.DataFrame) -> CheckOutcome:
+    """The archive frame of a cell compared with the stored live capture of the same cell."""
+    cell = parse_cell(key)
+    live = store.read(DATASET.collection, DATASET.record, [cell.instrument], cell.day, cell.day)
+    if not live.height:
+        return CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
+    return live_matches_archive(archive, live)

@@ -15,7 +15,7 @@ import dagster as dg
 import polars as pl
 
 from resources import ExchangeResource, StoreResource
-from resources.io_managers import PartitionedFrames
+from resources.io_managers import Cells
 from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
 from streamforge.checks import CheckOutcome, trades_contiguous, trades_match_exchange
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
@@ -28,12 +28,13 @@ DATASET = dataset(TRADES)
 MATCHES_REST = "matches_exchange_rest"
 
 
-def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFrames, key: str) -> int | None:
-    """The last agg id of the day before, from this run or from that partition's latest materialisation."""
+def _previous_last_id(context: dg.AssetExecutionContext, stats: dict[str, dict], key: str) -> int | None:
+    """The last agg id of the day before, from this run (made before this day: cells come in date order) or from
+    that partition's latest materialisation."""
     cell = parse_cell(key)
     previous = cell_key(cell.instrument, cell.day - timedelta(days=1))
-    if previous in frames:
-        return int(frames[previous]["agg_id"].max()) if frames[previous].height else None
+    if previous in stats:
+        return stats[previous].get("last_id")
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[previous]), limit=1, ascending=False
     ).records
@@ -76,20 +77,24 @@ def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, sta
     ],
 )
 def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store: StoreResource) -> Iterator:
-    frames: PartitionedFrames = {}
+    """Each day is loaded, checked and published before the next is loaded (`Cells`): a run holds one day of trades."""
     stats: dict[str, dict] = {}
-    for key in sorted(context.partition_keys):
-        frame, source = exchange.trades_day(parse_cell(key))
-        frames[key] = frame
+    contiguous, matches, live = {}, {}, {}
+    target = store.open()
+
+    def load(key: str) -> pl.DataFrame:
+        cell = parse_cell(key)
+        frame, source = exchange.trades_day(cell)
         stats[key] = partition_stats(DATASET.record, frame) | {"source": source}
         context.log.info(f"{key}: {frame.height} trades from {source.get('source')}")
         if source.get("filled_from_rest"):
             context.log.warning(f"{key}: {source['reason']}")
-    yield dg.Output(frames, metadata=partitions_metadata(stats))
-    outcomes = {
-        key: trades_contiguous(frames[key], parse_cell(key).day, _previous_last_id(context, frames, key))
-        for key in frames
-    }
-    yield check_result(CONTIGUOUS, outcomes)
-    yield check_result(MATCHES_REST, {key: _matches_rest(exchange, key, frames[key], stats[key]) for key in frames})
-    yield check_result(LIVE_VS_ARCHIVE, live_vs_archive(store.open(), frames))
+        contiguous[key] = trades_contiguous(frame, cell.day, _previous_last_id(context, stats, key))
+        matches[key] = _matches_rest(exchange, key, frame, stats[key])
+        live[key] = live_vs_archive(target, key, frame)
+        return frame
+
+    yield dg.Output(Cells(context.partition_keys, load, metadata=lambda: partitions_metadata(stats)))
+    yield check_result(CONTIGUOUS, contiguous)
+    yield check_result(MATCHES_REST, matches)
+    yield check_result(LIVE_VS_ARCHIVE, live)
