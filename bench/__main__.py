@@ -31,6 +31,7 @@ BENCHMARKS = {
     "b5_gnn": "B5 GNN platform: s/epoch and peak memory at 3, 50 and 200 instruments × 30 days (mini-batch vs full graph), and the walk-forward leaderboard of the simulated market",
     "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
     "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 symbols: coalesced pushes vs no coalescing",
+    "b8_backfill_scale": "B8 backfills at universe scale: 200 instruments × 1 day and × 30 days through the webserver and daemon, run sizes vs 7 cells per run, memory of the Dagster processes, the partitions page in Chromium",
     "b10_arango_store": "B10 one BTCUSDT day written to and read from the ArangoDB store (client side always, the server when STREAMFORGE_ARANGO_URL is set) vs the embedded store",
     "b11_sim_universe": "B11 simulator: one day of the 200-asset universe (every listed symbol) at volume 1.0 and 0.01, vs drawing its random numbers alone",
 }

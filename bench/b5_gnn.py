@@ -55,6 +55,7 @@ SCALES = (3, 50, 200)
 MEASURED_EPOCHS: dict[int, int] = {}  # every case trains to early stopping (issue 8: 50 x 30 in <= 10 min)
 LARGEST_MAX_EPOCHS = 20
 THREADS = 2
+TIMEOUT_S = 3 * 3600  # the 200-instrument case trains to early stopping; 28 min was measured for 20 epochs
 TRAINING = (("hidden", 32), ("layers", 2), ("learning_rate", 0.01), ("max_epochs", 300), ("return_loss_weight", 0.2))
 FULL_GRAPH_PATIENCE, MINI_BATCH_PATIENCE = 20, 5  # a mini-batch epoch is many optimiser steps: it converges in fewer
 BASELINE_EPOCHS = 3
