@@ -15,6 +15,9 @@ from pydantic import PrivateAttr
 
 from streamforge import venues
 from streamforge.catalog import Cell
+from streamforge.cross_venue import Identity
+from streamforge.dates import day_bounds_us
+from streamforge.instruments import market_of, parse_instrument
 from streamforge.venues.market import MarketClient
 
 
@@ -42,3 +45,13 @@ class ExchangeResource(dg.ConfigurableResource):
 
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
         return self.market(cell.instrument).klines_day(cell, interval)
+
+    def funding_day(self, cell: Cell) -> pl.DataFrame:
+        """The perpetual's funding settlements of the cell's day."""
+        return self.market(cell.instrument).funding(cell.instrument, *day_bounds_us(cell.day))
+
+    def identity(self, instrument: str) -> Identity:
+        """Venue, currencies and market kind: what makes instruments of two venues the same asset."""
+        parsed, market = parse_instrument(instrument), market_of(instrument)
+        base, quote = self.market(instrument).pair(instrument)
+        return Identity(parsed.venue, base, quote, market.kind)

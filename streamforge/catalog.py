@@ -20,13 +20,25 @@ from datetime import date
 
 from streamforge import settings
 from streamforge.errors import ConfigError
-from streamforge.instruments import Instrument, parse_instrument
-from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, CANDLE, DEPTH_UPDATE, GRAPH_EDGE, GRAPH_NODE, KLINE, Record
+from streamforge.instruments import MARKETS, PERPETUAL, Instrument, parse_instrument
+from streamforge.schemas import (
+    AGG_TRADE,
+    BOOK_SNAPSHOT,
+    CANDLE,
+    CROSS_VENUE,
+    DEPTH_UPDATE,
+    FUNDING_RATE,
+    GRAPH_EDGE,
+    GRAPH_NODE,
+    KLINE,
+    Record,
+)
 
 # Dataset names: the only spelling of each outside this module (tests/test_catalog.py checks that).
 TRADES, CANDLES_1M, CANDLES_5M = "trades", "candles_1m", "candles_5m"
 LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, DEADLETTER = "live_trades", "live_klines_1m", "depth", "book", "deadletter"
 GRAPH_NODES, GRAPH_EDGES, GRAPHS, MODELS = "graph_nodes", "graph_edges", "graphs", "models"
+FUNDING, CROSS_VENUE_VIEW = "funding", "cross_venue"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -139,6 +151,22 @@ DATASETS: dict[str, Dataset] = {
             description="Raw messages that could not be parsed, with the reason in the headers.",
             topic="deadletter",
             live=True,
+        ),
+        Dataset(
+            name=FUNDING,
+            record=FUNDING_RATE,
+            description="The day's funding settlements of a perpetual, from its venue's funding-rate history.",
+            collection="funding",
+            asset="funding",
+            markets=frozenset(m.id for m in MARKETS.values() if m.kind == PERPETUAL),
+        ),
+        Dataset(
+            name=CROSS_VENUE_VIEW,
+            record=CROSS_VENUE,
+            description="The instrument against the same asset on other venues, per 5-minute interval: price "
+            "difference in bps, volume share, lead-lag (built from the stored trades of every venue).",
+            collection="cross_venue",
+            asset="cross_venue",
         ),
         Dataset(
             name=GRAPH_NODES,

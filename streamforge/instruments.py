@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from streamforge.errors import ConfigError
 
 SPOT, PERPETUAL = "spot", "perpetual"
+# What a market promises of its trade ids (the `trades` asset checks exactly that): Binance's aggregate trade ids are
+# contiguous per symbol; OKX only orders its trade ids (it pages by them) and documents no contiguity.
+CONTIGUOUS, INCREASING = "contiguous", "increasing"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Market:
     symbol_pattern: str  # a full match of the venue's symbol
     client: str  # "module:class" of its `streamforge.venues.market.MarketClient`, imported when first used
     url_settings: tuple[str, str, str]  # the settings naming its REST, dump-file and WebSocket base URLs
+    trade_ids: str = CONTIGUOUS
 
     @property
     def id(self) -> str:
@@ -46,6 +50,16 @@ MARKETS: dict[str, Market] = {
         Market(
             "binance", "spot", SPOT, "Binance spot", r"[A-Z0-9]{2,20}", "streamforge.venues.binance.spot:BinanceSpot",
             ("STREAMFORGE_REST_URL", "STREAMFORGE_DUMP_URL", "STREAMFORGE_WS_URL"),
+        ),
+        *(
+            Market(
+                "okx", name, kind, description, pattern, f"streamforge.venues.okx.client:{cls}",
+                ("STREAMFORGE_OKX_REST_URL", "STREAMFORGE_OKX_FILES_URL", "STREAMFORGE_OKX_WS_URL"), INCREASING,
+            )
+            for name, kind, description, pattern, cls in (
+                ("spot", SPOT, "OKX spot", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}", "OkxSpot"),
+                ("swap", PERPETUAL, "OKX perpetual swap", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}-SWAP", "OkxSwap"),
+            )
         ),
     ]
 }

@@ -104,33 +104,40 @@ _KLINE_COLUMNS = (
     _c("taker_buy_quote_volume", pa.float64(), "Quote volume of trades whose taker was the buyer."),
 )
 
+# Version 3 added `contract_size`: OKX swaps count contracts, and a trade's base quantity is contracts × ctVal; the
+# factor is kept in every row, so the venue's own number is recoverable and a ctVal change shows in the data.
 AGG_TRADE = Record(
     name="agg_trade",
-    version=2,
-    description="Aggregate trade: fills of one taker order at one price (Binance aggTrade).",
+    version=3,
+    description="A trade as the venue reports it: Binance's aggregate trade (fills of one taker order at one price), "
+    "an OKX trade.",
     columns=(
         _INSTRUMENT,
-        _c("agg_id", pa.int64(), "Aggregate trade id, contiguous per instrument."),
+        _c("agg_id", pa.int64(), "The venue's trade id: Binance's aggregate trade id (contiguous), OKX's tradeId (increasing)."),
         _c("price", pa.float64(), "Trade price."),
-        _c("qty", pa.float64(), "Base-asset quantity."),
+        _c("qty", pa.float64(), "Base-asset quantity (contracts × contract_size where the venue counts contracts)."),
         _c("first_trade_id", pa.int64(), "First raw trade id in the aggregate."),
         _c("last_trade_id", pa.int64(), "Last raw trade id in the aggregate."),
         _c("time", TIME, "Trade time."),
         _c("is_buyer_maker", pa.bool_(), "True when the buyer was the maker (the taker sold)."),
         _c("is_best_match", pa.bool_(), "Binance spot's 'was the trade the best price match' flag; null where the venue has none."),
+        _c("contract_size", pa.float64(), "Base units per contract (OKX ctVal) where the venue counts contracts: qty = the venue's size × this; null where it counts the base asset."),
     ),
     key=("instrument", "agg_id"),
     time_column="time",
-    nullable=frozenset({"is_best_match"}),
+    nullable=frozenset({"is_best_match", "contract_size"}),
 )
 
+# Version 3 made the trade count and taker volumes nullable: OKX's candles carry neither, and a value the venue does
+# not publish is null rather than made up (the candle check compares what the venue gives).
 KLINE = Record(
     name="kline",
-    version=2,
+    version=3,
     description="The exchange's own kline, as served by REST klines: the reference our candles are checked against.",
     columns=_KLINE_COLUMNS,
     key=("instrument", "interval", "open_time"),
     time_column="open_time",
+    nullable=frozenset({"trade_count", "taker_buy_base_volume", "taker_buy_quote_volume"}),
 )
 
 CANDLE = Record(
@@ -177,7 +184,45 @@ BOOK_SNAPSHOT = Record(
     time_column="time",
 )
 
-RECORDS: dict[str, Record] = {r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT)}
+FUNDING_RATE = Record(
+    name="funding_rate",
+    version=1,
+    description="A perpetual's funding settlement: the rate longs paid shorts (negative: shorts paid longs) at that time.",
+    columns=(
+        _INSTRUMENT,
+        _c("funding_time", TIME, "Settlement time."),
+        _c("funding_rate", pa.float64(), "The rate charged at the settlement (OKX realizedRate, Binance fundingRate)."),
+        _c("mark_price", pa.float64(), "Mark price at the settlement; null where the venue does not report it (OKX)."),
+    ),
+    key=("instrument", "funding_time"),
+    time_column="funding_time",
+    nullable=frozenset({"mark_price"}),
+)
+
+CROSS_VENUE = Record(
+    name="cross_venue",
+    version=1,
+    description="One instrument lined up against the same asset on other venues, per 5-minute interval.",
+    columns=(
+        _INSTRUMENT,
+        _c("open_time", TIME, "Start of the 5-minute interval."),
+        _c("counterparts", pa.string(), "The instruments of the same asset on other venues it is compared with, '+'-joined."),
+        _c("close", pa.float64(), "Its last price in the interval (the previous close when it did not trade)."),
+        _c("reference_close", pa.float64(), "Median of the counterparts' closes."),
+        _c("diff_bps", pa.float64(), "close / reference_close - 1, in basis points."),
+        _c("quote_volume", pa.float64(), "Its quote volume in the interval."),
+        _c("volume_share", pa.float64(), "Its share of the quote volume of all the compared instruments; null when none traded."),
+        _c("lead_ms", pa.int64(), "How far its returns lead the counterparts' (negative: trail), at the lag of highest correlation; null when too few prices moved."),
+        _c("lead_corr", pa.float64(), "Correlation of its returns with the counterparts' at that lag; null with lead_ms."),
+    ),
+    key=("instrument", "open_time"),
+    time_column="open_time",
+    nullable=frozenset({"volume_share", "lead_ms", "lead_corr"}),
+)
+
+RECORDS: dict[str, Record] = {
+    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, FUNDING_RATE, CROSS_VENUE)
+}
 
 GRAPH_NODE = Record(
     name="graph_node",

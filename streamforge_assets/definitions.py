@@ -9,6 +9,8 @@ from resources import resource_defs
 from sensors.daily import yesterday_schedule
 from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
+from streamforge_assets.cross_venue import cross_venue
+from streamforge_assets.funding import funding
 from streamforge_assets.graph import graph
 from streamforge_assets.jobs import historical_job, live_job
 from streamforge_assets.live import live_trades
@@ -18,7 +20,7 @@ from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, *STORE_ASSETS, graph, model, live_trades],
+    assets=[trades, candles, *STORE_ASSETS, funding, cross_venue, graph, model, live_trades],
     jobs=[historical_job, live_job],
     schedules=[yesterday_schedule],
     sensors=[live_activity, live_offsets_commit, live_instruments],

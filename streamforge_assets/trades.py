@@ -18,12 +18,13 @@ from resources import ExchangeResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
 from streamforge.checks import CheckOutcome, trades_contiguous, trades_match_exchange
+from streamforge.instruments import CONTIGUOUS, market_of
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
 from streamforge_assets.verdicts import check_result
 
-CONTIGUOUS = "agg_ids_contiguous"
+IDS_CHECK = "agg_ids_contiguous"
 DATASET = dataset(TRADES)
 MATCHES_REST = "matches_exchange_rest"
 
@@ -44,9 +45,9 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
 
 
 def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, stats: dict) -> CheckOutcome:
-    """A day that came from REST is the exchange's own rows already: only a dump-loaded one is compared."""
-    if stats["source"]["source"] == "rest":
-        return CheckOutcome(True, "loaded from the exchange's REST aggTrades itself", {})
+    """A day that came from REST is the exchange's own rows already: only a file-loaded one is compared."""
+    if stats["source"]["source"] in ("rest", "none"):
+        return CheckOutcome(True, "loaded from the exchange's REST trades itself", {})
     return trades_match_exchange(frame, exchange.rest_sample(parse_cell(key), frame))
 
 
@@ -63,9 +64,9 @@ def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, sta
     metadata=definition_metadata(DATASET),
     check_specs=[
         dg.AssetCheckSpec(
-            CONTIGUOUS, asset=DATASET.asset, blocking=True,
-            description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
-            "every trade inside the day.",
+            IDS_CHECK, asset=DATASET.asset, blocking=True,
+            description="Ids as the venue promises them, inside the day and after the previous day's: contiguous "
+            "(Binance's agg ids) or increasing with time (OKX's trade ids); no duplicates; every trade inside the day.",
         ),
         dg.AssetCheckSpec(
             MATCHES_REST, asset=DATASET.asset, blocking=True,
@@ -87,9 +88,12 @@ def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store:
             context.log.warning(f"{key}: {source['reason']}")
     yield dg.Output(frames, metadata=partitions_metadata(stats))
     outcomes = {
-        key: trades_contiguous(frames[key], parse_cell(key).day, _previous_last_id(context, frames, key))
+        key: trades_contiguous(
+            frames[key], parse_cell(key).day, _previous_last_id(context, frames, key),
+            contiguous=market_of(parse_cell(key).instrument).trade_ids == CONTIGUOUS,
+        )
         for key in frames
     }
-    yield check_result(CONTIGUOUS, outcomes)
+    yield check_result(IDS_CHECK, outcomes)
     yield check_result(MATCHES_REST, {key: _matches_rest(exchange, key, frames[key], stats[key]) for key in frames})
     yield check_result(LIVE_VS_ARCHIVE, live_vs_archive(store.open(), frames))

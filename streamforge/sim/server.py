@@ -1,4 +1,5 @@
-"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints.
+"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints;
+beside it, OKX's REST and daily files (`venues.okx.simulator`) from the same market.
 
 A real Binance client works against it by changing its base URLs only. Around every `/api/v3` endpoint the server
 applies what Binance applies: the IP's request weight (headers, 429, 418), then the configured faults; errors are
@@ -24,6 +25,7 @@ from streamforge.venues.binance.simulator.ratelimit import window_header
 from streamforge.venues.binance.simulator.rest import ENDPOINTS, Endpoint
 from streamforge.sim.state import SimConfig, SimState
 from streamforge.venues.binance.simulator.wire import ApiError, Params, time_unit_us
+from streamforge.venues.okx.simulator import routes as okx
 
 __all__ = ["SimConfig", "create_app", "serve"]
 
@@ -116,6 +118,7 @@ def create_app(config: SimConfig) -> Starlette:
         dump_route(sim, "/data/spot/daily/aggTrades/{symbol}/{filename}", dump_routes.agg_trades_file),
         dump_route(sim, "/data/spot/daily/klines/{symbol}/{interval}/{filename}", dump_routes.klines_file),
     ]
+    routes += okx.routes(sim)
     app = Starlette(routes=routes + ws.routes(sim) + admin_routes(sim))
     app.state.sim = sim
     return app

@@ -16,6 +16,7 @@ from streamforge.sim.derived import PriceModels
 from streamforge.sim.market import DEFAULT_UNIVERSE, Market
 from streamforge.sim.prices import LeadLag
 from streamforge.venues.binance.simulator.ratelimit import RateLimiter
+from streamforge.venues.okx.simulator.ratelimit import RequestLimiter
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class SimState:
         self.dumps = DumpFiles(self.market, config.cache_dir)
         self.clock = SimClock(config.today, config.speed)
         self.limiter = RateLimiter(config.weight_limit, config.weight_window_s)
+        self.okx_limiter = RequestLimiter()
         self.faults = config.faults
         self.shares = ShareCounter()
         self.stats = Stats()
@@ -105,4 +107,5 @@ class SimState:
         """Forget counters, used weight and bans (faults stay as configured)."""
         self.stats.reset()
         self.limiter.reset()
+        self.okx_limiter.reset()
         self.shares.reset()

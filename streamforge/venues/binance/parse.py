@@ -322,9 +322,13 @@ def _finish(
         key = layout.record.time_column
         outside = (pl.col(key) < start) | (pl.col(key) >= end)
         _fail_first(frame, [(outside, _describe(key, f"(µs) is outside the file's day {day}"))], source)
+    # A nullable column this wire format does not carry (e.g. an OKX-only field) is null.
+    carried = {name for name, _ in layout.fields} | set(constants)
+    absent = [name for name in layout.record.nullable if name not in carried]
     frame = frame.with_columns(
         [pl.col(name).cast(pl.Datetime("us", "UTC")) for name in layout.time_columns]
         + [pl.lit(value, dtype=pl.String).alias(name) for name, value in constants.items()]
+        + [pl.lit(None, dtype=layout.record.polars[name]).alias(name) for name in absent]
     )
     return layout.record.conform(frame.drop([n for n, k in layout.fields if k == IGNORED], strict=False))
 
