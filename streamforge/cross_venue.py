@@ -9,10 +9,13 @@ CROSS_VENUE row per 5-minute interval:
   the median belongs to the healthy majority, so a stale or broken feed stands out alone (`within_band`); with two,
   a break shows on both, as it must: two prices cannot tell which one is wrong.
 - `volume_share`: its part of the quote volume traded on all of them.
-- `lead_ms`, `lead_corr`: where the cross-correlation of its returns with the counterparts' (their mean return)
-  peaks, on a grid of `resolution_ms` (last trade price per step, carried through steps without trades), for lags up
-  to `max_lag_ms` either way. A positive lead means its prices move first. Intervals where fewer than `MIN_MOVES`
-  steps moved on either side have none: there is nothing to correlate.
+- `lead_ms`, `lead_corr`: the lag at which the Hayashi-Yoshida cross-covariance of its trade-price returns with
+  the counterparts' peaks (Hoffmann, Rosenbaum & Yoshida 2013), tried in steps of `lag_step_ms` up to `max_lag_ms`
+  either way, and the correlation there. Hayashi-Yoshida pairs every return of one venue with the returns of the
+  other whose time spans overlap it (shifted by the lag), so trades that arrive at different, irregular times need
+  no common grid — on which a quiet venue's stale price would smear the lead. A positive lead means its prices move
+  first. An interval where fewer than `MIN_MOVES` trades moved the price on either side has none; the correlation
+  is an estimate and, on a short noisy sample, can come out above 1.
 
 `day_lead` pools the same sums over the whole day: one answer to "who leads?" per instrument and day.
 Everything is computed from stored data (5-minute candles for closes and volumes, trades for the lead-lag), so it is
@@ -41,16 +44,13 @@ _SHOWN = 5
 
 @dataclass(frozen=True)
 class CrossVenueConfig:
-    resolution_ms: int
+    lag_step_ms: int
     max_lag_ms: int
     band_bps: float
 
     def __post_init__(self) -> None:
-        day_ms = 86_400_000
-        if self.resolution_ms < 1 or (INTERVAL_US // 1000) % self.resolution_ms or day_ms % self.resolution_ms:
-            raise ConfigError(
-                f"STREAMFORGE_CROSS_VENUE_RESOLUTION_MS={self.resolution_ms}: must divide 5 minutes in whole ms"
-            )
+        if self.lag_step_ms < 1:
+            raise ConfigError(f"STREAMFORGE_CROSS_VENUE_LAG_STEP_MS={self.lag_step_ms}: must be at least 1")
         if not 0 <= self.max_lag_ms < INTERVAL_US // 1000:
             raise ConfigError(f"STREAMFORGE_CROSS_VENUE_MAX_LAG_MS={self.max_lag_ms}: must be in 0..299999")
         if not self.band_bps > 0:
@@ -59,15 +59,15 @@ class CrossVenueConfig:
     @classmethod
     def from_settings(cls) -> CrossVenueConfig:
         return cls(
-            resolution_ms=settings.integer("STREAMFORGE_CROSS_VENUE_RESOLUTION_MS"),
+            lag_step_ms=settings.integer("STREAMFORGE_CROSS_VENUE_LAG_STEP_MS"),
             max_lag_ms=settings.integer("STREAMFORGE_CROSS_VENUE_MAX_LAG_MS"),
             band_bps=float(settings.get("STREAMFORGE_CROSS_VENUE_BAND_BPS")),
         )
 
     @property
-    def lags(self) -> np.ndarray:
-        most = self.max_lag_ms // self.resolution_ms
-        return np.arange(-most, most + 1)
+    def lags_ms(self) -> np.ndarray:
+        most = self.max_lag_ms // self.lag_step_ms
+        return np.arange(-most, most + 1) * self.lag_step_ms
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,7 @@ def line_up(
     volumes = _pivot(candles_5m, names, "quote_volume", day)
     reference = np.median(closes[:, 1:], axis=1)
     total = volumes.sum(axis=1)
-    sums = _lag_sums(_returns(trades, instrument, day, config), _consensus(trades, others, day, config), config)
-    lead_ms, lead_corr = _peaks(*sums, config)
+    lead_ms, lead_corr = _peaks(*_lag_sums(trades, instrument, others, day, config), config)
     start = day_bounds_us(day)[0]
     frame = pl.DataFrame(
         {
@@ -126,8 +125,7 @@ def day_lead(
     instrument: str, others: list[str], trades: pl.DataFrame, day: date, config: CrossVenueConfig
 ) -> dict[str, float | int | None]:
     """The day's lead-lag of `instrument` against `others`, the intervals' sums pooled: lead_ms, corr, moves."""
-    own, consensus = _returns(trades, instrument, day, config), _consensus(trades, others, day, config)
-    pooled = [part.sum(axis=-1, keepdims=True) for part in _lag_sums(own, consensus, config)]
+    pooled = [part.sum(axis=-1, keepdims=True) for part in _lag_sums(trades, instrument, others, day, config)]
     lead, corr = _peaks(*pooled, config)
     return {
         "lead_ms": None if np.isnan(lead[0]) else int(lead[0]),
@@ -179,58 +177,55 @@ def _pivot(candles: pl.DataFrame, names: list[str], column: str, day: date) -> n
     return matrix
 
 
-def _returns(trades: pl.DataFrame, instrument: str, day: date, config: CrossVenueConfig) -> np.ndarray:
-    """Log returns of the last trade price per step of the day (carried through steps without trades; 0 before the
-    first trade)."""
-    start, end = day_bounds_us(day)
-    step_us = config.resolution_ms * 1000
-    steps = (end - start) // step_us
+def _path(trades: pl.DataFrame, instrument: str) -> tuple[np.ndarray, np.ndarray]:
+    """(times in µs, log prices) of the instrument's trades, the last price of each distinct time."""
     own = trades.filter(pl.col(INSTRUMENT) == instrument).sort("agg_id")
-    last = (
-        own.select(((pl.col("time").dt.epoch("us") - start) // step_us).alias("step"), pl.col("price").log().alias("log_price"))
-        .group_by("step", maintain_order=True)
-        .agg(pl.col("log_price").last())
-    )
-    path = np.full(steps, np.nan)
-    path[last["step"].to_numpy()] = last["log_price"].to_numpy()
-    if last.height == 0:
-        return np.zeros(steps)
-    filled = pl.Series(path).fill_nan(None).forward_fill().backward_fill().to_numpy()
-    return np.diff(filled, prepend=filled[0])
+    last = own.group_by("time", maintain_order=True).agg(pl.col("price").last()).sort("time")
+    return last["time"].dt.epoch("us").to_numpy(), np.log(last["price"].to_numpy())
 
 
-def _consensus(trades: pl.DataFrame, others: list[str], day: date, config: CrossVenueConfig) -> np.ndarray:
-    return np.mean([_returns(trades, other, day, config) for other in others], axis=0)
+def _lag_sums(trades: pl.DataFrame, instrument: str, others: list[str], day: date, config: CrossVenueConfig):
+    """Per lag and interval, the Hayashi-Yoshida sums Σ ΔX_i ΔY_j over the instrument's returns X_i (by the interval
+    of their end) and the counterparts' returns Y_j whose spans, shifted back by the lag, overlap X_i's; per interval
+    Σ ΔX², Σ ΔY² and how many returns moved the price on each side (the counterparts pooled)."""
+    start = day_bounds_us(day)[0]
+    x_times, x_log = _path(trades, instrument)
 
+    def bucket(times: np.ndarray) -> np.ndarray:
+        return np.clip((times - start) // INTERVAL_US, 0, INTERVALS_PER_DAY - 1)
 
-def _lag_sums(own: np.ndarray, other: np.ndarray, config: CrossVenueConfig) -> tuple[np.ndarray, ...]:
-    """Per lag and interval Σ own[t - lag] · other[t] over the interval's steps t; per interval Σ own², Σ other² and
-    the steps in which each side moved."""
-    per_interval = INTERVAL_US // (config.resolution_ms * 1000)
-
-    def by_interval(values: np.ndarray) -> np.ndarray:
-        return values.reshape(INTERVALS_PER_DAY, per_interval).sum(axis=1)
-
-    lags = config.lags
-    numerators = np.empty((lags.size, INTERVALS_PER_DAY))
-    for i, lag in enumerate(lags):
-        shifted = np.roll(own, lag)
-        if lag > 0:
-            shifted[:lag] = 0.0
-        elif lag < 0:
-            shifted[lag:] = 0.0
-        numerators[i] = by_interval(shifted * other)
-    return numerators, by_interval(own * own), by_interval(other * other), by_interval(own != 0), by_interval(other != 0)
+    x_bucket, dx = bucket(x_times[1:]), np.diff(x_log)
+    numerators = np.zeros((config.lags_ms.size, INTERVALS_PER_DAY))
+    other_norm, other_moves = np.zeros(INTERVALS_PER_DAY), np.zeros(INTERVALS_PER_DAY)
+    for other in others:
+        y_times, y_log = _path(trades, other)
+        if y_times.size < 2 or x_times.size < 2:
+            continue
+        dy = np.diff(y_log)
+        other_norm += np.bincount(bucket(y_times[1:]), dy * dy, INTERVALS_PER_DAY)
+        other_moves += np.bincount(bucket(y_times[1:]), dy != 0, INTERVALS_PER_DAY)
+        for i, lag_ms in enumerate(config.lags_ms):
+            shifted = y_times - lag_ms * 1000
+            first = np.maximum(np.searchsorted(shifted, x_times[:-1], side="right"), 1)  # first span ending after X's start
+            last = np.minimum(np.searchsorted(shifted, x_times[1:], side="left"), y_times.size - 1)  # last starting before its end
+            overlap = np.where(last >= first, y_log[last] - y_log[first - 1], 0.0)
+            numerators[i] += np.bincount(x_bucket, dx * overlap, INTERVALS_PER_DAY)
+    own_norm = np.bincount(x_bucket, dx * dx, INTERVALS_PER_DAY)
+    own_moves = np.bincount(x_bucket, dx != 0, INTERVALS_PER_DAY)
+    return numerators, own_norm, other_norm, own_moves, other_moves
 
 
 def _peaks(numerators: np.ndarray, own_norm, other_norm, own_moves, other_moves, config: CrossVenueConfig):
-    """(lead in ms, correlation) at the lag of highest correlation, per column; NaN where a side moved fewer than
-    MIN_MOVES steps."""
-    enough = (np.asarray(own_moves) >= MIN_MOVES) & (np.asarray(other_moves) >= MIN_MOVES)
+    """(lead in ms, correlation) at the lag of the highest cross-covariance, per column; NaN where a side moved
+    fewer than MIN_MOVES times."""
+    valid = (np.asarray(own_moves) >= MIN_MOVES) & (np.asarray(other_moves) >= MIN_MOVES)
     norm = np.sqrt(own_norm * other_norm)
-    valid = enough & (norm > 0)
-    corr = numerators / np.where(valid, norm, 1.0)
-    best = np.argmax(corr, axis=0)
-    lead = np.where(valid, config.lags[best] * config.resolution_ms, np.nan).astype(float)
-    peak = np.where(valid, corr[best, np.arange(corr.shape[1])], np.nan)
+    valid &= norm > 0
+    top = numerators.max(axis=0)
+    # Lags whose overlaps pair the same returns give exactly the same sum: the middle of such a plateau, not its edge.
+    tied = np.isclose(numerators, top, rtol=1e-12, atol=0.0)
+    first, last = np.argmax(tied, axis=0), tied.shape[0] - 1 - np.argmax(tied[::-1], axis=0)
+    middle = (config.lags_ms[first] + config.lags_ms[last]) / 2
+    lead = np.where(valid, np.round(middle / config.lag_step_ms) * config.lag_step_ms, np.nan)
+    peak = np.where(valid, top / np.where(valid, norm, 1.0), np.nan)
     return lead, peak

@@ -140,8 +140,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_SENSOR_BUDGET_S", "5", "Longest a live sensor waits on Kafka in one tick, seconds (Dagster stops a tick at 60)."),
         Setting("STREAMFORGE_LIVE_INSTRUMENTS_LOOKBACK", "100", "Messages per partition of the live topic the instruments sensor looks back at on its first tick."),
         # --- cross-venue view (streamforge/cross_venue.py)
-        Setting("STREAMFORGE_CROSS_VENUE_RESOLUTION_MS", "100", "Cross-venue lead-lag: prices are sampled on a grid of this many ms (the last trade of each step) before their returns are correlated; must divide 5 minutes."),
-        Setting("STREAMFORGE_CROSS_VENUE_MAX_LAG_MS", "2000", "Cross-venue lead-lag: lags tried, in steps of the resolution, up to this many ms either way."),
+        Setting("STREAMFORGE_CROSS_VENUE_LAG_STEP_MS", "100", "Cross-venue lead-lag: the lags tried (Hayashi-Yoshida cross-covariance of trade-price returns) are multiples of this many ms."),
+        Setting("STREAMFORGE_CROSS_VENUE_MAX_LAG_MS", "2000", "Cross-venue lead-lag: lags tried up to this many ms either way."),
         Setting("STREAMFORGE_CROSS_VENUE_BAND_BPS", "50", "Cross-venue check: an interval whose close is more than this many bps from the other venues' median is flagged (a stale or broken feed)."),
         # --- graph and models (streamforge/graph, streamforge/models)
         Setting("STREAMFORGE_GRAPH_TEMPORAL_K", "3", "Temporal edges: each node receives edges from its own instrument's k previous 5-minute intervals, k = 1..K."),

@@ -9,8 +9,8 @@ The day cut is explicit. Our cells are UTC days; OKX's daily files are UTC+8 day
 
 File D+1 ends at 16:00 UTC on D+1, so yesterday's second part is rarely published yet: REST history-trades fills it,
 joined at the last trade of file D, which REST must return too, field for field — the seam is proved, not assumed.
-Without file D, the whole day comes from REST; outside REST's reach (three months) with a file missing, the day
-cannot be loaded and says so. Either way a day is complete or an error, never partial, and the metadata records the
+Without file D (or with one whose archive is damaged), the whole day comes from REST; outside REST's reach (three
+months) with a file missing, the day cannot be loaded and says so. Either way a day is complete or an error, never partial, and the metadata records the
 sources, the files and the seam.
 
 OKX's trade ids are ordered (it pages by them) but not documented contiguous, so completeness comes from how the
@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from streamforge.dates import day_bounds_us
-from streamforge.errors import ConfigError, ExchangeError
+from streamforge.errors import ChecksumError, ConfigError, DumpArchiveError, ExchangeError
 from streamforge.schemas import AGG_TRADE
 from streamforge.venues.okx.files import TradeFiles, file_day_bounds_ms
 from streamforge.venues.okx.listing import Listing
@@ -42,9 +42,13 @@ def trades_day(rest: OkxRest, files: TradeFiles, listing: Listing, day: date) ->
     if listing.list_time_ms is not None and listing.list_time_ms >= end_ms:
         return AGG_TRADE.empty(), _metadata("none", f"{listing.instrument} was listed after {day}", [], AGG_TRADE.empty())
 
-    first = files.day(listing, day)
-    second_ends = file_day_bounds_ms(day + timedelta(days=1))[1]
-    second = files.day(listing, day + timedelta(days=1)) if second_ends <= now_ms else None
+    try:
+        first = files.day(listing, day)
+        second_ends = file_day_bounds_ms(day + timedelta(days=1))[1]
+        second = files.day(listing, day + timedelta(days=1)) if second_ends <= now_ms else None
+        reason = f"no daily file {files.url(listing, day).rsplit('/', 1)[-1]} (404)"
+    except (ChecksumError, DumpArchiveError) as exc:  # a damaged archive: REST, where it reaches, with the reason
+        first, second, reason = None, None, str(exc)
     names = [files.url(listing, d) for d, f in ((day, first), (day + timedelta(days=1), second)) if f is not None]
     if first is not None:
         head = first.filter(pl.col("time").dt.epoch("ms") >= start_ms)
@@ -53,9 +57,11 @@ def trades_day(rest: OkxRest, files: TradeFiles, listing: Listing, day: date) ->
             seam = _seam(rest, listing, first, second, now_ms, names)
             return frame, _metadata("files", "two daily files (UTC+8 days) cover the UTC day", names, frame) | {"seam": seam}
         return _completed_from_rest(rest, listing, day, first, head, names, end_ms)
-    rest.require_reach(start_ms, now_ms)  # refused here, naming the missing file, rather than deep in the paging
+    try:
+        rest.require_reach(start_ms, now_ms)
+    except ConfigError as beyond:
+        raise ConfigError(f"{listing.instrument} {day}: {reason}, and {beyond}") from None
     frame, _ = rest.trades_between(listing, start_ms, end_ms)
-    reason = f"no daily file {files.url(listing, day).rsplit('/', 1)[-1]} (404)"
     return frame, _metadata("rest", reason, [f"{rest.base_url}{HISTORY_TRADES}?instId={listing.inst_id}"], frame)
 
 

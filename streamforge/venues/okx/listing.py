@@ -68,7 +68,7 @@ def _contract_size(row: dict, field, base: str, where: str) -> float:
     """ctVal of a linear swap counting `base`; the instrument is refused, by name, when its contracts are not that."""
     if field("ctType") != LINEAR or field("ctValCcy") != base:
         raise UnknownSymbolError(
-            f"{where}: a {field('ctType') or 'non-linear'} swap whose contracts are worth {field('ctVal')} "
+            f"{where}: a swap of ctType {field('ctType')!r} whose contracts are worth {field('ctVal')} "
             f"{field('ctValCcy')}; only linear swaps counting their base currency are supported (qty = sz × ctVal)"
         )
     try:
