@@ -250,9 +250,9 @@ GRAPH_EDGE = Record(
     columns=(
         _c("src", pa.int64(), "node_id of the source node."),
         _c("dst", pa.int64(), "node_id of the destination node."),
-        _c("edge_type", pa.string(), "'temporal', 'cross_asset' or 'similarity'."),
-        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity."),
-        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1)."),
+        _c("edge_type", pa.string(), "'temporal', 'cross_asset', 'similarity' or 'cross_venue'."),
+        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity, the return correlation for cross_venue."),
+        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1 and cross_venue)."),
         _c("time", TIME, "open_time of the destination: when the edge becomes known."),
     ),
     key=("edge_type", "src", "dst"),

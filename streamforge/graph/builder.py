@@ -23,6 +23,7 @@ from streamforge.graph.edges import (
     LEAD_LAG_SCHEMA,
     cross_asset_edges,
     estimate_lead_lag,
+    estimate_venue_pairs,
     similarity_edges,
     temporal_edges,
 )
@@ -66,6 +67,7 @@ class GraphStats:
     absent_features: tuple[str, ...]
     normalisation: Normalisation
     lead_lag: pl.DataFrame  # leader, follower, lag, rho, n
+    venue_pairs: pl.DataFrame  # the same asset on two venues, both ways: leader, follower, lag 1, rho, n
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +76,7 @@ class GraphStats:
             "absent_features": list(self.absent_features),
             "normalisation": self.normalisation.to_dict(),
             "lead_lag": self.lead_lag.to_dicts(),
+            "venue_pairs": self.venue_pairs.to_dicts(),
         }
 
     @classmethod
@@ -84,6 +87,7 @@ class GraphStats:
             absent_features=tuple(d["absent_features"]),
             normalisation=Normalisation.from_dict(d["normalisation"]),
             lead_lag=pl.DataFrame(d["lead_lag"], schema=LEAD_LAG_SCHEMA),
+            venue_pairs=pl.DataFrame(d.get("venue_pairs", []), schema=LEAD_LAG_SCHEMA),  # none before cross-venue edges
         )
 
 
@@ -103,11 +107,13 @@ def build_graph(
     train_end: datetime | int,
     instruments: list[str] | None = None,
     config: GraphConfig | None = None,
+    venue_pairs: list[tuple[str, str]] = (),
 ) -> GraphBundle:
     """The graph of every 5-minute candle given, normalised and lead-lag-linked with data before `train_end`.
 
     `trades` (AGG_TRADE) only feed `large_trade_share`; without them that feature is absent (recorded in the stats).
-    `instruments`, when given, must all have candles (InsufficientDataError names those without).
+    `instruments`, when given, must all have candles (InsufficientDataError names those without). `venue_pairs` are
+    the instruments that are one asset on two venues: they get cross_venue edges.
     """
     config = config or GraphConfig.from_settings()
     train_end_us = _us(train_end)
@@ -120,6 +126,7 @@ def build_graph(
         absent_features=absent,
         normalisation=Normalisation.fit(raw, feature_set.names, train_end_us),
         lead_lag=estimate_lead_lag(raw, train_end_us, config.cross_max_lag, config.cross_min_z),
+        venue_pairs=estimate_venue_pairs(raw, train_end_us, list(venue_pairs)),
     )
     return _assemble(raw, stats, config)
 
@@ -175,6 +182,7 @@ def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> Grap
         [
             temporal_edges(keys, config.temporal_k),
             cross_asset_edges(keys, stats.lead_lag),
+            cross_asset_edges(keys, stats.venue_pairs, "cross_venue"),
             similarity_edges(keys, x, config.similar_k, config.similar_window),
         ]
     )

@@ -1,10 +1,12 @@
 import numpy as np
 import polars as pl
 import pytest
-from graph_window import SYMBOLS, TRAIN_END_US
+from graph_window import DAYS, FIRST_DAY, SYMBOLS, TRAIN_END_US
 
 from streamforge.errors import InsufficientDataError
-from streamforge.graph import EDGE_TYPES, FEATURES, build_graph, to_pyg
+from streamforge.graph import EDGE_TYPES, FEATURES, GraphStats, build_graph, to_pyg
+from streamforge.graph.simdata import sim_window
+from streamforge.sim.market import Market
 from streamforge.graph.features import INTERVAL_US
 from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
 
@@ -29,7 +31,7 @@ def _scramble_after(frame: pl.DataFrame, time_col: str, cutoff_us: int) -> pl.Da
 def test_graph_tables_match_their_records(bundle):
     assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(SYMBOLS)
     assert GRAPH_EDGE.conform(bundle.edges).height > 0
-    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES)
+    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES) - {"cross_venue"}  # one venue: no cross-venue pair
     assert bundle.nodes["node_id"].to_list() == list(range(bundle.nodes.height))
 
 
@@ -41,7 +43,7 @@ def test_no_edge_points_from_the_future(bundle):
     assert ((dst_t - src_t) // INTERVAL_US == e["offset"].to_numpy()).all()
     same_time = e.filter(pl.Series(src_t == dst_t))
     # Only a one-interval lead links two intervals that close together; temporal and similarity are strictly past.
-    assert set(same_time["edge_type"].unique()) <= {"cross_asset"}
+    assert set(same_time["edge_type"].unique()) <= {"cross_asset", "cross_venue"}
 
 
 def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle):
@@ -69,6 +71,25 @@ def test_lead_lag_edges_follow_the_planted_leader(bundle, control_window):
     assert not any(follower == "binance.spot.BTCUSDT" for _, follower, _ in pairs)
     control = build_graph(*control_window, train_end=TRAIN_END_US)
     assert control.stats.lead_lag.filter(pl.col("leader") == "binance.spot.BTCUSDT").is_empty()
+
+
+def test_the_same_asset_on_two_venues_is_linked_both_ways_in_the_same_interval(window):
+    okx = "okx.spot.BTC-USDT"
+    c5, c1, _ = window
+    extra5, extra1, _ = sim_window(Market(7, volume=0.01), [okx], FIRST_DAY, DAYS)
+    pair = ("binance.spot.BTCUSDT", okx)
+    bundle = build_graph(pl.concat([c5, extra5]), pl.concat([c1, extra1]), train_end=TRAIN_END_US, venue_pairs=[pair])
+    linked = bundle.stats.venue_pairs
+    assert set(zip(linked["leader"], linked["follower"])) == {pair, pair[::-1]} and (linked["rho"] > 0.9).all()
+    edges = bundle.edges.filter(pl.col("edge_type") == "cross_venue")
+    assert edges.height == 2 * 2 * 288 and (edges["offset"] == 0).all()
+    nodes = bundle.nodes.select("node_id", "instrument", "open_time")
+    ends = edges.join(nodes, left_on="src", right_on="node_id").join(nodes, left_on="dst", right_on="node_id", suffix="_dst")
+    assert (ends["open_time"] == ends["open_time_dst"]).all() and (ends["instrument"] != ends["instrument_dst"]).all()
+    again = GraphStats.from_dict(bundle.stats.to_dict())
+    assert again.venue_pairs.equals(linked)
+    older = {k: v for k, v in bundle.stats.to_dict().items() if k != "venue_pairs"}  # saved before cross-venue edges
+    assert GraphStats.from_dict(older).venue_pairs.is_empty()
 
 
 def test_without_trades_the_trade_features_are_absent(window):

@@ -16,12 +16,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import dagster as dg
+
 from dagster_runs import make_resources, materialize_days
+from streamforge_assets.cross_venue import cross_venue
+from streamforge_assets.partitions import INSTRUMENTS
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path("notebooks") / "volume_volatility.ipynb"
+OKX = "okx.spot.BTC-USDT"
 
 
 def checkout_of_its_own(folder: Path) -> Path:
@@ -35,8 +40,12 @@ def checkout_of_its_own(folder: Path) -> Path:
 def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instance, broker, sim, tmp_path, monkeypatch):
     checkout = checkout_of_its_own(tmp_path / "checkout")
     resources = make_resources(broker.bootstrap, sim, checkout / ".streamforge")  # where `make demo` stores
-    for symbol in ("BTCUSDT", "ETHUSDT"):
+    instance.add_dynamic_partitions(INSTRUMENTS.name, [OKX])
+    for symbol in ("BTCUSDT", "ETHUSDT", OKX):
         assert materialize_days(instance, resources, symbol, "2025-01-01", "2025-01-02").success
+    for day in ("2025-01-01", "2025-01-02"):  # the cross-venue view of BTC on Binance and OKX, for "who leads?"
+        for instrument in ("binance.spot.BTCUSDT", OKX):
+            assert dg.materialize([cross_venue], instance=instance, resources=resources, partition_key=f"{day}|{instrument}").success
 
     monkeypatch.delenv("STREAMFORGE_HOME")  # as in a newcomer's shell; the kernel inherits this environment
     monkeypatch.setenv("PYTHONPATH", str(checkout))  # the kernel imports the copy, whose default home is checked
@@ -50,10 +59,12 @@ def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instan
     printed = "".join(
         out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
     )
-    assert "EmbeddedStore: 1152 five-minute candles of ['binance.spot.BTCUSDT', 'binance.spot.ETHUSDT']" in printed
+    assert "EmbeddedStore: 1728 five-minute candles of ['binance.spot.BTCUSDT', 'binance.spot.ETHUSDT', 'okx.spot.BTC-USDT']" in printed
+    assert f"Who leads: binance.spot.BTCUSDT against {OKX} leads by a median" in printed  # the simulator's planted 500 ms
+    assert f"Who leads: {OKX} against binance.spot.BTCUSDT trails by a median" in printed
     assert "Same-interval hypothesis supported for" in printed
-    for instrument in ("binance.spot.BTCUSDT", "binance.spot.ETHUSDT"):
+    for instrument in ("binance.spot.BTCUSDT", "binance.spot.ETHUSDT", OKX):
         assert f"{instrument}: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(figures) == 2
+    assert len(figures) == 3
     assert not (checkout / "notebooks" / ".streamforge").exists()
