@@ -22,8 +22,10 @@ import dagster as dg
 import httpx
 
 from bench.headline import Figure
+from streamforge.catalog import TRADES, cell_key, dataset
 
 SYMBOL, DAY = "BTCUSDT", date(2025, 1, 2)
+INSTRUMENT = f"binance.spot.{SYMBOL}"
 HEADLINE = (
     Figure("one BTCUSDT day through the graph, s", "pipeline_wall_s", "floor_download_verify_parse_s",
            "download, verify and parse only", goal=20),
@@ -66,7 +68,7 @@ def run() -> dict:
     from resources import resource_defs
     from streamforge.bus.broker import LocalBroker
     from streamforge.venues.binance.dumps import DumpClient
-    from streamforge_assets.partitions import SYMBOLS
+    from streamforge_assets.partitions import INSTRUMENTS
 
     home = Path(mkdtemp(prefix="sf-b2-"))
     sim, url = _start_simulator(home)
@@ -77,10 +79,10 @@ def run() -> dict:
         generation_s = time.monotonic() - started
 
         with LocalBroker(home / "tansu") as broker, dg.instance_for_test() as instance:
-            instance.add_dynamic_partitions(SYMBOLS.name, [SYMBOL])
+            instance.add_dynamic_partitions(INSTRUMENTS.name, [INSTRUMENT])
             started = time.monotonic()
             result = dg.materialize(
-                _historical_assets(), instance=instance, partition_key=f"{DAY}|{SYMBOL}", raise_on_error=False,
+                _historical_assets(), instance=instance, partition_key=cell_key(INSTRUMENT, DAY), raise_on_error=False,
                 selection=dg.AssetSelection.groups("historical", "store"),
                 resources=resource_defs(bootstrap=broker.bootstrap, sim_url=url, home=home, store_backend="embedded"),
             )
@@ -88,9 +90,9 @@ def run() -> dict:
             peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             assert result.success, "the pipeline run failed"
             meta = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey("trades"), asset_partitions=[f"{DAY}|{SYMBOL}"]), limit=1
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(dataset(TRADES).asset), asset_partitions=[cell_key(INSTRUMENT, DAY)]), limit=1
             ).records[0].asset_materialization.metadata
-            rows = meta["partitions"].data[f"{DAY}|{SYMBOL}"]["rows"]
+            rows = meta["partitions"].data[cell_key(INSTRUMENT, DAY)]["rows"]
             steps = _step_seconds(instance, result.run_id)
 
         started = time.monotonic()

@@ -35,7 +35,8 @@ from bench.headline import Figure
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
-from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
+from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics, topic
 from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
@@ -123,7 +124,7 @@ def cpu_seconds() -> float:
 
 def measure_loader(duration_s: float, speed: float) -> dict:
     latencies: list[int] = []
-    counted = {spec.name for spec in build_topics() if spec.dataset in ("live_trades", "depth", "live_klines_1m")}
+    counted = {spec.name for spec in build_topics() if spec.dataset in (LIVE_TRADES, DEPTH, LIVE_KLINES_1M)}
     lock = threading.Lock()
 
     def acked(topic: str, received_ns: list[int]) -> None:
@@ -143,7 +144,7 @@ def measure_loader(duration_s: float, speed: float) -> dict:
         with lock:
             result = summary(list(latencies), cpu, seconds, events)
         thread.stop()  # everything it received is now published
-        trades = read_frame(kafka, {spec.dataset: spec for spec in build_topics()}["live_trades"])
+        trades = read_frame(kafka, topic(LIVE_TRADES, build_topics()))
     missing, duplicates = id_problems(trades)
     result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)
     result["agg_trades_in_kafka"] = trades.height

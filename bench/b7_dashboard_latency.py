@@ -41,7 +41,8 @@ from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config, max_message_bytes
 from streamforge.bus.publisher import shared_producer
-from streamforge.bus.topics import build_topics, ensure_topics
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.bus.topics import build_topics, ensure_topics, topic
 from streamforge.schemas import AGG_TRADE
 from streamforge.net import free_port, wait_http
 
@@ -158,8 +159,8 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
            "STREAMFORGE_TOPIC_PREFIX": f"b7-{mode}", "STREAMFORGE_DASHBOARD_PUSH_MS": str(push_ms),
            "STREAMFORGE_DASHBOARD_TAPE": "500", "STREAMFORGE_DASHBOARD_METRICS_URL": "http://127.0.0.1:9/metrics"}
     os.environ["STREAMFORGE_TOPIC_PREFIX"] = env["STREAMFORGE_TOPIC_PREFIX"]  # each benchmark has its own process
-    topics = {spec.dataset: spec for spec in build_topics()}
-    live = (topics["live_trades"], topics["live_klines_1m"], topics["book"])
+    topics = build_topics()
+    live = tuple(topic(name, topics) for name in (LIVE_TRADES, LIVE_KLINES_1M, BOOK))
     kafka = kafka_config(broker.bootstrap)
     ensure_topics(kafka, live)
     with _dashboard(env, sum(spec.partitions for spec in live)) as (url, process):

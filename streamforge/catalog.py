@@ -241,6 +241,15 @@ def cell_key(instrument: str | Instrument, day: date) -> str:
     return f"{day.isoformat()}{CELL_SEPARATOR}{text}"
 
 
+def is_cell(key: str) -> bool:
+    """Whether `key` is a cell key (an instance's history may hold keys from before instruments)."""
+    try:
+        parse_cell(key)
+    except ConfigError:
+        return False
+    return True
+
+
 def parse_cell(key: str) -> Cell:
     """The inverse of `cell_key`; a ConfigError naming the expected form for anything else."""
     day_text, sep, instrument = key.partition(CELL_SEPARATOR)

@@ -33,6 +33,7 @@ class Market:
     description: str
     symbol_pattern: str  # a full match of the venue's symbol
     client: str  # "module:class" of its `streamforge.venues.market.MarketClient`, imported when first used
+    feed: str  # "module:class" of its `streamforge.live.feed.Feed` (the live streams), imported when first used
     url_settings: tuple[str, str, str]  # the settings naming its REST, dump-file and WebSocket base URLs
     trade_ids: str = CONTIGUOUS
 
@@ -49,6 +50,7 @@ MARKETS: dict[str, Market] = {
     for m in [
         Market(
             "binance", "spot", SPOT, "Binance spot", r"[A-Z0-9]{2,20}", "streamforge.venues.binance.spot:BinanceSpot",
+            "streamforge.venues.binance.live:BinanceSpotFeed",
             ("STREAMFORGE_REST_URL", "STREAMFORGE_DUMP_URL", "STREAMFORGE_WS_URL"),
         ),
         *(

@@ -131,6 +131,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_BOOK_INTERVAL_S", "1", "How often the top levels of every local book are published, seconds."),
         Setting("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS", "600", "Depth events a local book keeps while it waits for its REST snapshot, the newest (older ones are dropped, as any later snapshot is newer): 600 is a minute of 100 ms diffs."),
         Setting("STREAMFORGE_LIVE_BOOK_TOP", "20", "Levels per side in each published book snapshot."),
+        Setting("STREAMFORGE_LIVE_MAX_REPAIR_IDS", "100000", "Most trade ids one REST repair may fetch; an id further ahead than this is not believed until the stream confirms it, and a confirmed jump beyond it is recorded as unpublished by range."),
+        Setting("STREAMFORGE_LIVE_RECOVERY_S", "60", "A loader task that keeps failing for this long (restarted, but never up for 10 s) makes /healthz fail, seconds."),
         # --- live capture and its sensors (streamforge/live_capture.py, sensors/live.py)
         Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer-group prefix: `live_trades` commits what it persisted of an instrument as group <prefix>.<instrument>, after the run succeeded; lag is measured against it."),
         Setting("STREAMFORGE_LIVE_READ_IDLE_S", "1", "A `live_trades` read stops when the live topic has given nothing more for this long, seconds."),

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from streamforge import settings, venues
-from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, historical_assets, parse_cell
+from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, historical_assets, is_cell, parse_cell
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.instruments import Instrument, resolve
@@ -83,9 +83,9 @@ def add_instruments(names: list[str], validate: bool = True) -> list[str]:
     instruments = resolve(names)
     if not instruments:
         raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
+    inst = instance()
     if validate:
         validate_listed(instruments)
-    inst = instance()
     new = [i.id for i in instruments if not inst.has_dynamic_partition(INSTRUMENTS.name, i.id)]
     if new:
         inst.add_dynamic_partitions(INSTRUMENTS.name, new)
@@ -223,7 +223,8 @@ def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict 
 def status_table(instruments: list[str] | None = None, days: list[date] | None = None) -> Table:
     """Rows per asset and cell from the materialisations."""
     inst = instance()
-    cells = sorted({parse_cell(k) for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))})
+    keys = {k for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))}
+    cells = sorted(parse_cell(k) for k in keys if is_cell(k))
     if instruments:
         cells = [c for c in cells if c.instrument in instruments]
     if days:

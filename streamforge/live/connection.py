@@ -1,23 +1,24 @@
-"""One combined-stream WebSocket connection that stays alive by Binance's rules.
+"""One WebSocket connection kept alive by its venue's rules (`streamforge.live.feed.Rules`), whatever the venue.
 
-- Pings: the server pings every 20 s; the `websockets` client answers each with a pong carrying the ping's payload.
-- `serverShutdown`, and the 24-hour limit (STREAMFORGE_LIVE_MAX_CONNECTION_S, a little under it): the NEW connection
-  is opened first, the old one is drained briefly and closed, so nothing is missed; the overlap delivers some events
-  twice, which the loader drops by id (`gaps`, `book`).
+- Subscriptions: the plan's URL is opened and its control messages are sent, never more than the venue's control
+  messages a second (more gets the connection closed).
+- Keep-alive: where the server pings (Binance), the `websockets` client answers with the ping's payload; where the
+  client must (OKX), the venue's ping text is sent after `ping_after_s` of silence.
+- Announced shutdowns and the connection's age limit (STREAMFORGE_LIVE_MAX_CONNECTION_S, a little under the venue's
+  24 hours): the NEW connection is opened first, the old one is drained briefly and closed, so nothing is missed;
+  the overlap delivers some events twice, which the loader drops by id.
 - Errors and closes: reconnect with exponential backoff and full jitter (a fleet of loaders that lost the exchange at
-  the same moment must not come back at the same moment: 300 connection attempts per 5 minutes per IP).
+  the same moment must not come back at the same moment: venues limit connection attempts per IP).
 - Silent stall: a socket can stay open and deliver nothing (a half-dead TCP path, a stuck server); no message for
   STREAMFORGE_LIVE_STALL_S replaces the connection.
-- At most 1024 streams per connection (the loader opens several) and at most 5 control messages per second (more
-  gets the connection closed): streams beyond `URL_STREAMS` are subscribed by rate-limited SUBSCRIBE messages.
 
-Messages are handed to `deliver(raw_text, received_ns)` as they arrive; parsing is the loader's job.
+Messages are handed to `on_message(raw_text, received_ns)` as they arrive; parsing is the loader's and the feed's
+job. It returns True when the message announced that the venue will close this connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -28,16 +29,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from streamforge.errors import ConfigError
+from streamforge.live.feed import ConnectionPlan, Rules
 from streamforge.live.health import Metrics
 
 log = logging.getLogger(__name__)
 
-MAX_STREAMS = 1024
-CONTROL_PER_S = 5
-URL_STREAMS = 100  # streams named in the URL; the rest go by SUBSCRIBE (URLs have length limits)
-SUBSCRIBE_CHUNK = 100
 DRAIN_S = 1.0  # how long the old connection is still read after its replacement opened
-POLL_S = 0.25  # how often a waiting read looks at the stop flag and the stall clock
+POLL_S = 0.25  # how often a waiting read looks at the stop flag, the stall clock and the ping clock
+MAX_MESSAGE_BYTES = 2**24
 
 
 def closed_reason(code: int) -> str:
@@ -47,9 +46,9 @@ def closed_reason(code: int) -> str:
 
 
 class ControlRate:
-    """Spaces control messages so that no second ever holds more than CONTROL_PER_S of them."""
+    """Spaces control messages so that no second ever holds more than `per_s` of them."""
 
-    def __init__(self, per_s: int = CONTROL_PER_S, margin_s: float = 0.05) -> None:
+    def __init__(self, per_s: float, margin_s: float = 0.05) -> None:
         self.per_s, self.window_s = per_s, 1.0 + margin_s
         self.sent: deque[float] = deque()
 
@@ -67,9 +66,9 @@ class ControlRate:
 class Connection:
     def __init__(
         self,
-        base_url: str,
-        streams: list[str],
-        deliver: Callable[[str, int], None],
+        plan: ConnectionPlan,
+        rules: Rules,
+        on_message: Callable[[str, int], bool],
         metrics: Metrics,
         *,
         stall_s: float,
@@ -77,20 +76,13 @@ class Connection:
         backoff_s: float,
         backoff_max_s: float,
     ) -> None:
-        if len(streams) > MAX_STREAMS:
-            raise ConfigError(f"{len(streams)} streams on one connection; Binance allows at most {MAX_STREAMS}")
-        self.base_url = base_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
-        self.streams = list(streams)
-        self.deliver, self.metrics = deliver, metrics
+        self.plan, self.rules = plan, rules
+        self.on_message, self.metrics = on_message, metrics
         self.stall_s, self.max_age_s = stall_s, max_age_s
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
-        self.control = ControlRate()
+        self.control = ControlRate(rules.control_per_s)
         self.failures = 0  # consecutive failed or abnormally ended connections: the backoff exponent
         self.open_sockets = 0  # two during the overlap of a replacement
-        self._ids = iter(range(1, 2**62))
-        self.replies: dict[int, dict] = {}
-
-    # --- public
 
     @property
     def connected(self) -> bool:
@@ -117,26 +109,15 @@ class Connection:
             if ws is not None:
                 await self._close(ws)
 
-    async def subscribe(self, ws: ClientConnection, streams: list[str]) -> None:
-        """SUBSCRIBE in chunks, never more than CONTROL_PER_S control messages a second."""
-        for start in range(0, len(streams), SUBSCRIBE_CHUNK):
-            await self.send_control(ws, "SUBSCRIBE", streams[start : start + SUBSCRIBE_CHUNK])
-
-    async def send_control(self, ws: ClientConnection, method: str, params: list | None = None) -> int:
-        """Send one control message within the rate; its reply lands in `self.replies[id]`."""
+    async def send_control(self, ws: ClientConnection, text: str) -> None:
+        """Send one control message within the venue's rate."""
         await self.control.wait()
-        ident = next(self._ids)
-        message = {"method": method, "id": ident} | ({"params": params} if params is not None else {})
-        await ws.send(json.dumps(message))
-        return ident
+        await ws.send(text)
 
     # --- lifecycle
 
-    def url(self) -> str:
-        return f"{self.base_url}/stream?streams={'/'.join(self.streams[:URL_STREAMS])}&timeUnit=MICROSECOND"
-
     async def _open(self, stop: asyncio.Event) -> ClientConnection | None:
-        """Connect (after the backoff the failures so far call for); None when stopped first."""
+        """Connect and subscribe (after the backoff the failures so far call for); None when stopped first."""
         while not stop.is_set():
             if self.failures:
                 delay = random.uniform(0, min(self.backoff_max_s, self.backoff_s * 2 ** (self.failures - 1)))
@@ -146,14 +127,15 @@ class Connection:
                 except TimeoutError:
                     pass
             try:
-                ws = await connect(self.url(), ping_interval=None, max_size=2**24, open_timeout=10, close_timeout=1)
-                await self.subscribe(ws, self.streams[URL_STREAMS:])
+                ws = await connect(self.plan.url, ping_interval=None, max_size=MAX_MESSAGE_BYTES, open_timeout=10, close_timeout=1)
+                for text in self.plan.subscribe:
+                    await self.send_control(ws, text)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as error:
                 self.failures += 1
-                log.warning("WebSocket connection to %s (STREAMFORGE_WS_URL) failed (%d in a row): %s", self.base_url, self.failures, error)
+                log.warning("WebSocket connection to %s failed (%d in a row): %s", self.plan.url.split("?")[0], self.failures, error)
                 continue
             except InvalidURI as error:
-                raise ConfigError(f"STREAMFORGE_WS_URL is not a WebSocket URL: {error}") from error
+                raise ConfigError(f"the WebSocket URL setting is not a WebSocket URL: {error}") from error
             self.open_sockets += 1
             self.metrics.connected.inc()
             ws.opened_at = time.monotonic()  # type: ignore[attr-defined]
@@ -162,7 +144,7 @@ class Connection:
 
     async def _read(self, ws: ClientConnection, stop: asyncio.Event) -> str | None:
         """Deliver messages until the connection must be replaced (returns why) or `stop` is set (None)."""
-        last = time.monotonic()
+        last = pinged = time.monotonic()
         while not stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(), POLL_S)
@@ -172,6 +154,9 @@ class Connection:
                     return "stall"
                 if now - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
                     return "max-age"
+                if self.rules.ping_text and now - max(last, pinged) >= self.rules.ping_after_s:
+                    await self._ping(ws)
+                    pinged = now
                 continue
             except ConnectionClosed as closed:
                 return closed_reason(closed.rcvd.code if closed.rcvd else 1006)
@@ -182,25 +167,17 @@ class Connection:
                 return "max-age"
         return None
 
+    async def _ping(self, ws: ClientConnection) -> None:
+        try:
+            await ws.send(self.rules.ping_text)
+        except ConnectionClosed:
+            pass  # the next read says so
+
     def _handle(self, raw: str | bytes, received_ns: int) -> bool:
-        """Deliver a stream message, keep a control reply; True when the server announced its shutdown."""
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", errors="replace")
-        if not raw.startswith('{"stream"'):
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                message = None
-            if isinstance(message, dict) and message.get("e") == "serverShutdown":
-                return True
-            if isinstance(message, dict) and "id" in message and ("result" in message or "error" in message):
-                self.replies[message["id"]] = message
-                if "error" in message:
-                    log.error("the exchange refused control message %s: %s", message["id"], message["error"])
-                return False
-        self.failures = 0  # data flows: the connection is healthy
-        self.deliver(raw, received_ns)
-        return False
+        self.failures = 0  # messages flow: the connection is healthy
+        return self.on_message(raw, received_ns)
 
     async def _drain(self, ws: ClientConnection) -> None:
         """Deliver what the old connection still brings, for at most DRAIN_S or until it closes."""

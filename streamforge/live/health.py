@@ -30,7 +30,7 @@ class Metrics:
         r = self.registry
         self.events = Counter("streamforge_live_events", "Stream events received", ["instrument", "type"], registry=r)
         self.events_per_s = Gauge("streamforge_live_events_per_second", f"Events received per second over the last {RATE_WINDOW_S:g} s", registry=r)
-        self.event_age = Gauge("streamforge_live_last_event_age_seconds", "Seconds since the last event of each stream", ["stream"], registry=r)
+        self.event_age = Gauge("streamforge_live_last_event_age_seconds", "Seconds since the last event of each instrument and type", ["instrument", "type"], registry=r)
         self.reconnects = Counter("streamforge_live_reconnects", "WebSocket connections replaced, by reason", ["reason"], registry=r)
         self.gaps_repaired = Counter("streamforge_live_gap_ids_repaired", "Ids missing from the stream and fetched by REST", ["instrument", "type"], registry=r)
         self.duplicates = Counter("streamforge_live_duplicates_dropped", "Events dropped because their id was already published", ["instrument", "type"], registry=r)
@@ -41,27 +41,36 @@ class Metrics:
         self.unpublished = Counter("streamforge_live_unpublished_rows", "Rows that could not be published (ids recorded for a REST repair)", ["topic"], registry=r)
         self.buffer_bytes = Gauge("streamforge_live_buffer_bytes", "Bytes waiting for Kafka (buffered and in flight)", registry=r)
         self.connected = Gauge("streamforge_live_connected", "Open WebSocket connections", registry=r)
-        self._last_seen: dict[str, float] = {}
+        self.task_restarts = Counter("streamforge_live_task_restarts", "Loader tasks that failed and were restarted", ["task"], registry=r)
+        self.handling_errors = Counter("streamforge_live_handling_errors", "Events whose handling raised an unexpected error (dead-lettered)", registry=r)
+        self._last_seen: dict[tuple[str, str], float] = {}
         self._arrivals: deque[tuple[float, int]] = deque()
+        self._unflushed: dict[tuple[str, str], int] = {}  # (instrument, type) -> events not yet in `events`
 
-    def seen(self, stream: str, instrument: str, kind: str) -> None:
+    def seen(self, instrument: str, kind: str) -> None:
+        """Count one event. The Prometheus counter is brought up to date when scraped: a labelled increment per event
+        would cost more than parsing the event."""
         now = time.monotonic()
-        self._last_seen[stream] = now
-        self.events.labels(instrument, kind).inc()
+        key = (instrument, kind)
+        self._last_seen[key] = now
+        self._unflushed[key] = self._unflushed.get(key, 0) + 1
         if self._arrivals and now - self._arrivals[-1][0] < 0.1:
             at, count = self._arrivals[-1]
             self._arrivals[-1] = (at, count + 1)
         else:
             self._arrivals.append((now, 1))
 
-    def last_event_ages(self) -> dict[str, float]:
+    def last_event_ages(self) -> dict[tuple[str, str], float]:
         now = time.monotonic()
-        return {stream: now - at for stream, at in self._last_seen.items()}
+        return {key: now - at for key, at in self._last_seen.items()}
 
     def render(self) -> bytes:
-        """Prometheus text, with the time-dependent gauges brought up to date first."""
-        for stream, age in self.last_event_ages().items():
-            self.event_age.labels(stream).set(age)
+        """Prometheus text, with the event counts and the time-dependent gauges brought up to date first."""
+        unflushed, self._unflushed = self._unflushed, {}
+        for (instrument, kind), count in unflushed.items():
+            self.events.labels(instrument, kind).inc(count)
+        for (instrument, kind), age in self.last_event_ages().items():
+            self.event_age.labels(instrument, kind).set(age)
         now = time.monotonic()
         while self._arrivals and self._arrivals[0][0] < now - RATE_WINDOW_S:
             self._arrivals.popleft()
@@ -69,11 +78,15 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def app(metrics: Metrics, readiness: Callable[[], dict[str, str]]) -> Starlette:
-    """`readiness()` returns what keeps the loader from being ready (empty: ready)."""
+def app(metrics: Metrics, readiness: Callable[[], dict[str, str]], liveness: Callable[[], list[str]]) -> Starlette:
+    """`readiness()` returns what keeps the loader from being ready (empty: ready); `liveness()` the tasks that keep
+    failing (empty: alive)."""
 
     async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")  # answering at all proves the event loop is not blocked
+        failing = liveness()  # answering at all proves the event loop is not blocked
+        if failing:
+            return PlainTextResponse(f"tasks keep failing: {', '.join(failing)}", 503)
+        return PlainTextResponse("ok")
 
     async def readyz(request: Request) -> Response:
         problems = readiness()
@@ -85,9 +98,10 @@ def app(metrics: Metrics, readiness: Callable[[], dict[str, str]]) -> Starlette:
     return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics_page)])
 
 
-async def serve(metrics: Metrics, readiness: Callable[[], dict[str, str]], host: str, port: int, stop: asyncio.Event) -> uvicorn.Server:
+async def serve(metrics: Metrics, readiness: Callable[[], dict[str, str]], liveness: Callable[[], list[str]], host: str,
+                port: int, stop: asyncio.Event) -> uvicorn.Server:
     """Serve the endpoints in the current event loop until `stop` is set; returns the started server (its port)."""
-    server = uvicorn.Server(uvicorn.Config(app(metrics, readiness), host=host, port=port, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app(metrics, readiness, liveness), host=host, port=port, log_level="warning", access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

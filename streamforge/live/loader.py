@@ -1,65 +1,69 @@
-"""The live loader: Binance's combined WebSocket stream → exact, typed, micro-batched Kafka topics.
+"""The live loader: venues' WebSocket streams → exact, typed, micro-batched Kafka topics.
 
-Per instrument it subscribes `<sym>@aggTrade`, `<sym>@depth@100ms` and `<sym>@kline_1m` and publishes (see the Kafka
-contract in docs/dev/contracts.md), keyed by instrument id:
-- `live-aggtrades` (AGG_TRADE): every agg id exactly once, contiguous — holes are fetched by REST first (`gaps`);
-- `depth` (DEPTH_UPDATE): the diff events as received, without duplicates (u above the last one published);
-- `book` (BOOK_SNAPSHOT): every STREAMFORGE_LIVE_BOOK_INTERVAL_S, the top levels of the local book (`book`), which
-  follows Binance's snapshot + diff procedure;
-- `live-klines-1m` (KLINE): each closed 1-minute kline once, missed ones fetched by REST.
+Each market's streams come from its venue's `Feed` (`streamforge.live.feed`: connections, subscriptions, parsing,
+book procedure, REST repairs); the loader is the same for every venue. It publishes (see the Kafka contract in
+docs/dev/contracts.md), keyed by instrument id:
+- `live-aggtrades` (AGG_TRADE): every trade id exactly once and, where the venue's ids are contiguous, without holes
+  — holes are fetched by REST first (`gaps`);
+- `depth` (DEPTH_UPDATE): the diffs the local book applied, in order, so the topic holds the chain the book followed;
+- `book` (BOOK_SNAPSHOT): every STREAMFORGE_LIVE_BOOK_INTERVAL_S, the top levels of each local book, which follows its
+  venue's snapshot + diff procedure;
+- `live-klines-1m` (KLINE): each closed 1-minute kline once, missed ones fetched by REST;
+- other records a feed emits (liquidations, mark prices...) to their datasets' topics, as they come.
 
-Each instrument has a worker task that handles its events in order, so a REST repair for one instrument holds back
-only that instrument's events. Book snapshots are fetched by one scheduler for all of them, spaced apart and through the REST
-client's weight limiter, so a resync of hundreds of books after the daily reconnect cannot earn a 429; while a book
-waits for its snapshot its diffs are buffered and its trades keep flowing.
+Events are handled as they are parsed, in the socket's own task: an instrument's events stay in order without a
+queue per instrument. Only while a REST repair of an instrument is in flight are its later events held, and handled
+after it. Book snapshots are fetched by one scheduler for all instruments, spaced apart and through each venue's
+weight limiter, so a resync of hundreds of books after the daily reconnect cannot earn a 429; while a book waits for
+its snapshot its diffs are buffered and its trades keep flowing. Nothing a venue sends stops a task: a message that
+does not parse is a dead letter, an error while handling one is a dead letter too (logged with its traceback), and
+every task runs under a supervisor that restarts it and fails liveness when it cannot recover (`supervise`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from streamforge import settings
+from streamforge import settings, venues
 from streamforge.bus.config import kafka_config, timeout_s, unreachable
 from streamforge.bus.publisher import producer_settings
-from streamforge.bus.topics import build_topics, ensure_topics
+from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
 from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
-from streamforge.errors import StreamForgeError
-from streamforge.venues.binance.rest import BinanceRest
-from streamforge.live import health
-from streamforge.venues.binance import events
-from streamforge.venues.binance.book import LocalBook, Outcome
-from streamforge.live.connection import MAX_STREAMS, Connection
-from streamforge.live.deadletter import DeadLetters
-from streamforge.live.gaps import Sequence
+from streamforge.errors import StreamForgeError, shown
 from streamforge.instruments import parse_instrument
+from streamforge.live import health
+from streamforge.live.connection import Connection
+from streamforge.live.deadletter import DeadLetters
+from streamforge.live.feed import BadEvent, Book, BookUpdate, Feed, Kline, Outcome, Reconnect, Record, Refused, Trade
+from streamforge.live.gaps import DUPLICATE, Jump, Sequence, Suspect
 from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.live.supervise import Supervisor
 from streamforge.schemas import INSTRUMENT
 
 log = logging.getLogger(__name__)
 
-STREAM_SUFFIXES = ("aggTrade", "depth@100ms", "kline_1m")
-EVENT_TYPES = ("aggTrade", "depthUpdate", "kline")
-OTHER = "other"  # the metric label of a stream or event type the loader did not subscribe to
 KLINE_STEP_US = 60_000_000
+KLINE_MAX_GAP = 24 * 60  # minutes of klines one repair may fetch: a day
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
 
 
 @dataclass(frozen=True)
 class LiveConfig:
     instruments: tuple[str, ...]
-    ws_url: str
-    rest_url: str
+    urls: dict[str, str]  # venue URL settings overridden for this loader (tests: a simulator); empty: the settings
     home: Path
     http_host: str
     http_port: int
@@ -76,14 +80,15 @@ class LiveConfig:
     book_interval_s: float
     book_top: int
     book_buffer_events: int
+    max_repair_ids: int
+    recovery_s: float
 
     @classmethod
     def from_settings(cls, instruments: list[str], **overrides: object) -> LiveConfig:
         g = settings.get
         values = dict(
             instruments=tuple(instruments),
-            ws_url=g("STREAMFORGE_WS_URL"),
-            rest_url=g("STREAMFORGE_REST_URL"),
+            urls={},
             home=settings.home(),
             http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
             http_port=int(g("STREAMFORGE_LIVE_HTTP_PORT")),
@@ -100,6 +105,8 @@ class LiveConfig:
             book_interval_s=float(g("STREAMFORGE_LIVE_BOOK_INTERVAL_S")),
             book_top=int(g("STREAMFORGE_LIVE_BOOK_TOP")),
             book_buffer_events=int(g("STREAMFORGE_LIVE_BOOK_BUFFER_EVENTS")),
+            max_repair_ids=int(g("STREAMFORGE_LIVE_MAX_REPAIR_IDS")),
+            recovery_s=float(g("STREAMFORGE_LIVE_RECOVERY_S")),
         )
         return cls(**(values | overrides))
 
@@ -119,18 +126,30 @@ def live_producer(kafka: dict, delivery_timeout_s: float) -> KafkaProducer:
         raise unreachable(kafka, error) from error
 
 
+class Received(NamedTuple):
+    """A message as it arrived: kept with its events, for a dead letter, the buffer budget and the latency metric."""
+
+    raw: str
+    size: int  # bytes of the message attributed to one of its events
+    ns: int
+
+
+KIND = {Trade: "trade", BookUpdate: "book", Kline: "kline"}  # metric label of each event type
+
+
 @dataclass
 class InstrumentState:
-    """One instrument's sequences and book; its events are handled in order by one worker."""
+    """One instrument's sequences and book. While a repair is in flight (`busy`) its events wait in `held`."""
 
     instrument: str
-    book: LocalBook
-    trades: Sequence = field(default_factory=Sequence)
-    klines: Sequence = field(default_factory=lambda: Sequence(KLINE_STEP_US))
-    last_depth_u: int = -1
+    feed: Feed
+    book: Book
+    trades: Sequence
+    klines: Sequence
     last_book_published: int | None = None
     snapshot_pending: bool = False
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    busy: bool = False
+    held: deque = field(default_factory=deque)
 
 
 class Loader:
@@ -138,7 +157,7 @@ class Loader:
         self.config = config
         self.kafka = kafka or kafka_config()
         self.metrics = health.Metrics()
-        self.rest = BinanceRest(config.rest_url)
+        self.supervisor = Supervisor(self.metrics, config.recovery_s)
         # Built from the settings now (not at import), so a test or a second deployment can use its own prefix.
         self.topics = {spec.dataset: spec for spec in build_topics() if DATASETS[spec.dataset].live}
         self.publisher = Publisher(
@@ -147,23 +166,28 @@ class Loader:
             on_acked,
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics[DEADLETTER].name)
-        instruments = [parse_instrument(i) for i in config.instruments]
+        by_market: dict[str, list] = {}
+        for instrument in (parse_instrument(i) for i in config.instruments):
+            by_market.setdefault(instrument.market_id, []).append(instrument)
+        self.feeds = [venues.feed(market_id, members, config.urls) for market_id, members in by_market.items()]
         self.states = {
-            i.id: InstrumentState(i.id, LocalBook(i.id, max_levels=config.snapshot_limit, max_buffered=config.book_buffer_events))
-            for i in instruments
+            i.id: InstrumentState(
+                i.id, feed, feed.book(i.id, config.snapshot_limit, config.book_buffer_events),
+                Sequence(1, config.max_repair_ids), Sequence(KLINE_STEP_US, KLINE_MAX_GAP),
+            )
+            for feed in self.feeds
+            for i in feed.instruments
         }
-        # Binance names the symbol in every event ("s"): the route from it to the instrument's state.
-        self.by_symbol = {i.symbol: self.states[i.id] for i in instruments}
-        streams = [f"{i.symbol.lower()}@{suffix}" for i in instruments for suffix in STREAM_SUFFIXES]
-        self.streams = frozenset(streams)
         self.connections = [
             Connection(
-                config.ws_url, streams[i : i + MAX_STREAMS], self.deliver, self.metrics, stall_s=config.stall_s,
+                plan, feed.rules, partial(self.deliver, feed), self.metrics, stall_s=config.stall_s,
                 max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
             )
-            for i in range(0, len(streams), MAX_STREAMS)
+            for feed in self.feeds
+            for plan in feed.plan()
         ]
         self.snapshots: asyncio.Queue[str] = asyncio.Queue()
+        self.repairs: set[asyncio.Task] = set()
         self.http_port: int | None = None
         self.started = threading.Event()
 
@@ -171,22 +195,27 @@ class Loader:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(ensure_topics, self.kafka, tuple(self.topics.values()))
-        server = await health.serve(self.metrics, self.readiness, self.config.http_host, self.config.http_port, stop)
+        server = await health.serve(
+            self.metrics, self.readiness, self.supervisor.failing, self.config.http_host, self.config.http_port, stop
+        )
         self.http_port = health.bound_port(server)
-        tasks = [asyncio.create_task(c.run(stop)) for c in self.connections]
-        tasks += [asyncio.create_task(self._work(state)) for state in self.states.values()]
-        tasks += [asyncio.create_task(self._fetch_snapshots()), asyncio.create_task(self._publish_books(stop))]
+        for number, connection in enumerate(self.connections):
+            self.supervisor.start(f"connection-{number}", partial(connection.run, stop))
+        self.supervisor.start("snapshots", self._fetch_snapshots)
+        self.supervisor.start("books", partial(self._publish_books, stop))
         self.started.set()
         log.info("live loader: %d instruments on %d connection(s); metrics on %s:%d", len(self.states), len(self.connections),
                  self.config.http_host, self.http_port)
         try:
             await stop.wait()
         finally:
-            for task in tasks:
+            await self.supervisor.stop()
+            for task in list(self.repairs):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*self.repairs, return_exceptions=True)
             await asyncio.to_thread(self.publisher.close, timeout_s() * 2)
-            self.rest.close()
+            for feed in self.feeds:
+                feed.close()
 
     def readiness(self) -> dict[str, str]:
         problems = {}
@@ -201,129 +230,165 @@ class Loader:
 
     # --- the edge: one WebSocket message
 
-    def deliver(self, raw: str, received_ns: int) -> None:
-        """Parse one message and queue it for its instrument's worker; what cannot be parsed becomes a dead letter."""
+    def deliver(self, feed: Feed, raw: str, received_ns: int) -> bool:
+        """Parse one message and handle its events; True when the venue announced it will close the connection.
+        Whatever cannot be parsed or handled becomes a dead letter: one bad message never stops a socket's task."""
         try:
-            message = json.loads(raw)
-        except ValueError as error:
-            self.dead_letters.send(raw, f"not JSON: {error}", "json")
-            return
-        stream = message.get("stream", "") if isinstance(message, dict) else ""
-        data = message.get("data") if isinstance(message, dict) else None
-        if not isinstance(data, dict):
-            self.dead_letters.send(raw, "not a combined-stream message {stream, data}", "shape", str(stream))
-            return
-        symbol = data.get("s")
-        state = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
-        if state is None:
-            self.dead_letters.send(raw, f"event for a symbol this loader does not follow: {symbol!r}", "schema", stream)
-            return
-        kind, instrument = data.get("e"), state.instrument
-        # Labels only from what the loader subscribed to: a server's strings would make a label set without bound.
-        known_stream = isinstance(stream, str) and stream in self.streams
-        self.metrics.seen(stream if known_stream else OTHER, instrument, kind if kind in EVENT_TYPES else OTHER)
-        try:
-            if kind == "aggTrade":
-                item = ("trade", events.agg_trade(data, instrument))
-            elif kind == "depthUpdate":
-                item = ("depth", events.depth_update(data, instrument))
-            elif kind == "kline":
-                closed, row = events.kline(data, instrument)
-                if not closed:
-                    return  # only closed klines are published; the open one changes until it closes
-                item = ("kline", row)
-            else:
-                self.dead_letters.send(raw, f"unknown event type {kind!r}", "schema", stream, instrument)
-                return
-        except events.BadEvent as error:
-            self.dead_letters.send(raw, str(error), "schema", stream, instrument)
-            return
-        state.queue.put_nowait((*item, len(raw), received_ns))
-
-    # --- per-instrument work, in order
-
-    async def _work(self, state: InstrumentState) -> None:
-        handlers = {"trade": self._trade, "depth": self._depth, "kline": self._kline, "snapshot": self._snapshot}
-        while True:
-            kind, payload, size, received_ns = await state.queue.get()
+            parsed = feed.parse(raw)
+        except BadEvent as error:
+            self.dead_letters.send(raw, str(error), "schema")
+            return False
+        reconnect = False
+        for event in parsed:
             try:
-                await handlers[kind](state, payload, size, received_ns)
-            except StreamForgeError as error:  # a REST repair that failed: recorded, and the stream goes on
-                log.error("%s %s: %s", state.instrument, kind, error)
+                reconnect |= self._event(event, Received(raw, len(raw) // max(len(parsed), 1), received_ns))
+            except Exception as error:  # noqa: BLE001 - a bug met by one event: recorded, and the stream goes on
+                log.exception("handling an event of %s failed", getattr(event, "instrument", "?"))
+                self.metrics.handling_errors.inc()
+                self.dead_letters.send(raw, f"handling failed: {type(error).__name__}: {error}", "handling")
+        return reconnect
 
-    async def _trade(self, state: InstrumentState, row: dict, size: int, received_ns: int) -> None:
-        agg_id = row["agg_id"]
-        decision = state.trades.offer(agg_id)
-        if decision is None:
-            self.metrics.duplicates.labels(state.instrument, "aggTrade").inc()
+    def _event(self, event, received: Received) -> bool:
+        if isinstance(event, Reconnect):
+            return True
+        if isinstance(event, Refused):
+            log.error("the venue refused a control message: %s", event.reason)
+            self.metrics.dead_letters.labels("refused").inc()
+            return False
+        state = self.states.get(event.instrument)
+        if state is None:
+            self.dead_letters.send(received.raw, f"event for an instrument this loader does not follow: {shown(event.instrument)}",
+                                   "schema")
+            return False
+        self.metrics.seen(state.instrument, KIND[type(event)] if not isinstance(event, Record) else event.dataset)
+        if state.busy:
+            state.held.append((event, received))
+        else:
+            self._handle(state, event, received)
+        return False
+
+    def _handle(self, state: InstrumentState, event, received: Received) -> None:
+        if isinstance(event, Trade):
+            self._trade(state, event, received)
+        elif isinstance(event, BookUpdate):
+            self._book_update(state, event, received)
+        elif isinstance(event, Kline):
+            self._kline(state, event, received)
+        elif isinstance(event, Record):
+            self.publisher.add(self.topics[event.dataset], state.instrument, event.row, event.time_us, received.size,
+                               received.ns)
+
+    # --- trades and klines: sequences, repaired by REST where they have holes
+
+    def _trade(self, state: InstrumentState, trade: Trade, received: Received) -> None:
+        decision = state.trades.offer(trade.id)
+        if self._rejected(state, decision, f"trade id {trade.id}", received):
+            return
+        if decision.missing and state.feed.contiguous_trade_ids:
+            first, last = decision.missing
+            if isinstance(decision, Jump) and last - first + 1 > self.config.max_repair_ids:
+                spec = self.topics[LIVE_TRADES]
+                self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [decision.missing],
+                                                         "the stream jumped")
+            else:
+                self._repair(state, LIVE_TRADES, decision.missing, trade, received)
+                return
+        self._publish(state, trade, received)
+
+    def _kline(self, state: InstrumentState, kline: Kline, received: Received) -> None:
+        if not kline.closed:
+            return  # only closed klines are published; the open one changes until it closes
+        decision = state.klines.offer(kline.open_us)
+        if self._rejected(state, decision, f"kline open time {kline.open_us}", received):
             return
         if decision.missing:
-            await self._repair_trades(state, *decision.missing)
-        self.publisher.add(self.topics[LIVE_TRADES], state.instrument, row, row["time"], size, received_ns)
-        state.trades.published(agg_id)
+            self._repair(state, LIVE_KLINES_1M, decision.missing, kline, received)
+            return
+        self._publish(state, kline, received)
 
-    async def _repair_trades(self, state: InstrumentState, first: int, last: int) -> None:
-        """Fetch agg ids first..last by REST and publish them; ids REST cannot give are recorded as unpublished."""
-        symbol = parse_instrument(state.instrument).symbol
-        try:
-            frame = await asyncio.to_thread(self.rest.agg_trades_between, symbol, first, last)
-        except StreamForgeError as error:
-            log.error("%s: REST repair of agg ids %d..%d failed: %s", state.instrument, first, last, error)
-            frame = None
-        spec = self.topics[LIVE_TRADES]
-        rows = [] if frame is None else list(frame.with_columns(pl.col("time").dt.epoch("us")).iter_rows(named=True))
+    def _rejected(self, state: InstrumentState, decision, what: str, received: Received) -> bool:
+        """True for a duplicate (dropped, counted) and for an id too far ahead to believe alone (a dead letter)."""
+        if decision is DUPLICATE:
+            self.metrics.duplicates.labels(state.instrument, what.split(" ")[0]).inc()
+            return True
+        if isinstance(decision, Suspect):
+            reason = f"{what} is implausibly far ahead of the last published {decision.last}: not believed until the stream confirms it"
+            self.dead_letters.send(received.raw, reason, "implausible", instrument=state.instrument)
+            return True
+        return False
+
+    def _publish(self, state: InstrumentState, event: Trade | Kline, received: Received) -> None:
+        if isinstance(event, Trade):
+            self.publisher.add(self.topics[LIVE_TRADES], state.instrument, event.row, event.time_us, received.size, received.ns)
+            state.trades.published(event.id)
+        else:
+            self.publisher.add(self.topics[LIVE_KLINES_1M], state.instrument, event.row, event.open_us, received.size, received.ns)
+            state.klines.published(event.open_us)
+
+    def _repair(self, state: InstrumentState, dataset: str, missing: tuple[int, int], event: Trade | Kline,
+                received: Received) -> None:
+        """Fetch the `missing` ids [first, last] of `dataset` by REST while the instrument's events are held; then
+        publish the event that found the hole and the held ones, in order. What REST cannot give is recorded as
+        unpublished by range; the stream goes on either way."""
+        state.busy = True
+
+        async def repair() -> None:
+            spec = self.topics[dataset]
+            try:
+                await self._fetch_missing(state, spec, missing)
+            except Exception as error:  # noqa: BLE001 - a repair that fails is recorded, never the end of the stream
+                log.exception("%s: repair of %s %d..%d failed", state.instrument, dataset, *missing)
+                self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing], f"repair failed: {error}")
+            finally:
+                state.busy = False
+                self._publish(state, event, received)
+                held, state.held = state.held, deque()
+                while held and not state.busy:
+                    self._handle(state, *held.popleft())
+                state.held.extendleft(reversed(held))
+
+        task = asyncio.create_task(repair(), name=f"repair-{state.instrument}")
+        self.repairs.add(task)
+        task.add_done_callback(self.repairs.discard)
+
+    async def _fetch_missing(self, state: InstrumentState, spec: TopicSpec, missing: tuple[int, int]) -> None:
+        first, last = missing
+        if spec.dataset == LIVE_TRADES:
+            frame = await asyncio.to_thread(state.feed.trades_between, state.instrument, first, last)
+            key, time_column, step = "agg_id", "time", 1
+        else:
+            interval = DATASETS[LIVE_KLINES_1M].interval
+            frame = await asyncio.to_thread(state.feed.klines, state.instrument, interval, first, last + KLINE_STEP_US)
+            key, time_column, step = "open_time", "open_time", KLINE_STEP_US
+        times = [pl.col(c).dt.epoch("us") for c in frame.columns if frame.schema[c] == pl.Datetime("us", "UTC")]
+        rows = list(frame.with_columns(times).iter_rows(named=True))
         now = time.time_ns()
         for row in rows:
-            self.publisher.add(spec, state.instrument, row, row["time"], REPAIRED_ROW_BYTES, now)
-        got = {row["agg_id"] for row in rows}
-        lost = [i for i in range(first, last + 1) if i not in got]
-        self.publisher.unpublished.record(spec.name, state.instrument, spec.record, lost, "REST repair failed")
-        self.metrics.gaps_repaired.labels(state.instrument, "aggTrade").inc(len(rows))
+            self.publisher.add(spec, state.instrument, row, row[time_column], REPAIRED_ROW_BYTES, now)
+        got, lost, expected = sorted(row[key] for row in rows), [], first
+        for value in got + [last + step]:
+            if value > expected:
+                lost.append((expected, value - step))
+            expected = value + step
+        if lost:
+            self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, lost, "not on REST")
+        self.metrics.gaps_repaired.labels(state.instrument, "trade" if spec.dataset == LIVE_TRADES else "kline").inc(len(rows))
 
-    async def _depth(self, state: InstrumentState, event: events.DepthEvent, size: int, received_ns: int) -> None:
-        if event.final_update_id > state.last_depth_u:
-            self.publisher.add(self.topics[DEPTH], state.instrument, event.row(), event.event_time_us, size, received_ns)
-            state.last_depth_u = event.final_update_id
-        outcome = state.book.add(event)
+    # --- books: the venue's procedure, snapshots fetched one at a time, applied diffs published
+
+    def _book_update(self, state: InstrumentState, update: BookUpdate, received: Received) -> None:
+        outcome = state.book.add(update)
+        self._publish_applied(state, received.size, received.ns)
         if outcome is Outcome.GAP:
             self.metrics.book_resyncs.labels(state.instrument, "gap").inc()
-            log.warning("%s: depth update ids jumped to U=%d; resyncing the book", state.instrument, event.first_update_id)
+            log.warning("%s: book updates were lost; resyncing the book", state.instrument)
         if outcome in (Outcome.GAP, Outcome.BUFFERED):
             self._want_snapshot(state)
 
-    async def _snapshot(self, state: InstrumentState, snapshot: dict, size: int, received_ns: int) -> None:
-        state.snapshot_pending = False
-        try:
-            last_update_id = int(snapshot["lastUpdateId"])
-            bids = [(float(p), float(q)) for p, q in snapshot["bids"]]
-            asks = [(float(p), float(q)) for p, q in snapshot["asks"]]
-        except (KeyError, TypeError, ValueError) as error:
-            log.error("%s: unusable depth snapshot (%s); fetching another", state.instrument, error)
-            self._want_snapshot(state)
-            return
-        if not state.book.load_snapshot(last_update_id, bids, asks) or not state.book.synced:
-            self.metrics.book_resyncs.labels(state.instrument, "stale-snapshot").inc()
-            self._want_snapshot(state)
-
-    async def _kline(self, state: InstrumentState, row: dict, size: int, received_ns: int) -> None:
-        open_us = row["open_time"]
-        decision = state.klines.offer(open_us)
-        if decision is None:
-            self.metrics.duplicates.labels(state.instrument, "kline").inc()
-            return
-        spec = self.topics[LIVE_KLINES_1M]
-        if decision.missing:
-            first, last = decision.missing
-            symbol, interval = parse_instrument(state.instrument).symbol, DATASETS[LIVE_KLINES_1M].interval
-            frame = await asyncio.to_thread(self.rest.klines, symbol, interval, first, last + KLINE_STEP_US)
-            times = [pl.col(c).dt.epoch("us") for c in ("open_time", "close_time")]
-            for missed in frame.with_columns(times).iter_rows(named=True):
-                self.publisher.add(spec, state.instrument, missed, missed["open_time"], REPAIRED_ROW_BYTES, time.time_ns())
-            self.metrics.gaps_repaired.labels(state.instrument, "kline").inc(frame.height)
-        self.publisher.add(spec, state.instrument, row, open_us, size, received_ns)
-        state.klines.published(open_us)
-
-    # --- book snapshots: fetched one at a time, published periodically
+    def _publish_applied(self, state: InstrumentState, size: int, received_ns: int) -> None:
+        spec = self.topics[DEPTH]
+        for applied in state.book.applied():
+            self.publisher.add(spec, state.instrument, applied.row, applied.time_us, size, received_ns)
 
     def _want_snapshot(self, state: InstrumentState) -> None:
         if not state.snapshot_pending:
@@ -331,18 +396,23 @@ class Loader:
             self.snapshots.put_nowait(state.instrument)
 
     async def _fetch_snapshots(self) -> None:
-        """One REST depth snapshot at a time, spaced, through the client's weight limiter (it waits rather than
-        exceeding the exchange's budget), so any number of resyncing books stays under the REST limit."""
+        """One REST snapshot at a time, spaced, through the venue client's weight limiter (it waits rather than
+        exceeding the venue's budget), so any number of resyncing books stays under the REST limit."""
         while True:
             instrument = await self.snapshots.get()
+            state = self.states[instrument]
             try:
-                snapshot = await asyncio.to_thread(self.rest.depth, parse_instrument(instrument).symbol, self.config.snapshot_limit)
+                snapshot = await asyncio.to_thread(state.feed.snapshot, instrument, self.config.snapshot_limit)
             except StreamForgeError as error:
-                log.error("%s: depth snapshot failed (%s); trying again", instrument, error)
+                log.error("%s: book snapshot failed (%s); trying again", instrument, error)
                 await asyncio.sleep(self.config.backoff_s)
                 self.snapshots.put_nowait(instrument)
                 continue
-            self.states[instrument].queue.put_nowait(("snapshot", snapshot, 0, time.time_ns()))
+            state.snapshot_pending = False
+            if not state.book.load(snapshot) or not state.book.synced:
+                self.metrics.book_resyncs.labels(instrument, "stale-snapshot").inc()
+                self._want_snapshot(state)
+            self._publish_applied(state, REPAIRED_ROW_BYTES, time.time_ns())
             await asyncio.sleep(self.config.snapshot_spacing_s)
 
     async def _publish_books(self, stop: asyncio.Event) -> None:
@@ -350,17 +420,20 @@ class Loader:
         while not stop.is_set():
             await asyncio.sleep(self.config.book_interval_s)
             for state in self.states.values():
-                book = state.book
-                if not book.synced or book.last_update_id == state.last_book_published:
-                    continue
-                bids, asks = book.top(top)
-                now = time.time_ns()
-                for side, levels in (("bid", bids), ("ask", asks)):
-                    for level, (price, qty) in enumerate(levels):
-                        row = {INSTRUMENT: state.instrument, "time": book.last_event_time_us,
-                               "last_update_id": book.last_update_id, "side": side, "level": level, "price": price, "qty": qty}
-                        self.publisher.add(spec, state.instrument, row, book.last_event_time_us, 64, now)
-                state.last_book_published = book.last_update_id
+                self._publish_book(spec, top, state)
+
+    def _publish_book(self, spec: TopicSpec, top: int, state: InstrumentState) -> None:
+        book = state.book
+        if not book.synced or book.last_update_id == state.last_book_published:
+            return
+        bids, asks = book.top(top)
+        now = time.time_ns()
+        for side, levels in (("bid", bids), ("ask", asks)):
+            for level, (price, qty) in enumerate(levels):
+                row = {INSTRUMENT: state.instrument, "time": book.last_event_time_us,
+                       "last_update_id": book.last_update_id, "side": side, "level": level, "price": price, "qty": qty}
+                self.publisher.add(spec, state.instrument, row, book.last_event_time_us, 64, now)
+        state.last_book_published = book.last_update_id
 
 
 class LoaderThread:

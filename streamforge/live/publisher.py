@@ -68,15 +68,20 @@ class Unpublished:
                 ranges.append((start, previous))
                 start = current
         ranges.append((start, ids[-1]))
+        self.record_ranges(topic, instrument, record, ranges, reason)
+
+    def record_ranges(self, topic: str, instrument: str, record: Record, ranges: list[tuple[int, int]], reason: str) -> None:
+        """Ranges [first, last] of ids, however long: a lost stretch is recorded in one line, never id by id."""
         column = codec.id_column(record) or record.time_column
+        rows = sum(last - first + 1 for first, last in ranges)
         with self._lock:
-            self.rows += len(ids)
+            self.rows += rows
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as out:
                 for first, last in ranges:
                     out.write(json.dumps({"topic": topic, INSTRUMENT: instrument, "record": record.name, "id_column": column,
                                           "first": first, "last": last, "reason": reason}) + "\n")
-        self.metrics.unpublished.labels(topic).inc(len(ids))
+        self.metrics.unpublished.labels(topic).inc(rows)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from streamforge.sim.market import Market
 from streamforge.sim.runner import running_simulator
 from streamforge.schemas import INSTRUMENT
 from streamforge.sim.server import SimConfig
+from streamforge.venues import simulator_urls
 from streamforge.venues.binance import SPOT
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT")
@@ -65,7 +66,7 @@ def soak(seconds: float, disconnect_every_s: int, speed: float = 4.0, seed: int 
     with LocalBroker(home / "broker") as broker, running_simulator(sim_config) as url:
         kafka = kafka_config(broker.bootstrap)
         config = LiveConfig.from_settings(
-            [SPOT.instrument(s).id for s in SYMBOLS], ws_url=url.replace("http://", "ws://"), rest_url=url, home=home, http_port=0,
+            [SPOT.instrument(s).id for s in SYMBOLS], urls=simulator_urls(url), home=home, http_port=0,
             snapshot_limit=WINDOW, snapshot_spacing_s=0.05, book_interval_s=0.5, book_top=TOP, backoff_s=0.2,
         )
         started = time.monotonic()

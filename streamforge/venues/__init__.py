@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from streamforge import settings
-from streamforge.instruments import MARKETS, Market, parse_instrument
+from streamforge.instruments import MARKETS, Instrument, Market, parse_instrument
+from streamforge.live.feed import Feed
 from streamforge.venues.market import Endpoints, MarketClient
 
 
@@ -28,8 +29,18 @@ def endpoints(market: Market, overrides: Mapping[str, str] | None = None, cache_
 def client(market_id: str, overrides: Mapping[str, str] | None = None, cache_dir: Path | None = None) -> MarketClient:
     """A client of one market (e.g. "binance.spot"), its venue's code imported only now."""
     market = MARKETS[market_id]
-    module, _, name = market.client.partition(":")
-    return getattr(importlib.import_module(module), name)(endpoints(market, overrides, cache_dir))
+    return _named(market.client)(endpoints(market, overrides, cache_dir))
+
+
+def feed(market_id: str, instruments: list[Instrument], overrides: Mapping[str, str] | None = None) -> Feed:
+    """The live streams of `instruments` of one market, its venue's code imported only now."""
+    market = MARKETS[market_id]
+    return _named(market.feed)(endpoints(market, overrides), instruments)
+
+
+def _named(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class Clients:

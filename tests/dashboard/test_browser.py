@@ -91,7 +91,7 @@ def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path
     page, errors = browser_page
     with running_simulator() as sim:
         live = loader.LiveConfig.from_settings(
-            ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"], ws_url=sim.replace("http://", "ws://"), rest_url=sim, home=tmp_path, http_port=0
+            ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"], urls=simulator_urls(sim), home=tmp_path, http_port=0
         )
         with loader.LoaderThread(live, kafka_config(broker.bootstrap)) as running:
             config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap), history_urls=simulator_urls(sim),

@@ -16,6 +16,7 @@ import pytest
 from streamforge.bus.config import kafka_config
 from streamforge.instruments import resolve
 from streamforge.live.loader import LiveConfig
+from streamforge.venues import simulator_urls
 from streamforge.sim.runner import running_simulator, sim_client
 from streamforge.sim.server import SimConfig
 
@@ -52,7 +53,7 @@ def live_config(sim_url: str, tmp_path: Path):
     def make(names: list[str], **overrides: object) -> LiveConfig:
         """A loader config for instruments named as a user would (bare symbols are Binance spot)."""
         values = dict(
-            ws_url=sim_url.replace("http://", "ws://"), rest_url=sim_url, home=tmp_path, http_port=0,
+            urls=simulator_urls(sim_url), home=tmp_path, http_port=0,
             snapshot_limit=WINDOW, snapshot_spacing_s=0.05, book_interval_s=0.5, stall_s=3.0, backoff_s=0.1,
         )
         return LiveConfig.from_settings([i.id for i in resolve(names)], **(values | overrides))

@@ -13,7 +13,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from live_cases import SEED, SPEED, WINDOW
-from streamforge.sim.faults import Faults
 from streamforge.sim.runner import running_simulator
 from streamforge.sim.server import SimConfig
 
@@ -193,8 +192,10 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
     What must overflow before the simulator's own queue grows: the client's receive window (kept tiny here), the
     server's socket buffer and the transport's 64 KiB before uvicorn stops writing. A market replayed 40 times
     faster than real time sends megabytes while the client does not read, however loaded the machine; its days are
-    generated before the client connects, so the first tick carries no backlog that alone passes the 64 kB limit."""
-    config = SimConfig(seed=SEED, speed=10 * SPEED, depth_window=WINDOW, faults=Faults(ws_send_buffer=64_000), cache_dir=tmp_path)
+    generated before the client connects, so the first tick carries no backlog that alone passes the 64 kB limit.
+    The limit is set only once every stream flows: while the client still reads, a loaded machine must not make it a
+    slow consumer already."""
+    config = SimConfig(seed=SEED, speed=10 * SPEED, depth_window=WINDOW, cache_dir=tmp_path)
 
     async def run(url: str) -> tuple[int, str]:
         tcp = socket_module.socket()
@@ -206,6 +207,7 @@ def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):
             depth_streams = {f"{s}@depth@100ms" for s in symbols}
             while depth_streams:  # every symbol streaming before the client stops reading
                 depth_streams.discard(json.loads(await asyncio.wait_for(socket.recv(), 30))["stream"])
+            await asyncio.to_thread(httpx.post, f"{url}/sim/faults", json={"ws_send_buffer": 64_000})
             socket.transport.pause_reading()  # from now on, a client too slow to read anything
             await asyncio.sleep(6)
             socket.transport.resume_reading()

@@ -1,4 +1,4 @@
-"""A local order book kept exactly by Binance's documented procedure (pure: no I/O, no clock).
+"""A local order book kept exactly by Binance's documented spot procedure (pure: no I/O, no clock).
 
 1. Buffer the diff events; 2. take a REST snapshot, fetched again while its lastUpdateId is below the first buffered
 U; 3. drop buffered events with u <= lastUpdateId; 4. apply events in order: one with u below the book's id is
@@ -7,7 +7,10 @@ restarts from step 1 with that event as the first buffered one. Applying an even
 (0 removes it) and moves the book to u. The first event after the snapshot therefore straddles it:
 U <= lastUpdateId + 1 <= u.
 
-The caller does the I/O: `add` says when a snapshot is needed, `load_snapshot` takes one.
+Step 2 is read as "fetch again while no buffered event straddles the snapshot", not "while the *first* buffered one
+is newer": a single event with a wild U at the head of the buffer (a corrupt or hostile message) would otherwise make
+every snapshot look stale and the book would never sync. Events before the one that straddles are dropped, as step 3
+drops older ones.
 
 While a book waits for its snapshot (REST slow or away) it keeps only the newest `max_buffered` events: any snapshot
 fetched later is newer than the ones dropped, which step 3 would drop anyway, and one that is not is refused and
@@ -16,86 +19,95 @@ fetched again (step 2). So waiting costs bounded memory, however long it lasts.
 
 from __future__ import annotations
 
-import enum
 import heapq
-from dataclasses import dataclass, field
 
+from streamforge.live.feed import Book, BookUpdate, Outcome, Snapshot
 from streamforge.venues.binance.events import DepthEvent
 
 
-class Outcome(enum.Enum):
-    APPLIED = "applied"
-    BUFFERED = "buffered"  # waiting for a snapshot
-    IGNORED = "ignored"  # older than the book
-    GAP = "gap"  # events were lost: the book was discarded, a new snapshot is needed
-
-
-@dataclass
-class LocalBook:
-    instrument: str
-    max_levels: int = 5000  # levels kept per side: the snapshot knows no more, deeper diffs would only pile up
-    max_buffered: int = 600  # events kept while waiting for a snapshot: a minute of 100 ms diffs
-    last_update_id: int | None = None  # None: not synced
-    bids: dict[float, float] = field(default_factory=dict)
-    asks: dict[float, float] = field(default_factory=dict)
-    buffer: list[DepthEvent] = field(default_factory=list)
-    last_event_time_us: int = 0
+class SpotBook(Book):
+    def __init__(self, instrument: str, max_levels: int = 5000, max_buffered: int = 600) -> None:
+        self.instrument = instrument
+        self.max_levels = max_levels  # levels kept per side: the snapshot knows no more, deeper diffs would pile up
+        self.max_buffered = max_buffered  # updates kept while waiting for a snapshot: a minute of 100 ms diffs
+        self._last_update_id: int | None = None  # None: not synced
+        self._last_event_time_us = 0
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.buffer: list[BookUpdate] = []
+        self._applied: list[BookUpdate] = []
 
     @property
     def synced(self) -> bool:
-        return self.last_update_id is not None
+        return self._last_update_id is not None
 
-    def add(self, event: DepthEvent) -> Outcome:
+    @property
+    def last_update_id(self) -> int | None:
+        return self._last_update_id
+
+    @property
+    def last_event_time_us(self) -> int:
+        return self._last_event_time_us
+
+    def add(self, update: BookUpdate) -> Outcome:
         if not self.synced:
-            self.buffer.append(event)
+            self.buffer.append(update)
             if len(self.buffer) > self.max_buffered:
                 del self.buffer[0]
             return Outcome.BUFFERED
-        if event.final_update_id < self.last_update_id:
+        event: DepthEvent = update.update
+        if event.final_update_id <= self._last_update_id:
             return Outcome.IGNORED
-        if event.first_update_id > self.last_update_id + 1:
-            self.reset()
-            self.buffer.append(event)
+        if event.first_update_id > self._last_update_id + 1:
+            self._reset()
+            self.buffer.append(update)
             return Outcome.GAP
-        self._apply(event)
+        self._apply(update)
         return Outcome.APPLIED
 
-    def reset(self) -> None:
-        self.last_update_id = None
+    def load(self, snapshot: Snapshot) -> bool:
+        last = snapshot.last_update_id
+        newer = [u for u in self.buffer if u.update.final_update_id > last]
+        start = next((i for i, u in enumerate(newer) if u.update.first_update_id <= last + 1), None)
+        if newer and start is None:
+            return False  # every buffered event is beyond the snapshot: it is too old
+        self.bids = {p: q for p, q in snapshot.bids if q > 0}
+        self.asks = {p: q for p, q in snapshot.asks if q > 0}
+        self._last_update_id = last
+        self.buffer = []
+        pending = newer[start:] if newer else []
+        for i, update in enumerate(pending):
+            if self.add(update) is Outcome.GAP:
+                self.buffer.extend(pending[i + 1:])
+                break  # the book restarts; the caller sees `synced` is False and fetches again
+        return True
+
+    def top(self, levels: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """The best `levels` bid and ask levels, best first."""
+        return heapq.nlargest(levels, self.bids.items()), heapq.nsmallest(levels, self.asks.items())
+
+    def applied(self) -> list[BookUpdate]:
+        done, self._applied = self._applied, []
+        return done
+
+    def _reset(self) -> None:
+        self._last_update_id = None
         self.bids.clear()
         self.asks.clear()
         self.buffer.clear()
 
-    def load_snapshot(self, last_update_id: int, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> bool:
-        """Start from a snapshot; False when it is older than the first buffered event (fetch another one)."""
-        if self.buffer and last_update_id < self.buffer[0].first_update_id - 1:
-            return False
-        self.bids = {p: q for p, q in bids if q > 0}
-        self.asks = {p: q for p, q in asks if q > 0}
-        self.last_update_id = last_update_id
-        pending, self.buffer = self.buffer, []
-        for event in pending:
-            if event.final_update_id <= last_update_id:
-                continue
-            if self.add(event) is Outcome.GAP:
-                self.buffer.extend(e for e in pending if e.final_update_id > event.final_update_id)
-                return True  # the book restarts; the caller sees `synced` is False and fetches again
-        return True
-
-    def _apply(self, event: DepthEvent) -> None:
+    def _apply(self, update: BookUpdate) -> None:
+        event: DepthEvent = update.update
         for side, changes in ((self.bids, event.bids), (self.asks, event.asks)):
             for price, qty in changes:
                 if qty == 0:
                     side.pop(price, None)
                 else:
                     side[price] = qty
-        self.last_update_id = event.final_update_id
-        self.last_event_time_us = max(self.last_event_time_us, event.event_time_us)
+        self._last_update_id = event.final_update_id
+        self._last_event_time_us = max(self._last_event_time_us, event.event_time_us)
+        self._applied.append(update)
         for side, best_first in ((self.bids, True), (self.asks, False)):
             if len(side) > 2 * self.max_levels:
                 for price in sorted(side, reverse=best_first)[self.max_levels:]:
                     del side[price]
-
-    def top(self, n: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """The best `n` bid and ask levels, best first."""
-        return heapq.nlargest(n, self.bids.items()), heapq.nsmallest(n, self.asks.items())

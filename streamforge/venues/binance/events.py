@@ -1,9 +1,9 @@
-"""Parse Binance spot WebSocket stream events once, at the edge, into the records' fields (times in µs).
+"""Binance spot WebSocket events → the records' fields, parsed once at the edge (times in µs).
 
-Checks are strict, like the REST parser's (`streamforge.venues.binance.parse`): exact JSON types, decimals as strings that
-parse, positive prices. An event that fails raises `BadEvent` with a reason a person can act on; the loader sends it
-to the dead-letter topic and carries on. Work is per event (a few µs), not per page: events arrive one at a time and
-the loader must decide about each one (duplicate? gap?) before it is published.
+As strict as the REST parser (`parse`): exact JSON types, decimals as ASCII strings that parse to finite numbers,
+positive prices, ids that are non-negative 64-bit integers, `l >= f`, kline `low <= open, close <= high` and
+`T >= t`, times between 2009 and 2100. An event that fails raises `BadEvent` naming the field and why — never another
+exception — so the loader sends it to the dead-letter topic and carries on. Work is per event (a few µs).
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from streamforge.errors import shown
+from streamforge.live.feed import BadEvent
 from streamforge.schemas import INSTRUMENT
 
+_ID_MAX = 2**63 - 1
+# Event times: after Binance's first trade (2017) with a margin, before 2100; anything else is not a market time.
+_EARLIEST_US, _LATEST_US = 1_230_768_000_000_000, 4_102_444_800_000_000
+_DECIMAL_CHARS = frozenset("0123456789.-+eE")
 
-class BadEvent(ValueError):
-    """An event that does not match its Binance format; the message says which field and why."""
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DepthEvent:
     instrument: str
     event_time_us: int
@@ -41,33 +44,51 @@ class DepthEvent:
 def _field(data: dict, key: str, kind: type, what: str) -> object:
     value = data.get(key)
     if type(value) is not kind:
-        raise BadEvent(f"{what}: field {key!r} = {value!r} is not {kind.__name__}")
+        raise BadEvent(f"{what}: field {key!r} = {shown(value)} is not {kind.__name__}")
+    return value
+
+
+def _id(data: dict, key: str, what: str) -> int:
+    value = _field(data, key, int, what)
+    if not 0 <= value <= _ID_MAX:
+        raise BadEvent(f"{what}: field {key!r} = {shown(value)} is not an id (0 to 2^63 - 1)")
+    return value
+
+
+def _time(data: dict, key: str, what: str) -> int:
+    value = _field(data, key, int, what)
+    if not _EARLIEST_US <= value < _LATEST_US:
+        raise BadEvent(f"{what}: field {key!r} = {shown(value)} is not a time in µs between 2009 and 2100")
     return value
 
 
 def _decimal(text: object, what: str, key: str, positive: bool) -> float:
-    if type(text) is not str:
-        raise BadEvent(f"{what}: field {key!r} = {text!r} is not a decimal string")
+    # float() also reads '١٢٣' and ' 1 ', which no exchange sends: only ASCII number characters are accepted.
+    if type(text) is not str or not text or not _DECIMAL_CHARS.issuperset(text):
+        raise BadEvent(f"{what}: field {key!r} = {shown(text)} is not a decimal string")
     try:
         value = float(text)
     except ValueError:
-        raise BadEvent(f"{what}: field {key!r} = {text!r} is not a decimal number") from None
+        raise BadEvent(f"{what}: field {key!r} = {shown(text)} is not a decimal number") from None
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise BadEvent(f"{what}: field {key!r} = {text!r} is not a {'positive' if positive else 'non-negative'} number")
+        raise BadEvent(f"{what}: field {key!r} = {shown(text)} is not a {'positive' if positive else 'non-negative'} number")
     return value
 
 
 def agg_trade(data: dict, instrument: str) -> dict:
     """An aggTrade event of `instrument` → the AGG_TRADE record's fields."""
     what = "aggTrade"
+    first, last = _id(data, "f", what), _id(data, "l", what)
+    if last < first:
+        raise BadEvent(f"{what}: last trade id l={last} is below the first f={first}")
     return {
         INSTRUMENT: instrument,
-        "agg_id": _field(data, "a", int, what),
+        "agg_id": _id(data, "a", what),
         "price": _decimal(data.get("p"), what, "p", positive=True),
         "qty": _decimal(data.get("q"), what, "q", positive=True),
-        "first_trade_id": _field(data, "f", int, what),
-        "last_trade_id": _field(data, "l", int, what),
-        "time": _field(data, "T", int, what),
+        "first_trade_id": first,
+        "last_trade_id": last,
+        "time": _time(data, "T", what),
         "is_buyer_maker": _field(data, "m", bool, what),
         "is_best_match": _field(data, "M", bool, what) if "M" in data else None,
         "contract_size": None,
@@ -83,10 +104,10 @@ def depth_update(data: dict, instrument: str) -> DepthEvent:
             raise BadEvent(f"{what}: field {key!r} is not a list of [price, qty] pairs")
         return [(_decimal(p, what, key, positive=True), _decimal(q, what, key, positive=False)) for p, q in side]
 
-    first, final = _field(data, "U", int, what), _field(data, "u", int, what)
+    first, final = _id(data, "U", what), _id(data, "u", what)
     if final < first:
         raise BadEvent(f"{what}: final update id u={final} is below the first U={first}")
-    return DepthEvent(instrument, _field(data, "E", int, what), first, final, levels("b"), levels("a"))
+    return DepthEvent(instrument, _time(data, "E", what), first, final, levels("b"), levels("a"))
 
 
 def kline(data: dict, instrument: str) -> tuple[bool, dict]:
@@ -97,7 +118,14 @@ def kline(data: dict, instrument: str) -> tuple[bool, dict]:
         raise BadEvent(f"{what}: field 'k' is not an object")
     price = {key: _decimal(k.get(key), what, f"k.{key}", positive=True) for key in "ohlc"}
     amount = {key: _decimal(k.get(key), what, f"k.{key}", positive=False) for key in "vqVQ"}
-    open_us, close_us = _field(k, "t", int, what), _field(k, "T", int, what)
+    if not price["l"] <= min(price["o"], price["c"]) <= max(price["o"], price["c"]) <= price["h"]:
+        raise BadEvent(f"{what}: prices o={price['o']} h={price['h']} l={price['l']} c={price['c']} are not low <= open, close <= high")
+    open_us, close_us = _time(k, "t", what), _time(k, "T", what)
+    if close_us < open_us:
+        raise BadEvent(f"{what}: close time T={close_us} is before the open time t={open_us}")
+    count = _field(k, "n", int, what)
+    if count < 0:
+        raise BadEvent(f"{what}: trade count n={count} is negative")
     row = {
         INSTRUMENT: instrument,
         "interval": _field(k, "i", str, what),
@@ -106,7 +134,7 @@ def kline(data: dict, instrument: str) -> tuple[bool, dict]:
         "volume": amount["v"],
         "close_time": close_us,
         "quote_volume": amount["q"],
-        "trade_count": _field(k, "n", int, what),
+        "trade_count": count,
         "taker_buy_base_volume": amount["V"],
         "taker_buy_quote_volume": amount["Q"],
     }

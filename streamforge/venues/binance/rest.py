@@ -19,6 +19,7 @@ import polars as pl
 from streamforge import settings
 from streamforge.dates import day_bounds_us
 from streamforge.errors import SHOWN_CHARS, ConfigError, ExchangeError, MalformedDataError, UnknownSymbolError
+from streamforge.live.feed import Snapshot
 from streamforge.venues.binance import SPOT, parse
 from streamforge.venues.binance.limiter import WeightLimiter
 from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded, transport
@@ -178,15 +179,14 @@ class BinanceRest:
             cursor = page["open_time"].dt.epoch("us").max() + 1
         return pl.concat(pages) if pages else KLINE.empty()
 
-    def depth(self, symbol: str, limit: int = 100) -> dict:
-        """Order book snapshot `{"lastUpdateId": N, "bids": [[price, qty], ...], "asks": [...]}`."""
+    def depth(self, symbol: str, limit: int = 100) -> Snapshot:
+        """The order book's top `limit` levels per side (`{"lastUpdateId": N, "bids": [[price, qty], ...], "asks":
+        [...]}` on the wire), checked like any other answer."""
         weight = next((w for most, w in DEPTH_WEIGHTS if limit <= most), None)
         if weight is None or limit < 1:
             raise ConfigError(f"depth limit {limit} is outside 1..{DEPTH_WEIGHTS[-1][0]}")
         book, source = self._get("/api/v3/depth", {"symbol": symbol, "limit": limit}, weight)
-        if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():
-            raise MalformedDataError(f"{source}: not a depth snapshot: {str(book)[:200]}")
-        return book
+        return parse.depth_snapshot(book, source)
 
     # --- helpers ------------------------------------------------------------------------------------------------
 

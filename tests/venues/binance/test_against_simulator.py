@@ -60,7 +60,8 @@ def test_klines_via_rest_equal_the_klines_dump(rest, dumps):
 
 def test_depth_snapshot(rest):
     book = rest.depth("BTCUSDT", 500)
-    assert book["lastUpdateId"] > 0 and len(book["bids"]) == 500 and len(book["asks"]) == 500
+    assert book.last_update_id > 0 and len(book.bids) == 500 and len(book.asks) == 500
+    assert book.bids[0][0] > book.bids[-1][0] and book.asks[0][0] < book.asks[-1][0]  # best first
 
 
 # --- source choice and its reasons --------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""Binance spot's live streams as a `Feed`: combined streams over as few connections as Binance allows.
+
+Per instrument `<symbol>@aggTrade`, `<symbol>@depth@100ms` and `<symbol>@kline_1m`, in µs (`timeUnit=MICROSECOND`).
+A connection carries at most 1024 streams; the first URL_STREAMS are named in its URL (URLs have length limits), the
+rest are subscribed by SUBSCRIBE messages of SUBSCRIBE_CHUNK streams, at most 5 control messages a second (more and
+Binance closes the connection). The server pings every 20 s and the client library answers; `serverShutdown`
+announces a disconnect, which the loader meets by opening the new connection first.
+
+Wire shapes (combined stream `{"stream": name, "data": event}`):
+    aggTrade     {"e":"aggTrade","E":..,"s":"BTCUSDT","a":..,"p":"..","q":"..","f":..,"l":..,"T":..,"m":..,"M":..}
+    depthUpdate  {"e":"depthUpdate","E":..,"s":..,"U":..,"u":..,"b":[["p","q"],..],"a":[..]}
+    kline        {"e":"kline","E":..,"s":..,"k":{"t":..,"T":..,"i":"1m","o":..,"c":..,"h":..,"l":..,"v":..,"n":..,"x":..,"q":..,"V":..,"Q":..}}
+    control      {"result":null,"id":1} / {"error":{"code":..,"msg":..},"id":1}; {"e":"serverShutdown","E":..}
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import orjson
+import polars as pl
+
+from streamforge.catalog import DATASETS, LIVE_KLINES_1M
+from streamforge.errors import shown
+from streamforge.instruments import Instrument
+from streamforge.live.feed import (
+    BadEvent,
+    Book,
+    BookUpdate,
+    ConnectionPlan,
+    Event,
+    Feed,
+    Kline,
+    Reconnect,
+    Refused,
+    Rules,
+    Snapshot,
+    Trade,
+)
+from streamforge.venues.binance import events
+from streamforge.venues.binance.book import SpotBook
+from streamforge.venues.binance.rest import BinanceRest
+from streamforge.venues.market import Endpoints
+
+MAX_STREAMS = 1024
+URL_STREAMS = 100
+SUBSCRIBE_CHUNK = 100
+KLINE = f"kline_{DATASETS[LIVE_KLINES_1M].interval}"
+SUFFIXES = ("aggTrade", "depth@100ms", KLINE)
+
+
+class BinanceSpotFeed(Feed):
+    rules = Rules(control_per_s=5)
+    contiguous_trade_ids = True
+
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
+        super().__init__(endpoints, instruments)
+        self.rest = BinanceRest(endpoints.rest_url)
+        self.by_symbol = {i.symbol: i.id for i in instruments}
+        self.symbol_of = {i.id: i.symbol for i in instruments}
+        self._ids = itertools.count(1)
+
+    def plan(self) -> list[ConnectionPlan]:
+        base = self.endpoints.ws_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
+        streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]
+        plans = []
+        for start in range(0, len(streams), MAX_STREAMS):
+            chunk = streams[start : start + MAX_STREAMS]
+            url = f"{base}/stream?streams={'/'.join(chunk[:URL_STREAMS])}&timeUnit=MICROSECOND"
+            rest = chunk[URL_STREAMS:]
+            subscribe = [
+                json.dumps({"method": "SUBSCRIBE", "params": rest[i : i + SUBSCRIBE_CHUNK], "id": next(self._ids)})
+                for i in range(0, len(rest), SUBSCRIBE_CHUNK)
+            ]
+            plans.append(ConnectionPlan(url, subscribe, frozenset(chunk)))
+        return plans
+
+    def parse(self, raw: str) -> list[Event]:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise BadEvent(f"not JSON: {error}") from None
+        if not isinstance(message, dict):
+            raise BadEvent(f"not a JSON object: {shown(message)}")
+        data = message.get("data")
+        if data is None:
+            return self._control(message)
+        if not isinstance(data, dict):
+            raise BadEvent("not a combined-stream message {stream, data}")
+        symbol = data.get("s")
+        instrument = self.by_symbol.get(symbol) if isinstance(symbol, str) else None
+        if instrument is None:
+            raise BadEvent(f"event for a symbol this loader does not follow: {shown(symbol)}")
+        kind = data.get("e")
+        if kind == "aggTrade":
+            row = events.agg_trade(data, instrument)
+            return [Trade(instrument, row, row["agg_id"], row["time"])]
+        if kind == "depthUpdate":
+            event = events.depth_update(data, instrument)
+            return [BookUpdate(instrument, event.row(), event.event_time_us, event)]
+        if kind == "kline":
+            closed, row = events.kline(data, instrument)
+            return [Kline(instrument, row, row["open_time"], closed)]
+        raise BadEvent(f"unknown event type {shown(kind)}")
+
+    @staticmethod
+    def _control(message: dict) -> list[Event]:
+        if message.get("e") == "serverShutdown":
+            return [Reconnect("server-shutdown")]
+        if "id" in message and "error" in message:
+            return [Refused(f"control message {shown(message.get('id'))}: {shown(message.get('error'))}")]
+        if "id" in message and "result" in message:
+            return []  # a SUBSCRIBE acknowledged
+        raise BadEvent(f"neither a stream event nor a control reply: {shown(message)}")
+
+    def book(self, instrument: str, max_levels: int, max_buffered: int) -> Book:
+        return SpotBook(instrument, max_levels, max_buffered)
+
+    def snapshot(self, instrument: str, levels: int) -> Snapshot:
+        return self.rest.depth(self._symbol(instrument), levels)
+
+    def trades_between(self, instrument: str, first: int, last: int) -> pl.DataFrame:
+        return self.rest.agg_trades_between(self._symbol(instrument), first, last)
+
+    def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        return self.rest.klines(self._symbol(instrument), interval, start_us, end_us)
+
+    def close(self) -> None:
+        self.rest.close()
+
+    def _symbol(self, instrument: str) -> str:
+        return self.symbol_of[instrument]
