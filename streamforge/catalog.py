@@ -25,7 +25,7 @@ from streamforge.schemas import (
     AGG_TRADE,
     BOOK_SNAPSHOT,
     CANDLE,
-    CROSS_VENUE,
+    VENUE_ALIGNMENT,
     DEPTH_UPDATE,
     FUNDING_RATE,
     GRAPH_EDGE,
@@ -162,7 +162,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             name=CROSS_VENUE_VIEW,
-            record=CROSS_VENUE,
+            record=VENUE_ALIGNMENT,
             description="The instrument against the same asset on other venues, per 5-minute interval: price "
             "difference in bps, volume share, lead-lag (built from the stored trades of every venue).",
             collection="cross_venue",

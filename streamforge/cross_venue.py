@@ -3,7 +3,7 @@
 An instrument's *counterparts* are the instruments of other venues that trade the same base and quote currency on the
 same kind of market (spot with spot, perpetual with perpetual — a perpetual's premium is not a venue's difference),
 as the venues themselves describe them (`MarketClient.pair`). For one instrument and one UTC day, `line_up` gives a
-CROSS_VENUE row per 5-minute interval:
+VENUE_ALIGNMENT row per 5-minute interval:
 
 - `diff_bps`: its close against the median of the counterparts' closes, in basis points. With three venues or more
   the median belongs to the healthy majority, so a stale or broken feed stands out alone (`within_band`); with two,
@@ -34,7 +34,7 @@ from streamforge import settings
 from streamforge.checks import CheckOutcome
 from streamforge.dates import day_bounds_us
 from streamforge.errors import ConfigError, InsufficientDataError
-from streamforge.schemas import CROSS_VENUE, INSTRUMENT
+from streamforge.schemas import VENUE_ALIGNMENT, INSTRUMENT
 
 INTERVAL_US = 5 * 60 * 1_000_000
 INTERVALS_PER_DAY = 288
@@ -93,7 +93,7 @@ def counterparts(instrument: str, identities: dict[str, Identity]) -> list[str]:
 def line_up(
     instrument: str, others: list[str], candles_5m: pl.DataFrame, trades: pl.DataFrame, day: date, config: CrossVenueConfig
 ) -> pl.DataFrame:
-    """CROSS_VENUE rows of `instrument` against `others` for every 5-minute interval of `day`, from the day's
+    """VENUE_ALIGNMENT rows of `instrument` against `others` for every 5-minute interval of `day`, from the day's
     5-minute candles and trades of all of them (rows of other instruments are ignored)."""
     if not others:
         raise InsufficientDataError(f"{instrument} has no counterpart on another venue to be lined up with")
@@ -118,7 +118,7 @@ def line_up(
             "lead_corr": pl.Series(lead_corr).fill_nan(None),
         }
     )
-    return CROSS_VENUE.conform(frame)
+    return VENUE_ALIGNMENT.conform(frame)
 
 
 def day_lead(

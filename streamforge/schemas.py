@@ -199,8 +199,8 @@ FUNDING_RATE = Record(
     nullable=frozenset({"mark_price"}),
 )
 
-CROSS_VENUE = Record(
-    name="cross_venue",
+VENUE_ALIGNMENT = Record(
+    name="venue_alignment",
     version=1,
     description="One instrument lined up against the same asset on other venues, per 5-minute interval.",
     columns=(
@@ -221,7 +221,7 @@ CROSS_VENUE = Record(
 )
 
 RECORDS: dict[str, Record] = {
-    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, FUNDING_RATE, CROSS_VENUE)
+    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, FUNDING_RATE, VENUE_ALIGNMENT)
 }
 
 GRAPH_NODE = Record(
@@ -250,9 +250,9 @@ GRAPH_EDGE = Record(
     columns=(
         _c("src", pa.int64(), "node_id of the source node."),
         _c("dst", pa.int64(), "node_id of the destination node."),
-        _c("edge_type", pa.string(), "'temporal', 'cross_asset', 'similarity' or 'cross_venue'."),
-        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity, the return correlation for cross_venue."),
-        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1 and cross_venue)."),
+        _c("edge_type", pa.string(), "'temporal', 'cross_asset', 'similarity' or 'same_asset'."),
+        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity, the return correlation for same_asset."),
+        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1 and same_asset)."),
         _c("time", TIME, "open_time of the destination: when the edge becomes known."),
     ),
     key=("edge_type", "src", "dst"),

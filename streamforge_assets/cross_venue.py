@@ -49,7 +49,7 @@ def _identities(context: dg.AssetExecutionContext, exchange: ExchangeResource, k
     deps=[dg.AssetDep(dg.AssetKey(d.store_asset.split("/")), partition_mapping=SAME_DAY_EVERY_INSTRUMENT) for d in INPUTS],
     kinds={"arangodb", "polars"},
     owners=OWNERS,
-    group_name="cross_venue",
+    group_name="venues",
     description=DATASET.description,
     metadata=definition_metadata(DATASET),
     check_specs=[

@@ -87,7 +87,7 @@ class GraphStats:
             absent_features=tuple(d["absent_features"]),
             normalisation=Normalisation.from_dict(d["normalisation"]),
             lead_lag=pl.DataFrame(d["lead_lag"], schema=LEAD_LAG_SCHEMA),
-            venue_pairs=pl.DataFrame(d.get("venue_pairs", []), schema=LEAD_LAG_SCHEMA),  # none before cross-venue edges
+            venue_pairs=pl.DataFrame(d.get("venue_pairs", []), schema=LEAD_LAG_SCHEMA),  # none before same_asset edges
         )
 
 
@@ -113,7 +113,7 @@ def build_graph(
 
     `trades` (AGG_TRADE) only feed `large_trade_share`; without them that feature is absent (recorded in the stats).
     `instruments`, when given, must all have candles (InsufficientDataError names those without). `venue_pairs` are
-    the instruments that are one asset on two venues: they get cross_venue edges.
+    the instruments that are one asset on two venues: they get same_asset edges.
     """
     config = config or GraphConfig.from_settings()
     train_end_us = _us(train_end)
@@ -182,7 +182,7 @@ def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> Grap
         [
             temporal_edges(keys, config.temporal_k),
             cross_asset_edges(keys, stats.lead_lag),
-            cross_asset_edges(keys, stats.venue_pairs, "cross_venue"),
+            cross_asset_edges(keys, stats.venue_pairs, "same_asset"),
             similarity_edges(keys, x, config.similar_k, config.similar_window),
         ]
     )

@@ -8,7 +8,7 @@ destination's, so a node's neighbourhood is known when its own interval closes: 
   from (leader, t+1-lag) to (follower, t): offset lag-1 intervals, 0 for a one-interval lead (both closed at once).
 - similarity: the k nearest strictly earlier intervals of the same instrument within a window, in normalised feature
   space — "what happened after situations like this one".
-- cross_venue: the same asset on another venue in the same interval (both close at once), both ways, weighted by the
+- same_asset: the same asset on another venue in the same interval (both close at once), both ways, weighted by the
   correlation of their 5-minute returns on the training part: what one venue did is news for the other. Which
   instruments are the same asset comes from the stored cross-venue view (`streamforge.cross_venue`).
 """
@@ -21,7 +21,7 @@ import polars as pl
 from streamforge.graph.features import INTERVAL_US
 from streamforge.schemas import GRAPH_EDGE
 
-EDGE_TYPES = ("temporal", "cross_asset", "similarity", "cross_venue")  # appended: saved models index by position
+EDGE_TYPES = ("temporal", "cross_asset", "similarity", "same_asset")  # appended: saved models index by position
 LEAD_LAG_SCHEMA = {"leader": pl.String, "follower": pl.String, "lag": pl.Int64, "rho": pl.Float64, "n": pl.Int64}
 
 

@@ -92,7 +92,7 @@ def read_inputs(
 
 def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
     """The market graph of the window, normalised and lead-lag-linked on its training part; instruments the stored
-    cross-venue view calls one asset on two venues are linked by cross_venue edges."""
+    cross-venue view calls one asset on two venues are linked by same_asset edges."""
     c5, c1, trades = read_inputs(store, list(window.instruments), window.first, window.end)
     return build_graph(
         c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments),

@@ -31,7 +31,7 @@ def _scramble_after(frame: pl.DataFrame, time_col: str, cutoff_us: int) -> pl.Da
 def test_graph_tables_match_their_records(bundle):
     assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(SYMBOLS)
     assert GRAPH_EDGE.conform(bundle.edges).height > 0
-    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES) - {"cross_venue"}  # one venue: no cross-venue pair
+    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES) - {"same_asset"}  # one venue: no pair of the same asset
     assert bundle.nodes["node_id"].to_list() == list(range(bundle.nodes.height))
 
 
@@ -43,7 +43,7 @@ def test_no_edge_points_from_the_future(bundle):
     assert ((dst_t - src_t) // INTERVAL_US == e["offset"].to_numpy()).all()
     same_time = e.filter(pl.Series(src_t == dst_t))
     # Only a one-interval lead links two intervals that close together; temporal and similarity are strictly past.
-    assert set(same_time["edge_type"].unique()) <= {"cross_asset", "cross_venue"}
+    assert set(same_time["edge_type"].unique()) <= {"cross_asset", "same_asset"}
 
 
 def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle):
@@ -81,7 +81,7 @@ def test_the_same_asset_on_two_venues_is_linked_both_ways_in_the_same_interval(w
     bundle = build_graph(pl.concat([c5, extra5]), pl.concat([c1, extra1]), train_end=TRAIN_END_US, venue_pairs=[pair])
     linked = bundle.stats.venue_pairs
     assert set(zip(linked["leader"], linked["follower"])) == {pair, pair[::-1]} and (linked["rho"] > 0.9).all()
-    edges = bundle.edges.filter(pl.col("edge_type") == "cross_venue")
+    edges = bundle.edges.filter(pl.col("edge_type") == "same_asset")
     assert edges.height == 2 * 2 * 288 and (edges["offset"] == 0).all()
     nodes = bundle.nodes.select("node_id", "instrument", "open_time")
     ends = edges.join(nodes, left_on="src", right_on="node_id").join(nodes, left_on="dst", right_on="node_id", suffix="_dst")

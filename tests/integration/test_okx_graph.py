@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from streamforge.catalog import cell_key
-from streamforge.schemas import AGG_TRADE, CROSS_VENUE, FUNDING_RATE
+from streamforge.schemas import AGG_TRADE, VENUE_ALIGNMENT, FUNDING_RATE
 from streamforge.sim.market import Market
 from streamforge.store import EmbeddedStore
 from streamforge_assets.cross_venue import cross_venue
@@ -82,7 +82,7 @@ def test_the_same_asset_is_lined_up_across_venues_and_stays_within_the_band(okx_
                             raise_on_error=False)
     assert result.success
     assert checks(result) == {"cross_venue:within_band_of_other_venues": True}
-    rows = EmbeddedStore(tmp_path / "store").read("cross_venue", CROSS_VENUE, [SPOT], DAY, DAY)
+    rows = EmbeddedStore(tmp_path / "store").read("cross_venue", VENUE_ALIGNMENT, [SPOT], DAY, DAY)
     assert rows.height == 288 and rows["counterparts"].unique().to_list() == [BINANCE]
     assert rows["diff_bps"].abs().max() < 50
     assert 0 < rows["volume_share"].mean() < 0.5  # OKX spot trades a quarter of Binance's activity in the simulator
