@@ -17,7 +17,7 @@ VENUE_ALIGNMENT row per 5-minute interval:
   first. An interval where fewer than `MIN_MOVES` trades moved the price on either side has none; the correlation
   is an estimate and, on a short noisy sample, can come out above 1.
 
-`day_lead` pools the same sums over the whole day: one answer to "who leads?" per instrument and day.
+The same sums pooled over the whole day give the day's lead: one answer to "who leads?" per instrument and day.
 Everything is computed from stored data (5-minute candles for closes and volumes, trades for the lead-lag), so it is
 reproducible and venue-neutral: the rest of the platform does not know which venue a row came from.
 """
@@ -90,10 +90,16 @@ def counterparts(instrument: str, identities: dict[str, Identity]) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class Alignment:
+    rows: pl.DataFrame  # VENUE_ALIGNMENT, one per 5-minute interval of the day
+    day_lead: dict[str, float | int | None]  # lead_ms, corr, moves over the whole day
+
+
 def line_up(
     instrument: str, others: list[str], candles_5m: pl.DataFrame, trades: pl.DataFrame, day: date, config: CrossVenueConfig
-) -> pl.DataFrame:
-    """VENUE_ALIGNMENT rows of `instrument` against `others` for every 5-minute interval of `day`, from the day's
+) -> Alignment:
+    """`instrument` against `others` on `day`: a row per 5-minute interval and the day's lead, from the day's
     5-minute candles and trades of all of them (rows of other instruments are ignored)."""
     if not others:
         raise InsufficientDataError(f"{instrument} has no counterpart on another venue to be lined up with")
@@ -102,7 +108,8 @@ def line_up(
     volumes = _pivot(candles_5m, names, "quote_volume", day)
     reference = np.median(closes[:, 1:], axis=1)
     total = volumes.sum(axis=1)
-    lead_ms, lead_corr = _peaks(*_lag_sums(trades, instrument, others, day, config), config)
+    sums = _lag_sums(trades, instrument, others, day, config)
+    lead_ms, lead_corr = _peaks(*sums, config)
     start = day_bounds_us(day)[0]
     frame = pl.DataFrame(
         {
@@ -118,20 +125,14 @@ def line_up(
             "lead_corr": pl.Series(lead_corr).fill_nan(None),
         }
     )
-    return VENUE_ALIGNMENT.conform(frame)
-
-
-def day_lead(
-    instrument: str, others: list[str], trades: pl.DataFrame, day: date, config: CrossVenueConfig
-) -> dict[str, float | int | None]:
-    """The day's lead-lag of `instrument` against `others`, the intervals' sums pooled: lead_ms, corr, moves."""
-    pooled = [part.sum(axis=-1, keepdims=True) for part in _lag_sums(trades, instrument, others, day, config)]
-    lead, corr = _peaks(*pooled, config)
-    return {
-        "lead_ms": None if np.isnan(lead[0]) else int(lead[0]),
-        "corr": None if np.isnan(corr[0]) else round(float(corr[0]), 4),
+    pooled = [part.sum(axis=-1, keepdims=True) for part in sums]
+    day_ms, day_corr = _peaks(*pooled, config)
+    lead = {
+        "lead_ms": None if np.isnan(day_ms[0]) else int(day_ms[0]),
+        "corr": None if np.isnan(day_corr[0]) else round(float(day_corr[0]), 4),
         "moves": int(pooled[3][0]),
     }
+    return Alignment(VENUE_ALIGNMENT.conform(frame), lead)
 
 
 def within_band(rows: pl.DataFrame, band_bps: float) -> CheckOutcome:

@@ -56,6 +56,7 @@ MARKETS: dict[str, Market] = {
         *(
             Market(
                 "okx", name, kind, description, pattern, f"streamforge.venues.okx.client:{cls}",
+                "streamforge.venues.okx.live:OkxFeed",
                 ("STREAMFORGE_OKX_REST_URL", "STREAMFORGE_OKX_FILES_URL", "STREAMFORGE_OKX_WS_URL"), INCREASING,
             )
             for name, kind, description, pattern, cls in (

@@ -13,7 +13,7 @@ import dagster as dg
 from resources import ExchangeResource, StoreResource
 from streamforge.catalog import CANDLES_5M, CROSS_VENUE_VIEW, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome
-from streamforge.cross_venue import CrossVenueConfig, counterparts, day_lead, line_up, within_band
+from streamforge.cross_venue import CrossVenueConfig, counterparts, line_up, within_band
 from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.instruments import market_of
 from streamforge_assets.metadata import OWNERS, definition_metadata, partitions_metadata
@@ -78,9 +78,9 @@ def cross_venue(context: dg.AssetExecutionContext, exchange: ExchangeResource, s
         with surfaced():
             candles, trades = (target.read(d.collection, d.record, names, cell.day, cell.day) for d in INPUTS)
             _require_stored(cell, names, candles, trades)
-            rows = line_up(cell.instrument, others, candles, trades, cell.day, config)
+            aligned = line_up(cell.instrument, others, candles, trades, cell.day, config)
+        rows, lead = aligned.rows, aligned.day_lead
         target.replace_partition(DATASET.collection, DATASET.record, cell.instrument, cell.day, rows)
-        lead = day_lead(cell.instrument, others, trades, cell.day, config)
         stats[cell.key] = {
             "rows": rows.height,
             "counterparts": others,

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from streamforge.candles import aggregate
-from streamforge.cross_venue import CrossVenueConfig, Identity, counterparts, day_lead, line_up, within_band
+from streamforge.cross_venue import CrossVenueConfig, Identity, counterparts, line_up, within_band
 from streamforge.errors import ConfigError, InsufficientDataError
 from streamforge.sim.derived import PriceModels
 from streamforge.sim.market import Market
@@ -47,10 +47,10 @@ def test_counterparts_are_the_same_currencies_on_the_same_kind_of_market_of_anot
 def test_the_planted_lead_is_found_binance_first_okx_500_ms_later(day):
     candles, trades = day
     assert PriceModels.parse().okx.lag_ms == 500
-    okx = day_lead(OKX, [BINANCE], trades, DAY, CONFIG)
-    binance = day_lead(BINANCE, [OKX], trades, DAY, CONFIG)
-    assert okx["lead_ms"] == -500 and binance["lead_ms"] == 500
-    rows = line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG)
+    okx = line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG)
+    binance = line_up(BINANCE, [OKX], candles, trades, DAY, CONFIG)
+    assert okx.day_lead["lead_ms"] == -500 and binance.day_lead["lead_ms"] == 500
+    rows = okx.rows
     assert rows["lead_ms"].median() == -500 and (rows["lead_ms"] < 0).sum() > 3 * (rows["lead_ms"] > 0).sum()
 
 
@@ -58,12 +58,13 @@ def test_the_planted_lead_is_found_binance_first_okx_500_ms_later(day):
 def test_other_planted_leads_are_found_too(okx_lag_ms, okx_lead_ms):
     market = Market(11, 0.1, models=PriceModels.parse(okx=f"lag_ms={okx_lag_ms}"))
     trades = pl.concat([market.day_trades(i, DAY) for i in (BINANCE, OKX)])
-    assert day_lead(OKX, [BINANCE], trades, DAY, CONFIG)["lead_ms"] == okx_lead_ms
+    candles = pl.concat([aggregate(market.day_trades(i, DAY), "5m", DAY) for i in (BINANCE, OKX)])
+    assert line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG).day_lead["lead_ms"] == okx_lead_ms
 
 
 def test_price_difference_and_volume_share_line_up_per_interval(day):
     candles, trades = day
-    rows = line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG)
+    rows = line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG).rows
     assert rows.height == 288 and rows["counterparts"].unique().to_list() == [BINANCE]
     okx = candles.filter(pl.col("instrument") == OKX).sort("open_time")
     binance = candles.filter(pl.col("instrument") == BINANCE).sort("open_time")
@@ -81,8 +82,8 @@ def test_a_stale_feed_leaves_the_band_and_is_named(day):
         .otherwise("close")
         .alias("close")
     )
-    assert within_band(line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG), 25).passed
-    rows = line_up(OKX, [BINANCE], frozen, trades, DAY, CONFIG)
+    assert within_band(line_up(OKX, [BINANCE], candles, trades, DAY, CONFIG).rows, 25).passed
+    rows = line_up(OKX, [BINANCE], frozen, trades, DAY, CONFIG).rows
     outcome = within_band(rows, 25)
     assert not outcome.passed and "intervals more than 25 bps from the other venues' median" in outcome.description
     assert outcome.metadata["first_outside"][0]["open_time"] >= "2025-01-02T12:00"
