@@ -31,6 +31,7 @@ from streamforge.schemas import (
     GRAPH_EDGE,
     GRAPH_NODE,
     KLINE,
+    TOP_OF_BOOK,
     Record,
 )
 
@@ -38,7 +39,7 @@ from streamforge.schemas import (
 TRADES, CANDLES_1M, CANDLES_5M = "trades", "candles_1m", "candles_5m"
 LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, DEADLETTER = "live_trades", "live_klines_1m", "depth", "book", "deadletter"
 GRAPH_NODES, GRAPH_EDGES, GRAPHS, MODELS = "graph_nodes", "graph_edges", "graphs", "models"
-FUNDING, CROSS_VENUE_VIEW = "funding", "cross_venue"
+FUNDING, CROSS_VENUE_VIEW, TOP = "funding", "cross_venue", "bbo"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -143,6 +144,13 @@ DATASETS: dict[str, Dataset] = {
             record=BOOK_SNAPSHOT,
             description="Top-N snapshots of the locally maintained order books.",
             topic="book",
+            live=True,
+        ),
+        Dataset(
+            name=TOP,
+            record=TOP_OF_BOOK,
+            description="The best bid and ask tick by tick, where the venue pushes them (OKX bbo-tbt).",
+            topic="bbo",
             live=True,
         ),
         Dataset(

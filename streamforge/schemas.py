@@ -184,6 +184,23 @@ BOOK_SNAPSHOT = Record(
     time_column="time",
 )
 
+TOP_OF_BOOK = Record(
+    name="top_of_book",
+    version=1,
+    description="The best bid and ask as the venue pushes them tick by tick (OKX bbo-tbt), sizes in the base asset.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Time of the book state."),
+        _c("seq_id", pa.int64(), "The venue's sequence id of the state."),
+        _c("bid_price", pa.float64(), "Best bid price."),
+        _c("bid_qty", pa.float64(), "Quantity at the best bid."),
+        _c("ask_price", pa.float64(), "Best ask price."),
+        _c("ask_qty", pa.float64(), "Quantity at the best ask."),
+    ),
+    key=("instrument", "seq_id"),
+    time_column="time",
+)
+
 FUNDING_RATE = Record(
     name="funding_rate",
     version=1,
@@ -221,7 +238,7 @@ VENUE_ALIGNMENT = Record(
 )
 
 RECORDS: dict[str, Record] = {
-    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, FUNDING_RATE, VENUE_ALIGNMENT)
+    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, TOP_OF_BOOK, FUNDING_RATE, VENUE_ALIGNMENT)
 }
 
 GRAPH_NODE = Record(

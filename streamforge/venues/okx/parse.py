@@ -20,6 +20,7 @@ Conversions, each stated where it happens:
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Iterable
 
 import polars as pl
@@ -27,6 +28,7 @@ import polars as pl
 from streamforge.candles import interval_us
 from streamforge.errors import MalformedDataError, shown
 from streamforge.schemas import AGG_TRADE, FUNDING_RATE, INSTRUMENT, KLINE
+from streamforge.venues.okx.book import BookMessage
 from streamforge.venues.okx.wire import BUY, CONFIRMED, OLD_TRADE_COLUMNS, SELL, TRADE_COLUMNS
 
 US_PER_MS = 1000
@@ -210,6 +212,44 @@ def funding_from_json(rows: object, inst_id: str, instrument: str, source: str) 
             rate.alias("funding_rate"),
             pl.lit(None, dtype=pl.Float64).alias("mark_price"),
         )
+    )
+
+
+# --- books ------------------------------------------------------------------------------------------------------------
+
+
+def book_levels(side: object, name: str, source: str) -> tuple[tuple[str, str], ...]:
+    """Book rows [px, sz, "0", numOrders] (strings; the third is a deprecated count) → (px, sz) as received: the
+    checksum is computed over these very strings. Prices must be positive, sizes non-negative ("0" deletes)."""
+    if not isinstance(side, list):
+        raise MalformedDataError(f"{source}: {name} is not a list of levels: {shown(side)}")
+    levels = []
+    for number, row in enumerate(side, start=1):
+        if not (isinstance(row, list) and len(row) >= 2 and all(isinstance(v, str) for v in row)):
+            raise MalformedDataError(f"{source}: {name} level {number} is not [px, sz, ...] strings: {shown(row)}")
+        try:
+            price, size = float(row[0]), float(row[1])
+        except ValueError:
+            raise MalformedDataError(f"{source}: {name} level {number}: {shown(row[:2])} are not decimals") from None
+        if not (math.isfinite(price) and price > 0 and math.isfinite(size) and size >= 0):
+            raise MalformedDataError(f"{source}: {name} level {number}: price {row[0]!r} or size {row[1]!r} out of range")
+        levels.append((row[0], row[1]))
+    return tuple(levels)
+
+
+def book_from_json(rows: object, source: str) -> BookMessage:
+    """A REST books answer (one object: asks, bids, ts, seqId) → a snapshot message."""
+    if not (isinstance(rows, list) and len(rows) == 1 and isinstance(rows[0], dict)):
+        raise MalformedDataError(f"{source}: expected one book object in data, got {shown(rows)}")
+    book = rows[0]
+    seq, ts = book.get("seqId"), book.get("ts")
+    # seqId is a JSON integer on the WebSocket; REST may send it as a string like its other numbers (unconfirmed).
+    seq = int(seq) if isinstance(seq, str) and seq.isdigit() else seq
+    if type(seq) is not int or not (isinstance(ts, str) and ts.isdigit()):
+        raise MalformedDataError(f"{source}: a book without a seqId and a ts string: seqId {shown(seq)}, ts {shown(ts)}")
+    return BookMessage(
+        "snapshot", seq, -1, 0, int(ts) * US_PER_MS, book_levels(book.get("bids"), "bids", source),
+        book_levels(book.get("asks"), "asks", source),
     )
 
 

@@ -28,10 +28,12 @@ from streamforge.errors import SHOWN_CHARS, ConfigError, ExchangeError, Malforme
 from streamforge.schemas import AGG_TRADE, FUNDING_RATE, KLINE
 from streamforge.venues.bounded import ACCEPT_GZIP, Answer, Limits, bounded, transport
 from streamforge.venues.okx import parse
+from streamforge.venues.okx.book import TextSnapshot
 from streamforge.venues.okx.limiter import EndpointLimiter
 from streamforge.venues.okx.listing import Listing
 from streamforge.venues.okx.wire import (
     BARS,
+    BOOKS,
     BY_TIME,
     BY_TRADE_ID,
     FUNDING_HISTORY,
@@ -185,6 +187,32 @@ class OkxRest:
             page = self.trades_page(listing, after=int(page["agg_id"][-1]), limit=limit)
         frame = pl.concat(pages).reverse() if pages else AGG_TRADE.empty()
         return frame, boundary
+
+    def trades_with_ids(self, listing: Listing, first: int, last: int) -> pl.DataFrame:
+        """The trades OKX has with first <= id <= last, oldest first: the live loader's repair after a reconnect
+        (ids need not be contiguous, so whatever REST has between is all there is)."""
+        pages: list[pl.DataFrame] = []
+        cursor = last + 1
+        while cursor > first:
+            page = self.trades_page(listing, after=cursor)
+            pages.append(page.filter(pl.col("agg_id") >= first))
+            if page.height < PAGE[HISTORY_TRADES] or page["agg_id"][-1] <= first:
+                break
+            cursor = int(page["agg_id"][-1])
+        return pl.concat(pages).reverse() if pages else AGG_TRADE.empty()
+
+    def books(self, listing: Listing, levels: int) -> TextSnapshot:
+        """The order book's best `levels` per side (at most 400) with the `seqId` of its state: a REST snapshot
+        the live book can restart from, its levels' strings kept for the checksum."""
+        if not 1 <= levels <= PAGE[BOOKS]:
+            raise ConfigError(f"books sz {levels} is outside 1..{PAGE[BOOKS]}")
+        rows, source = self.get(BOOKS, {"instId": listing.inst_id, "sz": str(levels)})
+        book = parse.book_from_json(rows, source)
+        factor = listing.contract_size or 1.0
+        return TextSnapshot(
+            book.seq_id, [(float(p), float(q) * factor) for p, q in book.bids],
+            [(float(p), float(q) * factor) for p, q in book.asks], book.bids, book.asks,
+        )
 
     def trades_around(self, listing: Listing, ids: list[int], limit: int | None = None) -> pl.DataFrame:
         """The page of trades ending at each id of `ids` (that id and older ones), oldest first: OKX's own rows

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from streamforge.sim import book
 from streamforge.sim.calendar import US_PER_MS, day_of, day_start_us
 from streamforge.sim.faults import malformed_agg_id
 from streamforge.sim.instruments import Instrument
@@ -30,6 +31,7 @@ from streamforge.venues.okx.simulator import wire
 from streamforge.venues.okx.wire import (
     BAD_PARAMETER,
     BARS,
+    BOOKS,
     BY_TIME,
     BY_TRADE_ID,
     CANDLES,
@@ -153,6 +155,17 @@ def funding_history(sim: SimState, query: Query) -> list:
     return wire.funding_rows(spec, funding.reverse().head(limit))
 
 
+def books(sim: SimState, query: Query) -> list:
+    spec = listed(sim, query)
+    levels = query.number("sz") or 1
+    if not 1 <= levels <= PAGE[BOOKS]:
+        raise bad("sz")
+    now_us = sim.clock.now_us()
+    state = sim.market.book_state(spec.id, book.update_id(now_us), levels)
+    return [{"asks": wire.book_rows(spec, state.asks), "bids": wire.book_rows(spec, state.bids),
+             "ts": str(now_us // US_PER_MS), "seqId": state.last_update_id}]
+
+
 # --- trades -----------------------------------------------------------------------------------------------------------
 
 
@@ -250,6 +263,7 @@ ENDPOINTS: dict[str, Callable[[SimState, Query], list]] = {
     CANDLES: candles,
     HISTORY_CANDLES: history_candles,
     FUNDING_HISTORY: funding_history,
+    BOOKS: books,
 }
 
 

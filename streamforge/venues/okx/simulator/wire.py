@@ -80,6 +80,15 @@ def trade_columns(spec: Instrument, trades: pl.DataFrame, malformed: frozenset[i
     )
 
 
+def book_rows(spec: Instrument, levels: list[tuple[float, float]]) -> list[list[str]]:
+    """Book levels as OKX sends them: [px, sz, "0", numOrders], sizes in contracts on a swap, "0" deleting one."""
+    divisor = spec.contract_size if spec.market == "swap" else 1.0
+    return [
+        [number(p, decimals(spec.tick_size)), "0" if q == 0 else number(q / divisor, size_places(spec)), "0", "1"]
+        for p, q in levels
+    ]
+
+
 def candle_rows(spec: Instrument, klines: pl.DataFrame, now_us: int) -> list[list[str]]:
     """[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm] per kline, in the klines' order."""
     places, swap = decimals(spec.tick_size), spec.market == "swap"
