@@ -30,13 +30,13 @@ from streamforge.errors import MalformedDataError, shown
 from streamforge.schemas import AGG_TRADE, FUNDING_RATE, INSTRUMENT, KLINE
 from streamforge.venues.okx.book import BookMessage
 from streamforge.venues.okx.wire import BUY, CONFIRMED, OLD_TRADE_COLUMNS, SELL, TRADE_COLUMNS
+from streamforge.venues.rows import Problem, fail_first
 
 US_PER_MS = 1000
 _EARLIEST_MS, _LATEST_MS = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 .. 2100-01-01: an exchange time
 _DIGITS = r"^[0-9]{1,18}$"  # a non-negative integer that fits 64 bits
 _VOLUME_TOLERANCE = (1e-8, 1e-9)  # absolute, relative: a candle's two volumes agree to the 8th decimal
 
-Problem = tuple[pl.Expr, Callable[[dict], str]]
 
 
 # --- trades -----------------------------------------------------------------------------------------------------------
@@ -276,16 +276,3 @@ def _strings(rows: object, row_type: type, keys: tuple, source: str) -> pl.DataF
 
 def _says(name: str, text: str) -> Callable[[dict], str]:
     return lambda row: f"{name} = {shown(row[name])} {text}"
-
-
-def fail_first(frame: pl.DataFrame, problems: list[Problem], source: str, first_row: int = 1) -> None:
-    """MalformedDataError for the first row with any problem (null counts as one), numbered from `first_row`."""
-    if not problems or frame.height == 0:
-        return
-    flags = frame.select(bad.fill_null(True).alias(str(i)) for i, (bad, _) in enumerate(problems))
-    any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
-    if not any_bad.any():
-        return
-    index = any_bad.arg_true()[0]
-    describe = next(describe for (_, describe), hit in zip(problems, flags.row(index)) if hit)
-    raise MalformedDataError(f"{source}: row {index + first_row}: {describe(frame.row(index, named=True))}")
