@@ -43,7 +43,6 @@ _LATEST_US = 4_102_444_800_000_000  # 2100-01-01: no exchange time is later
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-
 @dataclass(frozen=True)
 class Layout:
     """A wire format: fields in wire order (column name, kind), their JSON keys, and the checks on parsed values."""
@@ -342,3 +341,36 @@ def _describe(name: str, text: str) -> Callable[[dict], str]:
         return f"{name} = {shown(value) if isinstance(value, str) else value} {text}"
 
     return describe
+
+
+def depth_snapshot(book: object, source: str) -> Snapshot:
+    """A REST depth answer → Snapshot; MalformedDataError naming the field for anything else."""
+    if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():
+        raise MalformedDataError(f"{source}: not a depth snapshot: {shown(book)}")
+    last = book["lastUpdateId"]
+    if type(last) is not int or not 0 <= last <= _INT64[1]:
+        raise MalformedDataError(f"{source}: lastUpdateId = {shown(last)} is not an update id")
+    return Snapshot(last, _levels(book["bids"], "bids", source), _levels(book["asks"], "asks", source))
+
+
+def _levels(levels: object, key: str, source: str) -> list[tuple[float, float]]:
+    if not isinstance(levels, list):
+        raise MalformedDataError(f"{source}: {key} is not a list of [price, qty] pairs")
+    parsed = []
+    for number, level in enumerate(levels, start=1):
+        price, qty = _level(level)
+        if not (price > 0 and qty >= 0):
+            raise MalformedDataError(f"{source}: {key} level {number} = {shown(level)} is not [price, qty] as decimal strings")
+        parsed.append((price, qty))
+    return parsed
+
+
+def _level(level: object) -> tuple[float, float]:
+    """(price, qty) of a [price, qty] pair of ASCII decimal strings; NaNs for anything else."""
+    if not (isinstance(level, list) and len(level) == 2 and all(type(v) is str and v.isascii() for v in level)):
+        return math.nan, math.nan
+    try:
+        price, qty = float(level[0]), float(level[1])
+    except ValueError:
+        return math.nan, math.nan
+    return (price, qty) if math.isfinite(price) and math.isfinite(qty) else (math.nan, math.nan)

@@ -2,7 +2,8 @@
 
 OKX limits public REST per IP and per endpoint (`wire.LIMITS`), not by weight. Whether its 2-second windows are
 fixed or sliding is not documented, so the limiter keeps a *sliding* window — at most `budget` requests in any
-2 seconds — which stays within the limit under either reading. The budget is STREAMFORGE_WEIGHT_BUDGET of the limit
+2 seconds, plus MARGIN_S for requests that reach OKX later than they were admitted (a busy machine, a slow
+connection) — which stays within the limit under either reading. The budget is STREAMFORGE_WEIGHT_BUDGET of the limit
 (the rest is headroom for other clients on the IP and clocks that disagree). After a 50011 every caller of that
 endpoint waits a whole window before trying again.
 """
@@ -18,6 +19,8 @@ from collections.abc import Callable
 from streamforge import settings
 from streamforge.errors import ConfigError
 from streamforge.venues.okx.wire import LIMIT_WINDOW_S, LIMITS
+
+MARGIN_S = 0.25
 
 
 class EndpointLimiter:
@@ -46,14 +49,14 @@ class EndpointLimiter:
         while True:
             with self._lock:
                 now = self._clock()
-                while sent and sent[0] <= now - LIMIT_WINDOW_S:
+                while sent and sent[0] <= now - LIMIT_WINDOW_S - MARGIN_S:
                     sent.popleft()
                 wait = self._blocked_until[path] - now
                 if wait <= 0:
                     if len(sent) < budget:
                         sent.append(now)
                         return
-                    wait = sent[0] + LIMIT_WINDOW_S - now
+                    wait = sent[0] + LIMIT_WINDOW_S + MARGIN_S - now
             self._sleep(wait)
 
     def back_off(self, path: str) -> None:
