@@ -16,9 +16,9 @@ from pydantic import PrivateAttr
 from streamforge import venues
 from streamforge.catalog import Cell
 from streamforge.cross_venue import Identity
-from streamforge.dates import day_bounds_us
+from streamforge.errors import ConfigError
 from streamforge.instruments import market_of, parse_instrument
-from streamforge.venues.market import MarketClient
+from streamforge.venues.market import MarketClient, PerpetualClient
 
 
 class ExchangeResource(dg.ConfigurableResource):
@@ -30,6 +30,13 @@ class ExchangeResource(dg.ConfigurableResource):
         if self._clients is None:
             self._clients = venues.Clients(self.urls, Path(self.cache_dir))
         return self._clients.of(instrument)
+
+    def perpetual(self, instrument: str) -> PerpetualClient:
+        """The client of a perpetual's market; a ConfigError naming the instrument when its market has none."""
+        client = self.market(instrument)
+        if not isinstance(client, PerpetualClient):
+            raise ConfigError(f"{instrument} is not a perpetual: it has no mark price, funding or open interest")
+        return client
 
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
@@ -45,10 +52,6 @@ class ExchangeResource(dg.ConfigurableResource):
 
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
         return self.market(cell.instrument).klines_day(cell, interval)
-
-    def funding_day(self, cell: Cell) -> pl.DataFrame:
-        """The perpetual's funding settlements of the cell's day."""
-        return self.market(cell.instrument).funding(cell.instrument, *day_bounds_us(cell.day))
 
     def identity(self, instrument: str) -> Identity:
         """Venue, currencies and market kind: what makes instruments of two venues the same asset."""

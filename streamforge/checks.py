@@ -1,4 +1,4 @@
-"""Data-quality checks on trades and candles, as pure functions (the Dagster asset checks call them).
+"""Data-quality checks on trades, candles and a perpetual's funding and prices, as pure functions (the Dagster asset checks call them).
 
 Each returns a ``CheckOutcome``: whether it passed, one sentence a person can act on (naming the ids or times that
 are wrong), and metadata with the numbers behind it. A frame may hold several instruments; every check then runs per
@@ -382,3 +382,105 @@ def _per_instrument(frame: pl.DataFrame, check: Callable[[pl.DataFrame], CheckOu
         "by_instrument": {s: o.metadata for s, o in outcomes.items()},
     }
     return CheckOutcome(not failed, description, metadata)
+
+
+# --- perpetuals -------------------------------------------------------------------------------------------------------
+# * Funding on schedule: a day holds one settlement per funding interval, at the interval's end on the grid from
+#   00:00 UTC, with the interval each row says it ends (it varies per symbol and over time). Binance's fundingTime can
+#   lie a few ms past the hour, so a settlement within FUNDING_TOLERANCE_US of its instant counts as on time.
+# * Mark within the band: every 1-minute mark price lies within the exchange's band around the index of the same
+#   minute (the PERCENT_PRICE multipliers of its exchangeInfo): a mark outside it is a feed or parse error.
+# * A full day of price klines: one kline per minute of the day, on the grid, low ≤ open, close ≤ high.
+
+FUNDING_TOLERANCE_US = 1_000_000
+_HOUR_US = 3_600_000_000
+
+
+def funding_on_schedule(funding: pl.DataFrame, day: date, default_hours: int) -> CheckOutcome:
+    """One settlement per funding interval of `day` at its expected instant (`default_hours` when the day has no
+    rows to say its interval)."""
+    start, end = day_bounds_us(day)
+    rows = funding.sort("funding_time")
+    times = rows["funding_time"].dt.epoch("us").to_list()
+    hours = rows["funding_interval_hours"].to_list() or [default_hours]
+    interval = hours[-1] * _HOUR_US
+    expected = list(range(start, end, interval)) if len(set(hours)) == 1 else sorted(
+        {t - t % (h * _HOUR_US) for t, h in zip(times, hours)}
+    )
+    on_time = {e: [t for t in times if e <= t < e + FUNDING_TOLERANCE_US] for e in expected}
+    missing = [e for e, found in on_time.items() if not found]
+    doubled = [e for e, found in on_time.items() if len(found) > 1]
+    stray = [t for t in times if not any(e <= t < e + FUNDING_TOLERANCE_US for e in expected)]
+    md = {
+        "settlements": len(times),
+        "expected": len(expected),
+        "interval_hours": sorted(set(hours)),
+        "first_missing": _times(missing),
+        "first_doubled": _times(doubled),
+        "first_off_schedule": _times(stray),
+    }
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} funding settlements missing, first at {md['first_missing']}")
+    if doubled:
+        problems.append(f"{len(doubled)} funding intervals settled more than once, first at {md['first_doubled']}")
+    if stray:
+        problems.append(f"{len(stray)} settlements off the {hours[-1]}-hour schedule, first at {md['first_off_schedule']}")
+    return _outcome(problems, f"{len(times)} settlements, one per {'/'.join(map(str, sorted(set(hours))))}-hour interval", md)
+
+
+def price_klines_complete(klines: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
+    """A full day of klines on the interval grid, each with low ≤ open, close ≤ high."""
+    step, start = interval_us(interval), day_bounds_us(day)[0]
+    opens = klines["open_time"].dt.epoch("us")
+    off_grid = klines.filter((opens - start) % step != 0).height
+    bad = klines.filter(
+        (pl.col("low") > pl.min_horizontal("open", "close")) | (pl.col("high") < pl.max_horizontal("open", "close"))
+    )
+    expected = candles_per_day(interval)
+    md = {"klines": klines.height, "expected": expected, "off_grid": off_grid, "bad_ohlc": bad.height,
+          "first_bad": _times(bad["open_time"].dt.epoch("us"))}
+    problems = []
+    if opens.n_unique() != expected or klines.height != expected:
+        problems.append(f"{klines.height} klines ({opens.n_unique()} distinct), a day has {expected}")
+    if off_grid:
+        problems.append(f"{off_grid} klines off the {interval} grid")
+    if bad.height:
+        problems.append(f"{bad.height} klines with low/high not around open and close, first at {md['first_bad']}")
+    return _outcome(problems, f"{klines.height} {interval} klines, a full day", md)
+
+
+def mark_within_band(mark: pl.DataFrame, index: pl.DataFrame, band: tuple[float, float]) -> CheckOutcome:
+    """Each minute's mark close within [down × index close, up × index close] of the same minute."""
+    down, up = band
+    pair = mark.select("open_time", mark="close").join(index.select("open_time", index="close"), on="open_time", how="full", coalesce=True)
+    unpaired = pair.filter(pl.col("mark").is_null() | pl.col("index").is_null())
+    ratio = pl.col("mark") / pl.col("index")
+    outside = pair.drop_nulls().filter((ratio < down) | (ratio > up)).sort("open_time")
+    ratios = pair.drop_nulls().select(ratio.alias("r"))["r"]
+    md = {
+        "minutes": pair.height,
+        "band": [down, up],
+        "unpaired_minutes": unpaired.height,
+        "outside": outside.height,
+        "first_outside": [
+            {"time": t.isoformat(), "mark": m, "index": i} for t, m, i in outside.head(_SHOWN).iter_rows()
+        ],
+        "lowest_ratio": None if ratios.is_empty() else float(ratios.min()),
+        "highest_ratio": None if ratios.is_empty() else float(ratios.max()),
+    }
+    problems = []
+    if unpaired.height:
+        problems.append(f"{unpaired.height} minutes have a mark price or an index price but not both")
+    if outside.height:
+        problems.append(f"{outside.height} mark prices outside [{down:g}, {up:g}] × index, first: {md['first_outside'][:2]}")
+    return _outcome(problems, f"{pair.height} mark prices within [{down:g}, {up:g}] × index", md)
+
+
+def basis_complete(frame: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
+    """One basis row per interval of the day, each interval once."""
+    expected = candles_per_day(interval)
+    distinct = frame["open_time"].n_unique()
+    md = {"rows": frame.height, "distinct_intervals": distinct, "expected": expected}
+    problems = [] if frame.height == distinct == expected else [f"{frame.height} rows for {distinct} intervals, a day has {expected}"]
+    return _outcome(problems, f"{frame.height} {interval} intervals beside their spot instrument", md)

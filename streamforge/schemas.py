@@ -201,15 +201,36 @@ TOP_OF_BOOK = Record(
     time_column="time",
 )
 
+# --- perpetual futures -------------------------------------------------------------------------------------------
+
+PRICE_KLINE = Record(
+    name="price_kline",
+    version=1,
+    description="A kline of a price that is not traded (a perpetual's mark or index price): OHLC only, no volumes.",
+    columns=(
+        _INSTRUMENT,
+        _c("interval", pa.string(), "Kline interval, e.g. 1m."),
+        _c("open_time", TIME, "Start of the interval (identifies the kline)."),
+        _c("open", pa.float64(), "Price at the start of the interval."),
+        _c("high", pa.float64(), "Highest price."),
+        _c("low", pa.float64(), "Lowest price."),
+        _c("close", pa.float64(), "Price at the end of the interval."),
+        _c("close_time", TIME, "Last microsecond of the interval (next open time - 1 µs)."),
+    ),
+    key=("instrument", "interval", "open_time"),
+    time_column="open_time",
+)
+
 FUNDING_RATE = Record(
     name="funding_rate",
     version=1,
-    description="A perpetual's funding settlement: the rate longs paid shorts (negative: shorts paid longs) at that time.",
+    description="A funding settlement of a perpetual: the rate longs pay shorts (negative: shorts pay longs).",
     columns=(
         _INSTRUMENT,
-        _c("funding_time", TIME, "Settlement time."),
-        _c("funding_rate", pa.float64(), "The rate charged at the settlement (OKX realizedRate, Binance fundingRate)."),
-        _c("mark_price", pa.float64(), "Mark price at the settlement; null where the venue does not report it (OKX)."),
+        _c("funding_time", TIME, "When the funding settled."),
+        _c("funding_rate", pa.float64(), "Rate settled, as a fraction of the position's notional."),
+        _c("funding_interval_hours", pa.int64(), "Hours of the funding interval this settlement ends."),
+        _c("mark_price", pa.float64(), "Mark price at the settlement; null where the source has none (the dumps)."),
     ),
     key=("instrument", "funding_time"),
     time_column="funding_time",
@@ -237,8 +258,87 @@ VENUE_ALIGNMENT = Record(
     nullable=frozenset({"volume_share", "lead_ms", "lead_corr"}),
 )
 
+OPEN_INTEREST = Record(
+    name="open_interest",
+    version=1,
+    description="Open interest of a perpetual: the contracts held open, sampled every 5 minutes.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Time of the sample."),
+        _c("open_interest", pa.float64(), "Open contracts, in the base asset."),
+        _c("open_interest_value", pa.float64(), "Open contracts valued in the quote asset."),
+    ),
+    key=("instrument", "time"),
+    time_column="time",
+)
+
+BASIS = Record(
+    name="basis",
+    version=1,
+    description="A perpetual beside its spot instrument per interval: the basis, funding and open interest.",
+    columns=(
+        _INSTRUMENT,
+        _c("spot_instrument", pa.string(), "The spot instrument of the same asset the perpetual is compared with."),
+        _c("interval", pa.string(), "Interval, e.g. 5m."),
+        _c("open_time", TIME, "Start of the interval."),
+        _c("close", pa.float64(), "The perpetual's last trade price of the interval (its candle's close)."),
+        _c("spot_close", pa.float64(), "The spot instrument's candle close of the interval."),
+        _c("basis", pa.float64(), "close - spot_close."),
+        _c("basis_bps", pa.float64(), "basis / spot_close in basis points."),
+        _c("mark_price", pa.float64(), "Mark price at the interval's end (close of its last 1m mark kline)."),
+        _c("index_price", pa.float64(), "Index price at the interval's end (close of its last 1m index kline)."),
+        _c("funding_rate", pa.float64(), "The last funding rate settled at or before the interval's start; null before the first."),
+        _c("next_funding_time", TIME, "The settlement that ends the funding interval the interval belongs to."),
+        _c("open_interest", pa.float64(), "Open interest at the interval's end (latest sample); null where the exchange serves none."),
+        _c("open_interest_value", pa.float64(), "Open interest valued in the quote asset; null like open_interest."),
+    ),
+    key=("instrument", "interval", "open_time"),
+    time_column="open_time",
+    nullable=frozenset({"funding_rate", "open_interest", "open_interest_value"}),
+)
+
+MARK_PRICE = Record(
+    name="mark_price",
+    version=1,
+    description="A perpetual's mark price update from the live stream, with the funding it is heading for.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Event time."),
+        _c("mark_price", pa.float64(), "Mark price."),
+        _c("index_price", pa.float64(), "Index price."),
+        _c("estimated_settle_price", pa.float64(), "Estimated settle price (useful only in the last hour before a settlement)."),
+        _c("funding_rate", pa.float64(), "The funding rate the next settlement would pay at this instant."),
+        _c("next_funding_time", TIME, "When the next funding settles."),
+    ),
+    key=("instrument", "time"),
+    time_column="time",
+)
+
+LIQUIDATION = Record(
+    name="liquidation",
+    version=1,
+    description="A forced (liquidation) order as the venue's stream reports it; Binance sends at most the latest one "
+    "per symbol each second, so this is a sample of the liquidations, not all of them.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Trade time of the order's last fill."),
+        _c("side", pa.string(), "SELL liquidates a long, BUY a short."),
+        _c("price", pa.float64(), "Order price."),
+        _c("average_price", pa.float64(), "Average fill price."),
+        _c("qty", pa.float64(), "Order quantity (base asset)."),
+        _c("filled_qty", pa.float64(), "Accumulated filled quantity (base asset)."),
+        _c("status", pa.string(), "Order status, e.g. FILLED."),
+    ),
+    key=("instrument", "time", "side"),
+    time_column="time",
+)
+
 RECORDS: dict[str, Record] = {
-    r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, TOP_OF_BOOK, FUNDING_RATE, VENUE_ALIGNMENT)
+    r.name: r
+    for r in (
+        AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, PRICE_KLINE, FUNDING_RATE, OPEN_INTEREST, BASIS, MARK_PRICE,
+        LIQUIDATION, TOP_OF_BOOK, VENUE_ALIGNMENT,
+    )
 }
 
 GRAPH_NODE = Record(

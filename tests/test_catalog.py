@@ -71,8 +71,8 @@ def test_a_key_that_is_not_a_cell_is_refused(key):
 
 def test_topics_store_assets_and_the_historical_graph_come_from_the_catalog():
     assert {spec.dataset for spec in build_topics()} == {d.name for d in DATASETS.values() if d.topic}
-    assert historical_assets() == [
-        "trades", "candles_1m", "candles_5m", "arangodb/trades", "arangodb/candles_1m", "arangodb/candles_5m"]
+    kafka = ["trades", "candles_1m", "candles_5m", "mark_price_1m", "index_price_1m", "funding", "open_interest_5m", "basis_5m"]
+    assert historical_assets() == kafka + [f"arangodb/{name}" for name in kafka]
     assert dataset("candles_5m").interval == "5m" and dataset("live_trades").collection == "live_trades"
     with pytest.raises(ConfigError, match="unknown dataset 'candles_7m'"):
         dataset("candles_7m")

@@ -68,12 +68,19 @@ def test_okx_instruments_are_added_after_okx_lists_them_live(home):
     ]
 
 
+def test_perpetuals_are_added_by_id_and_the_symbols_after_them(home):
+    assert invoke("instruments", "add", "binance.usdm.BTCUSDT", "ETHUSDT").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == ["binance.usdm.BTCUSDT", "binance.usdm.ETHUSDT"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["instruments", "add", "binance.usdm.LUNAUSDT"],
+         "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"),
         (["symbols", "add", "XRPUSDX"], "binance.spot.XRPUSDX: symbol XRPUSDX is not listed by the exchange"),
         (["symbols", "add", "LUNAUSDT"], "binance.spot.LUNAUSDT: symbol LUNAUSDT is not trading (status BREAK)"),
-        (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot"),
+        (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot, binance.usdm"),
         (["instruments", "add", "binance.spot.btc/usdt"], "is not an instrument: expected <venue>.<market>.<SYMBOL>"),
         (["instruments", "add", "binance.spot.BTCUSDT", "binance.spot.BTC-USDT"], "is not a Binance spot symbol"),
         (["instruments", "add", "okx.spot.BTCUSDT"], "'BTCUSDT' is not a OKX spot symbol"),

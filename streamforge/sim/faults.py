@@ -32,7 +32,8 @@ and a JSON object of the same names (`{}` clears them all).
 | `okx_bad_checksum` | share 0..1 | that share of OKX `books` messages carries a wrong non-zero checksum |
 | `okx_zero_checksum` | 0 or 1 | 1: every OKX `books` message carries checksum 0, as OKX sends since 2026-06-23 ("no checksum") |
 
-*Targets* are `all`, a symbol (`BTCUSDT`), or a symbol and day (`BTCUSDT:2025-01-02`), several joined with `|`.
+*Targets* are `all`, a symbol (`BTCUSDT`: on every market that lists it, spot and USD-M alike), an instrument id
+(`binance.usdm.BTCUSDT`), or either with a day (`BTCUSDT:2025-01-02`), several joined with `|`.
 Shares are applied deterministically: of every 1/share requests, exactly one is hit (a counter, not a dice roll), so
 a test knows how many faults to expect.
 """
@@ -71,7 +72,10 @@ class Targets:
         return cls(entries)
 
     def matches(self, symbol: str, day: date) -> bool:
-        return bool(self.entries & {ALL, symbol, f"{symbol}:{day.isoformat()}"})
+        """`symbol` is a bare symbol or an instrument id; a target names either (`BTCUSDT` hits the symbol on every
+        market that lists it, `binance.usdm.BTCUSDT` only the perpetual)."""
+        names = {symbol, symbol.rsplit(".", 1)[-1]}
+        return bool(self.entries & ({ALL} | names | {f"{name}:{day.isoformat()}" for name in names}))
 
     def __str__(self) -> str:
         return "|".join(sorted(self.entries))

@@ -14,7 +14,8 @@ from streamforge.schemas import AGG_TRADE, VENUE_ALIGNMENT, FUNDING_RATE
 from streamforge.sim.market import Market
 from streamforge.store import EmbeddedStore
 from streamforge_assets.cross_venue import cross_venue
-from streamforge_assets.definitions import defs
+from dagster_runs import materialize_days
+from streamforge.dates import day_bounds_us
 from streamforge_assets.partitions import INSTRUMENTS
 
 pytestmark = pytest.mark.slow
@@ -39,11 +40,9 @@ def partition_metadata(instance, asset: str, key: str) -> dict:
     return record.asset_materialization.metadata["partitions"].data[key]
 
 
-def materialize(instance, resources, instrument: str, groups: tuple[str, ...]):
-    return dg.materialize(
-        list(defs.assets), instance=instance, resources=resources, partition_key=cell_key(instrument, DAY),
-        selection=dg.AssetSelection.groups(*groups), raise_on_error=False,
-    )
+def materialize(instance, resources, instrument: str):
+    """The instrument's historical graph for DAY: every historical asset of its market (a swap's funding too)."""
+    return materialize_days(instance, resources, instrument, DAY.isoformat(), DAY.isoformat())
 
 
 @pytest.fixture
@@ -54,10 +53,10 @@ def okx_instance(instance):
 
 @pytest.mark.parametrize("instrument", [SPOT, SWAP])
 def test_an_okx_day_flows_through_kafka_into_the_store_and_passes_every_check(okx_instance, resources, tmp_path, instrument):
-    result = materialize(okx_instance, resources, instrument, ("historical", "store"))
+    result = materialize(okx_instance, resources, instrument)
     assert result.success
     passed = checks(result)
-    assert len(passed) == 9 and all(passed.values()), passed
+    assert len(passed) == (10 if instrument == SWAP else 9) and all(passed.values()), passed  # a swap's funding too
     source = partition_metadata(okx_instance, "trades", cell_key(instrument, DAY))["source"]
     assert source["source"] == "files" and source["day_cut"].startswith("UTC")
     stored = EmbeddedStore(tmp_path / "store").read("trades", AGG_TRADE, [instrument], DAY, DAY)
@@ -66,18 +65,18 @@ def test_an_okx_day_flows_through_kafka_into_the_store_and_passes_every_check(ok
     assert stored["contract_size"].unique().to_list() == [MARKET.spec(instrument).contract_size if instrument == SWAP else None]
 
 
-def test_funding_is_stored_for_the_swap_and_skipped_for_spot(okx_instance, resources, tmp_path):
-    assert materialize(okx_instance, resources, SWAP, ("historical",)).success
-    assert materialize(okx_instance, resources, SPOT, ("historical",)).success
+def test_the_swap_s_funding_settlements_are_stored_with_their_interval(okx_instance, resources, tmp_path):
+    assert materialize(okx_instance, resources, SWAP).success
     stored = EmbeddedStore(tmp_path / "store").read("funding", FUNDING_RATE, None, DAY, DAY)
     assert stored["instrument"].unique().to_list() == [SWAP] and stored.height == 3
-    skipped = partition_metadata(okx_instance, "funding", cell_key(SPOT, DAY))
-    assert skipped == {"rows": 0, "skipped": "OKX spot instruments have no funding"}
+    assert stored["funding_interval_hours"].unique().to_list() == [8] and stored["mark_price"].is_null().all()
+    truth = MARKET.funding_rates(SWAP, *day_bounds_us(DAY))
+    assert stored["funding_time"].to_list() == truth["funding_time"].to_list()
 
 
 def test_the_same_asset_is_lined_up_across_venues_and_stays_within_the_band(okx_instance, resources, tmp_path):
     for instrument in (BINANCE, SPOT):
-        assert materialize(okx_instance, resources, instrument, ("historical", "store")).success
+        assert materialize(okx_instance, resources, instrument).success
     result = dg.materialize([cross_venue], instance=okx_instance, resources=resources, partition_key=cell_key(SPOT, DAY),
                             raise_on_error=False)
     assert result.success
@@ -91,7 +90,7 @@ def test_the_same_asset_is_lined_up_across_venues_and_stays_within_the_band(okx_
 
 
 def test_cross_venue_without_its_counterparts_stored_fails_naming_them(okx_instance, resources):
-    assert materialize(okx_instance, resources, SPOT, ("historical", "store")).success
+    assert materialize(okx_instance, resources, SPOT).success
     result = dg.materialize([cross_venue], instance=okx_instance, resources=resources, partition_key=cell_key(SPOT, DAY),
                             raise_on_error=False)
     assert not result.success

@@ -5,8 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from streamforge.catalog import Cell
-from streamforge.instruments import parse_instrument
-from streamforge.venues.binance import SPOT
+from streamforge.venues.binance import SPOT, symbol_on
 from streamforge.venues.binance.crosscheck import rest_sample
 from streamforge.venues.binance.dumps import DumpClient
 from streamforge.venues.binance.history import load_agg_trades_day
@@ -47,7 +46,4 @@ class BinanceSpot(MarketClient):
 
 
 def _symbol(instrument: str) -> str:
-    parsed = parse_instrument(instrument)
-    if parsed.market_id != SPOT.id:
-        raise ValueError(f"{instrument} is not a {SPOT.description} instrument")  # a routing bug, not bad input
-    return parsed.symbol
+    return symbol_on(SPOT, instrument)

@@ -9,13 +9,15 @@ from streamforge import settings
 from streamforge.catalog import Cell
 from streamforge.instruments import Market, parse_instrument
 from streamforge.schemas import AGG_TRADE
-from streamforge.venues.market import Endpoints, MarketClient
+from streamforge.dates import day_bounds_us
+from streamforge.errors import NotAvailableError
+from streamforge.venues.market import Endpoints, MarketClient, PerpetualClient
 from streamforge.venues.okx import SPOT, SWAP
 from streamforge.venues.okx.files import TradeFiles
 from streamforge.venues.okx.history import trades_day
 from streamforge.venues.okx.listing import Listing
 from streamforge.venues.okx.rest import MS_PER_DAY, OkxRest
-from streamforge.venues.okx.wire import HISTORY_TRADES, PAGE
+from streamforge.venues.okx.wire import FUNDING_HISTORY, HISTORY_TRADES, PAGE
 
 US_PER_MS = 1000
 
@@ -79,8 +81,27 @@ class OkxSpot(OkxMarket):
     market = SPOT
 
 
-class OkxSwap(OkxMarket):
+class OkxSwap(OkxMarket, PerpetualClient):
+    """An OKX linear swap: its funding-rate history beside trades and candles. okx.md documents no mark or index
+    candles and no open interest for it, so those are refused by name (the catalog does not ask for them)."""
+
     market = SWAP
 
-    def funding(self, instrument: str, start_us: int, end_us: int) -> pl.DataFrame:
-        return self.rest.funding(self.listing(instrument), start_us // US_PER_MS, -(-end_us // US_PER_MS))
+    def funding_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
+        listing = self.listing(cell.instrument)
+        start, end = (t // US_PER_MS for t in day_bounds_us(cell.day))
+        frame = self.rest.funding(listing, start, end)
+        url = f"{self.rest.base_url}{FUNDING_HISTORY}?instId={listing.inst_id}"
+        return frame, {"source": "rest", "url": url, "rows": frame.height, "rate": "realizedRate"}
+
+    def funding_hours(self, instrument: str) -> int:
+        return self.rest.funding_hours(self.listing(instrument))
+
+    def price_klines_day(self, cell: Cell, kind: str, interval: str) -> pl.DataFrame:
+        raise NotAvailableError(f"{cell.instrument}: okx.md documents no {kind}-price candles for OKX swaps")
+
+    def open_interest_day(self, cell: Cell) -> pl.DataFrame:
+        raise NotAvailableError(f"{cell.instrument}: okx.md documents no open interest history for OKX swaps")
+
+    def mark_band(self, instrument: str) -> tuple[float, float]:
+        raise NotAvailableError(f"{instrument}: okx.md documents no mark-price band for OKX swaps")

@@ -188,8 +188,9 @@ def candles_from_json(
 
 
 def funding_from_json(rows: object, inst_id: str, instrument: str, source: str) -> pl.DataFrame:
-    """A funding-rate-history page (objects with instId, fundingTime, realizedRate, ...) → FUNDING_RATE: the rate is
-    `realizedRate`, what was actually charged (`fundingRate` is the rate announced for the period)."""
+    """A funding-rate-history page (objects with instId, fundingTime, realizedRate, ...) → instrument, funding_time,
+    funding_rate: the rate is `realizedRate`, what was actually charged (`fundingRate` is the rate announced for the
+    period). OKX's rows do not say the interval they end; `with_intervals` adds it from their spacing."""
     raw = _strings(rows, dict, ("instId", "fundingTime", "realizedRate"), source)
     rate = pl.col("realizedRate").cast(pl.Float64, strict=False)
     time_ms = pl.col("fundingTime").cast(pl.Int64, strict=False)
@@ -205,13 +206,28 @@ def funding_from_json(rows: object, inst_id: str, instrument: str, source: str) 
         ],
         source,
     )
-    return FUNDING_RATE.conform(
-        raw.select(
-            pl.lit(instrument).alias(INSTRUMENT),
-            (time_ms * US_PER_MS).cast(pl.Datetime("us", "UTC")).alias("funding_time"),
-            rate.alias("funding_rate"),
-            pl.lit(None, dtype=pl.Float64).alias("mark_price"),
+    return raw.select(
+        pl.lit(instrument).alias(INSTRUMENT),
+        (time_ms * US_PER_MS).cast(pl.Datetime("us", "UTC")).alias("funding_time"),
+        rate.alias("funding_rate"),
+    )
+
+
+def with_intervals(settlements: pl.DataFrame, source: str) -> pl.DataFrame:
+    """FUNDING_RATE of settlements sorted by time, each interval the hours since the settlement before it (the first
+    takes the next one's); a spacing that is not whole hours dividing a day is refused, not rounded."""
+    hours = settlements["funding_time"].dt.epoch("us").diff() / 3_600_000_000
+    hours = hours.fill_null(hours.drop_nulls().head(1).to_list()[0] if hours.drop_nulls().len() else None)
+    bad = [h for h in hours.drop_nulls().to_list() if h != int(h) or h <= 0 or 24 % int(h)]
+    if bad or hours.null_count():
+        raise MalformedDataError(
+            f"{source}: funding settlements {'spaced ' + str(bad[0]) + ' hours apart' if bad else 'too few to tell their interval'}"
+            ": not an interval of whole hours dividing a day"
         )
+    return FUNDING_RATE.conform(
+        settlements.with_columns(
+            funding_interval_hours=hours.cast(pl.Int64), mark_price=pl.lit(None, dtype=pl.Float64)
+        ).select(FUNDING_RATE.names)
     )
 
 

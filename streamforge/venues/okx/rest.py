@@ -240,14 +240,28 @@ class OkxRest:
         return bars
 
     def funding(self, listing: Listing, start_ms: int, end_ms: int) -> pl.DataFrame:
-        """Funding settlements with start_ms <= fundingTime < end_ms, oldest first."""
+        """Funding settlements (FUNDING_RATE) with start_ms <= fundingTime < end_ms, oldest first, each with the
+        interval it ends: the spacing from the settlement before it, asked for too (one day earlier at most)."""
         if listing.contract_size is None:
             raise ConfigError(f"{listing.instrument} is not a swap: it has no funding")
+        source = f"GET {self.base_url}{FUNDING_HISTORY}?instId={listing.inst_id}"
+        before = start_ms - MS_PER_DAY
         pages = [
             parse.funding_from_json(rows, listing.inst_id, listing.instrument, source)
-            for rows, source in self._pages(FUNDING_HISTORY, listing, None, start_ms, end_ms, _funding_ms)
+            for rows, source in self._pages(FUNDING_HISTORY, listing, None, before, end_ms, _funding_ms)
         ]
-        return pl.concat(pages).sort("funding_time") if pages else FUNDING_RATE.empty()
+        if not pages:
+            return FUNDING_RATE.empty()
+        settled = parse.with_intervals(pl.concat(pages).sort("funding_time"), source)
+        return settled.filter(pl.col("funding_time").dt.epoch("ms") >= start_ms)
+
+    def funding_hours(self, listing: Listing) -> int:
+        """Hours between the swap's latest settlements (okx.md documents no interval field: the spacing tells)."""
+        now_ms = self.server_time_ms()
+        latest = self.funding(listing, now_ms - 2 * MS_PER_DAY, now_ms + 1)
+        if latest.is_empty():
+            raise ConfigError(f"{listing.instrument}: no funding settled in the last two days to tell its interval")
+        return int(latest["funding_interval_hours"][-1])
 
     def _pages(self, path: str, listing: Listing, bar: str | None, start_ms: int, end_ms: int, time_of):
         """(rows, source) of each page of a time-paged endpoint, rows with start_ms <= time < end_ms: each request

@@ -16,7 +16,7 @@ import pytest
 
 from streamforge.catalog import Cell
 from streamforge.dates import day_bounds_us
-from streamforge.errors import ConfigError, MalformedDataError
+from streamforge.errors import ConfigError, MalformedDataError, NotAvailableError
 from streamforge.venues.okx.files import file_day_bounds_ms, read_trades
 from streamforge.venues.okx.listing import Listing
 
@@ -113,18 +113,19 @@ def test_spot_rows_count_the_base_and_say_so_with_a_null_contract_size(spot):
     assert frame["contract_size"].is_null().all() and frame["is_best_match"].is_null().all()
 
 
-def test_funding_history_is_the_market_s_settlements(swap):
-    start, end = day_bounds_us(DAY)
-    funding = swap.funding(SWAP, start, end)
-    truth = MARKET.funding_rates(SWAP, start, end)
+def test_funding_history_is_the_market_s_settlements_with_their_interval(swap):
+    funding, source = swap.funding_day(Cell(DAY, SWAP))
+    truth = MARKET.funding_rates(SWAP, *day_bounds_us(DAY))
     assert funding["funding_time"].to_list() == truth["funding_time"].to_list() and funding.height == 3
     assert np.allclose(funding["funding_rate"].to_numpy(), truth["funding_rate"].to_numpy(), atol=1e-10)
-    assert funding["mark_price"].is_null().all()
+    assert funding["funding_interval_hours"].to_list() == [8, 8, 8] and funding["mark_price"].is_null().all()
+    assert source["rate"] == "realizedRate" and swap.funding_hours(SWAP) == 8
 
 
-def test_spot_has_no_funding(spot):
-    with pytest.raises(ConfigError, match="okx.spot.BTC-USDT: its market has no funding"):
-        spot.funding(SPOT, *day_bounds_us(DAY))
+@pytest.mark.parametrize("ask", ["price_klines_day", "open_interest_day"])
+def test_what_okx_md_does_not_document_for_swaps_is_refused_by_name(swap, ask):
+    with pytest.raises(NotAvailableError, match="okx.md documents no"):
+        getattr(swap, ask)(Cell(DAY, SWAP), *(("mark", "1m") if ask == "price_klines_day" else ()))
 
 
 # --- the file's day cut, as a fact that is checked, not assumed --------------------------------------------------------

@@ -79,12 +79,18 @@ def test_a_candle_that_breaks_the_documented_reading_is_refused(row, contract, m
         parse.candles_from_json([row], "okx.spot.BTC-USDT", "1m", contract, SRC)
 
 
-def test_funding_rows_take_the_realized_rate():
+def test_funding_rows_take_the_realized_rate_and_their_interval_from_their_spacing():
     row = {"instId": "BTC-USDT-SWAP", "fundingTime": TS, "fundingRate": "0.0002", "realizedRate": "0.00015"}
-    [got] = parse.funding_from_json([row], "BTC-USDT-SWAP", "okx.swap.BTC-USDT-SWAP", SRC).to_dicts()
-    assert got["funding_rate"] == 0.00015 and got["mark_price"] is None
+    later = row | {"fundingTime": str(int(TS) + 8 * 3_600_000), "realizedRate": "-0.0001"}
+    rows = parse.funding_from_json([row, later], "BTC-USDT-SWAP", "okx.swap.BTC-USDT-SWAP", SRC)
+    got = parse.with_intervals(rows, SRC).to_dicts()
+    assert [r["funding_rate"] for r in got] == [0.00015, -0.0001] and [r["funding_interval_hours"] for r in got] == [8, 8]
+    assert got[0]["mark_price"] is None
     with pytest.raises(MalformedDataError, match="realizedRate = '' is not a funding rate"):
         parse.funding_from_json([row | {"realizedRate": ""}], "BTC-USDT-SWAP", "okx.swap.BTC-USDT-SWAP", SRC)
+    odd = parse.funding_from_json([row, later | {"fundingTime": str(int(TS) + 5 * 3_600_000)}], "BTC-USDT-SWAP", "okx.swap.BTC-USDT-SWAP", SRC)
+    with pytest.raises(MalformedDataError, match="spaced 5.0 hours apart: not an interval of whole hours dividing a day"):
+        parse.with_intervals(odd, SRC)
 
 
 def test_an_inverse_swap_is_refused_by_name_rather_than_converted_wrongly():

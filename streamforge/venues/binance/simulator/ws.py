@@ -49,6 +49,7 @@ class Stream:
     kind: str  # "aggTrade", "depth" or "kline"
     every_updates: int = 1  # depth: 1 for @100ms, 10 for the 1000 ms default
     interval: str = ""
+    key: str = ""  # the market's key of the instrument, when it is not the bare (spot) symbol
 
 
 def parse_stream(name: str, market: Market, today: date) -> Stream:
@@ -71,6 +72,7 @@ class Feed:
 
     def __init__(self, stream: Stream, market: Market, window: int, now_us: int) -> None:
         self.stream, self.market, self.window = stream, market, window
+        self.key = stream.key or stream.symbol  # what the market is asked about; `symbol` is what the wire says
         self.trades_from_us = now_us
         self.update = book.update_id(now_us)
         step = INTERVALS.get(stream.interval, 1)
@@ -86,7 +88,7 @@ class Feed:
         return self._klines(now_us, unit_us)
 
     def _trades(self, now_us: int, unit_us: int) -> list[dict]:
-        trades = self.market.agg_trades(self.stream.symbol, self.trades_from_us, now_us)
+        trades = self.market.agg_trades(self.key, self.trades_from_us, now_us)
         self.trades_from_us = now_us
         head = {"e": "aggTrade", "E": now_us // unit_us, "s": self.stream.symbol}
         return [head | row for row in wire.agg_trade_rows(trades, unit_us)]
@@ -95,7 +97,7 @@ class Feed:
         update = book.update_id(now_us)
         if update - self.update < self.stream.every_updates:
             return []
-        diff = self.market.depth_diff(self.stream.symbol, self.update + 1, update, self.window)
+        diff = self.market.depth_diff(self.key, self.update + 1, update, self.window)
         if not diff.bids and not diff.asks:  # nothing changed (a delisted symbol has no book): no event
             return []
         self.update = update
@@ -126,11 +128,11 @@ class Feed:
         """The kline opening at `open_us`: closed (x=true) when `as_of_us` is None, else as seen at `as_of_us`."""
         symbol, interval = self.stream.symbol, self.stream.interval
         step = INTERVALS[interval]
-        rows = self.market.klines(symbol, interval, open_us, open_us + step, as_of_us=as_of_us)
+        rows = self.market.klines(self.key, interval, open_us, open_us + step, as_of_us=as_of_us)
         if rows.is_empty():
             return []
         t, o, h, low, c, v, close, q, n, taker_v, taker_q, _ = wire.kline_rows(rows, unit_us)[0]
-        trades = self.market.agg_trades(symbol, open_us, open_us + step if as_of_us is None else as_of_us + 1)
+        trades = self.market.agg_trades(self.key, open_us, open_us + step if as_of_us is None else as_of_us + 1)
         first, last = (trades["first_trade_id"][0], trades["last_trade_id"][-1]) if trades.height else (-1, -1)
         k = {
             "t": t, "T": close, "s": symbol, "i": interval, "f": first, "L": last, "o": o, "c": c, "h": h, "l": low,
@@ -140,7 +142,10 @@ class Feed:
 
 
 class Session:
-    """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle."""
+    """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle. A
+    market's streams subclass it: their stream names (`parse_stream`), events (`make_feed`) and connection limits."""
+
+    max_streams, max_incoming_per_s = MAX_STREAMS, MAX_INCOMING_PER_S
 
     def __init__(self, sim: SimState, websocket: WebSocket, combined: bool, unit_us: int) -> None:
         self.sim, self.websocket, self.combined, self.unit_us = sim, websocket, combined, unit_us
@@ -155,13 +160,19 @@ class Session:
 
     # --- subscriptions and control messages
 
+    def parse_stream(self, name: str) -> Stream:
+        return parse_stream(name, self.sim.market, self.sim.clock.today())
+
+    def make_feed(self, stream: Stream, now_us: int) -> Feed:
+        return Feed(stream, self.sim.market, self.sim.config.depth_window, now_us)
+
     def subscribe(self, names: list[str]) -> None:
-        streams = [parse_stream(n, self.sim.market, self.sim.clock.today()) for n in names]
-        if len(set(self.feeds) | {s.name for s in streams}) > MAX_STREAMS:
-            raise StreamError(f"a connection may listen to at most {MAX_STREAMS} streams")
+        streams = [self.parse_stream(n) for n in names]
+        if len(set(self.feeds) | {s.name for s in streams}) > self.max_streams:
+            raise StreamError(f"a connection may listen to at most {self.max_streams} streams")
         now = self.sim.clock.now_us()
         for s in streams:
-            self.feeds.setdefault(s.name, Feed(s, self.sim.market, self.sim.config.depth_window, now))
+            self.feeds.setdefault(s.name, self.make_feed(s, now))
 
     def control(self, text: str) -> dict:
         """Answer SUBSCRIBE, UNSUBSCRIBE and LIST_SUBSCRIPTIONS the way Binance does."""
@@ -193,8 +204,8 @@ class Session:
                 self.incoming.append(now)
                 while self.incoming and self.incoming[0] <= now - 1.0:
                     self.incoming.popleft()
-                if len(self.incoming) > MAX_INCOMING_PER_S:
-                    self.finish(POLICY, "Too many requests: more than 5 incoming messages per second")
+                if len(self.incoming) > self.max_incoming_per_s:
+                    self.finish(POLICY, f"Too many requests: more than {self.max_incoming_per_s} incoming messages per second")
                     return
                 self.enqueue(json.dumps(self.control(text)))
         except (WebSocketDisconnect, RuntimeError):
@@ -294,10 +305,16 @@ def _invalid(event: dict) -> dict:
         return event | {"p": "not-a-number"}
     if event.get("e") == "depthUpdate":
         return event | {"b": [["not-a-number", "1.0"]]}
-    return event | {"k": event["k"] | {"o": "not-a-number"}}
+    if "k" in event:
+        return event | {"k": event["k"] | {"o": "not-a-number"}}
+    if "o" in event:  # a futures forceOrder
+        return event | {"o": event["o"] | {"p": "not-a-number"}}
+    return event | {"p": "not-a-number"}  # a futures markPriceUpdate
 
 
-async def serve_session(sim: SimState, websocket: WebSocket, combined: bool, streams: list[str]) -> None:
+async def serve_session(
+    sim: SimState, websocket: WebSocket, combined: bool, streams: list[str], session_class: type[Session] = Session
+) -> None:
     """Accept, subscribe to `streams`, run until the session ends, and close the way it ended."""
     try:
         unit_us = wire.time_unit_us({}, websocket.query_params)
@@ -305,7 +322,7 @@ async def serve_session(sim: SimState, websocket: WebSocket, combined: bool, str
         await websocket.close(POLICY, error.msg)
         return
     await websocket.accept()
-    session = Session(sim, websocket, combined, unit_us)
+    session = session_class(sim, websocket, combined, unit_us)
     try:
         session.subscribe(streams)
     except StreamError as error:
