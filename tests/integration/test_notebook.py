@@ -78,6 +78,6 @@ def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instan
     assert "576 five-minute basis rows of ['binance.usdm.BTCUSDT'], 6 funding settlements" in printed
     assert "Funding and basis: binance.usdm.BTCUSDT: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(figures) == 5
+    assert len(figures) == 6  # one per instrument of the first section (OKX too), funding and basis, the leaderboard
     assert "Leaderboard over 1 day(s): best MSE " in printed and "seed(s) (HAC s.e." in printed
     assert not (checkout / "notebooks" / ".streamforge").exists()
