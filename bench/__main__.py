@@ -25,7 +25,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BENCHMARKS = {
     "b1_kafka_io": "B1 Kafka IO path: IO manager codec vs one JSON message per trade vs raw Arrow batches",
-    "b2_one_day": "B2 one BTCUSDT day (2025 volume) from the dump file through trades → store → candles",
+    "b2_one_day": "B2 one BTCUSDT day (2025 volume) from the dump file through trades → store → candles; one OKX BTC-USDT day from its two UTC+8 files",
     "b3_candles": "B3 candle aggregation vs pandas resample on the same 1.5M trades",
     "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
     "b5_gnn": "B5 GNN platform: s/epoch and peak memory at 3, 50 and 200 instruments × 30 days (mini-batch vs full graph), and the walk-forward leaderboard of the simulated market",
@@ -34,6 +34,7 @@ BENCHMARKS = {
     "b8_backfill_scale": "B8 backfills at universe scale: 200 instruments × 1 day and × 30 days through the webserver and daemon, run sizes vs 7 cells per run, memory of the Dagster processes, the partitions page in Chromium",
     "b10_arango_store": "B10 one BTCUSDT day written to and read from the ArangoDB store (client side always, the server when STREAMFORGE_ARANGO_URL is set) vs the embedded store",
     "b11_sim_universe": "B11 simulator: one day of the 200-asset universe (every listed symbol) at volume 1.0 and 0.01, vs drawing its random numbers alone",
+    "b12_cross_venue": "B12 cross-venue view: 10 assets × 2 venues × 30 days lined up per 5-minute interval with the lead-lag, vs reading its inputs",
 }
 
 

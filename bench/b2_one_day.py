@@ -6,6 +6,9 @@ The futures case, in a second run on the same parts: the BTCUSDT perpetual's day
 spot's) from the data/futures/um dump file through trades, candles and their kline checks, mark and index klines,
 funding and open interest, into the store, and its basis beside the spot day the first run stored. Same goals.
 
+The OKX case, a third run: one OKX BTC-USDT day (~380k trades) cut from its two UTC+8 daily files through trades and
+candles (checked against OKX's own candles) into the store.
+
 Beside each, in the same run, the floor: only downloading, verifying and parsing the same dump file, which any
 pipeline has to do. The simulator runs in its own process, and its one-off generation of the files is timed
 separately, so neither counts against the pipeline.
@@ -18,7 +21,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from tempfile import mkdtemp
 
@@ -27,9 +30,12 @@ import httpx
 
 from bench.headline import Figure
 from streamforge.catalog import TRADES, cell_key, dataset
+from streamforge.venues.okx.wire import trades_file
 
 SYMBOL, DAY = "BTCUSDT", date(2025, 1, 2)
 SPOT, PERP = f"binance.spot.{SYMBOL}", f"binance.usdm.{SYMBOL}"
+OKX_SYMBOL = "BTC-USDT"
+OKX = f"okx.spot.{OKX_SYMBOL}"
 HEADLINE = (
     Figure("one BTCUSDT day through the graph, s", "pipeline_wall_s", "floor_download_verify_parse_s",
            "download, verify and parse only", goal=20),
@@ -37,6 +43,8 @@ HEADLINE = (
     Figure("one BTCUSDT perpetual day through the graph and basis, s", "futures.pipeline_wall_s",
            "futures.floor_download_verify_parse_s", "download, verify and parse only", goal=20),
     Figure("peak RSS after the perpetual day too, MB", "futures.peak_rss_mb", goal=1536),
+    Figure("one OKX BTC-USDT day (two UTC+8 files) through the graph, s", "okx.pipeline_wall_s",
+           "okx.floor_download_parse_s", "download and parse only"),
 )
 
 
@@ -114,6 +122,23 @@ def _floor(read, rows: int) -> float:
     return time.monotonic() - started
 
 
+def _okx_floor(url: str, home: Path) -> tuple[float, int]:
+    """Downloading and parsing the two daily files (UTC+8 days) the UTC day is cut from: seconds and the day's rows."""
+    from streamforge.dates import day_bounds_us
+    from streamforge.venues.okx.files import TradeFiles
+    from streamforge.venues.okx.rest import OkxRest
+
+    with OkxRest(url) as rest:
+        listing = rest.listing("okx.spot", OKX_SYMBOL)
+    files = TradeFiles(url, home / "okx-floor-cache")
+    started = time.monotonic()
+    start, end = day_bounds_us(DAY)
+    times = [files.day(listing, d)["time"].dt.epoch("us") for d in (DAY, DAY + timedelta(days=1))]
+    rows = sum(int(((t >= start) & (t < end)).sum()) for t in times)
+    files.close()
+    return time.monotonic() - started, rows
+
+
 def run() -> dict:
     from resources import resource_defs
     from streamforge.bus.broker import LocalBroker
@@ -131,12 +156,15 @@ def run() -> dict:
         started = time.monotonic()
         _warm_futures(url)
         futures_generation_s = time.monotonic() - started
+        for day in (DAY, DAY + timedelta(days=1)):  # OKX's UTC+8 files of the day, generated before timing
+            httpx.get(f"{url}/{trades_file(OKX_SYMBOL, day.isoformat())}", timeout=300).raise_for_status()
 
         with LocalBroker(home / "tansu") as broker, dg.instance_for_test() as instance:
-            instance.add_dynamic_partitions(INSTRUMENTS.name, [SPOT, PERP])
+            instance.add_dynamic_partitions(INSTRUMENTS.name, [SPOT, PERP, OKX])
             resources = resource_defs(bootstrap=broker.bootstrap, sim_url=url, home=home, store_backend="embedded")
             spot = _pipeline(instance, resources, SPOT)
             perp = _pipeline(instance, resources, PERP)
+            okx = _pipeline(instance, resources, OKX)
         pipeline_s, rows, peak_rss_mb, steps = spot["wall_s"], spot["rows"], spot["peak_rss_mb"], spot["steps_s"]
 
         client = DumpClient(url, home / "floor-cache")
@@ -146,6 +174,8 @@ def run() -> dict:
             lambda: usdm_dumps.read_agg_trades(futures_client.fetch(usdm_dumps.agg_trades_path(SYMBOL, DAY)), perp["rows"]),
             perp["rows"],
         )
+        okx_floor_s, okx_rows = _okx_floor(url, home)
+        assert okx_rows == okx["rows"]
     finally:
         sim.terminate()
         sim.wait(30)
@@ -168,6 +198,14 @@ def run() -> dict:
             "floor_download_verify_parse_s": round(futures_floor_s, 2),
             "simulator_dump_generation_s_not_counted": round(futures_generation_s, 2),
             "goal_met": perp["wall_s"] <= 20 and perp["peak_rss_mb"] <= 1536,
+        },
+        "okx": {
+            "instrument": OKX,
+            "trades": okx["rows"],
+            "pipeline_wall_s": round(okx["wall_s"], 2),
+            "pipeline_rows_per_s": round(okx["rows"] / okx["wall_s"]),
+            "steps_s": okx["steps_s"],
+            "floor_download_parse_s": round(okx_floor_s, 2),
         },
     }
 

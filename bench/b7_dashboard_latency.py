@@ -125,6 +125,7 @@ def _publish(bootstrap: str, topic_name: str, rate: float, seconds: float, warm,
                 "time": pl.Series([end - int(TICK_S * 1e6 * (per_tick - 1 - i) / per_tick) for i in range(per_tick)])
                 .cast(pl.Datetime("us", "UTC")),
                 "is_buyer_maker": rng.random(per_tick) < 0.5, "is_best_match": [True] * per_tick,
+                "contract_size": [None] * per_tick,
             })
             for message in codec.encode(AGG_TRADE, df, f"{time.strftime('%Y-%m-%d', time.gmtime())}|{symbol}",
                                         max_message_bytes()):

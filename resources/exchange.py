@@ -15,7 +15,9 @@ from pydantic import PrivateAttr
 
 from streamforge import venues
 from streamforge.catalog import Cell
+from streamforge.cross_venue import Identity
 from streamforge.errors import ConfigError
+from streamforge.instruments import market_of, parse_instrument
 from streamforge.venues.market import MarketClient, PerpetualClient
 
 
@@ -50,3 +52,9 @@ class ExchangeResource(dg.ConfigurableResource):
 
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
         return self.market(cell.instrument).klines_day(cell, interval)
+
+    def identity(self, instrument: str) -> Identity:
+        """Venue, currencies and market kind: what makes instruments of two venues the same asset."""
+        parsed, market = parse_instrument(instrument), market_of(instrument)
+        base, quote = self.market(instrument).pair(instrument)
+        return Identity(parsed.venue, base, quote, market.kind)

@@ -26,11 +26,13 @@ from streamforge.schemas import (
     BASIS,
     BOOK_SNAPSHOT,
     CANDLE,
+    VENUE_ALIGNMENT,
     DEPTH_UPDATE,
     FUNDING_RATE,
     GRAPH_EDGE,
     GRAPH_NODE,
     KLINE,
+    TOP_OF_BOOK,
     LIQUIDATION,
     MARK_PRICE,
     OPEN_INTEREST,
@@ -46,6 +48,7 @@ LEADERBOARD, UNIVERSE_MEMBERS = "leaderboard", "universe_members"
 MARK_PRICE_1M, INDEX_PRICE_1M, FUNDING, OPEN_INTEREST_5M = "mark_price_1m", "index_price_1m", "funding", "open_interest_5m"
 BASIS_5M = "basis_5m"
 LIVE_MARK_PRICE, LIVE_LIQUIDATIONS = "live_mark_price", "live_liquidations"
+CROSS_VENUE_VIEW, TOP = "cross_venue", "bbo"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -116,7 +119,15 @@ def _candles(name: str, interval: str) -> Dataset:
     )
 
 
-def _perpetual(name: str, record: Record, description: str, interval: str | None = None, **more) -> Dataset:
+# OKX's swaps publish their funding-rate history (okx.md), but okx.md documents no mark or index candles, open
+# interest, mark-price stream or liquidations for them: those datasets exist for the perpetual markets that serve them.
+MARK_AND_OPEN_INTEREST_MARKETS = PERPETUAL_MARKETS - {"okx.swap"}
+
+
+def _perpetual(
+    name: str, record: Record, description: str, interval: str | None = None, markets: frozenset[str] = MARK_AND_OPEN_INTEREST_MARKETS,
+    **more,
+) -> Dataset:
     return Dataset(
         name=name,
         record=record,
@@ -126,7 +137,7 @@ def _perpetual(name: str, record: Record, description: str, interval: str | None
         asset=name,
         interval=interval,
         persisted=True,
-        markets=PERPETUAL_MARKETS,
+        markets=markets,
         **more,
     )
 
@@ -152,7 +163,7 @@ DATASETS: dict[str, Dataset] = {
         _perpetual(INDEX_PRICE_1M, PRICE_KLINE, "The exchange's 1-minute index-price klines of a perpetual (its "
                    "underlying's spot price across venues).", "1m"),
         _perpetual(FUNDING, FUNDING_RATE, "The funding settlements of a perpetual's day, every funding interval of "
-                   "its own (8 or 4 hours) from 00:00 UTC."),
+                   "its own (8 or 4 hours) from 00:00 UTC.", markets=PERPETUAL_MARKETS),
         _perpetual(OPEN_INTEREST_5M, OPEN_INTEREST, "A perpetual's open interest every 5 minutes, where the exchange "
                    "serves it (the latest month only).", "5m"),
         _perpetual(BASIS_5M, BASIS, "Each perpetual beside its spot instrument every 5 minutes: basis (perp − spot, "
@@ -181,7 +192,7 @@ DATASETS: dict[str, Dataset] = {
             "live WebSocket loader.",
             topic="live-mark-price",
             live=True,
-            markets=PERPETUAL_MARKETS,
+            markets=MARK_AND_OPEN_INTEREST_MARKETS,
         ),
         Dataset(
             name=LIVE_LIQUIDATIONS,
@@ -190,7 +201,7 @@ DATASETS: dict[str, Dataset] = {
             "instrument a second).",
             topic="live-liquidations",
             live=True,
-            markets=PERPETUAL_MARKETS,
+            markets=MARK_AND_OPEN_INTEREST_MARKETS,
         ),
         Dataset(
             name=DEPTH,
@@ -207,11 +218,26 @@ DATASETS: dict[str, Dataset] = {
             live=True,
         ),
         Dataset(
+            name=TOP,
+            record=TOP_OF_BOOK,
+            description="The best bid and ask tick by tick, where the venue pushes them (OKX bbo-tbt).",
+            topic="bbo",
+            live=True,
+        ),
+        Dataset(
             name=DEADLETTER,
             record=None,
             description="Raw messages that could not be parsed, with the reason in the headers.",
             topic="deadletter",
             live=True,
+        ),
+        Dataset(
+            name=CROSS_VENUE_VIEW,
+            record=VENUE_ALIGNMENT,
+            description="The instrument against the same asset on other venues, per 5-minute interval: price "
+            "difference in bps, volume share, lead-lag (built from the stored trades of every venue).",
+            collection="cross_venue",
+            asset="cross_venue",
         ),
         Dataset(
             name=GRAPH_NODES,

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from streamforge.errors import ConfigError
 
 SPOT, PERPETUAL = "spot", "perpetual"
+# What a market promises of its trade ids (the `trades` asset checks exactly that): Binance's aggregate trade ids are
+# contiguous per symbol; OKX only orders its trade ids (it pages by them) and documents no contiguity.
+CONTIGUOUS, INCREASING = "contiguous", "increasing"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Market:
     client: str  # "module:class" of its `streamforge.venues.market.MarketClient`, imported when first used
     feed: str  # "module:class" of its `streamforge.live.feed.Feed` (the live streams), imported when first used
     url_settings: tuple[str, str, str]  # the settings naming its REST, dump-file and WebSocket base URLs
+    trade_ids: str = CONTIGUOUS
     spot: str | None = None  # perpetuals: the market whose instrument of the same symbol is its spot (the basis)
 
     @property
@@ -55,6 +59,17 @@ MARKETS: dict[str, Market] = {
             "streamforge.venues.binance.usdm.client:BinanceUsdm", "streamforge.venues.binance.usdm.live:BinanceUsdmFeed",
             ("STREAMFORGE_USDM_REST_URL", "STREAMFORGE_USDM_DUMP_URL", "STREAMFORGE_USDM_WS_URL"),
             spot="binance.spot",
+        ),
+        *(
+            Market(
+                "okx", name, kind, description, pattern, f"streamforge.venues.okx.client:{cls}",
+                "streamforge.venues.okx.live:OkxFeed",
+                ("STREAMFORGE_OKX_REST_URL", "STREAMFORGE_OKX_FILES_URL", "STREAMFORGE_OKX_WS_URL"), INCREASING,
+            )
+            for name, kind, description, pattern, cls in (
+                ("spot", SPOT, "OKX spot", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}", "OkxSpot"),
+                ("swap", PERPETUAL, "OKX perpetual swap", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}-SWAP", "OkxSwap"),
+            )
         ),
     ]
 }

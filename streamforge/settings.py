@@ -46,7 +46,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_USDM_WS_URL", "ws://127.0.0.1:8765", "Binance USD-M futures WebSocket base URL, before its routes /public and /market. Binance: wss://fstream.binance.com."),
         Setting("STREAMFORGE_USDM_AGGTRADES_REACH_H", "48", "How far back Binance USD-M REST aggTrades reach, hours (the exchange's documentation says the past 48 hours); older days come from the dump files only."),
         Setting("STREAMFORGE_USDM_OPEN_INTEREST_DAYS", "30", "How far back Binance USD-M serves open interest history (/futures/data/openInterestHist), days (the exchange: the latest month only)."),
-        Setting("STREAMFORGE_WEIGHT_BUDGET", "0.8", "Share of the exchange's REQUEST_WEIGHT limit the client may use per window (the rest is headroom)."),
+        Setting("STREAMFORGE_OKX_REST_URL", "http://127.0.0.1:8765", "OKX REST base URL (markets okx.spot, okx.swap). OKX: https://www.okx.com."),
+        Setting("STREAMFORGE_OKX_FILES_URL", "http://127.0.0.1:8765", "OKX historical data files base URL (its daily trade files). OKX: https://static.okx.com."),
+        Setting("STREAMFORGE_OKX_WS_URL", "ws://127.0.0.1:8765", "OKX WebSocket base URL; /ws/v5/public and /ws/v5/business are appended. OKX: wss://ws.okx.com:8443."),
+        Setting("STREAMFORGE_WEIGHT_BUDGET", "0.8", "Share of the exchange's rate limits the client may use per window (Binance's REQUEST_WEIGHT, each OKX endpoint's requests per 2 s; the rest is headroom)."),
         Setting("STREAMFORGE_HTTP_TIMEOUT_S", "30", "Longest wait for the next bytes (connecting, sending, receiving) of an HTTP request to the exchange, seconds."),
         Setting("STREAMFORGE_HTTP_DEADLINE_S", "120", "Longest one HTTP request to the exchange may take from sending to the last byte of its answer, seconds; past it the request counts as a timeout (a trickling answer cannot hold a call forever)."),
         Setting("STREAMFORGE_HTTP_MAX_BYTES", "67108864", "Largest REST answer accepted, bytes after gzip decoding; a longer one fails the request (64 MiB: exchangeInfo of every Binance symbol is a few MiB)."),
@@ -144,6 +147,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_LATE_S", "600", "After midnight UTC, the live sensors keep bringing yesterday's partitions up to date for this long, seconds (its last trades arrive late)."),
         Setting("STREAMFORGE_LIVE_SENSOR_BUDGET_S", "5", "Longest a live sensor waits on Kafka in one tick, seconds (Dagster stops a tick at 60)."),
         Setting("STREAMFORGE_LIVE_INSTRUMENTS_LOOKBACK", "100", "Messages per partition of the live topic the instruments sensor looks back at on its first tick."),
+        # --- cross-venue view (streamforge/cross_venue.py)
+        Setting("STREAMFORGE_CROSS_VENUE_LAG_STEP_MS", "100", "Cross-venue lead-lag: the lags tried (Hayashi-Yoshida cross-covariance of trade-price returns) are multiples of this many ms."),
+        Setting("STREAMFORGE_CROSS_VENUE_MAX_LAG_MS", "2000", "Cross-venue lead-lag: lags tried up to this many ms either way."),
+        Setting("STREAMFORGE_CROSS_VENUE_BAND_BPS", "50", "Cross-venue check: an interval whose close is more than this many bps from the other venues' median is flagged (a stale or broken feed)."),
         # --- graph and models (streamforge/graph, streamforge/models)
         Setting("STREAMFORGE_GRAPH_TEMPORAL_K", "3", "Temporal edges: each node receives edges from its own instrument's k previous 5-minute intervals, k = 1..K."),
         Setting("STREAMFORGE_GRAPH_CROSS_MAX_LAG", "3", "Cross-asset edges: lead-lag lags tried, 1..L intervals of 5 minutes."),

@@ -9,6 +9,7 @@ from resources import resource_defs
 from sensors.daily import yesterday_schedule
 from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
+from streamforge_assets.cross_venue import cross_venue
 from streamforge_assets.graph import graph
 from streamforge_assets.jobs import historical_job, live_job
 from streamforge_assets.leaderboard import leaderboard
@@ -20,8 +21,8 @@ from streamforge_assets.trades import trades
 
 
 defs = dg.Definitions(
-    assets=[trades, candles, price_klines, funding, open_interest_5m, basis_5m, *STORE_ASSETS, graph, model, leaderboard,
-            live_trades],
+    assets=[trades, candles, price_klines, funding, open_interest_5m, basis_5m, *STORE_ASSETS, cross_venue, graph, model,
+            leaderboard, live_trades],
     jobs=[historical_job, live_job],
     schedules=[yesterday_schedule],
     sensors=[live_activity, live_offsets_commit, live_instruments],

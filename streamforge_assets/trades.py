@@ -18,12 +18,13 @@ from resources import ExchangeResource, StoreResource
 from resources.io_managers import Cells
 from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
 from streamforge.checks import CheckOutcome, trades_contiguous, trades_match_exchange
+from streamforge.instruments import CONTIGUOUS, market_of
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
 from streamforge_assets.verdicts import check_result
 
-CONTIGUOUS = "agg_ids_contiguous"
+IDS_CHECK = "agg_ids_contiguous"
 DATASET = dataset(TRADES)
 MATCHES_REST = "matches_exchange_rest"
 
@@ -45,9 +46,9 @@ def _previous_last_id(context: dg.AssetExecutionContext, stats: dict[str, dict],
 
 
 def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, stats: dict) -> CheckOutcome:
-    """A day that came from REST is the exchange's own rows already: only a dump-loaded one is compared."""
-    if stats["source"]["source"] == "rest":
-        return CheckOutcome(True, "loaded from the exchange's REST aggTrades itself", {})
+    """A day that came from REST is the exchange's own rows already: only a file-loaded one is compared."""
+    if stats["source"]["source"] in ("rest", "none"):
+        return CheckOutcome(True, "loaded from the exchange's REST trades itself", {})
     return trades_match_exchange(frame, exchange.rest_sample(parse_cell(key), frame))
 
 
@@ -64,9 +65,9 @@ def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, sta
     metadata=definition_metadata(DATASET),
     check_specs=[
         dg.AssetCheckSpec(
-            CONTIGUOUS, asset=DATASET.asset, blocking=True,
-            description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
-            "every trade inside the day.",
+            IDS_CHECK, asset=DATASET.asset, blocking=True,
+            description="Ids as the venue promises them, inside the day and after the previous day's: contiguous "
+            "(Binance's agg ids) or increasing with time (OKX's trade ids); no duplicates; every trade inside the day.",
         ),
         dg.AssetCheckSpec(
             MATCHES_REST, asset=DATASET.asset, blocking=True,
@@ -89,12 +90,15 @@ def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store:
         context.log.info(f"{key}: {frame.height} trades from {source.get('source')}")
         if source.get("filled_from_rest"):
             context.log.warning(f"{key}: {source['reason']}")
-        contiguous[key] = trades_contiguous(frame, cell.day, _previous_last_id(context, stats, key))
+        contiguous[key] = trades_contiguous(
+            frame, cell.day, _previous_last_id(context, stats, key),
+            contiguous=market_of(cell.instrument).trade_ids == CONTIGUOUS,
+        )
         matches[key] = _matches_rest(exchange, key, frame, stats[key])
         live[key] = live_vs_archive(target, key, frame)
         return frame
 
     yield dg.Output(Cells(context.partition_keys, load, metadata=lambda: partitions_metadata(stats)))
-    yield check_result(CONTIGUOUS, contiguous)
+    yield check_result(IDS_CHECK, contiguous)
     yield check_result(MATCHES_REST, matches)
     yield check_result(LIVE_VS_ARCHIVE, live)

@@ -22,6 +22,7 @@ from streamforge.graph.edges import (
     LEAD_LAG_SCHEMA,
     cross_asset_edges,
     estimate_lead_lag,
+    estimate_venue_pairs,
     similarity_edges,
     temporal_edges,
 )
@@ -81,6 +82,7 @@ class GraphStats:
     rv_floor: RvFloor
     normalisation: Normalisation
     lead_lag: pl.DataFrame  # leader, follower, lag, rho, n, z, p_value
+    venue_pairs: pl.DataFrame  # the same asset on two venues, both ways: leader, follower, lag 1, rho, n
 
     def to_dict(self) -> dict:
         return {
@@ -90,6 +92,7 @@ class GraphStats:
             "rv_floor": self.rv_floor.to_dict(),
             "normalisation": self.normalisation.to_dict(),
             "lead_lag": self.lead_lag.to_dicts(),
+            "venue_pairs": self.venue_pairs.to_dicts(),
         }
 
     @classmethod
@@ -101,6 +104,7 @@ class GraphStats:
             rv_floor=RvFloor.from_dict(d["rv_floor"]),
             normalisation=Normalisation.from_dict(d["normalisation"]),
             lead_lag=pl.DataFrame(d["lead_lag"], schema=LEAD_LAG_SCHEMA),
+            venue_pairs=pl.DataFrame(d.get("venue_pairs", []), schema=LEAD_LAG_SCHEMA),  # none before same_asset edges
         )
 
 
@@ -120,11 +124,13 @@ def build_graph(
     train_end: datetime | int,
     instruments: list[str] | None = None,
     config: GraphConfig | None = None,
+    venue_pairs: list[tuple[str, str]] = (),
 ) -> GraphBundle:
     """The graph of every 5-minute candle given, normalised and lead-lag-linked with data before `train_end`.
 
     `trades` (AGG_TRADE) only feed `large_trade_share`; without them that feature is absent (recorded in the stats).
-    `instruments`, when given, must all have candles (InsufficientDataError names those without).
+    `instruments`, when given, must all have candles (InsufficientDataError names those without). `venue_pairs` are
+    the instruments that are one asset on two venues: they get same_asset edges.
     """
     config = config or GraphConfig.from_settings()
     train_end_us = _us(train_end)
@@ -142,6 +148,7 @@ def build_graph(
         lead_lag=estimate_lead_lag(
             raw, train_end_us, config.cross_max_lag, config.cross_level, config.cross_correction, config.cross_max_pairs
         ),
+        venue_pairs=estimate_venue_pairs(raw, train_end_us, list(venue_pairs)),
     )
     return _assemble(raw, stats, config)
 
@@ -195,6 +202,7 @@ def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> Grap
         [
             temporal_edges(keys, config.temporal_k),
             cross_asset_edges(keys, stats.lead_lag),
+            cross_asset_edges(keys, stats.venue_pairs, "same_asset"),
             similarity_edges(keys, x, config.similar_k, config.similar_window),
         ]
     )

@@ -9,6 +9,9 @@ destination's, so a node's neighbourhood is known when its own interval closes: 
   from (leader, t+1-lag) to (follower, t): offset lag-1 intervals, 0 for a one-interval lead (both closed at once).
 - similarity: the k nearest strictly earlier intervals of the same instrument within a window, in normalised feature
   space — "what happened after situations like this one".
+- same_asset: the same asset on another venue in the same interval (both close at once), both ways, weighted by the
+  correlation of their 5-minute returns on the training part: what one venue did is news for the other. Which
+  instruments are the same asset comes from the stored cross-venue view (`streamforge.cross_venue`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from streamforge.schemas import INSTRUMENT
 from streamforge.schemas import GRAPH_EDGE
 from streamforge.stattests import benjamini_hochberg, hac_variance_of_mean, holm
 
-EDGE_TYPES = ("temporal", "cross_asset", "similarity")
+EDGE_TYPES = ("temporal", "cross_asset", "similarity", "same_asset")  # appended: saved models index by position
 LEAD_LAG_SCHEMA = {
     "leader": pl.String, "follower": pl.String, "lag": pl.Int64, "rho": pl.Float64, "n": pl.Int64,
     "z": pl.Float64, "p_value": pl.Float64,
@@ -97,18 +100,36 @@ def _standardised(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid & (sd > 0), (x - mean) / np.where(sd > 0, sd, 1.0), 0.0)
 
 
-def cross_asset_edges(nodes: pl.DataFrame, lead_lag: pl.DataFrame) -> pl.DataFrame:
+def cross_asset_edges(nodes: pl.DataFrame, lead_lag: pl.DataFrame, edge_type: str = "cross_asset") -> pl.DataFrame:
+    """Edges of each (leader, follower, lag, rho) pair, offset lag - 1 (see the module docstring)."""
     parts = [
         _shifted(
             nodes.filter(pl.col("instrument") == pair["leader"]),
             nodes.filter(pl.col("instrument") == pair["follower"]),
             pair["lag"] - 1,
-            "cross_asset",
+            edge_type,
             pair["rho"],
         )
         for pair in lead_lag.iter_rows(named=True)
     ]
     return pl.concat(parts) if parts else GRAPH_EDGE.empty()
+
+
+def estimate_venue_pairs(raw: pl.DataFrame, train_end_us: int, pairs: list[tuple[str, str]]) -> pl.DataFrame:
+    """Both directions of each pair of the same asset on two venues, with the correlation of their 5-minute returns
+    over the training part; lag 1 so that `cross_asset_edges` links the same interval (offset 0). No test is made:
+    the venues say they are one asset (z and p_value stay null)."""
+    train = raw.filter(pl.col("open_time").dt.epoch("us") < train_end_us).select("instrument", "open_time", "log_return")
+    rows = []
+    for a, b in pairs:
+        joined = train.filter(pl.col("instrument") == a).join(train.filter(pl.col("instrument") == b), on="open_time", suffix="_b")
+        x, y = joined["log_return"].to_numpy(), joined["log_return_b"].to_numpy()
+        if joined.height < 3 or x.std() == 0 or y.std() == 0:
+            continue
+        rho = float(np.corrcoef(x, y)[0, 1])
+        rows += [{"leader": s, "follower": d, "lag": 1, "rho": rho, "n": joined.height, "z": None, "p_value": None}
+                 for s, d in ((a, b), (b, a))]
+    return pl.DataFrame(rows, schema=LEAD_LAG_SCHEMA)
 
 
 def similarity_edges(nodes: pl.DataFrame, x: np.ndarray, k: int, window: int) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from streamforge import settings
 from streamforge.errors import ConfigError
 from streamforge.graph import GraphBundle, build_graph
 from streamforge.models.split import Split
-from streamforge.catalog import CANDLES_1M, CANDLES_5M, TRADES, UNIVERSE_MEMBERS, dataset
+from streamforge.catalog import CANDLES_1M, CANDLES_5M, CROSS_VENUE_VIEW, TRADES, UNIVERSE_MEMBERS, dataset
 from streamforge.instruments import check_form
 from streamforge.store import Store
 from streamforge.dates import day_bounds_us
@@ -134,6 +134,19 @@ def read_inputs(
 
 
 def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
-    """The market graph of the window, normalised and lead-lag-linked on its training part."""
+    """The market graph of the window, normalised and lead-lag-linked on its training part; instruments the stored
+    cross-venue view calls one asset on two venues are linked by same_asset edges."""
     c5, c1, trades = read_inputs(store, list(window.instruments), window.first, window.end)
-    return build_graph(c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments))
+    return build_graph(
+        c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments),
+        venue_pairs=venue_pairs(store, window),
+    )
+
+
+def venue_pairs(store: Store, window: TrainingWindow) -> list[tuple[str, str]]:
+    """Pairs of the window's instruments that are the same asset on two venues, as the stored cross-venue view of
+    the window's days lined them up (none when it was not materialised)."""
+    view = dataset(CROSS_VENUE_VIEW)
+    rows = store.read(view.collection, view.record, list(window.instruments), window.first, window.end)
+    pairs = rows.select(pl.col("instrument"), pl.col("counterparts").str.split("+")).explode("counterparts").unique()
+    return sorted((a, b) for a, b in pairs.iter_rows() if a < b and b in window.instruments)

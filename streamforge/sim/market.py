@@ -14,8 +14,8 @@ handlers call it. What a venue adapter uses:
 
 * listing: `instruments`, `listed(venue_market, day)` (what the venue's instrument list shows that day),
   `status(key, day)` (TRADING, BREAK, or None before listing), `spec(key)` (tick, step, contract size, funding hours);
-* trades: `day_trades`, `day_agg_ids`, `agg_trades`, `agg_trades_from_id`, `last_agg_trades` (AGG_TRADE frames; ids
-  contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
+* trades: `day_trades`, `day_agg_ids`, `agg_trades`, `agg_trades_from_id`, `last_agg_trades`, `day_of_trade_id`
+  (AGG_TRADE frames; ids contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
   without aggregate trades serves each row as one trade);
 * candles: `klines(key, interval, start_us, end_us, as_of_us=…)` (Binance kline semantics);
 * book: `depth`, `book_state`, `depth_diff` (update ids are 100 ms steps; see `book`);
@@ -172,6 +172,13 @@ class Market:
             parts.append(frame.slice(skip, max(stop - skip, 0)))
             day += timedelta(days=1)
         return _concat(parts, limit)
+
+    def day_of_trade_id(self, key: str, trade_id: int) -> date:
+        """The day whose trades hold raw trade id `trade_id` (known without generating days): where a venue that
+        pages by raw trade ids looks (ids past the last day with trades map to the last day)."""
+        counts = self._counts(self.spec(key).id)
+        index = int(np.searchsorted(counts.first_trade_id, max(trade_id, 0), side="right")) - 1
+        return EPOCH + timedelta(days=max(index, 0))
 
     def last_agg_trades(self, key: str, end_us: int, limit: int) -> pl.DataFrame:
         """The `limit` most recent aggregate trades before end_us (looking back at most one day)."""

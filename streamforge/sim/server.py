@@ -1,4 +1,5 @@
-"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints.
+"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints;
+beside it, OKX's REST, daily files and WebSockets (`venues.okx.simulator`) from the same market.
 
 A real Binance client works against it by changing its base URLs only: spot (`/api/v3`, `/data/spot`) and USD-M
 futures (`/fapi`, `/futures/data`, `/data/futures/um`) are served side by side. Around every weighted endpoint the
@@ -26,6 +27,7 @@ from streamforge.venues.binance.simulator.ratelimit import RateLimiter, window_h
 from streamforge.venues.binance.simulator.rest import ENDPOINTS, Endpoint
 from streamforge.sim.state import SimConfig, SimState
 from streamforge.venues.binance.simulator.wire import ApiError, Params, time_unit_us
+from streamforge.venues.okx.simulator import routes as okx
 
 __all__ = ["SimConfig", "create_app", "serve"]
 
@@ -130,6 +132,7 @@ def create_app(config: SimConfig) -> Starlette:
         dump_route(sim, "/data/futures/um/daily/{kind}/{symbol}/{interval}/{filename}", usdm_dump_routes.klines_file),
         dump_route(sim, "/data/futures/um/monthly/fundingRate/{symbol}/{filename}", usdm_dump_routes.funding_file),
     ]
+    routes += okx.routes(sim)
     app = Starlette(routes=routes + ws.routes(sim) + usdm_ws.routes(sim) + admin_routes(sim))
     app.state.sim = sim
     return app

@@ -17,6 +17,7 @@ from streamforge.sim.market import DEFAULT_UNIVERSE, Market
 from streamforge.sim.prices import LeadLag
 from streamforge.venues.binance.simulator.ratelimit import FUTURES_REQUEST_LIMITS, RateLimiter
 from streamforge.venues.binance.simulator.usdm_dumps import UsdmDumpFiles
+from streamforge.venues.okx.simulator.ratelimit import RequestLimiter
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class SimState:
         # USD-M futures is another host with limits of its own: its weight, and request counts of some endpoints.
         self.futures_limiter = RateLimiter(config.futures_weight_limit, config.weight_window_s)
         self.request_limiters = {paths: RateLimiter(requests, window_s) for paths, requests, window_s in FUTURES_REQUEST_LIMITS}
+        self.okx_limiter = RequestLimiter()
         self.faults = config.faults
         self.shares = ShareCounter()
         self.stats = Stats()
@@ -111,6 +113,6 @@ class SimState:
     def reset(self) -> None:
         """Forget counters, used weight and bans (faults stay as configured)."""
         self.stats.reset()
-        for limiter in (self.limiter, self.futures_limiter, *self.request_limiters.values()):
+        for limiter in (self.limiter, self.futures_limiter, *self.request_limiters.values(), self.okx_limiter):
             limiter.reset()
         self.shares.reset()

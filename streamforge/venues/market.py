@@ -15,6 +15,7 @@ import polars as pl
 
 from streamforge.catalog import Cell
 from streamforge.dates import day_bounds_us
+from streamforge.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class MarketClient(ABC):
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
         """The venue's own klines of the cell's day: the reference candles are checked against."""
         return self.klines(cell.instrument, interval, *day_bounds_us(cell.day))
+
+    def pair(self, instrument: str) -> tuple[str, str]:
+        """(base, quote) currencies of the instrument as its venue describes them: what says that instruments of two
+        venues are the same asset (the cross-venue dataset lines those up)."""
+        raise ConfigError(f"{instrument}: its market does not say which currencies it trades, so it has no counterparts")
 
     @abstractmethod
     def close(self) -> None:

@@ -1,10 +1,12 @@
 import numpy as np
 import polars as pl
 import pytest
-from graph_window import INSTRUMENTS, TRAIN_END_US
+from graph_window import DAYS, FIRST_DAY, INSTRUMENTS, TRAIN_END_US
 
 from streamforge.errors import InsufficientDataError
-from streamforge.graph import EDGE_TYPES, FEATURES, build_graph, to_pyg
+from streamforge.graph import EDGE_TYPES, FEATURES, GraphStats, build_graph, to_pyg
+from streamforge.graph.simdata import sim_window
+from streamforge.sim.market import Market
 from streamforge.graph.features import INTERVAL_US
 from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
 
@@ -29,7 +31,7 @@ def _scramble_after(frame: pl.DataFrame, time_col: str, cutoff_us: int) -> pl.Da
 def test_graph_tables_match_their_records(bundle):
     assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(INSTRUMENTS)
     assert GRAPH_EDGE.conform(bundle.edges).height > 0
-    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES)
+    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES) - {"same_asset"}  # one venue: no pair of the same asset
     assert bundle.nodes["node_id"].to_list() == list(range(bundle.nodes.height))
 
 
@@ -41,7 +43,7 @@ def test_no_edge_points_from_the_future(bundle):
     assert ((dst_t - src_t) // INTERVAL_US == e["offset"].to_numpy()).all()
     same_time = e.filter(pl.Series(src_t == dst_t))
     # Only a one-interval lead links two intervals that close together; temporal and similarity are strictly past.
-    assert set(same_time["edge_type"].unique()) <= {"cross_asset"}
+    assert set(same_time["edge_type"].unique()) <= {"cross_asset", "same_asset"}
 
 
 def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle):
@@ -130,3 +132,21 @@ def test_an_interval_without_price_change_gets_the_training_floor_not_an_outlier
     flat_log_rv = nodes.filter((_us("open_time") >= flat_from + INTERVAL_US) & (_us("open_time") < flat_from + 6 * INTERVAL_US))["log_rv"]
     assert flat_log_rv.to_list() == pytest.approx([np.log(floor)] * 5)
     assert nodes["log_rv"].min() == pytest.approx(np.log(floor)) and np.log(floor) > -20
+
+
+def test_the_same_asset_on_two_venues_is_linked_both_ways_in_the_same_interval(window):
+    okx = "okx.spot.BTC-USDT"
+    c5, c1, _ = window
+    extra5, extra1, _ = sim_window(Market(7, volume=0.01), [okx], FIRST_DAY, DAYS)
+    pair = ("binance.spot.BTCUSDT", okx)
+    bundle = build_graph(pl.concat([c5, extra5]), pl.concat([c1, extra1]), train_end=TRAIN_END_US, venue_pairs=[pair])
+    linked = bundle.stats.venue_pairs
+    assert set(zip(linked["leader"], linked["follower"])) == {pair, pair[::-1]} and (linked["rho"] > 0.9).all()
+    edges = bundle.edges.filter(pl.col("edge_type") == "same_asset")
+    assert edges.height == 2 * 2 * 288 and (edges["offset"] == 0).all()
+    nodes = bundle.nodes.select("node_id", "instrument", "open_time")
+    ends = edges.join(nodes, left_on="src", right_on="node_id").join(nodes, left_on="dst", right_on="node_id", suffix="_dst")
+    assert (ends["open_time"] == ends["open_time_dst"]).all() and (ends["instrument"] != ends["instrument_dst"]).all()
+    assert GraphStats.from_dict(bundle.stats.to_dict()).venue_pairs.equals(linked)
+    older = {k: v for k, v in bundle.stats.to_dict().items() if k != "venue_pairs"}  # saved before same_asset edges
+    assert GraphStats.from_dict(older).venue_pairs.is_empty()

@@ -19,12 +19,14 @@ import pytest
 from nbclient import NotebookClient
 
 from dagster_runs import make_resources, materialize_days
+from streamforge_assets.cross_venue import cross_venue
 from streamforge_assets.partitions import INSTRUMENTS
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path("notebooks") / "volume_volatility.ipynb"
+OKX = "okx.spot.BTC-USDT"
 
 
 def checkout_of_its_own(folder: Path) -> Path:
@@ -40,9 +42,12 @@ def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instan
     resources = make_resources(broker.bootstrap, sim, checkout / ".streamforge")  # where `make demo` stores
     from streamforge_assets.leaderboard import leaderboard
 
-    instance.add_dynamic_partitions(INSTRUMENTS.name, ["binance.usdm.BTCUSDT"])
-    for name in ("BTCUSDT", "ETHUSDT", "binance.usdm.BTCUSDT"):  # the perpetual after its spot: the basis reads it
+    instance.add_dynamic_partitions(INSTRUMENTS.name, ["binance.usdm.BTCUSDT", OKX])
+    for name in ("BTCUSDT", "ETHUSDT", "binance.usdm.BTCUSDT", OKX):  # the perpetual after its spot: the basis reads it
         assert materialize_days(instance, resources, name, "2025-01-01", "2025-01-02").success
+    for day in ("2025-01-01", "2025-01-02"):  # the cross-venue view of BTC on Binance and OKX, for "who leads?"
+        for instrument in ("binance.spot.BTCUSDT", OKX):
+            assert dg.materialize([cross_venue], instance=instance, resources=resources, partition_key=f"{day}|{instrument}").success
     for name, value in {"STREAMFORGE_LEADERBOARD_TRAIN_DAYS": "1",
                         "STREAMFORGE_LEADERBOARD_INSTRUMENTS": "binance.spot.BTCUSDT,ETHUSDT",
                         "STREAMFORGE_LEADERBOARD_SEEDS": "0,1", "STREAMFORGE_MODEL_MAX_EPOCHS": "3"}.items():
@@ -63,14 +68,16 @@ def test_the_notebook_finds_the_default_home_from_notebooks_and_concludes(instan
     printed = "".join(
         out.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
     )
-    instruments = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.usdm.BTCUSDT"]
-    assert f"EmbeddedStore: 1728 five-minute candles of {instruments}" in printed
+    assert f"Who leads: binance.spot.BTCUSDT against {OKX} leads by a median" in printed  # the simulator's planted 500 ms
+    assert f"Who leads: {OKX} against binance.spot.BTCUSDT trails by a median" in printed
+    instruments = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.usdm.BTCUSDT", OKX]
+    assert f"EmbeddedStore: 2304 five-minute candles of {instruments}" in printed
     assert "Same-interval hypothesis supported for" in printed
     for instrument in instruments:
         assert f"{instrument}: " in printed
     assert "576 five-minute basis rows of ['binance.usdm.BTCUSDT'], 6 funding settlements" in printed
     assert "Funding and basis: binance.usdm.BTCUSDT: " in printed
     figures = [o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(figures) == 5
+    assert len(figures) == 6  # one per instrument of the first section (OKX too), funding and basis, the leaderboard
     assert "Leaderboard over 1 day(s): best MSE " in printed and "seed(s) (HAC s.e." in printed
     assert not (checkout / "notebooks" / ".streamforge").exists()

@@ -29,7 +29,7 @@ from streamforge.errors import (
     shown,
 )
 from streamforge.venues.binance import SPOT, parse
-from streamforge.venues.binance.archive import csv_chunks
+from streamforge.venues.archive import csv_chunks
 from streamforge.venues.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded, transport
 from streamforge.venues.retry import Backoff
 

@@ -62,11 +62,7 @@ class BinanceHttp:
         self.limiter = limiter or WeightLimiter()
         self._info: tuple[float, dict] | None = None  # (monotonic time, exchangeInfo): see exchange_info
         timeout = float(settings.get("STREAMFORGE_HTTP_TIMEOUT_S") if timeout_s is None else timeout_s)
-        self.limits = Limits(
-            max_bytes=int(settings.get("STREAMFORGE_HTTP_MAX_BYTES")),
-            deadline_s=float(settings.get("STREAMFORGE_HTTP_DEADLINE_S")),
-            limit_by="STREAMFORGE_HTTP_MAX_BYTES",
-        )
+        self.limits = Limits.rest()
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, headers={**headers, **ACCEPT_GZIP}, transport=transport()
         )

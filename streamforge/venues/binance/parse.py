@@ -26,6 +26,8 @@ from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError, shown
 from streamforge.live.feed import Snapshot
 from streamforge.schemas import AGG_TRADE, INSTRUMENT, KLINE, Record
+from streamforge.venues.rows import Problem
+from streamforge.venues.rows import fail_first as _fail_first
 
 # Kinds of wire fields: how they are typed on the wire and in the parsed frame.
 INT, DECIMAL, BOOL, TIME, IGNORED = "int", "decimal", "bool", "time", "ignored"
@@ -39,8 +41,6 @@ DUMPS_IN_US_FROM = date(2025, 1, 1)
 _US_THRESHOLD = 10**14
 _LATEST_US = 4_102_444_800_000_000  # 2100-01-01: no exchange time is later
 _INT64 = (-(2**63), 2**63 - 1)
-
-Problem = tuple[pl.Expr, Callable[[dict], str]]
 
 
 @dataclass(frozen=True)
@@ -386,20 +386,6 @@ def _describe(name: str, text: str) -> Callable[[dict], str]:
         return f"{name} = {shown(value) if isinstance(value, str) else value} {text}"
 
     return describe
-
-
-def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str, first_row: int = 1) -> None:
-    """Raise MalformedDataError for the first row with any problem, numbered from `first_row`; return when there is
-    none."""
-    if not problems or frame.height == 0:
-        return
-    flags = frame.select(bad.fill_null(True).alias(str(i)) for i, (bad, _) in enumerate(problems))
-    any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
-    if not any_bad.any():
-        return
-    index = any_bad.arg_true()[0]
-    describe = next(describe for (_, describe), hit in zip(problems, flags.row(index)) if hit)
-    raise MalformedDataError(f"{source}: row {index + first_row}: {describe(frame.row(index, named=True))}")
 
 
 def depth_snapshot(book: object, source: str) -> Snapshot:

@@ -36,6 +36,10 @@ class BinanceSpot(MarketClient):
     def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
         return self.rest.klines(_symbol(instrument), interval, start_us, end_us)
 
+    def pair(self, instrument: str) -> tuple[str, str]:
+        spec = self.rest.require_listed(_symbol(instrument))
+        return spec["baseAsset"], spec["quoteAsset"]
+
     def close(self) -> None:
         self.rest.close()
         self.dumps.close()

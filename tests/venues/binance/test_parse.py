@@ -59,6 +59,7 @@ def expected_frame(rows: list[dict], instrument: str) -> pl.DataFrame:
                 "time": [datetime.fromtimestamp(r["T"] / 1e6, timezone.utc) for r in rows],
                 "is_buyer_maker": [r["m"] for r in rows],
                 "is_best_match": [r["M"] for r in rows],
+                "contract_size": [None] * len(rows),
             },
             schema_overrides={"time": pl.Datetime("us", "UTC"), "instrument": pl.String},
         ).with_columns(pl.Series("time", [r["T"] for r in rows], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")))

@@ -63,6 +63,10 @@ class BinanceUsdm(PerpetualClient):
     def mark_band(self, instrument: str) -> tuple[float, float]:
         return self.rest.mark_band(_symbol(instrument))
 
+    def pair(self, instrument: str) -> tuple[str, str]:
+        spec = self.require_listed(instrument)
+        return spec["baseAsset"], spec["quoteAsset"]
+
     def close(self) -> None:
         self.rest.close()
         self.dumps.close()

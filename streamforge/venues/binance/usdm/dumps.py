@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from streamforge.venues.binance import parse as spot_parse
-from streamforge.venues.binance.archive import csv_chunks
+from streamforge.venues.archive import csv_chunks
 from streamforge.venues.binance.dumps import interval_s, name_match
 from streamforge.venues.binance.usdm import USDM, parse
 
