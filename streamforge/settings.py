@@ -86,7 +86,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_ARANGO_COMPRESSION", "none", "'deflate' compresses ArangoDB request bodies (about 4x smaller) and asks for compressed answers; needs ArangoDB 3.12 or later with authentication on (or --http.handle-content-encoding-for-unauthenticated-requests). 'none' sends plain JSON."),
         # --- partitions
         Setting("STREAMFORGE_START_DATE", "2024-01-01", "First date of the daily partitions."),
-        Setting("STREAMFORGE_PARTITIONS_PER_RUN", "7", "Most cells (date, instrument) one backfill run covers (BackfillPolicy.multi_run)."),
+        Setting("STREAMFORGE_PARTITIONS_PER_RUN", "50", "Most cells (date, instrument) one backfill run covers (BackfillPolicy.multi_run); a run holds one cell at a time, so this bounds run count, not memory (B8)."),
         Setting("STREAMFORGE_DEFAULT_INSTRUMENTS", "binance.spot.BTCUSDT,binance.spot.ETHUSDT,binance.spot.SOLUSDT", "Instruments the demo and `make dev` register (bare symbols mean Binance spot)."),
         # --- simulator
         Setting("STREAMFORGE_SIM_HOST", "127.0.0.1", "Address the simulator listens on."),

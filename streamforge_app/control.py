@@ -157,10 +157,17 @@ def backfill_targets(keys: list[str], assets: list[str]) -> list[dict[str, list[
     joined: dict[str, list[str]] = {}
     for asset in assets:
         found = dataset_of_asset(asset)
-        cells = [k for k in keys if found is None or found.exists_for(parse_instrument(parse_cell(k).instrument).market_id)]
+        cells = cells_of(asset, keys)
         if cells:
             (joined if found is not None and found.joins_spot else first)[asset] = cells
     return [launch for launch in (first, joined) if launch]
+
+
+def cells_of(asset: str, keys: list[str]) -> list[str]:
+    """The cells among `keys` whose instrument's market the asset's dataset exists for (all of them for an asset
+    that is not a dataset's)."""
+    found = dataset_of_asset(asset)
+    return [k for k in keys if found is None or found.exists_for(parse_instrument(parse_cell(k).instrument).market_id)]
 
 
 def backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
@@ -250,10 +257,14 @@ def status_table(instruments: list[str] | None = None, days: list[date] | None =
         cells = [c for c in cells if c.instrument in instruments]
     if days:
         cells = [c for c in cells if c.day in days]
-    table = Table("date", "instrument", *HISTORICAL_ASSETS, title="rows per asset and cell")
+    shown = [a for a in HISTORICAL_ASSETS if cells_of(a, [c.key for c in cells])]  # a spot universe: no perp columns
+    table = Table("date", title="rows per asset and cell")
+    table.add_column("instrument", no_wrap=True)
+    for asset in shown:
+        table.add_column(asset)
     for cell in cells:
         values = []
-        for asset in HISTORICAL_ASSETS:
+        for asset in shown:
             meta = _partition_metadata(inst, asset, cell.key)
             values.append("—" if meta is None else str(meta.get("rows", "?")))
         table.add_row(cell.day.isoformat(), cell.instrument, *values)
@@ -329,7 +340,7 @@ def train(names: list[str], start: str, end: str, days: int, url: str, console: 
     if not inst.has_dynamic_partition(UNIVERSES.name, windows[0].universe):
         inst.add_dynamic_partitions(UNIVERSES.name, [windows[0].universe])
     missing = [c.key for c in sorted({parse_cell(k) for keys in missing_upstream(inst, upstream).values() for k in keys})]
-    targets = {asset: missing for asset in HISTORICAL_ASSETS if missing}
+    targets = {asset: cells for asset in HISTORICAL_ASSETS if (cells := cells_of(asset, missing))}
     targets |= {dataset(name).asset: [training_key(w) for w in windows] for name in (GRAPHS, MODELS)}
     web = DagsterWebserver(url)
     backfill_id = web.launch_asset_backfill(
