@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from datetime import date, timedelta
@@ -191,6 +192,7 @@ def _case(instruments: list[str], first: date, days: int, per_run: int | None) -
             registered = time.monotonic() - started
             result = {"instruments": len(instruments), "register_s": round(registered, 1)}
             result |= backfill(stack, instruments, first, days)
+            print(f"B8 {days} day(s), {per_run or 'default'} cells per run: {result}", file=sys.stderr, flush=True)
             page = partitions_page_s(stack.webserver_url, ASSET) if days > 1 else None
         return result, page
     finally:
@@ -219,7 +221,6 @@ def run() -> dict:
 
 if __name__ == "__main__":
     import json
-    import sys
 
     if sys.argv[1:] == ["one-day"]:  # a quick look at the first case alone
         print(json.dumps(_case(universe(SIZE, FIRST_DAY, FIRST_DAY + timedelta(days=DAYS - 1)), FIRST_DAY, 1, None)[0], indent=1))
