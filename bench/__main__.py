@@ -25,19 +25,26 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BENCHMARKS = {
     "b1_kafka_io": "B1 Kafka IO path: IO manager codec vs one JSON message per trade vs raw Arrow batches",
-    "b2_one_day": "B2 one BTCUSDT day (2025 volume) from the dump file through trades → store → candles",
+    "b2_one_day": "B2 one BTCUSDT day (2025 volume) from the dump file through trades → store → candles; one OKX BTC-USDT day from its two UTC+8 files",
     "b3_candles": "B3 candle aggregation vs pandas resample on the same 1.5M trades",
     "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
-    "b5_gnn": "B5 graph build and GNN training, 3 symbols × 30 days of 5-minute candles",
+    "b5_gnn": "B5 GNN platform: s/epoch and peak memory at 3, 50 and 200 instruments × 30 days (mini-batch vs full graph), and the walk-forward leaderboard of the simulated market",
     "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
     "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 instruments: coalesced pushes vs no coalescing",
+    "b8_backfill_scale": "B8 backfills at universe scale: 200 instruments × 1 day and × 30 days through the webserver and daemon, run sizes vs 7 cells per run, memory of the Dagster processes, the partitions page in Chromium",
     "b9_live_scale": "B9 live at market scale: 200-asset universe through loader shards, sped up until they fall behind (p99 receive → ack, loss, CPU per shard; receive-only baseline), and Kafka → store lag and run rate beside the Dagster daemon",
     "b10_arango_store": "B10 one BTCUSDT day written to and read from the ArangoDB store (client side always, the server when STREAMFORGE_ARANGO_URL is set) vs the embedded store",
     "b11_sim_universe": "B11 simulator: one day of the 200-asset universe (every listed symbol) at volume 1.0 and 0.01, vs drawing its random numbers alone",
+    "b12_cross_venue": "B12 cross-venue view: 10 assets × 2 venues × 30 days lined up per 5-minute interval with the lead-lag, vs reading its inputs",
 }
 
 
-def run_one(name: str, timeout_s: float = 1800) -> dict:
+# The scale cases of B5 train a 200-instrument universe to early stopping: longer than the others' default.
+TIMEOUTS_S = {"b5_gnn": 3 * 3600}
+
+
+def run_one(name: str, timeout_s: float | None = None) -> dict:
+    timeout_s = timeout_s or TIMEOUTS_S.get(name, 1800)
     started, at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     code = f"import json, bench.{name} as b; print('\\n@@RESULT@@' + json.dumps(b.run(), default=str))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)

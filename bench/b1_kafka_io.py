@@ -35,6 +35,7 @@ from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config, max_message_bytes
 from streamforge.bus.frames import publish_frame, read_ranges
 from streamforge.bus.publisher import producer_settings
+from streamforge.catalog import TRADES
 from streamforge.bus.topics import ensure_topics, topic
 from streamforge.schemas import AGG_TRADE
 from streamforge.sim.market import Market
@@ -82,7 +83,7 @@ def _mb(frame: pl.DataFrame) -> float:
 
 
 def _fresh_topic(config: dict, name: str) -> str:
-    spec = dataclasses.replace(topic("aggtrades"), name=f"bench.{name}", partitions=1)
+    spec = dataclasses.replace(topic(TRADES), name=f"bench.{name}", partitions=1)
     ensure_topics(config, (spec,))
     return spec.name
 

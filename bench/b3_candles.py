@@ -49,6 +49,7 @@ def synthetic_trades(n: int, seed: int = 3) -> pl.DataFrame:
             "time": times,
             "is_buyer_maker": rng.random(n) < 0.5,
             "is_best_match": True,
+            "contract_size": None,
         }
     ).with_columns(pl.col("time").cast(pl.Datetime("us", "UTC")))
 

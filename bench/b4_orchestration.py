@@ -19,7 +19,7 @@ HEADLINE = (
     Figure("backfill of 3 symbols × 7 days via the daemon, s", "streamforge_multi_run_7.wall_s",
            "baseline_one_partition_per_run.wall_s", "one partition per run", goal=120),
 )
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
 START, END = "2025-01-01", "2025-01-07"
 
 
@@ -31,9 +31,9 @@ def backfill_once(partitions_per_run: int) -> dict:
     # Read by the code location the webserver and daemon load (streamforge_assets/partitions.py).
     os.environ["STREAMFORGE_PARTITIONS_PER_RUN"] = str(partitions_per_run)
     with Stack(home=home, sim_env={"STREAMFORGE_SIM_VOLUME": "0.01"}) as stack:
-        control.add_symbols(SYMBOLS, validate=True)
+        control.add_instruments(INSTRUMENTS, validate=True)
         started = time.monotonic()
-        ok = control.backfill(SYMBOLS, START, END, [], stack.webserver_url, Console(quiet=True))
+        ok = control.backfill(INSTRUMENTS, START, END, [], stack.webserver_url, Console(quiet=True))
         wall = time.monotonic() - started
         runs = control.instance().get_runs(dg.RunsFilter(tags={"dagster/backfill": _latest_backfill_id()}))
     return {"succeeded": ok, "wall_s": round(wall, 1), "runs_launched": len(runs), "partitions": 21}

@@ -126,7 +126,7 @@ def _publish(bootstrap: str, prefix: str, rate: float, seconds: float, warm, cou
                 {"instrument": instrument, "agg_id": agg_id, "price": float(prices[i]), "qty": float(qtys[i]),
                  "first_trade_id": agg_id, "last_trade_id": agg_id,
                  "time": end - int(TICK_S * 1e6 * (per_tick - 1 - i) / per_tick), "is_buyer_maker": bool(makers[i]),
-                 "is_best_match": True}
+                 "is_best_match": True, "contract_size": None}
                 for i, agg_id in enumerate(ids)
             ]
         send_rows(producer, spec, rows, AGG_TRADE.time_column)

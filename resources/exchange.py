@@ -15,7 +15,10 @@ from pydantic import PrivateAttr
 
 from streamforge import venues
 from streamforge.catalog import Cell
-from streamforge.venues.market import MarketClient
+from streamforge.cross_venue import Identity
+from streamforge.errors import ConfigError
+from streamforge.instruments import market_of, parse_instrument
+from streamforge.venues.market import MarketClient, PerpetualClient
 
 
 class ExchangeResource(dg.ConfigurableResource):
@@ -27,6 +30,13 @@ class ExchangeResource(dg.ConfigurableResource):
         if self._clients is None:
             self._clients = venues.Clients(self.urls, Path(self.cache_dir))
         return self._clients.of(instrument)
+
+    def perpetual(self, instrument: str) -> PerpetualClient:
+        """The client of a perpetual's market; a ConfigError naming the instrument when its market has none."""
+        client = self.market(instrument)
+        if not isinstance(client, PerpetualClient):
+            raise ConfigError(f"{instrument} is not a perpetual: it has no mark price, funding or open interest")
+        return client
 
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The day's aggregate trades, from the verified dump file or else REST, with where they came from."""
@@ -42,3 +52,9 @@ class ExchangeResource(dg.ConfigurableResource):
 
     def klines_day(self, cell: Cell, interval: str) -> pl.DataFrame:
         return self.market(cell.instrument).klines_day(cell, interval)
+
+    def identity(self, instrument: str) -> Identity:
+        """Venue, currencies and market kind: what makes instruments of two venues the same asset."""
+        parsed, market = parse_instrument(instrument), market_of(instrument)
+        base, quote = self.market(instrument).pair(instrument)
+        return Identity(parsed.venue, base, quote, market.kind)

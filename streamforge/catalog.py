@@ -20,13 +20,35 @@ from datetime import date
 
 from streamforge import settings
 from streamforge.errors import ConfigError
-from streamforge.instruments import Instrument, parse_instrument
-from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, CANDLE, DEPTH_UPDATE, GRAPH_EDGE, GRAPH_NODE, KLINE, Record
+from streamforge.instruments import PERPETUAL_MARKETS, Instrument, parse_instrument
+from streamforge.schemas import (
+    AGG_TRADE,
+    BASIS,
+    BOOK_SNAPSHOT,
+    CANDLE,
+    VENUE_ALIGNMENT,
+    DEPTH_UPDATE,
+    FUNDING_RATE,
+    GRAPH_EDGE,
+    GRAPH_NODE,
+    KLINE,
+    TOP_OF_BOOK,
+    LIQUIDATION,
+    MARK_PRICE,
+    OPEN_INTEREST,
+    PRICE_KLINE,
+    Record,
+)
 
 # Dataset names: the only spelling of each outside this module (tests/test_catalog.py checks that).
 TRADES, CANDLES_1M, CANDLES_5M = "trades", "candles_1m", "candles_5m"
 LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, DEADLETTER = "live_trades", "live_klines_1m", "depth", "book", "deadletter"
 GRAPH_NODES, GRAPH_EDGES, GRAPHS, MODELS = "graph_nodes", "graph_edges", "graphs", "models"
+LEADERBOARD, UNIVERSE_MEMBERS = "leaderboard", "universe_members"
+MARK_PRICE_1M, INDEX_PRICE_1M, FUNDING, OPEN_INTEREST_5M = "mark_price_1m", "index_price_1m", "funding", "open_interest_5m"
+BASIS_5M = "basis_5m"
+LIVE_MARK_PRICE, LIVE_LIQUIDATIONS = "live_mark_price", "live_liquidations"
+CROSS_VENUE_VIEW, TOP = "cross_venue", "bbo"
 
 # Names of the two dimensions of a cell, as the Dagster partitions call them.
 DATE_DIMENSION, INSTRUMENT_DIMENSION = "date", "instrument"
@@ -53,6 +75,7 @@ class Dataset:
     live: bool = False  # written by the live loader rather than by historical assets
     persisted: bool = False
     markets: frozenset[str] | None = None
+    joins_spot: bool = False  # reads the stored cells of the perpetual's spot instrument as well as its own
 
     @property
     def asset_path(self) -> list[str]:
@@ -67,6 +90,14 @@ class Dataset:
 
     def exists_for(self, market_id: str) -> bool:
         return self.markets is None or market_id in self.markets
+
+    def require_for(self, instrument: str) -> None:
+        """A ConfigError naming the dataset and its markets when `instrument`'s market has no such data."""
+        market_id = parse_instrument(instrument).market_id
+        if not self.exists_for(market_id):
+            raise ConfigError(
+                f"{self.name} does not exist for {instrument}: it exists only for {', '.join(sorted(self.markets))}"
+            )
 
     def topic_name(self, prefix: str | None = None) -> str:
         if self.topic is None:
@@ -88,6 +119,29 @@ def _candles(name: str, interval: str) -> Dataset:
     )
 
 
+# OKX's swaps publish their funding-rate history (okx.md), but okx.md documents no mark or index candles, open
+# interest, mark-price stream or liquidations for them: those datasets exist for the perpetual markets that serve them.
+MARK_AND_OPEN_INTEREST_MARKETS = PERPETUAL_MARKETS - {"okx.swap"}
+
+
+def _perpetual(
+    name: str, record: Record, description: str, interval: str | None = None, markets: frozenset[str] = MARK_AND_OPEN_INTEREST_MARKETS,
+    **more,
+) -> Dataset:
+    return Dataset(
+        name=name,
+        record=record,
+        description=description,
+        topic=name.replace("_", "-"),
+        collection=name,
+        asset=name,
+        interval=interval,
+        persisted=True,
+        markets=markets,
+        **more,
+    )
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in [
@@ -102,6 +156,18 @@ DATASETS: dict[str, Dataset] = {
         ),
         _candles(CANDLES_1M, "1m"),
         _candles(CANDLES_5M, "5m"),
+        _perpetual(
+            MARK_PRICE_1M, PRICE_KLINE, "The exchange's 1-minute mark-price klines of a perpetual (what it liquidates "
+            "and prices unrealised profit by).", "1m",
+        ),
+        _perpetual(INDEX_PRICE_1M, PRICE_KLINE, "The exchange's 1-minute index-price klines of a perpetual (its "
+                   "underlying's spot price across venues).", "1m"),
+        _perpetual(FUNDING, FUNDING_RATE, "The funding settlements of a perpetual's day, every funding interval of "
+                   "its own (8 or 4 hours) from 00:00 UTC.", markets=PERPETUAL_MARKETS),
+        _perpetual(OPEN_INTEREST_5M, OPEN_INTEREST, "A perpetual's open interest every 5 minutes, where the exchange "
+                   "serves it (the latest month only).", "5m"),
+        _perpetual(BASIS_5M, BASIS, "Each perpetual beside its spot instrument every 5 minutes: basis (perp − spot, "
+                   "and in bps), mark and index price, funding rate, open interest.", "5m", joins_spot=True),
         Dataset(
             name=LIVE_TRADES,
             record=AGG_TRADE,
@@ -120,6 +186,24 @@ DATASETS: dict[str, Dataset] = {
             live=True,
         ),
         Dataset(
+            name=LIVE_MARK_PRICE,
+            record=MARK_PRICE,
+            description="Perpetuals' mark and index prices and the funding rate they head for, every second, from the "
+            "live WebSocket loader.",
+            topic="live-mark-price",
+            live=True,
+            markets=MARK_AND_OPEN_INTEREST_MARKETS,
+        ),
+        Dataset(
+            name=LIVE_LIQUIDATIONS,
+            record=LIQUIDATION,
+            description="Perpetuals' forced orders from the live WebSocket loader (the venue's sample: at most one per "
+            "instrument a second).",
+            topic="live-liquidations",
+            live=True,
+            markets=MARK_AND_OPEN_INTEREST_MARKETS,
+        ),
+        Dataset(
             name=DEPTH,
             record=DEPTH_UPDATE,
             description="Order-book diffs as the venue sent them, without duplicates.",
@@ -134,11 +218,26 @@ DATASETS: dict[str, Dataset] = {
             live=True,
         ),
         Dataset(
+            name=TOP,
+            record=TOP_OF_BOOK,
+            description="The best bid and ask tick by tick, where the venue pushes them (OKX bbo-tbt).",
+            topic="bbo",
+            live=True,
+        ),
+        Dataset(
             name=DEADLETTER,
             record=None,
             description="Raw messages that could not be parsed, with the reason in the headers.",
             topic="deadletter",
             live=True,
+        ),
+        Dataset(
+            name=CROSS_VENUE_VIEW,
+            record=VENUE_ALIGNMENT,
+            description="The instrument against the same asset on other venues, per 5-minute interval: price "
+            "difference in bps, volume share, lead-lag (built from the stored trades of every venue).",
+            collection="cross_venue",
+            asset="cross_venue",
         ),
         Dataset(
             name=GRAPH_NODES,
@@ -166,12 +265,28 @@ DATASETS: dict[str, Dataset] = {
             collection="models",
             asset="model",
         ),
+        Dataset(
+            name=LEADERBOARD,
+            record=None,
+            description="One document per (model, evaluation date, instrument set): its walk-forward forecasts of "
+            "the date for every seed; the asset evaluates one model on one date.",
+            collection="leaderboard",
+            asset="leaderboard",
+        ),
+        Dataset(
+            name=UNIVERSE_MEMBERS,
+            record=None,
+            description="One document per named instrument set too long to spell in a partition key: its members.",
+            collection="universe_members",
+        ),
     ]
 }
 
-# The historical graph of one cell, in lineage order: what `streamforge backfill` and `status` cover by default.
+# The historical graph of one cell, in lineage order: what `streamforge backfill` and `status` cover by default. The
+# first three exist for every market (the training window reads them); the others for the markets they name.
 HISTORICAL = (TRADES, CANDLES_1M, CANDLES_5M)
 CANDLES = tuple(name for name in HISTORICAL if DATASETS[name].interval)
+PERPETUAL_HISTORICAL = (MARK_PRICE_1M, INDEX_PRICE_1M, FUNDING, OPEN_INTEREST_5M, BASIS_5M)
 
 
 def dataset(name: str) -> Dataset:
@@ -181,15 +296,26 @@ def dataset(name: str) -> Dataset:
         raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
 
 
+def dataset_of_asset(asset: str) -> Dataset | None:
+    """The dataset an asset key (`candles_1m`, `arangodb/candles_1m`) materialises or persists; None for others."""
+    return next((d for d in DATASETS.values() if asset in (d.asset, d.store_asset)), None)
+
+
 def topic_datasets() -> list[Dataset]:
     return [d for d in DATASETS.values() if d.topic]
 
 
-def historical_assets() -> list[str]:
-    """Asset keys of the historical graph of a cell: the Kafka-borne assets, then the store assets below them."""
-    kafka = [DATASETS[n].asset for n in HISTORICAL]
-    stored = [DATASETS[n].store_asset for n in HISTORICAL]
-    return [a for a in kafka + stored if a]
+def historical_datasets(market_id: str | None = None) -> list[Dataset]:
+    """The historical datasets of a cell of `market_id` (of every market when None), in lineage order."""
+    found = [DATASETS[n] for n in HISTORICAL + PERPETUAL_HISTORICAL]
+    return [d for d in found if market_id is None or d.exists_for(market_id)]
+
+
+def historical_assets(market_id: str | None = None) -> list[str]:
+    """Asset keys of the historical graph of a cell of `market_id` (every market's when None): the Kafka-borne
+    assets, then the store assets below them."""
+    found = historical_datasets(market_id)
+    return [a for a in [d.asset for d in found] + [d.store_asset for d in found] if a]
 
 
 # --- cells ---------------------------------------------------------------------------------------------------------
@@ -211,6 +337,15 @@ def cell_key(instrument: str | Instrument, day: date) -> str:
     """`2025-01-02|binance.spot.BTCUSDT`: the partition key of the cell in Dagster, Kafka headers and the store."""
     text = instrument.id if isinstance(instrument, Instrument) else instrument
     return f"{day.isoformat()}{CELL_SEPARATOR}{text}"
+
+
+def is_cell(key: str) -> bool:
+    """Whether `key` is a cell key (an instance's history may hold keys from before instruments)."""
+    try:
+        parse_cell(key)
+    except ConfigError:
+        return False
+    return True
 
 
 def parse_cell(key: str) -> Cell:

@@ -1,4 +1,4 @@
-"""Data-quality checks on trades and candles, as pure functions (the Dagster asset checks call them).
+"""Data-quality checks on trades, candles and a perpetual's funding and prices, as pure functions (the Dagster asset checks call them).
 
 Each returns a ``CheckOutcome``: whether it passed, one sentence a person can act on (naming the ids or times that
 are wrong), and metadata with the numbers behind it. A frame may hold several instruments; every check then runs per
@@ -16,7 +16,7 @@ import polars as pl
 
 from streamforge.candles import candles_per_day, interval_us
 from streamforge.dates import day_bounds_us
-from streamforge.schemas import INSTRUMENT
+from streamforge.schemas import INSTRUMENT, KLINE
 
 _SHOWN = 5  # ids, times or rows quoted in a description / metadata list
 
@@ -28,12 +28,16 @@ class CheckOutcome:
     metadata: dict = field(default_factory=dict)
 
 
-def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None = None) -> CheckOutcome:
-    """Aggregate trades of a day are complete: agg ids contiguous, no duplicates, all inside the day, and continuing
-    the previous day's last agg id when it is known.
+def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None = None, contiguous: bool = True) -> CheckOutcome:
+    """A day's trades are complete as far as the venue's ids can tell: no duplicates, all inside the day, ids that
+    continue the previous day's last one when it is known, and either
 
-    Also checks the raw trade ids each aggregate covers: ``first_trade_id <= last_trade_id`` and each aggregate starts
-    right after the previous one ends, since trade counts (and so candles) are built from them.
+    - ``contiguous`` ids (Binance's aggregate trade ids): none missing, the first right after ``prev_last_id``, and
+      the raw trade ids each aggregate covers continuing one another (``first_trade_id <= last_trade_id``, each
+      aggregate starting right after the previous one ends), since trade counts (and so candles) are built from them;
+    - or merely increasing ids (OKX's trade ids, ordered but not documented contiguous): ids in the order of time,
+      the first above ``prev_last_id``; gaps are counted in the metadata, not failed on.
+
     ``prev_last_id`` applies to every instrument; pass frames of one instrument when it is known.
     """
     day_start, day_end = day_bounds_us(day)
@@ -51,35 +55,45 @@ def trades_contiguous(trades: pl.DataFrame, day: date, prev_last_id: int | None 
         outside = t.filter((time_us < day_start) | (time_us >= day_end))["agg_id"]
         bad_ranges = t.filter(pl.col("first_trade_id") > pl.col("last_trade_id"))["agg_id"]
         raw_breaks = t.filter(pl.col("first_trade_id") != pl.col("last_trade_id").shift(1) + 1)["agg_id"]
+        back_in_time = t.filter(pl.col("time") < pl.col("time").shift(1))["agg_id"]
         md = {
             "rows": t.height,
+            "ids": "contiguous" if contiguous else "increasing",
             "first_agg_id": ids[0],
             "last_agg_id": ids[-1],
             "missing_ids": int(ids[-1] - ids[0] + 1 - unique.len()),
             "first_missing_ids": missing,
+            "id_gaps": gaps.height,
             "duplicated_ids": counts.height,
             "first_duplicated_ids": counts["agg_id"].head(_SHOWN).to_list(),
             "outside_day": outside.len(),
+            "ids_back_in_time": back_in_time.len(),
             "bad_trade_id_ranges": bad_ranges.len(),
             "raw_trade_id_breaks": raw_breaks.len(),
             "raw_trades": int((t["last_trade_id"] - t["first_trade_id"] + 1).sum()),
             "prev_last_id": prev_last_id,
         }
         problems = []
-        if prev_last_id is not None and ids[0] != prev_last_id + 1:
-            problems.append(f"first agg id {ids[0]} does not follow the previous day's last id {prev_last_id}")
-        if md["missing_ids"]:
-            problems.append(f"{md['missing_ids']} agg ids missing, first {missing}")
+        if contiguous:
+            if prev_last_id is not None and ids[0] != prev_last_id + 1:
+                problems.append(f"first agg id {ids[0]} does not follow the previous day's last id {prev_last_id}")
+            if md["missing_ids"]:
+                problems.append(f"{md['missing_ids']} agg ids missing, first {missing}")
+        elif prev_last_id is not None and ids[0] <= prev_last_id:
+            problems.append(f"first trade id {ids[0]} is not above the previous day's last id {prev_last_id}")
         if counts.height:
             problems.append(f"{counts.height} agg ids duplicated, first {md['first_duplicated_ids']}")
         if outside.len():
             problems.append(f"{outside.len()} trades outside {day}, agg ids {outside.head(_SHOWN).to_list()}")
         if bad_ranges.len():
             problems.append(f"first_trade_id > last_trade_id at agg ids {bad_ranges.head(_SHOWN).to_list()}")
-        if raw_breaks.len():
+        if contiguous and raw_breaks.len():
             shown = raw_breaks.head(_SHOWN).to_list()
             problems.append(f"raw trade ids do not continue the previous aggregate at agg ids {shown}")
-        return _outcome(problems, f"{t.height} trades, agg ids {ids[0]}..{ids[-1]} contiguous", md)
+        if not contiguous and back_in_time.len():
+            problems.append(f"trade ids out of time order (earlier than the id before) at {back_in_time.head(_SHOWN).to_list()}")
+        kind = "contiguous" if contiguous else f"increasing with time ({gaps.height} gaps, which the venue allows)"
+        return _outcome(problems, f"{t.height} trades, agg ids {ids[0]}..{ids[-1]} {kind}", md)
 
     return _per_instrument(trades, check)
 
@@ -225,15 +239,21 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
 
     A kline missing at the exchange is "no data" (a gap: downtime or maintenance), not a mismatch, as long as our
     candle there is a zero-volume one ("no trades"); a missing kline where we saw trades, or a missing candle, is one.
+    A field the venue does not publish (null in its klines: OKX has no trade count or taker volumes) is not compared,
+    and the metadata names it.
     """
 
     def check(pair: pl.DataFrame) -> CheckOutcome:
         has_candle, has_kline = pl.col("in_candles").is_not_null(), pl.col("in_klines").is_not_null()
         gap = has_candle & ~has_kline & (pl.col("trade_count") == 0)
-        differs = {f: pl.col(f) != pl.col(f"{f}_k") for f in _EXACT_FIELDS} | {
+        # A field the venue does not publish (null in its kline: OKX's trade count and taker volumes) is not compared.
+        published = {f: pl.col(f"{f}_k").is_not_null() for f in KLINE.nullable}
+        differs = {f: (pl.col(f) != pl.col(f"{f}_k")) & published.get(f, True) for f in _EXACT_FIELDS} | {
             f: _volumes_differ(pl.col(f), pl.col(f"{f}_k"), pl.max_horizontal("trade_count", "trade_count_k"))
+            & published.get(f, True)
             for f in _VOLUME_FIELDS
         }
+        unpublished = sorted(f for f in KLINE.nullable if pair.filter(has_kline)[f"{f}_k"].null_count())
         flagged = pair.with_columns(
             gap=gap,
             missing=~gap & (~has_candle | ~has_kline),
@@ -250,6 +270,7 @@ def candles_match_klines(candles: pl.DataFrame, klines: pl.DataFrame) -> CheckOu
             "mismatching_rows": bad.height,
             **{f"{f}_mismatches": int(flagged[f"{f}_differs"].sum()) for f in differs},
             "first_mismatches": [_describe(r, differs) for r in bad.head(_SHOWN).iter_rows(named=True)],
+            "not_published_by_the_venue": sorted(unpublished),
         }
         problems = []
         if bad.height:
@@ -361,3 +382,105 @@ def _per_instrument(frame: pl.DataFrame, check: Callable[[pl.DataFrame], CheckOu
         "by_instrument": {s: o.metadata for s, o in outcomes.items()},
     }
     return CheckOutcome(not failed, description, metadata)
+
+
+# --- perpetuals -------------------------------------------------------------------------------------------------------
+# * Funding on schedule: a day holds one settlement per funding interval, at the interval's end on the grid from
+#   00:00 UTC, with the interval each row says it ends (it varies per symbol and over time). Binance's fundingTime can
+#   lie a few ms past the hour, so a settlement within FUNDING_TOLERANCE_US of its instant counts as on time.
+# * Mark within the band: every 1-minute mark price lies within the exchange's band around the index of the same
+#   minute (the PERCENT_PRICE multipliers of its exchangeInfo): a mark outside it is a feed or parse error.
+# * A full day of price klines: one kline per minute of the day, on the grid, low ≤ open, close ≤ high.
+
+FUNDING_TOLERANCE_US = 1_000_000
+_HOUR_US = 3_600_000_000
+
+
+def funding_on_schedule(funding: pl.DataFrame, day: date, default_hours: int) -> CheckOutcome:
+    """One settlement per funding interval of `day` at its expected instant (`default_hours` when the day has no
+    rows to say its interval)."""
+    start, end = day_bounds_us(day)
+    rows = funding.sort("funding_time")
+    times = rows["funding_time"].dt.epoch("us").to_list()
+    hours = rows["funding_interval_hours"].to_list() or [default_hours]
+    interval = hours[-1] * _HOUR_US
+    expected = list(range(start, end, interval)) if len(set(hours)) == 1 else sorted(
+        {t - t % (h * _HOUR_US) for t, h in zip(times, hours)}
+    )
+    on_time = {e: [t for t in times if e <= t < e + FUNDING_TOLERANCE_US] for e in expected}
+    missing = [e for e, found in on_time.items() if not found]
+    doubled = [e for e, found in on_time.items() if len(found) > 1]
+    stray = [t for t in times if not any(e <= t < e + FUNDING_TOLERANCE_US for e in expected)]
+    md = {
+        "settlements": len(times),
+        "expected": len(expected),
+        "interval_hours": sorted(set(hours)),
+        "first_missing": _times(missing),
+        "first_doubled": _times(doubled),
+        "first_off_schedule": _times(stray),
+    }
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} funding settlements missing, first at {md['first_missing']}")
+    if doubled:
+        problems.append(f"{len(doubled)} funding intervals settled more than once, first at {md['first_doubled']}")
+    if stray:
+        problems.append(f"{len(stray)} settlements off the {hours[-1]}-hour schedule, first at {md['first_off_schedule']}")
+    return _outcome(problems, f"{len(times)} settlements, one per {'/'.join(map(str, sorted(set(hours))))}-hour interval", md)
+
+
+def price_klines_complete(klines: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
+    """A full day of klines on the interval grid, each with low ≤ open, close ≤ high."""
+    step, start = interval_us(interval), day_bounds_us(day)[0]
+    opens = klines["open_time"].dt.epoch("us")
+    off_grid = klines.filter((opens - start) % step != 0).height
+    bad = klines.filter(
+        (pl.col("low") > pl.min_horizontal("open", "close")) | (pl.col("high") < pl.max_horizontal("open", "close"))
+    )
+    expected = candles_per_day(interval)
+    md = {"klines": klines.height, "expected": expected, "off_grid": off_grid, "bad_ohlc": bad.height,
+          "first_bad": _times(bad["open_time"].dt.epoch("us"))}
+    problems = []
+    if opens.n_unique() != expected or klines.height != expected:
+        problems.append(f"{klines.height} klines ({opens.n_unique()} distinct), a day has {expected}")
+    if off_grid:
+        problems.append(f"{off_grid} klines off the {interval} grid")
+    if bad.height:
+        problems.append(f"{bad.height} klines with low/high not around open and close, first at {md['first_bad']}")
+    return _outcome(problems, f"{klines.height} {interval} klines, a full day", md)
+
+
+def mark_within_band(mark: pl.DataFrame, index: pl.DataFrame, band: tuple[float, float]) -> CheckOutcome:
+    """Each minute's mark close within [down × index close, up × index close] of the same minute."""
+    down, up = band
+    pair = mark.select("open_time", mark="close").join(index.select("open_time", index="close"), on="open_time", how="full", coalesce=True)
+    unpaired = pair.filter(pl.col("mark").is_null() | pl.col("index").is_null())
+    ratio = pl.col("mark") / pl.col("index")
+    outside = pair.drop_nulls().filter((ratio < down) | (ratio > up)).sort("open_time")
+    ratios = pair.drop_nulls().select(ratio.alias("r"))["r"]
+    md = {
+        "minutes": pair.height,
+        "band": [down, up],
+        "unpaired_minutes": unpaired.height,
+        "outside": outside.height,
+        "first_outside": [
+            {"time": t.isoformat(), "mark": m, "index": i} for t, m, i in outside.head(_SHOWN).iter_rows()
+        ],
+        "lowest_ratio": None if ratios.is_empty() else float(ratios.min()),
+        "highest_ratio": None if ratios.is_empty() else float(ratios.max()),
+    }
+    problems = []
+    if unpaired.height:
+        problems.append(f"{unpaired.height} minutes have a mark price or an index price but not both")
+    if outside.height:
+        problems.append(f"{outside.height} mark prices outside [{down:g}, {up:g}] × index, first: {md['first_outside'][:2]}")
+    return _outcome(problems, f"{pair.height} mark prices within [{down:g}, {up:g}] × index", md)
+
+
+def basis_complete(frame: pl.DataFrame, interval: str, day: date) -> CheckOutcome:
+    """One basis row per interval of the day, each interval once."""
+    expected = candles_per_day(interval)
+    distinct = frame["open_time"].n_unique()
+    md = {"rows": frame.height, "distinct_intervals": distinct, "expected": expected}
+    problems = [] if frame.height == distinct == expected else [f"{frame.height} rows for {distinct} intervals, a day has {expected}"]
+    return _outcome(problems, f"{frame.height} {interval} intervals beside their spot instrument", md)

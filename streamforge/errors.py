@@ -69,3 +69,11 @@ class InsufficientDataError(ConfigError):
 
 class FeatureSetMismatchError(StreamForgeError):
     """A saved model was trained on a feature set that differs from the current code's; the message names the difference."""
+
+
+class InSampleError(StreamForgeError):
+    """A forecast was asked for a day the model was trained, validated or tested on: its score there is not an
+    out-of-sample forecast."""
+class NotAvailableError(ExchangeError):
+    """The exchange does not serve the data asked for (a day before the reach of an endpoint, a dataset a market does
+    not have); the message says from when, or where, it is available."""

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from streamforge.errors import ConfigError
 
 SPOT, PERPETUAL = "spot", "perpetual"
+# What a market promises of its trade ids (the `trades` asset checks exactly that): Binance's aggregate trade ids are
+# contiguous per symbol; OKX only orders its trade ids (it pages by them) and documents no contiguity.
+CONTIGUOUS, INCREASING = "contiguous", "increasing"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Market:
     client: str  # "module:class" of its `streamforge.venues.market.MarketClient`, imported when first used
     feed: str  # "module:class" of its `streamforge.live.feed.Feed` (the live streams), imported when first used
     url_settings: tuple[str, str, str]  # the settings naming its REST, dump-file and WebSocket base URLs
+    trade_ids: str = CONTIGUOUS
+    spot: str | None = None  # perpetuals: the market whose instrument of the same symbol is its spot (the basis)
 
     @property
     def id(self) -> str:
@@ -49,8 +54,26 @@ MARKETS: dict[str, Market] = {
             "streamforge.venues.binance.live:BinanceSpotFeed",
             ("STREAMFORGE_REST_URL", "STREAMFORGE_DUMP_URL", "STREAMFORGE_WS_URL"),
         ),
+        Market(
+            "binance", "usdm", PERPETUAL, "Binance USD-M perpetual futures", r"[A-Z0-9]{2,20}",
+            "streamforge.venues.binance.usdm.client:BinanceUsdm", "streamforge.venues.binance.usdm.live:BinanceUsdmFeed",
+            ("STREAMFORGE_USDM_REST_URL", "STREAMFORGE_USDM_DUMP_URL", "STREAMFORGE_USDM_WS_URL"),
+            spot="binance.spot",
+        ),
+        *(
+            Market(
+                "okx", name, kind, description, pattern, f"streamforge.venues.okx.client:{cls}",
+                "streamforge.venues.okx.live:OkxFeed",
+                ("STREAMFORGE_OKX_REST_URL", "STREAMFORGE_OKX_FILES_URL", "STREAMFORGE_OKX_WS_URL"), INCREASING,
+            )
+            for name, kind, description, pattern, cls in (
+                ("spot", SPOT, "OKX spot", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}", "OkxSpot"),
+                ("swap", PERPETUAL, "OKX perpetual swap", r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}-SWAP", "OkxSwap"),
+            )
+        ),
     ]
 }
+PERPETUAL_MARKETS = frozenset(m.id for m in MARKETS.values() if m.kind == PERPETUAL)
 DEFAULT_MARKET = "binance.spot"
 
 _FORM = re.compile(r"(?P<venue>[a-z][a-z0-9]*)\.(?P<market>[a-z][a-z0-9]*)\.(?P<symbol>[A-Z0-9][A-Z0-9-]{0,39})")
@@ -125,3 +148,13 @@ def instrument_id(name: str, default_market: str = DEFAULT_MARKET) -> str:
 
 def market_of(instrument_id: str) -> Market:
     return MARKETS[parse_instrument(instrument_id).market_id]
+
+
+def spot_of(instrument_id: str) -> str:
+    """The spot instrument a perpetual is compared with (same symbol on its market's `spot` market); a ConfigError
+    for an instrument that is not a perpetual."""
+    instrument = parse_instrument(instrument_id)
+    market = MARKETS[instrument.market_id]
+    if market.spot is None:
+        raise ConfigError(f"{instrument_id} is not a perpetual: it has no spot instrument to compare with")
+    return f"{market.spot}.{instrument.symbol}"

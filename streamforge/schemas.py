@@ -104,33 +104,40 @@ _KLINE_COLUMNS = (
     _c("taker_buy_quote_volume", pa.float64(), "Quote volume of trades whose taker was the buyer."),
 )
 
+# Version 3 added `contract_size`: OKX swaps count contracts, and a trade's base quantity is contracts × ctVal; the
+# factor is kept in every row, so the venue's own number is recoverable and a ctVal change shows in the data.
 AGG_TRADE = Record(
     name="agg_trade",
-    version=2,
-    description="Aggregate trade: fills of one taker order at one price (Binance aggTrade).",
+    version=3,
+    description="A trade as the venue reports it: Binance's aggregate trade (fills of one taker order at one price), "
+    "an OKX trade.",
     columns=(
         _INSTRUMENT,
-        _c("agg_id", pa.int64(), "Aggregate trade id, contiguous per instrument."),
+        _c("agg_id", pa.int64(), "The venue's trade id: Binance's aggregate trade id (contiguous), OKX's tradeId (increasing)."),
         _c("price", pa.float64(), "Trade price."),
-        _c("qty", pa.float64(), "Base-asset quantity."),
+        _c("qty", pa.float64(), "Base-asset quantity (contracts × contract_size where the venue counts contracts)."),
         _c("first_trade_id", pa.int64(), "First raw trade id in the aggregate."),
         _c("last_trade_id", pa.int64(), "Last raw trade id in the aggregate."),
         _c("time", TIME, "Trade time."),
         _c("is_buyer_maker", pa.bool_(), "True when the buyer was the maker (the taker sold)."),
         _c("is_best_match", pa.bool_(), "Binance spot's 'was the trade the best price match' flag; null where the venue has none."),
+        _c("contract_size", pa.float64(), "Base units per contract (OKX ctVal) where the venue counts contracts: qty = the venue's size × this; null where it counts the base asset."),
     ),
     key=("instrument", "agg_id"),
     time_column="time",
-    nullable=frozenset({"is_best_match"}),
+    nullable=frozenset({"is_best_match", "contract_size"}),
 )
 
+# Version 3 made the trade count and taker volumes nullable: OKX's candles carry neither, and a value the venue does
+# not publish is null rather than made up (the candle check compares what the venue gives).
 KLINE = Record(
     name="kline",
-    version=2,
+    version=3,
     description="The exchange's own kline, as served by REST klines: the reference our candles are checked against.",
     columns=_KLINE_COLUMNS,
     key=("instrument", "interval", "open_time"),
     time_column="open_time",
+    nullable=frozenset({"trade_count", "taker_buy_base_volume", "taker_buy_quote_volume"}),
 )
 
 CANDLE = Record(
@@ -177,7 +184,162 @@ BOOK_SNAPSHOT = Record(
     time_column="time",
 )
 
-RECORDS: dict[str, Record] = {r.name: r for r in (AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT)}
+TOP_OF_BOOK = Record(
+    name="top_of_book",
+    version=1,
+    description="The best bid and ask as the venue pushes them tick by tick (OKX bbo-tbt), sizes in the base asset.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Time of the book state."),
+        _c("seq_id", pa.int64(), "The venue's sequence id of the state."),
+        _c("bid_price", pa.float64(), "Best bid price."),
+        _c("bid_qty", pa.float64(), "Quantity at the best bid."),
+        _c("ask_price", pa.float64(), "Best ask price."),
+        _c("ask_qty", pa.float64(), "Quantity at the best ask."),
+    ),
+    key=("instrument", "seq_id"),
+    time_column="time",
+)
+
+# --- perpetual futures -------------------------------------------------------------------------------------------
+
+PRICE_KLINE = Record(
+    name="price_kline",
+    version=1,
+    description="A kline of a price that is not traded (a perpetual's mark or index price): OHLC only, no volumes.",
+    columns=(
+        _INSTRUMENT,
+        _c("interval", pa.string(), "Kline interval, e.g. 1m."),
+        _c("open_time", TIME, "Start of the interval (identifies the kline)."),
+        _c("open", pa.float64(), "Price at the start of the interval."),
+        _c("high", pa.float64(), "Highest price."),
+        _c("low", pa.float64(), "Lowest price."),
+        _c("close", pa.float64(), "Price at the end of the interval."),
+        _c("close_time", TIME, "Last microsecond of the interval (next open time - 1 µs)."),
+    ),
+    key=("instrument", "interval", "open_time"),
+    time_column="open_time",
+)
+
+FUNDING_RATE = Record(
+    name="funding_rate",
+    version=1,
+    description="A funding settlement of a perpetual: the rate longs pay shorts (negative: shorts pay longs).",
+    columns=(
+        _INSTRUMENT,
+        _c("funding_time", TIME, "When the funding settled."),
+        _c("funding_rate", pa.float64(), "Rate settled, as a fraction of the position's notional."),
+        _c("funding_interval_hours", pa.int64(), "Hours of the funding interval this settlement ends."),
+        _c("mark_price", pa.float64(), "Mark price at the settlement; null where the source has none (the dumps)."),
+    ),
+    key=("instrument", "funding_time"),
+    time_column="funding_time",
+    nullable=frozenset({"mark_price"}),
+)
+
+VENUE_ALIGNMENT = Record(
+    name="venue_alignment",
+    version=1,
+    description="One instrument lined up against the same asset on other venues, per 5-minute interval.",
+    columns=(
+        _INSTRUMENT,
+        _c("open_time", TIME, "Start of the 5-minute interval."),
+        _c("counterparts", pa.string(), "The instruments of the same asset on other venues it is compared with, '+'-joined."),
+        _c("close", pa.float64(), "Its last price in the interval (the previous close when it did not trade)."),
+        _c("reference_close", pa.float64(), "Median of the counterparts' closes."),
+        _c("diff_bps", pa.float64(), "close / reference_close - 1, in basis points."),
+        _c("quote_volume", pa.float64(), "Its quote volume in the interval."),
+        _c("volume_share", pa.float64(), "Its share of the quote volume of all the compared instruments; null when none traded."),
+        _c("lead_ms", pa.int64(), "How far its returns lead the counterparts' (negative: trail), at the lag of highest correlation; null when too few prices moved."),
+        _c("lead_corr", pa.float64(), "Correlation of its returns with the counterparts' at that lag; null with lead_ms."),
+    ),
+    key=("instrument", "open_time"),
+    time_column="open_time",
+    nullable=frozenset({"volume_share", "lead_ms", "lead_corr"}),
+)
+
+OPEN_INTEREST = Record(
+    name="open_interest",
+    version=1,
+    description="Open interest of a perpetual: the contracts held open, sampled every 5 minutes.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Time of the sample."),
+        _c("open_interest", pa.float64(), "Open contracts, in the base asset."),
+        _c("open_interest_value", pa.float64(), "Open contracts valued in the quote asset."),
+    ),
+    key=("instrument", "time"),
+    time_column="time",
+)
+
+BASIS = Record(
+    name="basis",
+    version=1,
+    description="A perpetual beside its spot instrument per interval: the basis, funding and open interest.",
+    columns=(
+        _INSTRUMENT,
+        _c("spot_instrument", pa.string(), "The spot instrument of the same asset the perpetual is compared with."),
+        _c("interval", pa.string(), "Interval, e.g. 5m."),
+        _c("open_time", TIME, "Start of the interval."),
+        _c("close", pa.float64(), "The perpetual's last trade price of the interval (its candle's close)."),
+        _c("spot_close", pa.float64(), "The spot instrument's candle close of the interval."),
+        _c("basis", pa.float64(), "close - spot_close."),
+        _c("basis_bps", pa.float64(), "basis / spot_close in basis points."),
+        _c("mark_price", pa.float64(), "Mark price at the interval's end (close of its last 1m mark kline)."),
+        _c("index_price", pa.float64(), "Index price at the interval's end (close of its last 1m index kline)."),
+        _c("funding_rate", pa.float64(), "The last funding rate settled at or before the interval's start; null before the first."),
+        _c("next_funding_time", TIME, "The settlement that ends the funding interval the interval belongs to."),
+        _c("open_interest", pa.float64(), "Open interest at the interval's end (latest sample); null where the exchange serves none."),
+        _c("open_interest_value", pa.float64(), "Open interest valued in the quote asset; null like open_interest."),
+    ),
+    key=("instrument", "interval", "open_time"),
+    time_column="open_time",
+    nullable=frozenset({"funding_rate", "open_interest", "open_interest_value"}),
+)
+
+MARK_PRICE = Record(
+    name="mark_price",
+    version=1,
+    description="A perpetual's mark price update from the live stream, with the funding it is heading for.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Event time."),
+        _c("mark_price", pa.float64(), "Mark price."),
+        _c("index_price", pa.float64(), "Index price."),
+        _c("estimated_settle_price", pa.float64(), "Estimated settle price (useful only in the last hour before a settlement)."),
+        _c("funding_rate", pa.float64(), "The funding rate the next settlement would pay at this instant."),
+        _c("next_funding_time", TIME, "When the next funding settles."),
+    ),
+    key=("instrument", "time"),
+    time_column="time",
+)
+
+LIQUIDATION = Record(
+    name="liquidation",
+    version=1,
+    description="A forced (liquidation) order as the venue's stream reports it; Binance sends at most the latest one "
+    "per symbol each second, so this is a sample of the liquidations, not all of them.",
+    columns=(
+        _INSTRUMENT,
+        _c("time", TIME, "Trade time of the order's last fill."),
+        _c("side", pa.string(), "SELL liquidates a long, BUY a short."),
+        _c("price", pa.float64(), "Order price."),
+        _c("average_price", pa.float64(), "Average fill price."),
+        _c("qty", pa.float64(), "Order quantity (base asset)."),
+        _c("filled_qty", pa.float64(), "Accumulated filled quantity (base asset)."),
+        _c("status", pa.string(), "Order status, e.g. FILLED."),
+    ),
+    key=("instrument", "time", "side"),
+    time_column="time",
+)
+
+RECORDS: dict[str, Record] = {
+    r.name: r
+    for r in (
+        AGG_TRADE, KLINE, CANDLE, DEPTH_UPDATE, BOOK_SNAPSHOT, PRICE_KLINE, FUNDING_RATE, OPEN_INTEREST, BASIS, MARK_PRICE,
+        LIQUIDATION, TOP_OF_BOOK, VENUE_ALIGNMENT,
+    )
+}
 
 GRAPH_NODE = Record(
     name="graph_node",
@@ -205,9 +367,9 @@ GRAPH_EDGE = Record(
     columns=(
         _c("src", pa.int64(), "node_id of the source node."),
         _c("dst", pa.int64(), "node_id of the destination node."),
-        _c("edge_type", pa.string(), "'temporal', 'cross_asset' or 'similarity'."),
-        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity."),
-        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1)."),
+        _c("edge_type", pa.string(), "'temporal', 'cross_asset', 'similarity' or 'same_asset'."),
+        _c("weight", pa.float64(), "1 for temporal, the lead-lag correlation for cross_asset, 1/(1+distance) for similarity, the return correlation for same_asset."),
+        _c("offset", pa.int32(), "Intervals from the source's open_time to the destination's (>= 0; 0 only for cross_asset lag 1 and same_asset)."),
         _c("time", TIME, "open_time of the destination: when the edge becomes known."),
     ),
     key=("edge_type", "src", "dst"),

@@ -177,7 +177,7 @@ def live(
 
 @app.command("demo-live")
 def demo_live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
+    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT,binance.usdm.BTCUSDT",
     seconds: Annotated[float, typer.Option(help="How long the live path runs.")] = 30,
     chaos: Annotated[bool, typer.Option(help="Drop, duplicate, reorder and break events; cut the connection every 5 s.")] = False,
 ) -> None:
@@ -289,16 +289,35 @@ def models() -> None:
 
 
 @app.command()
+def leaderboard(
+    end: Annotated[str, typer.Option(help="Last evaluation date, YYYY-MM-DD.")],
+    instruments: InstrumentsOpt = "binance.spot.BTCUSDT,ETHUSDT,SOLUSDT",
+    start: Annotated[str, typer.Option(help="First evaluation date (default: --end).")] = "",
+    models: Annotated[str, typer.Option(help="Comma-separated line-up labels (default: every one).")] = "",
+    url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
+) -> None:
+    """Evaluate the line-up walk-forward (one `leaderboard` partition per model × date), then print the leaderboard."""
+    from streamforge_app import control
+
+    try:
+        ok = control.leaderboard(_ids(instruments), [m for m in models.split(",") if m], start or end, end, url, console)
+    except StreamForgeError as exc:
+        _fail(exc)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
 def predict(
     model: Annotated[str, typer.Option(help="Model id (see `streamforge models`) or the path of a model folder.")],
     day: Annotated[str, typer.Option(help="Day to score, YYYY-MM-DD; its candles must be in the store.")],
     out: Annotated[str, typer.Option(help="Write the forecasts to this Parquet file as well.")] = "",
+    in_sample: Annotated[bool, typer.Option(help="Score a day inside the model's own window too, each row labelled with its block.")] = False,
 ) -> None:
-    """Score a day with a trained model: next-interval realized volatility and up-probability per 5-minute interval."""
+    """Score a day with a trained model: next-interval realized variance and a return score per 5-minute interval."""
     from streamforge_app import control
 
     try:
-        forecasts = control.predict_day(model, day)
+        forecasts = control.predict_day(model, day, in_sample)
     except StreamForgeError as exc:
         _fail(exc)
     if out:

@@ -18,10 +18,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from streamforge import settings, venues
-from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, historical_assets, parse_cell
+from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, dataset_of_asset, historical_assets, is_cell, parse_cell
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.instruments import Instrument, resolve
+from streamforge.instruments import Instrument, parse_instrument, resolve
 from streamforge_app import legacy
 from streamforge_app.legacy import refuse_legacy
 from streamforge_app.running_stack import use_running_stack
@@ -83,10 +83,12 @@ def add_instruments(names: list[str], validate: bool = True) -> list[str]:
     instruments = resolve(names)
     if not instruments:
         raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
+    inst = instance()
     if validate:
         validate_listed(instruments)
-    inst = instance()
-    new = [i.id for i in instruments if not inst.has_dynamic_partition(INSTRUMENTS.name, i.id)]
+    # Sorted: Dagster orders an instrument dimension by registration, and a backfill run covers a contiguous range
+    # of it, so the instruments of one market added together (the cells a market's own datasets get) stay in few runs.
+    new = sorted(i.id for i in instruments if not inst.has_dynamic_partition(INSTRUMENTS.name, i.id))
     if new:
         inst.add_dynamic_partitions(INSTRUMENTS.name, new)
     return new
@@ -146,19 +148,45 @@ def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s:
             time.sleep(1.0)
 
 
+def backfill_targets(keys: list[str], assets: list[str]) -> list[dict[str, list[str]]]:
+    """The cells of each asset, each asset getting only the cells of the markets its dataset exists for, in the
+    launches they need: the datasets that read a perpetual's spot instrument from the store (the basis) go into a
+    second launch, after the first has stored the spot cells."""
+    asset_paths(assets)  # refuses unknown names
+    first: dict[str, list[str]] = {}
+    joined: dict[str, list[str]] = {}
+    for asset in assets:
+        found = dataset_of_asset(asset)
+        cells = cells_of(asset, keys)
+        if cells:
+            (joined if found is not None and found.joins_spot else first)[asset] = cells
+    return [launch for launch in (first, joined) if launch]
+
+
+def cells_of(asset: str, keys: list[str]) -> list[str]:
+    """The cells among `keys` whose instrument's market the asset's dataset exists for (all of them for an asset
+    that is not a dataset's)."""
+    found = dataset_of_asset(asset)
+    return [k for k in keys if found is None or found.exists_for(parse_instrument(parse_cell(k).instrument).market_id)]
+
+
 def backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
     stack = use_running_stack()
     keys = plan_backfill(instruments, start, end)
-    paths = asset_paths(assets or HISTORICAL_ASSETS)
+    launches = backfill_targets(keys, assets or HISTORICAL_ASSETS)
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     web = DagsterWebserver(url)
-    backfill_id = web.launch_backfill(keys, paths, title=f"{_listed(instruments)} {start}..{end}")
-    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} cells × {len(paths)} assets: {url}/runs/b/{backfill_id}")
-    status = follow(web, backfill_id, console)
-    print_backfill(status, console)
-    return status.succeeded
+    for targets in launches:
+        backfill_id = web.launch_asset_backfill(targets, title=f"{_listed(instruments)} {start}..{end}", tags={})
+        cells = len({k for ks in targets.values() for k in ks})
+        console.print(f"launched backfill [bold]{backfill_id}[/] of {cells} cells × {len(targets)} assets: {url}/runs/b/{backfill_id}")
+        status = follow(web, backfill_id, console)
+        print_backfill(status, console)
+        if not status.succeeded:
+            return False
+    return True
 
 
 def _listed(instruments: list[str], most: int = 5) -> str:
@@ -223,15 +251,20 @@ def _partition_metadata(inst: dg.DagsterInstance, asset: str, key: str) -> dict 
 def status_table(instruments: list[str] | None = None, days: list[date] | None = None) -> Table:
     """Rows per asset and cell from the materialisations."""
     inst = instance()
-    cells = sorted({parse_cell(k) for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))})
+    keys = {k for a in HISTORICAL_ASSETS for k in inst.get_materialized_partitions(dg.AssetKey(a.split("/")))}
+    cells = sorted(parse_cell(k) for k in keys if is_cell(k))
     if instruments:
         cells = [c for c in cells if c.instrument in instruments]
     if days:
         cells = [c for c in cells if c.day in days]
-    table = Table("date", "instrument", *HISTORICAL_ASSETS, title="rows per asset and cell")
+    shown = [a for a in HISTORICAL_ASSETS if cells_of(a, [c.key for c in cells])]  # a spot universe: no perp columns
+    table = Table("date", title="rows per asset and cell")
+    table.add_column("instrument", no_wrap=True)
+    for asset in shown:
+        table.add_column(asset)
     for cell in cells:
         values = []
-        for asset in HISTORICAL_ASSETS:
+        for asset in shown:
             meta = _partition_metadata(inst, asset, cell.key)
             values.append("—" if meta is None else str(meta.get("rows", "?")))
         table.add_row(cell.day.isoformat(), cell.instrument, *values)
@@ -271,6 +304,7 @@ def demo(names: list[str], start: str, end: str, volume: float, console: Console
         ok = backfill(instruments, start, end, [], stack.webserver_url, console)
         console.print(status_table(instruments, days))
         ok = ok and train(instruments, end, end, len(days), stack.webserver_url, console)
+        ok = ok and leaderboard(instruments, [], end, end, stack.webserver_url, console)
         console.print(checks_table())
         console.print(
             f"data: {settings.home() / 'store'} (store '{settings.get('STREAMFORGE_STORE')}'; "
@@ -287,7 +321,8 @@ def demo(names: list[str], start: str, end: str, volume: float, console: Console
 def train(names: list[str], start: str, end: str, days: int, url: str, console: Console) -> bool:
     """One backfill that trains a model per training date from `start` to `end` on the `days` ending there: the
     window's missing cells of the historical graph first, then `graph` and `model`."""
-    from streamforge.models.window import TrainingWindow
+    from streamforge.models.window import TrainingWindow, register_universe
+    from streamforge.store import open_store
     from streamforge_assets.training import UNIVERSES, WINDOW_DAYS, WINDOW_TAG, missing_upstream, training_key
 
     if days > WINDOW_DAYS:
@@ -301,10 +336,11 @@ def train(names: list[str], start: str, end: str, days: int, url: str, console: 
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     inst = instance()
+    register_universe(open_store(), windows[0].instruments)
     if not inst.has_dynamic_partition(UNIVERSES.name, windows[0].universe):
         inst.add_dynamic_partitions(UNIVERSES.name, [windows[0].universe])
     missing = [c.key for c in sorted({parse_cell(k) for keys in missing_upstream(inst, upstream).values() for k in keys})]
-    targets = {asset: missing for asset in HISTORICAL_ASSETS if missing}
+    targets = {asset: cells for asset in HISTORICAL_ASSETS if (cells := cells_of(asset, missing))}
     targets |= {dataset(name).asset: [training_key(w) for w in windows] for name in (GRAPHS, MODELS)}
     web = DagsterWebserver(url)
     backfill_id = web.launch_asset_backfill(
@@ -320,11 +356,11 @@ def train(names: list[str], start: str, end: str, days: int, url: str, console: 
 
 
 def print_model_metrics(graph_id: str, console: Console) -> None:
-    """The metrics table and per-instrument gain of the latest model trained on graph `graph_id`."""
+    """The test-block table (the model against every baseline, with uncertainty) of the latest model on `graph_id`."""
     import polars as pl
 
     from streamforge.models.registry import MODELS
-    from streamforge.models.report import GAIN_HEADER, HEADER, gain_rows, metrics_rows
+    from streamforge.models.report import HEAD_HEADER, head_rows
     from streamforge.store import open_store
 
     docs = open_store().get_documents(MODELS, {"graph_id": graph_id})
@@ -332,41 +368,81 @@ def print_model_metrics(graph_id: str, console: Console) -> None:
         console.print(f"[red]no model was trained on {graph_id}[/]")
         return
     doc = max(docs, key=lambda d: d["trained_at"])
-    metrics = pl.DataFrame(doc["metrics"])
-    for header, rows, title in (
-        (HEADER, metrics_rows(metrics), f"model {doc['model_id']}: test block, next 5-minute interval"),
-        (GAIN_HEADER, gain_rows(metrics), "GNN gain in MSE over the best edge-free baseline"),
-    ):
-        table = Table(*header, title=title)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    console.print(f"model files: {doc['path']}")
+    title = f"model {doc['model_id']}: test block, next 5-minute interval (one seed: ± sd 0; HAC s.e. in brackets)"
+    console.print(rich_table(HEAD_HEADER, head_rows(pl.DataFrame(doc["metrics"])), title))
+    console.print(f"model files and card: {doc['path']}")
+
+
+def rich_table(header: tuple[str, ...], rows: list[tuple[str, ...]], title: str) -> Table:
+    table = Table(*header, title=title)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def models_table() -> Table:
-    """Every trained model in the store's `models` collection, with its pooled test metrics."""
+    """Every trained model in the store's `models` collection, with its pooled test MSE beside the best baseline's."""
     from streamforge.models.registry import list_models
     from streamforge.store import open_store
 
     use_running_stack()
-    table = Table("model id", "window", "seed", "GNN MSE (ALL)", "gain per instrument", "path", title="trained models")
+    table = Table("model id", "model", "window", "seed", "MSE (ALL) ± HAC s.e.", "DM vs best baseline (p)", "path",
+                  title="trained models")
     for doc in list_models(open_store()):
-        pooled = next((m for m in doc["metrics"] if m["model"] == "gnn" and m["instrument"] == "ALL" and m["block"] == "test"), {})
-        gains = ", ".join(f"{g['instrument']} {g['gain']:+.0%}" for g in doc["gain"] if g["instrument"] != "ALL")
+        pooled = next((m for m in doc["metrics"] if m["model"] == doc["model"] and m["instrument"] == "ALL"), None)
         window = doc["window"]
-        table.add_row(doc["model_id"], f"{window['first']}..{window['end']}", str(doc["seed"]),
-                      f"{pooled['mse_log_rv']:.4f}" if pooled else "—", gains, doc["path"])
+        mse = f"{pooled['mse_log_rv']:.4f} ± {pooled['mse_se']:.4f}" if pooled else "—"
+        dm = "—" if not pooled or pooled["dm_mse"] is None else f"{pooled['dm_mse']:+.2f} (p {pooled['dm_mse_p']:.3f}) vs {pooled['reference']}"
+        table.add_row(doc["model_id"], doc["model"], f"{window['first']}..{window['end']}", str(doc["seed"]), mse, dm, doc["path"])
     return table
 
 
-def predict_day(model: str, day: str):
+def leaderboard(names: list[str], models: list[str], start: str, end: str, url: str, console: Console) -> bool:
+    """One backfill of the `leaderboard` asset for models × evaluation dates over the instruments, then the leaderboard."""
+    from streamforge_assets.leaderboard import INSTRUMENTS_TAG, MODELS, leaderboard_key
+
+    stack = use_running_stack()
+    instruments = sorted(i.id for i in resolve(names))
+    labels = models or MODELS.get_partition_keys()
+    unknown = sorted(set(labels) - set(MODELS.get_partition_keys()))
+    if unknown:
+        raise ConfigError(f"model(s) {unknown} are not partitions of the leaderboard; known: {MODELS.get_partition_keys()}")
+    days = completed_days(parse_day(start, "first evaluation date"), parse_day(end, "last evaluation date"))
+    url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
+    if not url:
+        raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
+    web = DagsterWebserver(url)
+    keys = [leaderboard_key(label, day) for day in days for label in labels]
+    tags = {INSTRUMENTS_TAG: ",".join(instruments)}
+    backfill_id = web.launch_asset_backfill({"leaderboard": keys}, title=f"leaderboard {start}..{end}", tags=tags)
+    console.print(f"launched backfill [bold]{backfill_id}[/] of {len(keys)} leaderboard partitions: {url}/runs/b/{backfill_id}")
+    status = follow(web, backfill_id, console)
+    print_backfill(status, console)
+    print_leaderboard(instruments, days[0], days[-1], console)
+    return status.succeeded
+
+
+def print_leaderboard(instruments: list[str], first: date, last: date, console: Console) -> None:
+    from streamforge.models.leaderboard import summarise
+    from streamforge.models.report import HEAD_HEADER, caption, head_rows
+    from streamforge.models.standings import evaluated_days, read_forecasts
+    from streamforge.store import open_store
+
+    forecasts = read_forecasts(open_store(), first, last, instruments)
+    if forecasts.is_empty():
+        console.print(f"[red]no leaderboard forecasts stored for {first}..{last}[/]")
+        return
+    summary = summarise(forecasts)
+    console.print(rich_table(HEAD_HEADER, head_rows(summary), caption(summary, evaluated_days(forecasts))))
+
+
+def predict_day(model: str, day: str, in_sample: bool = False):
     """Forecasts of a saved model (id or folder) for every 5-minute interval of `day`, from the stored candles."""
     from streamforge.models.registry import open_model
-    from streamforge.models.window import score_day
+    from streamforge.models.predict import score_day
     from streamforge.store import open_store
 
     use_running_stack()
     store = open_store()
-    return score_day(store, open_model(store, model), parse_day(day, "day"))
+    return score_day(store, open_model(store, model), parse_day(day, "day"), in_sample)
 

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import build_topics
-from streamforge.catalog import BOOK, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.catalog import BOOK, DEPTH, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES
 from streamforge.dashboard.app import running_dashboard
 from streamforge.dashboard.config import DashboardConfig
 from streamforge.live.loader import LiveConfig, LoaderThread
@@ -107,7 +107,8 @@ def run(instruments: list[str], seconds: float, chaos: bool = False) -> LiveDemo
             metrics = httpx.get(f"http://127.0.0.1:{config.http_port}/metrics", timeout=10).text
         elapsed = time.monotonic() - started
         topics = {spec.dataset: spec for spec in build_topics()}
-        frames = {name: read_frame(kafka, topics[name]) for name in (LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK)}
+        shown = (LIVE_TRADES, LIVE_KLINES_1M, DEPTH, BOOK, LIVE_MARK_PRICE, LIVE_LIQUIDATIONS)
+        frames = {name: read_frame(kafka, topics[name]) for name in shown}
     trades = frames[LIVE_TRADES]
     missing, duplicates = id_problems(trades)
     loader, p50 = _loader_numbers(metrics)

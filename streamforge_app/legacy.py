@@ -95,8 +95,9 @@ def migrate(instance: dg.DagsterInstance) -> MigrationReport:
     report.materialisations = _record_store_materialisations(instance, symbols)
     if symbols:
         report.notes.append(
-            "Kafka-borne cells (trades, candles_1m, candles_5m) were published to version-1 topics: re-materialise "
-            "them (`streamforge backfill`) before their store assets are materialised again"
+            "the instance's history keeps the old bare-symbol keys, which no asset has any more; Kafka-borne cells "
+            "(trades, candles) were published to version-1 topics: re-materialise them (`streamforge backfill`) before "
+            "their store assets are materialised again"
         )
     for symbol in symbols:
         instance.delete_dynamic_partition(LEGACY_PARTITIONS, symbol)

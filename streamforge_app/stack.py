@@ -68,6 +68,7 @@ class Stack:
     webserver_url: str = ""
     sim_url: str = ""
     broker: LocalBroker | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # by service: simulator, dagster-webserver, …
     _exit: ExitStack = field(default_factory=ExitStack)
 
     def __enter__(self) -> "Stack":
@@ -91,6 +92,7 @@ class Stack:
         )
         self._exit.callback(log.close)
         self._exit.callback(stop_process, proc, stop_signal)
+        self.processes[log_name.removesuffix(".log")] = proc
         return proc
 
     def _start(self) -> None:

@@ -123,14 +123,6 @@ class DagsterWebserver:
                 raise StreamForgeError(f"code locations at {self.url} not loaded after {timeout_s:.0f} s")
             time.sleep(0.5)
 
-    def launch_backfill(self, partition_names: list[str], asset_paths: list[list[str]], title: str) -> str:
-        params = {
-            "partitionNames": partition_names,
-            "assetSelection": [{"path": p} for p in asset_paths],
-            "title": title,
-        }
-        return self._launched(self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"])
-
     @staticmethod
     def _launched(result: dict) -> str:
         if result["__typename"] != "LaunchBackfillSuccess":

@@ -10,7 +10,7 @@ from typing import Iterator
 import dagster as dg
 
 from resources import ExchangeResource
-from resources.io_managers import PartitionedFrames
+from resources.io_managers import Cells
 from streamforge.candles import aggregate
 from streamforge.catalog import CANDLES, TRADES, dataset, parse_cell
 from streamforge.checks import candles_invariants, candles_match_klines, candles_match_trades
@@ -47,22 +47,20 @@ CHECKS = {
         for check, description in CHECKS.items()
     ],
 )
-def candles(context: dg.AssetExecutionContext, trades: PartitionedFrames, exchange: ExchangeResource) -> Iterator:
-    prev_close = {key: exchange.price_before(parse_cell(key), frame) for key, frame in trades.items()}
+def candles(context: dg.AssetExecutionContext, trades: Cells, exchange: ExchangeResource) -> Iterator:
+    """One pass over the run's days of trades (read from Kafka one at a time); the candles, small, are kept."""
+    frames: dict = {d: {} for d in DATASETS}
+    outcomes: dict = {d: {check: {} for check in CHECKS} for d in DATASETS}
+    for key in sorted(trades):
+        day_trades, cell = trades[key], parse_cell(key)
+        prev_close = exchange.price_before(cell, day_trades)
+        for d in DATASETS:
+            frame = frames[d][key] = aggregate(day_trades, d.interval, cell.day, prev_close)
+            outcomes[d]["ohlc_invariants"][key] = candles_invariants(frame, d.interval, cell.day)
+            outcomes[d]["volumes_match_trades"][key] = candles_match_trades(frame, day_trades)
+            outcomes[d]["matches_exchange_klines"][key] = candles_match_klines(frame, exchange.klines_day(cell, d.interval))
     for d in DATASETS:
-        frames: PartitionedFrames = {}
-        stats: dict[str, dict] = {}
-        invariants, volumes, klines = {}, {}, {}
-        for key in sorted(trades):
-            cell = parse_cell(key)
-            frame = aggregate(trades[key], d.interval, cell.day, prev_close[key])
-            frames[key] = frame
-            stats[key] = partition_stats(d.record, frame)
-            invariants[key] = candles_invariants(frame, d.interval, cell.day)
-            volumes[key] = candles_match_trades(frame, trades[key])
-            klines[key] = candles_match_klines(frame, exchange.klines_day(cell, d.interval))
-        yield dg.Output(frames, output_name=d.asset, metadata=partitions_metadata(stats))
-        asset_key = dg.AssetKey(d.asset)
-        yield check_result("ohlc_invariants", invariants, asset_key)
-        yield check_result("volumes_match_trades", volumes, asset_key)
-        yield check_result("matches_exchange_klines", klines, asset_key)
+        stats = {key: partition_stats(d.record, frame) for key, frame in frames[d].items()}
+        yield dg.Output(frames[d], output_name=d.asset, metadata=partitions_metadata(stats))
+        for check in CHECKS:
+            yield check_result(check, outcomes[d][check], dg.AssetKey(d.asset))

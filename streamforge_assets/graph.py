@@ -34,9 +34,9 @@ GRAPH_COLLECTIONS = [dataset(name).collection for name in (GRAPH_NODES, GRAPH_ED
 )
 def graph(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
     with surfaced():
-        window = window_of(context)
-        require_upstream(context.instance, window)
         target = store.open()
+        window = window_of(context, target)
+        require_upstream(context.instance, window)
         bundle = build_window_graph(target, window)
         save_graph(target, window.graph_id, bundle, window.to_dict())
     edges = bundle.edges.group_by("edge_type").len().sort("edge_type")
@@ -49,11 +49,12 @@ def graph(context: dg.AssetExecutionContext, store: StoreResource) -> dg.Materia
             "edges": dg.MetadataValue.json(dict(edges.iter_rows())),
             "lead_lag": dg.MetadataValue.md(
                 markdown(
-                    ("leader", "follower", "lag (5 min)", "rho", "pairs"),
-                    [(r["leader"], r["follower"], str(r["lag"]), f"{r['rho']:.3f}", str(r["n"])) for r in lead_lag.iter_rows(named=True)],
+                    ("leader", "follower", "lag (5 min)", "rho", "HAC z", "p", "pairs"),
+                    [(r["leader"], r["follower"], str(r["lag"]), f"{r['rho']:.3f}", f"{r['z']:.1f}", f"{r['p_value']:.2g}",
+                      str(r["n"])) for r in lead_lag.iter_rows(named=True)],
                 )
                 if lead_lag.height
-                else "no significant lead-lag pair on the training part: no cross-asset edges"
+                else "no lead-lag pair survives the multiple-testing correction on the training part: no cross-asset edges"
             ),
             "absent_features": dg.MetadataValue.json(list(bundle.stats.absent_features)),
             "train_end": datetime.fromtimestamp(bundle.stats.train_end_us / 1e6, timezone.utc).isoformat(),

@@ -16,9 +16,9 @@ check (defined here, run with `trades`) compares the two.
 from dataclasses import asdict
 
 import dagster as dg
+import polars as pl
 
 from resources import KafkaResource, StoreResource
-from resources.io_managers import PartitionedFrames
 from streamforge.bus.topics import build_topics, topic
 from streamforge.catalog import DATASETS, LIVE_TRADES, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome, live_matches_archive
@@ -98,16 +98,10 @@ live_vs_archive_spec = dg.AssetCheckSpec(
 )
 
 
-def live_vs_archive(store: Store, frames: PartitionedFrames) -> dict[str, CheckOutcome]:
-    """Per partition key, the archive frame compared with the stored live capture of the same cell."""
-    captured = dataset(LIVE_TRADES)
-    outcomes = {}
-    for key, archive in sorted(frames.items()):
-        cell = parse_cell(key)
-        live = store.read(captured.collection, captured.record, [cell.instrument], cell.day, cell.day)
-        outcomes[key] = (
-            live_matches_archive(archive, live)
-            if live.height
-            else CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
-        )
-    return outcomes
+def live_vs_archive(store: Store, key: str, archive: pl.DataFrame) -> CheckOutcome:
+    """The archive frame of a cell compared with the stored live capture of the same cell."""
+    captured, cell = dataset(LIVE_TRADES), parse_cell(key)
+    live = store.read(captured.collection, captured.record, [cell.instrument], cell.day, cell.day)
+    if not live.height:
+        return CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
+    return live_matches_archive(archive, live)

@@ -19,5 +19,6 @@ CELLS = dg.MultiPartitionsDefinition({DATE_DIMENSION: DAYS, INSTRUMENT_DIMENSION
 LIVE_DAYS = dg.DailyPartitionsDefinition(start_date=settings.get("STREAMFORGE_START_DATE"), timezone="UTC", end_offset=1)
 LIVE_CELLS = dg.MultiPartitionsDefinition({DATE_DIMENSION: LIVE_DAYS, INSTRUMENT_DIMENSION: INSTRUMENTS})
 
-# Several days per run (7 by default): the days' work dominates, not the run's start-up of several seconds.
+# Many cells per run (50 by default, B8): a run holds one cell's frames at a time (resources/io_managers.Cells), so
+# the size of a run bounds how often Dagster's start-up of several seconds is paid, not its memory.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=int(settings.get("STREAMFORGE_PARTITIONS_PER_RUN")))

@@ -9,7 +9,7 @@ and the embedded Parquet store locally; the asset does not know which. One asset
 import dagster as dg
 
 from resources import StoreResource
-from resources.io_managers import PartitionedFrames
+from resources.io_managers import Cells
 from streamforge.catalog import DATASETS, Dataset, parse_cell
 from streamforge_assets.metadata import OWNERS, definition_metadata, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
@@ -30,12 +30,12 @@ def store_asset(dataset: Dataset) -> dg.AssetsDefinition:
         description=f"`{dataset.asset}` persisted into the store collection `{dataset.collection}`, one replaceable "
         "partition per (instrument, day).",
     )
-    def _persist(context: dg.AssetExecutionContext, frames: PartitionedFrames, store: StoreResource) -> dg.MaterializeResult:
+    def _persist(context: dg.AssetExecutionContext, frames: Cells, store: StoreResource) -> dg.MaterializeResult:
         target = store.open()
         stats = {}
-        for key, frame in sorted(frames.items()):
+        for key in sorted(frames):  # one cell read from Kafka at a time
             cell = parse_cell(key)
-            stats[key] = {"rows": target.replace_partition(dataset.collection, dataset.record, cell.instrument, cell.day, frame)}
+            stats[key] = {"rows": target.replace_partition(dataset.collection, dataset.record, cell.instrument, cell.day, frames[key])}
         return dg.MaterializeResult(metadata=partitions_metadata(stats) | {"store/backend": store.backend})
 
     return _persist

@@ -15,25 +15,27 @@ import dagster as dg
 import polars as pl
 
 from resources import ExchangeResource, StoreResource
-from resources.io_managers import PartitionedFrames
+from resources.io_managers import Cells
 from streamforge.catalog import TRADES, cell_key, dataset, parse_cell
 from streamforge.checks import CheckOutcome, trades_contiguous, trades_match_exchange
+from streamforge.instruments import CONTIGUOUS, market_of
 from streamforge_assets.live import LIVE_VS_ARCHIVE, live_vs_archive, live_vs_archive_spec
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
 from streamforge_assets.partitions import BACKFILL_POLICY, CELLS
 from streamforge_assets.verdicts import check_result
 
-CONTIGUOUS = "agg_ids_contiguous"
+IDS_CHECK = "agg_ids_contiguous"
 DATASET = dataset(TRADES)
 MATCHES_REST = "matches_exchange_rest"
 
 
-def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFrames, key: str) -> int | None:
-    """The last agg id of the day before, from this run or from that partition's latest materialisation."""
+def _previous_last_id(context: dg.AssetExecutionContext, stats: dict[str, dict], key: str) -> int | None:
+    """The last agg id of the day before, from this run (made before this day: cells come in date order) or from
+    that partition's latest materialisation."""
     cell = parse_cell(key)
     previous = cell_key(cell.instrument, cell.day - timedelta(days=1))
-    if previous in frames:
-        return int(frames[previous]["agg_id"].max()) if frames[previous].height else None
+    if previous in stats:
+        return stats[previous].get("last_id")
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[previous]), limit=1, ascending=False
     ).records
@@ -44,9 +46,9 @@ def _previous_last_id(context: dg.AssetExecutionContext, frames: PartitionedFram
 
 
 def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, stats: dict) -> CheckOutcome:
-    """A day that came from REST is the exchange's own rows already: only a dump-loaded one is compared."""
-    if stats["source"]["source"] == "rest":
-        return CheckOutcome(True, "loaded from the exchange's REST aggTrades itself", {})
+    """A day that came from REST is the exchange's own rows already: only a file-loaded one is compared."""
+    if stats["source"]["source"] in ("rest", "none"):
+        return CheckOutcome(True, "loaded from the exchange's REST trades itself", {})
     return trades_match_exchange(frame, exchange.rest_sample(parse_cell(key), frame))
 
 
@@ -63,9 +65,9 @@ def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, sta
     metadata=definition_metadata(DATASET),
     check_specs=[
         dg.AssetCheckSpec(
-            CONTIGUOUS, asset=DATASET.asset, blocking=True,
-            description="Agg ids contiguous inside the day and continuous with the previous day; no duplicates; "
-            "every trade inside the day.",
+            IDS_CHECK, asset=DATASET.asset, blocking=True,
+            description="Ids as the venue promises them, inside the day and after the previous day's: contiguous "
+            "(Binance's agg ids) or increasing with time (OKX's trade ids); no duplicates; every trade inside the day.",
         ),
         dg.AssetCheckSpec(
             MATCHES_REST, asset=DATASET.asset, blocking=True,
@@ -76,20 +78,27 @@ def _matches_rest(exchange: ExchangeResource, key: str, frame: pl.DataFrame, sta
     ],
 )
 def trades(context: dg.AssetExecutionContext, exchange: ExchangeResource, store: StoreResource) -> Iterator:
-    frames: PartitionedFrames = {}
+    """Each day is loaded, checked and published before the next is loaded (`Cells`): a run holds one day of trades."""
     stats: dict[str, dict] = {}
-    for key in sorted(context.partition_keys):
-        frame, source = exchange.trades_day(parse_cell(key))
-        frames[key] = frame
+    contiguous, matches, live = {}, {}, {}
+    target = store.open()
+
+    def load(key: str) -> pl.DataFrame:
+        cell = parse_cell(key)
+        frame, source = exchange.trades_day(cell)
         stats[key] = partition_stats(DATASET.record, frame) | {"source": source}
         context.log.info(f"{key}: {frame.height} trades from {source.get('source')}")
         if source.get("filled_from_rest"):
             context.log.warning(f"{key}: {source['reason']}")
-    yield dg.Output(frames, metadata=partitions_metadata(stats))
-    outcomes = {
-        key: trades_contiguous(frames[key], parse_cell(key).day, _previous_last_id(context, frames, key))
-        for key in frames
-    }
-    yield check_result(CONTIGUOUS, outcomes)
-    yield check_result(MATCHES_REST, {key: _matches_rest(exchange, key, frames[key], stats[key]) for key in frames})
-    yield check_result(LIVE_VS_ARCHIVE, live_vs_archive(store.open(), frames))
+        contiguous[key] = trades_contiguous(
+            frame, cell.day, _previous_last_id(context, stats, key),
+            contiguous=market_of(cell.instrument).trade_ids == CONTIGUOUS,
+        )
+        matches[key] = _matches_rest(exchange, key, frame, stats[key])
+        live[key] = live_vs_archive(target, key, frame)
+        return frame
+
+    yield dg.Output(Cells(context.partition_keys, load, metadata=lambda: partitions_metadata(stats)))
+    yield check_result(IDS_CHECK, contiguous)
+    yield check_result(MATCHES_REST, matches)
+    yield check_result(LIVE_VS_ARCHIVE, live)

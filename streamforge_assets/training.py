@@ -2,8 +2,9 @@
 
 Partitioning: a multi-partition "date" × "universe". The date is the training date, the last day of the window; the
 universe is the instrument set, a dynamic partition named by its sorted instrument ids joined with '+', e.g.
-'binance.spot.BTCUSDT+binance.spot.ETHUSDT' (`streamforge train` registers it; in the UI, add it on the asset's
-partitions page). Why not daily only: one training date then holds one model, and training BTCUSDT alone would
+'binance.spot.BTCUSDT+binance.spot.ETHUSDT', or for a set too long to spell, '<n>-instruments-<digest>' with its
+members in the store's `universe_members` collection (`streamforge.models.window.universe_name`; `streamforge train`
+registers both; in the UI, a spelled-out set can be added on the asset's partitions page). Why not daily only: one training date then holds one model, and training BTCUSDT alone would
 overwrite the three-instrument model; with the universe in the key every (date, instrument set) is its own
 materialisation, with its own history and metadata.
 
@@ -28,7 +29,8 @@ import dagster as dg
 
 from streamforge import settings
 from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.models.window import TrainingWindow
+from streamforge.models.window import TrainingWindow, universe_members
+from streamforge.store import Store
 from streamforge.catalog import HISTORICAL, cell_key, dataset
 from streamforge_assets.partitions import DAYS
 
@@ -56,14 +58,15 @@ def training_key(window: TrainingWindow) -> str:
     return str(dg.MultiPartitionKey({"date": window.end.isoformat(), "universe": window.universe}))
 
 
-def window_of(context: dg.AssetExecutionContext) -> TrainingWindow:
-    """The run's window: the partition's date and universe, and the window-days tag (default: the lineage's)."""
+def window_of(context: dg.AssetExecutionContext, store: Store) -> TrainingWindow:
+    """The run's window: the partition's date and universe (its members from the store when the name does not spell
+    them), and the window-days tag (default: the lineage's)."""
     dims = TRAINING.get_partition_key_from_str(context.partition_key).keys_by_dimension
     days = int(context.run.tags.get(WINDOW_TAG, WINDOW_DAYS))
     if days > WINDOW_DAYS:
         raise ConfigError(f"{WINDOW_TAG}={days} is longer than the assets' lineage of {WINDOW_DAYS} days "
                           "(STREAMFORGE_MODEL_WINDOW_DAYS); raise that setting where Dagster runs")
-    return TrainingWindow.of(dims["universe"].split("+"), date.fromisoformat(dims["date"]), days)
+    return TrainingWindow.of(universe_members(store, dims["universe"]), date.fromisoformat(dims["date"]), days)
 
 
 def upstream_keys(window: TrainingWindow) -> list[str]:

@@ -61,14 +61,31 @@ def test_instruments_are_added_by_id_or_by_a_symbol_of_the_market_named_before_i
     assert invoke("instruments", "list").stdout.split() == ["binance.spot.BTCUSDT"]
 
 
+def test_okx_instruments_are_added_after_okx_lists_them_live(home):
+    assert invoke("instruments", "add", "okx.spot.BTC-USDT", "okx.swap.BTC-USDT-SWAP", "ETH-USDT-SWAP").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == [
+        "okx.spot.BTC-USDT", "okx.swap.BTC-USDT-SWAP", "okx.swap.ETH-USDT-SWAP",
+    ]
+
+
+def test_perpetuals_are_added_by_id_and_the_symbols_after_them(home):
+    assert invoke("instruments", "add", "binance.usdm.BTCUSDT", "ETHUSDT").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == ["binance.usdm.BTCUSDT", "binance.usdm.ETHUSDT"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["instruments", "add", "binance.usdm.LUNAUSDT"],
+         "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"),
         (["symbols", "add", "XRPUSDX"], "binance.spot.XRPUSDX: symbol XRPUSDX is not listed by the exchange"),
         (["symbols", "add", "LUNAUSDT"], "binance.spot.LUNAUSDT: symbol LUNAUSDT is not trading (status BREAK)"),
-        (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot"),
+        (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot, binance.usdm"),
         (["instruments", "add", "binance.spot.btc/usdt"], "is not an instrument: expected <venue>.<market>.<SYMBOL>"),
         (["instruments", "add", "binance.spot.BTCUSDT", "binance.spot.BTC-USDT"], "is not a Binance spot symbol"),
+        (["instruments", "add", "okx.spot.BTCUSDT"], "'BTCUSDT' is not a OKX spot symbol"),
+        (["instruments", "add", "okx.spot.NOPE-USDT"], "okx.spot.NOPE-USDT: OKX does not list NOPE-USDT"),
+        (["instruments", "add", "okx.swap.BTC-USDT"], "'BTC-USDT' is not a OKX perpetual swap symbol"),
     ],
 )
 def test_an_instrument_that_is_malformed_unknown_or_not_trading_is_refused_and_nothing_registered(home, args, message):

@@ -177,7 +177,7 @@ def test_live_and_dashboard_use_the_stack_make_dev_runs(tmp_path, broker, sim):
             health = wait_for_json(f"http://127.0.0.1:{dashboard_port}/healthz",
                                    lambda body: body["kafka"]["partitions"] == 3 and "binance.spot.BTCUSDT" in body["instruments"])
     assert health["kafka"]["error"] is None
-    assert set(health["kafka"]["lag"]) == {f"{prefix}.live-aggtrades.v2", f"{prefix}.live-klines-1m.v2", f"{prefix}.book.v2"}
+    assert set(health["kafka"]["lag"]) == {f"{prefix}.live-aggtrades.v3", f"{prefix}.live-klines-1m.v3", f"{prefix}.book.v2"}
 
 
 def test_the_stack_file_holds_addresses_but_no_secret_and_only_its_owner_reads_it(tmp_path):

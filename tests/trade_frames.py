@@ -49,6 +49,7 @@ def trades_frame(
                 "time": [day_bounds_us(day)[0] + o for o in offsets_us],
                 "is_buyer_maker": buyer_maker or [False] * n,
                 "is_best_match": [True] * n,
+                "contract_size": [None] * n,
             },
             schema_overrides={"time": pl.Int64},
         ).with_columns(pl.col("time").cast(pl.Datetime("us", "UTC")))

@@ -54,6 +54,7 @@ def create_app(config: DashboardConfig) -> Starlette:
         tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loaders))]
         if config.history_urls is not None:
             tasks.append(asyncio.create_task(fill_history(hub.views, config.history_urls, config.candles, hub.ingest)))
+            tasks.append(asyncio.create_task(hub.across.identify_forever(config.history_urls)))
         try:
             yield
         finally:

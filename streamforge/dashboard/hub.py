@@ -18,6 +18,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamforge.dashboard.rows import Delta
+from streamforge.dashboard.venues import AcrossVenues
 from streamforge.errors import ConfigError
 from streamforge.instruments import instrument_id
 from streamforge.dashboard.views import Views
@@ -63,6 +64,7 @@ class Hub:
 
     def __init__(self, views: Views, push_ms: int, client_queue: int):
         self.views = views
+        self.across = AcrossVenues(views)
         self.push_s = push_ms / 1000
         self.client_queue = client_queue
         self.clients: set[Client] = set()
@@ -87,7 +89,7 @@ class Hub:
         for view in self.views.by_instrument.values():
             if not view.changed:
                 continue
-            text = encode(view.take_update())
+            text = encode(view.take_update() | {"venues": self.across.row(view.instrument)})
             for client in self.clients:
                 if client.instrument == view.instrument:
                     client.offer(text)
@@ -106,7 +108,8 @@ class Hub:
 
     def snapshot(self, instrument: str) -> str:
         health = {**self.health, "loaders": self.loaders(instrument)} if self.health else {}
-        return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": health})
+        return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": health,
+                       "venues": self.across.row(instrument)})
 
     async def serve(self, websocket: WebSocket, default_instrument: str) -> None:
         """One browser: told the default instrument, it sends `{"subscribe": "binance.spot.ETHUSDT"}` (again to switch) and then

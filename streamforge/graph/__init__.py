@@ -1,4 +1,5 @@
-"""The market graph: nodes are (instrument, 5-minute interval), edges are temporal, cross-asset and similarity links."""
+"""The market graph: nodes are (instrument, 5-minute interval), edges are temporal, cross-asset, similarity and
+cross-venue links."""
 
 from streamforge.graph.builder import GraphBundle, GraphConfig, GraphStats, build_graph, build_graph_with_stats, to_pyg
 from streamforge.graph.edges import EDGE_TYPES

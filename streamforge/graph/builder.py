@@ -1,7 +1,7 @@
 """Build the market graph from candles (and optionally trades): nodes with normalised features and targets, typed
 edges, and the PyTorch Geometric object the trainer loads.
 
-Whatever the graph learns from data — feature normalisation and the lead-lag pairs — is fitted on the training part
+Whatever the graph learns from data — the RV floor, feature normalisation and the lead-lag pairs — is fitted on the training part
 only (before `train_end`) and kept in `GraphStats`, so a saved model rebuilds the graph of a new day with exactly the
 statistics it was trained with (`build_graph_with_stats`).
 """
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import torch
-from torch_geometric.data import Data
 
 from streamforge import settings
 from streamforge.errors import ConfigError, InsufficientDataError
@@ -23,21 +22,35 @@ from streamforge.graph.edges import (
     LEAD_LAG_SCHEMA,
     cross_asset_edges,
     estimate_lead_lag,
+    estimate_venue_pairs,
     similarity_edges,
     temporal_edges,
 )
-from streamforge.graph.features import FEATURES, INTERVAL_US, TRADE_FEATURES, FeatureSet, Normalisation, node_features
+from streamforge.graph.features import (
+    FEATURES,
+    INTERVAL_US,
+    TRADE_FEATURES,
+    FeatureSet,
+    Normalisation,
+    RvFloor,
+    node_features,
+)
 from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
 
 
 @dataclass(frozen=True)
 class GraphConfig:
     temporal_k: int
     cross_max_lag: int
-    cross_min_z: float
+    cross_level: float
+    cross_correction: str
+    cross_max_pairs: int
     similar_k: int
     similar_window: int
-    rv_floor: float
+    rv_floor_quantile: float
     large_trade_multiple: float
 
     @classmethod
@@ -46,10 +59,12 @@ class GraphConfig:
         return cls(
             temporal_k=int(g("STREAMFORGE_GRAPH_TEMPORAL_K")),
             cross_max_lag=int(g("STREAMFORGE_GRAPH_CROSS_MAX_LAG")),
-            cross_min_z=float(g("STREAMFORGE_GRAPH_CROSS_MIN_Z")),
+            cross_level=float(g("STREAMFORGE_GRAPH_CROSS_LEVEL")),
+            cross_correction=g("STREAMFORGE_GRAPH_CROSS_CORRECTION"),
+            cross_max_pairs=int(g("STREAMFORGE_GRAPH_CROSS_MAX_PAIRS")),
             similar_k=int(g("STREAMFORGE_GRAPH_SIMILAR_K")),
             similar_window=int(g("STREAMFORGE_GRAPH_SIMILAR_WINDOW")),
-            rv_floor=float(g("STREAMFORGE_GRAPH_RV_FLOOR")),
+            rv_floor_quantile=float(g("STREAMFORGE_GRAPH_RV_FLOOR_QUANTILE")),
             large_trade_multiple=float(g("STREAMFORGE_GRAPH_LARGE_TRADE_MULTIPLE")),
         )
 
@@ -64,16 +79,20 @@ class GraphStats:
     train_end_us: int
     feature_set: FeatureSet  # the features present (FEATURES minus the absent ones)
     absent_features: tuple[str, ...]
+    rv_floor: RvFloor
     normalisation: Normalisation
-    lead_lag: pl.DataFrame  # leader, follower, lag, rho, n
+    lead_lag: pl.DataFrame  # leader, follower, lag, rho, n, z, p_value
+    venue_pairs: pl.DataFrame  # the same asset on two venues, both ways: leader, follower, lag 1, rho, n
 
     def to_dict(self) -> dict:
         return {
             "train_end_us": self.train_end_us,
             "feature_set": {"version": self.feature_set.version, "names": list(self.feature_set.names)},
             "absent_features": list(self.absent_features),
+            "rv_floor": self.rv_floor.to_dict(),
             "normalisation": self.normalisation.to_dict(),
             "lead_lag": self.lead_lag.to_dicts(),
+            "venue_pairs": self.venue_pairs.to_dicts(),
         }
 
     @classmethod
@@ -82,8 +101,10 @@ class GraphStats:
             train_end_us=d["train_end_us"],
             feature_set=FeatureSet(d["feature_set"]["version"], tuple(d["feature_set"]["names"])),
             absent_features=tuple(d["absent_features"]),
+            rv_floor=RvFloor.from_dict(d["rv_floor"]),
             normalisation=Normalisation.from_dict(d["normalisation"]),
             lead_lag=pl.DataFrame(d["lead_lag"], schema=LEAD_LAG_SCHEMA),
+            venue_pairs=pl.DataFrame(d.get("venue_pairs", []), schema=LEAD_LAG_SCHEMA),  # none before same_asset edges
         )
 
 
@@ -103,23 +124,31 @@ def build_graph(
     train_end: datetime | int,
     instruments: list[str] | None = None,
     config: GraphConfig | None = None,
+    venue_pairs: list[tuple[str, str]] = (),
 ) -> GraphBundle:
     """The graph of every 5-minute candle given, normalised and lead-lag-linked with data before `train_end`.
 
     `trades` (AGG_TRADE) only feed `large_trade_share`; without them that feature is absent (recorded in the stats).
-    `instruments`, when given, must all have candles (InsufficientDataError names those without).
+    `instruments`, when given, must all have candles (InsufficientDataError names those without). `venue_pairs` are
+    the instruments that are one asset on two venues: they get same_asset edges.
     """
     config = config or GraphConfig.from_settings()
     train_end_us = _us(train_end)
     raw = _raw_features(candles_5m, candles_1m, trades, instruments, config)
     absent = tuple(n for n in TRADE_FEATURES if n not in raw.columns)
     feature_set = FEATURES.without(absent)
+    rv_floor = RvFloor.fit(raw, config.rv_floor_quantile, train_end_us)
+    raw = rv_floor.apply(raw)
     stats = GraphStats(
         train_end_us=train_end_us,
         feature_set=feature_set,
         absent_features=absent,
+        rv_floor=rv_floor,
         normalisation=Normalisation.fit(raw, feature_set.names, train_end_us),
-        lead_lag=estimate_lead_lag(raw, train_end_us, config.cross_max_lag, config.cross_min_z),
+        lead_lag=estimate_lead_lag(
+            raw, train_end_us, config.cross_max_lag, config.cross_level, config.cross_correction, config.cross_max_pairs
+        ),
+        venue_pairs=estimate_venue_pairs(raw, train_end_us, list(venue_pairs)),
     )
     return _assemble(raw, stats, config)
 
@@ -136,7 +165,7 @@ def build_graph_with_stats(
         trades = None  # trained without the trade features: scoring with them would change the feature set
     elif trades is None and set(TRADE_FEATURES) & set(stats.feature_set.names):
         raise InsufficientDataError(f"the model was trained with {list(TRADE_FEATURES)}: pass the trades")
-    raw = _raw_features(candles_5m, candles_1m, trades, None, config)
+    raw = stats.rv_floor.apply(_raw_features(candles_5m, candles_1m, trades, None, config))
     return _assemble(raw, stats, config)
 
 
@@ -150,9 +179,7 @@ def _raw_features(candles_5m, candles_1m, trades, instruments, config: GraphConf
         trades = trades.filter(pl.col("instrument").is_in(instruments)) if trades is not None else None
     if candles_5m.is_empty():
         raise InsufficientDataError("no 5-minute candles in the window")
-    return node_features(
-        candles_5m, candles_1m, trades, rv_floor=config.rv_floor, large_trade_multiple=config.large_trade_multiple
-    )
+    return node_features(candles_5m, candles_1m, trades, large_trade_multiple=config.large_trade_multiple)
 
 
 def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> GraphBundle:
@@ -175,6 +202,7 @@ def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> Grap
         [
             temporal_edges(keys, config.temporal_k),
             cross_asset_edges(keys, stats.lead_lag),
+            cross_asset_edges(keys, stats.venue_pairs, "same_asset"),
             similarity_edges(keys, x, config.similar_k, config.similar_window),
         ]
     )
@@ -183,7 +211,13 @@ def _assemble(raw: pl.DataFrame, stats: GraphStats, config: GraphConfig) -> Grap
 
 def to_pyg(bundle: GraphBundle) -> Data:
     """A homogeneous `Data` with typed edges: x, edge_index, edge_type (index into EDGE_TYPES), edge_weight, and the
-    targets y_log_rv / y_return (NaN where the next interval is missing; the trainer masks them)."""
+    targets y_log_rv / y_return (NaN where the next interval is missing; the trainer masks them).
+
+    PyTorch is imported here, not with the module: every Dagster run imports the definitions, which import the graph
+    builder, and only the runs that train need tensors (the import costs seconds of each run's start-up)."""
+    import torch
+    from torch_geometric.data import Data
+
     nodes, edges = bundle.nodes, bundle.edges
     type_index = edges["edge_type"].replace_strict({t: i for i, t in enumerate(EDGE_TYPES)}, return_dtype=pl.Int64)
     return Data(

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from streamforge.errors import ConfigError, InsufficientDataError
+from streamforge.schemas import INSTRUMENT
 
 INTERVAL = "5m"
 INTERVAL_US = 5 * 60 * 1_000_000
@@ -34,11 +35,11 @@ class FeatureSet:
 
 
 FEATURES = FeatureSet(
-    version=1,
+    version=2,  # 2: log_rv floored per instrument at a training quantile (was a fixed 1e-10)
     names=(
         "log_return",  # log(close / previous close)
         "range",  # log(high / low)
-        "log_rv",  # log of the sum of squared 1-minute log returns, floored
+        "log_rv",  # log of the sum of squared 1-minute log returns, floored at the training part's RV quantile
         "log_volume",  # log(1 + base volume)
         "log_trade_count",  # log(1 + raw trade count)
         "taker_buy_share",  # taker-buy base volume / volume; 0.5 without volume
@@ -59,10 +60,10 @@ def node_features(
     candles_1m: pl.DataFrame,
     trades: pl.DataFrame | None,
     *,
-    rv_floor: float,
     large_trade_multiple: float,
 ) -> pl.DataFrame:
-    """One row per (instrument, 5-minute open_time) with the raw (unnormalised) features present for these inputs.
+    """One row per (instrument, 5-minute open_time) with the raw (unnormalised) features present for these inputs, and
+    `rv`, the unfloored realized variance, in place of `log_rv` (the floor is fitted on the training part: `RvFloor`).
 
     Intervals without 1-minute candles take their realized variance from the squared 5-minute return (one return
     instead of five): a coarser estimate, but from the same interval.
@@ -93,7 +94,7 @@ def node_features(
         .join(rv, on=["instrument", "open_time"], how="left")
         .with_columns(
             range=(pl.col("high") / pl.col("low")).log(),
-            log_rv=pl.max_horizontal(pl.col("rv").fill_null(pl.col("log_return") ** 2), pl.lit(rv_floor)).log(),
+            rv=pl.col("rv").fill_null(pl.col("log_return") ** 2),
             log_volume=pl.col("volume").log1p(),
             log_trade_count=pl.col("trade_count").cast(pl.Float64).log1p(),
             taker_buy_share=pl.when(pl.col("volume") > 0)
@@ -107,8 +108,8 @@ def node_features(
     if trades is not None:
         frame = frame.join(_large_trade_share(trades, large_trade_multiple), on=["instrument", "open_time"], how="left")
         frame = frame.with_columns(pl.col("large_trade_share").fill_null(0.0))
-    present = [n for n in FEATURES.names if n in frame.columns]
-    return frame.select("instrument", "open_time", *present)
+    names = ["rv" if n == "log_rv" else n for n in FEATURES.names]  # log_rv comes with the floor (RvFloor.apply)
+    return frame.select("instrument", "open_time", *(n for n in names if n in frame.columns))
 
 
 def _large_trade_share(trades: pl.DataFrame, multiple: float) -> pl.DataFrame:
@@ -129,6 +130,53 @@ def _require_interval(candles: pl.DataFrame, interval: str) -> None:
     wrong = sorted(set(candles["interval"].unique()) - {interval})
     if wrong:
         raise ConfigError(f"expected {interval} candles, got intervals {wrong}")
+
+
+@dataclass(frozen=True)
+class RvFloor:
+    """Per-instrument floor of the 5-minute realized variance: the `quantile` of its positive values over the
+    training part.
+
+    Why: an interval whose price never moved (no trade, or every trade at one price) has RV = 0, and its log must be
+    finite. A fixed tiny floor (the former 1e-10, log -23 against a median near -13) turns those few intervals into
+    outliers that dominate squared-error losses. A floor by price tick, (tick / price)^2, is worse still for a
+    high-priced instrument with a fine tick (BTCUSDT: 1e-14, log -32). What an unmoved interval tells is "quieter
+    than the price grid resolves", so it is counted as quiet as the quietest intervals that did move: the floor sits
+    at a low quantile of the positive RVs (1% by default), fitted on training data only, and every RV — feature and
+    target alike — is floored there.
+    """
+
+    quantile: float
+    floors: dict[str, float]
+
+    @classmethod
+    def fit(cls, raw: pl.DataFrame, quantile: float, train_end_us: int) -> RvFloor:
+        if not 0.0 <= quantile < 1.0:
+            raise ConfigError(f"RV floor quantile must be in [0, 1), got {quantile}")
+        train = raw.filter((pl.col("open_time").dt.epoch("us") < train_end_us) & (pl.col("rv") > 0))
+        floors = dict(train.group_by(INSTRUMENT).agg(pl.col("rv").quantile(quantile, "lower")).iter_rows())
+        flat = sorted(set(raw[INSTRUMENT].unique()) - set(floors))
+        if flat:
+            raise InsufficientDataError(
+                f"{flat}: the price is constant over the training part (no interval has a positive realized "
+                "variance); there is nothing to forecast"
+            )
+        return cls(quantile, {k: float(v) for k, v in sorted(floors.items())})
+
+    def apply(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """`raw` with `rv` replaced by `log_rv` = log(max(rv, floor of its instrument))."""
+        unknown = sorted(set(raw[INSTRUMENT].unique()) - set(self.floors))
+        if unknown:
+            raise InsufficientDataError(f"no training RV floor for {unknown}: they had no data in the training window")
+        floor = pl.col(INSTRUMENT).replace_strict(self.floors, return_dtype=pl.Float64)
+        return raw.with_columns(pl.max_horizontal("rv", floor).log().alias("rv")).rename({"rv": "log_rv"})
+
+    def to_dict(self) -> dict:
+        return {"quantile": self.quantile, "floors": self.floors}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RvFloor:
+        return cls(d["quantile"], d["floors"])
 
 
 @dataclass(frozen=True)

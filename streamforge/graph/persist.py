@@ -38,6 +38,12 @@ def load_graph(store: Store, graph_id: str) -> tuple[GraphBundle, dict]:
     if not docs:
         raise StoreError(f"graph {graph_id!r} is not in the store: materialise its `graph` partition first")
     doc = docs[0]
+    try:
+        stats, config = GraphStats.from_dict(doc["stats"]), GraphConfig(**doc["config"])
+    except (KeyError, TypeError) as exc:
+        raise StoreError(
+            f"graph {graph_id!r} was built by an older StreamForge ({type(exc).__name__}: {exc}): "
+            "re-materialise its `graph` partition"
+        ) from None
     nodes, edges = store.read_graph(graph_id)
-    bundle = GraphBundle(nodes, edges, GraphStats.from_dict(doc["stats"]), GraphConfig(**doc["config"]))
-    return bundle, doc
+    return GraphBundle(nodes, edges, stats, config), doc

@@ -36,12 +36,14 @@ class BadEvent(ValueError):
 
 @dataclass(slots=True)
 class Trade:
-    """A trade (AGG_TRADE fields); `id` is its place in the instrument's id sequence."""
+    """A trade (AGG_TRADE fields); `id` is its place in the instrument's id sequence. `resumes`: the first trade of
+    a stream that (re)started, so trades may have been missed before it even where ids need not be contiguous."""
 
     instrument: str
     row: dict
     id: int
     time_us: int
+    resumes: bool = False
 
 
 @dataclass(slots=True)
@@ -98,7 +100,8 @@ class Outcome(enum.Enum):
     APPLIED = "applied"
     BUFFERED = "buffered"  # waiting for a snapshot
     IGNORED = "ignored"  # older than the book
-    GAP = "gap"  # updates were lost (or one failed its checksum): the book was discarded, a snapshot is needed
+    GAP = "gap"  # updates were lost: the book was discarded, a snapshot is needed
+    CHECKSUM = "checksum"  # the book failed the checksum its venue sent: discarded, a snapshot is needed
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ class Rules:
 
 class Feed(ABC):
     """One market's live streams for a set of its instruments. Subclasses set `rules` and `contiguous_trade_ids`
-    (ids that advance by one: a hole is repaired by REST; otherwise duplicates are dropped and nothing is repaired)."""
+    (ids that advance by one: a hole is repaired by REST; otherwise duplicates are dropped, and only the trades
+    between the last published one and the first of a (re)started stream (`Trade.resumes`) are fetched by REST)."""
 
     rules: Rules
     contiguous_trade_ids: bool

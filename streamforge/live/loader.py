@@ -291,7 +291,7 @@ class Loader:
         decision = state.trades.offer(trade.id)
         if self._rejected(state, decision, f"trade id {trade.id}", received):
             return
-        if decision.missing and state.feed.contiguous_trade_ids:
+        if decision.missing and (state.feed.contiguous_trade_ids or trade.resumes):
             first, last = decision.missing
             if isinstance(decision, Jump) and last - first + 1 > self.config.max_repair_ids:
                 spec = self.topics[LIVE_TRADES]
@@ -376,7 +376,7 @@ class Loader:
             if value > expected:
                 lost.append((expected, value - step))
             expected = value + step
-        if lost:
+        if lost and (spec.dataset != LIVE_TRADES or state.feed.contiguous_trade_ids):  # else REST's rows are all there are
             self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, lost, "not on REST")
         self.metrics.gaps_repaired.labels(state.instrument, "trade" if spec.dataset == LIVE_TRADES else "kline").inc(len(rows))
 
@@ -385,10 +385,11 @@ class Loader:
     def _book_update(self, state: InstrumentState, update: BookUpdate, received: Received) -> None:
         outcome = state.book.add(update)
         self._publish_applied(state, received.size, received.ns)
-        if outcome is Outcome.GAP:
-            self.metrics.book_resyncs.labels(state.instrument, "gap").inc()
-            log.warning("%s: book updates were lost; resyncing the book", state.instrument)
-        if outcome in (Outcome.GAP, Outcome.BUFFERED):
+        if outcome in (Outcome.GAP, Outcome.CHECKSUM):
+            self.metrics.book_resyncs.labels(state.instrument, outcome.value).inc()
+            log.warning("%s: book %s; resyncing the book", state.instrument,
+                        "updates were lost" if outcome is Outcome.GAP else "failed its checksum")
+        if outcome in (Outcome.GAP, Outcome.CHECKSUM, Outcome.BUFFERED):
             self._want_snapshot(state)
 
     def _publish_applied(self, state: InstrumentState, size: int, received_ns: int) -> None:

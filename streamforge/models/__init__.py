@@ -1,8 +1,7 @@
-"""Forecasting next-interval volatility on the market graph: the GNN, its baselines, the split, metrics, persistence."""
+"""Forecasting next-interval volatility on the market graph: registered forecasters (`zoo`) and the leaderboard's
+line-up (`lineup`), one evaluation step (`evaluation`), the walk-forward protocol (`walkforward`), the leaderboard
+(`leaderboard`, `standings`), model cards, persistence, training (`train`) and out-of-sample prediction (`predict`).
 
-from streamforge.models.persist import load_model, save_model
-from streamforge.models.predict import predict
-from streamforge.models.split import Split
-from streamforge.models.train import TrainConfig, TrainedModel, train_and_evaluate
-
-__all__ = ["Split", "TrainConfig", "TrainedModel", "load_model", "predict", "save_model", "train_and_evaluate"]
+The package itself imports nothing: its modules that need PyTorch load it, the others (the line-up, the window, the
+reports) stay light enough for every Dagster process that loads the definitions.
+"""

@@ -1,14 +1,17 @@
-"""Forecast quality, per model and per instrument, never NaN.
+"""Forecast quality, never NaN, and the variance forecast that QLIKE scores.
 
-- MSE on next-interval log realized variance (the primary target).
-- QLIKE on variances (Patton 2011): with realized variance RV and forecast variance h = exp(forecast log RV),
-  QLIKE = RV/h - log(RV/h) - 1 >= 0, zero for a perfect forecast. Unlike MSE on variances it is robust to the noise
-  in RV as a proxy and penalises under-forecasting risk more than over-forecasting. exp(forecast log RV) is the
-  forecast's median, not its mean; we do not bias-correct, so all models are treated alike.
-- Directional accuracy: share of next-interval returns with a non-zero sign whose sign the model's return score got
-  right (a zero score counts as wrong). Undefined, reported as null, when no next return is non-zero.
-- Information coefficient: Spearman rank correlation of the return score with the next return. Undefined, reported
-  as null, when either side is constant (e.g. a flat market) or fewer than 3 nodes are scored.
+- MSE on next-interval log realized variance (the primary target; every model is trained for it).
+- QLIKE on variances (Patton 2011): QLIKE = RV/h - log(RV/h) - 1 >= 0, zero for a perfect forecast, robust to the
+  noise in RV as a proxy; its expectation is minimised by h = E[RV | information], the conditional MEAN of the
+  variance. A model of log RV forecasts E[log RV]; exp of that is the median of RV, not its mean, and is biased low
+  by a factor that grows with the model's error. The correction (`log_variance_forecast`): with log RV = f + e,
+  e ~ N(0, s^2), E[RV] = exp(f + s^2 / 2), s^2 being the model's own mean squared log-RV error on the validation
+  block, per instrument (estimated before the test block, so no look-ahead; every model gets its own s^2).
+- Directional accuracy: share of non-zero next returns whose sign the return score got right (a zero score counts
+  as wrong), reported beside its base rate — the accuracy of always guessing the more frequent sign of the same
+  block, which any useful direction forecast must beat. Null when no next return is non-zero.
+- Information coefficient: Spearman rank correlation of the return score with the next return; null when either
+  side is constant or fewer than 3 nodes are scored.
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from streamforge.errors import StreamForgeError
-
 ALL = "ALL"
 
 
-def mse(forecast: np.ndarray, actual: np.ndarray) -> float:
-    return float(np.mean((forecast - actual) ** 2))
+def log_variance_forecast(forecast_log_rv: np.ndarray, residual_variance: np.ndarray | float) -> np.ndarray:
+    """log E[RV] under a log-normal error: f + s^2 / 2 (kept in logs: exp happens inside the loss)."""
+    return forecast_log_rv + 0.5 * np.asarray(residual_variance)
 
 
-def qlike(forecast_log_rv: np.ndarray, actual_log_rv: np.ndarray) -> float:
-    ratio = np.exp(actual_log_rv - forecast_log_rv)  # RV / h, computed in logs so it cannot overflow early
-    return float(np.mean(ratio - (actual_log_rv - forecast_log_rv) - 1.0))
+def squared_errors(forecast_log_rv: np.ndarray, actual_log_rv: np.ndarray) -> np.ndarray:
+    return (forecast_log_rv - actual_log_rv) ** 2
+
+
+def qlike_losses(log_variance_forecast: np.ndarray, actual_log_rv: np.ndarray) -> np.ndarray:
+    """Per-node QLIKE of the variance forecast exp(`log_variance_forecast`), in logs so it cannot overflow early."""
+    log_ratio = actual_log_rv - log_variance_forecast
+    return np.exp(log_ratio) - log_ratio - 1.0
 
 
 def directional_accuracy(score: np.ndarray, realized: np.ndarray) -> float | None:
@@ -35,6 +42,15 @@ def directional_accuracy(score: np.ndarray, realized: np.ndarray) -> float | Non
     if not moved.any():
         return None
     return float(np.mean(np.sign(score[moved]) == np.sign(realized[moved])))
+
+
+def base_rate(realized: np.ndarray) -> float | None:
+    """Accuracy of always forecasting the more frequent sign among the non-zero returns."""
+    moved = realized[realized != 0]
+    if not len(moved):
+        return None
+    up = float(np.mean(moved > 0))
+    return max(up, 1.0 - up)
 
 
 def information_coefficient(score: np.ndarray, realized: np.ndarray) -> float | None:
@@ -47,39 +63,9 @@ def information_coefficient(score: np.ndarray, realized: np.ndarray) -> float | 
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def score(
-    model: str,
-    block: str,
-    instruments: np.ndarray,
-    forecast_log_rv: np.ndarray,
-    return_score: np.ndarray,
-    actual_log_rv: np.ndarray,
-    actual_return: np.ndarray,
-) -> list[dict]:
-    """Metric rows (MODEL_METRICS columns without model_id and window_end) for each instrument and for ALL pooled."""
-    if not (np.isfinite(forecast_log_rv).all() and np.isfinite(return_score).all()):
-        raise StreamForgeError(f"model {model} produced non-finite forecasts on the {block} block; it diverged")
-    rows = []
-    for instrument in [*sorted(set(instruments.tolist())), ALL]:
-        m = np.ones(len(instruments), bool) if instrument == ALL else instruments == instrument
-        rows.append(
-            {
-                "model": model,
-                "instrument": instrument,
-                "block": block,
-                "n": int(m.sum()),
-                "mse_log_rv": mse(forecast_log_rv[m], actual_log_rv[m]),
-                "qlike": qlike(forecast_log_rv[m], actual_log_rv[m]),
-                "directional_accuracy": directional_accuracy(return_score[m], actual_return[m]),
-                "information_coefficient": information_coefficient(return_score[m], actual_return[m]),
-            }
-        )
-    return rows
-
-
-def gnn_gain(metrics: pl.DataFrame, block: str = "test") -> pl.DataFrame:
-    """Per instrument: the GNN's MSE on log RV, the best of the HAR and MLP baselines, and gain = 1 - gnn / best
-    (positive: the GNN is better). The graph earns its keep only where the gain is clearly above zero."""
-    wide = metrics.filter(pl.col("block") == block).pivot("model", index="instrument", values="mse_log_rv")
-    best = pl.min_horizontal("har", "mlp")
-    return wide.select("instrument", pl.col("gnn"), best.alias("best_baseline"), (1 - pl.col("gnn") / best).alias("gain"))
+def residual_variance(forecast_log_rv: np.ndarray, actual_log_rv: np.ndarray, instruments: np.ndarray) -> dict[str, float]:
+    """Per instrument, the mean squared log-RV error: the s^2 of the variance correction."""
+    return {
+        s: float(np.mean(squared_errors(forecast_log_rv[instruments == s], actual_log_rv[instruments == s])))
+        for s in np.unique(instruments)
+    }

@@ -1,5 +1,6 @@
-"""Save and load a trained model: a folder with `weights.pt` (the GNN's state dict), `manifest.json` (architecture,
-graph and training configuration, feature set, normalisation, lead-lag pairs, split, seed) and `metrics.parquet`.
+"""Save and load a trained model: a folder with `weights.pt` (the forecaster's state: a net's weights, a
+regression's coefficients), `manifest.json` (model spec, seed, graph configuration and statistics, split, variance
+correction, fit report, model card), `metrics.parquet` (the test-block leaderboard) and `MODEL_CARD.md`.
 
 Loading checks the saved feature set against the current code's `FEATURES`: normalisation statistics and weights are
 bound to feature positions, so a model trained on another feature set would score garbage without any error.
@@ -16,29 +17,34 @@ import torch
 from streamforge.errors import FeatureSetMismatchError, StoreError
 from streamforge.graph.builder import GraphConfig, GraphStats
 from streamforge.graph.features import FEATURES
-from streamforge.models.gnn import ForecastNet
+from streamforge.models.card import card_markdown
+from streamforge.models.forecaster import FitReport, ModelSpec
+from streamforge.models.leaderboard import LEADERBOARD_SCHEMA
+from streamforge.models.report import HEAD_HEADER, head_rows, markdown
 from streamforge.models.split import Split
-from streamforge.models.train import FitReport, TrainConfig, TrainedModel
-from streamforge.schemas import MODEL_METRICS
+from streamforge.models.train import TrainedModel
 
-MANIFEST, WEIGHTS, METRICS = "manifest.json", "weights.pt", "metrics.parquet"
+MANIFEST, WEIGHTS, METRICS, CARD = "manifest.json", "weights.pt", "metrics.parquet", "MODEL_CARD.md"
 
 
 def save_model(directory: str | Path, model: TrainedModel) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    torch.save(model.net.state_dict(), directory / WEIGHTS)
+    torch.save(model.forecaster.state_dict(), directory / WEIGHTS)
     model.metrics.write_parquet(directory / METRICS)
     manifest = {
         "model_id": model.model_id,
-        "architecture": model.net.config,
+        "spec": {"forecaster": model.spec.forecaster, "label": model.spec.label, "overrides": list(model.spec.overrides)},
+        "seed": model.seed,
         "graph_config": model.graph_config.to_dict(),
         "stats": model.stats.to_dict(),
-        "train_config": model.train_config.to_dict(),
         "split": model.split.to_dict(),
-        "fit_reports": {k: vars(v) for k, v in model.fit_reports.items()},
+        "residual_variance": model.residual_variance,
+        "fit_report": vars(model.fit_report),
+        "card": model.card,
     }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+    (directory / CARD).write_text(card_markdown(model.card, markdown(HEAD_HEADER, head_rows(model.metrics))))
     return directory
 
 
@@ -48,21 +54,29 @@ def load_model(directory: str | Path) -> TrainedModel:
         manifest = json.loads((directory / MANIFEST).read_text())
     except FileNotFoundError:
         raise StoreError(f"{directory} holds no saved model ({MANIFEST} is missing)") from None
+    if "spec" not in manifest or "rv_floor" not in manifest["stats"]:
+        raise FeatureSetMismatchError(
+            f"{directory} holds a model saved by an older StreamForge (no model spec or RV floor): retrain it"
+        )
     stats = GraphStats.from_dict(manifest["stats"])
     _check_feature_set(stats)
-    arch = manifest["architecture"]
-    net = ForecastNet(arch["in_dim"], arch["hidden"], arch["layers"], tuple(arch["edge_types"]))
-    net.load_state_dict(torch.load(directory / WEIGHTS, weights_only=True))
-    net.eval()
+    saved = manifest["spec"]
+    overrides = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in saved["overrides"])
+    spec = ModelSpec(saved["forecaster"], saved["label"], overrides)
+    forecaster = spec.build(manifest["seed"])
+    forecaster.load_state_dict(torch.load(directory / WEIGHTS, weights_only=True))
     return TrainedModel(
         model_id=manifest["model_id"],
-        net=net,
+        spec=spec,
+        seed=manifest["seed"],
+        forecaster=forecaster,
         graph_config=GraphConfig(**manifest["graph_config"]),
         stats=stats,
-        train_config=TrainConfig(**manifest["train_config"]),
         split=Split(**manifest["split"]),
-        metrics=MODEL_METRICS.conform(pl.read_parquet(directory / METRICS)),
-        fit_reports={k: FitReport(**v) for k, v in manifest["fit_reports"].items()},
+        residual_variance=manifest["residual_variance"],
+        fit_report=FitReport(**manifest["fit_report"]),
+        metrics=pl.read_parquet(directory / METRICS).cast(LEADERBOARD_SCHEMA),
+        card=manifest["card"],
     )
 
 

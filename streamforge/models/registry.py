@@ -1,12 +1,13 @@
 """Where trained models live and how they are found again.
 
 A model's files (`save_model`: weights, manifest, metrics) go to `STREAMFORGE_HOME/models/<model_id>/`; the store's
-`models` collection holds one document per model — window, seed, where the files are, the metrics and the per-instrument
-gain — so `streamforge models` lists every model without opening any file, on either store backend.
+`models` collection holds one document per model — window, model, seed, where the files are, the test-block metrics
+against the baselines and the model card — so `streamforge models` lists every model without opening any file, on
+either store backend.
 
-A model id is `<instruments>_<training date>_<hash>`, the hash over the window and every graph and training setting: the
-same training (deterministic, seeded) keeps its id and replaces its files; any other setting gets a new id and sits
-beside the earlier models.
+A model id is `<instruments>_<training date>_<label>_<hash>`, the hash over the window, the model's config, the seed and
+every graph setting: the same training (deterministic, seeded) keeps its id and replaces its files; any other
+setting gets a new id and sits beside the earlier models.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from streamforge import settings
-from streamforge import catalog
+from streamforge import catalog, settings
 from streamforge.errors import StoreError
 from streamforge.graph.builder import GraphConfig
-from streamforge.models.metrics import gnn_gain
+from streamforge.models.forecaster import ModelSpec
 from streamforge.models.persist import MANIFEST, load_model, save_model
-from streamforge.models.train import TrainConfig, TrainedModel
+from streamforge.models.train import TrainedModel
 from streamforge.models.window import TrainingWindow
 from streamforge.store import Store
 
@@ -33,11 +33,13 @@ def models_dir() -> Path:
     return settings.home() / "models"
 
 
-def model_id(window: TrainingWindow, graph_config: GraphConfig, train_config: TrainConfig) -> str:
-    spec = json.dumps(
-        {"window": window.to_dict(), "graph": graph_config.to_dict(), "train": train_config.to_dict()}, sort_keys=True
+def model_id(window: TrainingWindow, graph_config: GraphConfig, spec: ModelSpec, seed: int) -> str:
+    identity = json.dumps(
+        {"window": window.to_dict(), "graph": graph_config.to_dict(), "model": spec.to_dict(), "seed": seed},
+        sort_keys=True,
+        default=str,
     )
-    return f"{window.graph_id}_{hashlib.sha256(spec.encode()).hexdigest()[:8]}"
+    return f"{window.graph_id}_{spec.label}_{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
 
 
 def register(store: Store, model: TrainedModel, window: TrainingWindow) -> dict:
@@ -49,10 +51,11 @@ def register(store: Store, model: TrainedModel, window: TrainingWindow) -> dict:
         "graph_id": window.graph_id,
         "window": window.to_dict(),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": model.train_config.seed,
-        "epochs": {name: report.epochs for name, report in model.fit_reports.items()},
-        "metrics": model.metrics.drop("model_id", "window_end").to_dicts(),
-        "gain": gnn_gain(model.metrics).to_dicts(),
+        "model": model.spec.label,
+        "seed": model.seed,
+        "epochs": model.fit_report.epochs,
+        "metrics": model.metrics.to_dicts(),
+        "card": model.card,
     }
     store.put_documents(MODELS, [doc], key_field="model_id")
     return doc

@@ -1,43 +1,65 @@
-"""The metrics table a person reads: the same rows for the Dagster UI (markdown) and the terminal (rich).
+"""The tables a person reads: the same rows for the Dagster UI (markdown) and the terminal (rich).
 
-Rows are the test block of the walk-forward split, every model for every instrument and ALL pooled; undefined values
-(directional accuracy or IC of a flat market) show as '—', never as a number.
+Every number comes with its uncertainty and its baseline: mean ± sd over seeds with the HAC standard error over
+time, directional accuracy beside its base rate, and the Diebold–Mariano statistic against the best baseline (the
+reference, named). Undefined values (directional accuracy or IC of a flat market) show as '—', never as a number.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
-from streamforge.models.metrics import gnn_gain
+from streamforge.schemas import INSTRUMENT
+from streamforge.models.metrics import ALL
 
-MODEL_ORDER = ("gnn", "mlp", "har", "persistence")
-HEADER = ("instrument", "model", "n", "MSE log RV", "QLIKE", "directional acc.", "IC")
-GAIN_HEADER = ("instrument", "GNN MSE", "best of HAR/MLP", "gain")
-
-
-def _number(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+HEAD_HEADER = ("model", "kind", "MSE log RV (± sd seeds, se)", "QLIKE (± sd, se)", "dir. acc. (base)", "IC (± sd)", "DM MSE vs ref (p)")
 
 
-def metrics_rows(metrics: pl.DataFrame, block: str = "test") -> list[tuple[str, ...]]:
-    rows = metrics.filter(pl.col("block") == block).with_columns(
-        order=pl.col("model").replace_strict({m: i for i, m in enumerate(MODEL_ORDER)}, default=len(MODEL_ORDER))
+def _pm(mean, sd, se=None, digits: int = 4) -> str:
+    if mean is None:
+        return "—"
+    text = f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    return f"{text} ({se:.{digits}f})" if se is not None else text
+
+
+def head_rows(summary: pl.DataFrame, instrument: str = ALL, limit: int | None = None) -> list[tuple[str, ...]]:
+    """The leaderboard's rows for `instrument` (ALL: pooled), best MSE first, every number with its uncertainty and
+    the reference baseline named in the DM column."""
+    part = summary.filter(pl.col(INSTRUMENT) == instrument).sort("mse_log_rv", "model")
+    rows = []
+    for r in part.head(limit or part.height).iter_rows(named=True):
+        dm = "reference" if r["model"] == r["reference"] else (
+            "—" if r["dm_mse"] is None else f"{r['dm_mse']:+.2f} (p {r['dm_mse_p']:.3f}) vs {r['reference']}"
+        )
+        da = "—" if r["directional_accuracy"] is None else (
+            f"{r['directional_accuracy']:.3f} ± {r['directional_sd']:.3f} ({r['base_rate']:.3f})"
+        )
+        rows.append((
+            r["model"], r["kind"], _pm(r["mse_log_rv"], r["mse_sd"], r["mse_se"]), _pm(r["qlike"], r["qlike_sd"], r["qlike_se"]),
+            da, _pm(r["information_coefficient"], r["ic_sd"], digits=3), dm,
+        ))
+    return rows
+
+
+def caption(summary: pl.DataFrame, forecasts_days: list[date]) -> str:
+    seeds = int(summary["seeds"].max()) if summary.height else 0
+    span = f"{min(forecasts_days)}..{max(forecasts_days)}" if forecasts_days else "no days"
+    return (
+        f"leaderboard {span} ({len(forecasts_days)} evaluation day(s), up to {seeds} seed(s)): mean ± sd over seeds, "
+        "(HAC s.e. over time); QLIKE on the bias-corrected variance; DM < 0: lower loss than the best baseline"
     )
-    return [
-        (r["instrument"], r["model"], str(r["n"]), _number(r["mse_log_rv"]), _number(r["qlike"]),
-         _number(r["directional_accuracy"], 3), _number(r["information_coefficient"], 3))
-        for r in rows.sort("instrument", "order").iter_rows(named=True)
-    ]
-
-
-def gain_rows(metrics: pl.DataFrame) -> list[tuple[str, ...]]:
-    """Per instrument: positive gain = the GNN's MSE is that share below the best edge-free baseline's."""
-    return [
-        (r["instrument"], _number(r["gnn"]), _number(r["best_baseline"]), f"{r['gain']:+.1%}")
-        for r in gnn_gain(metrics).sort("instrument").iter_rows(named=True)
-    ]
 
 
 def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def leaderboard_markdown(summary: pl.DataFrame, days: list[date], limit: int | None = None) -> str:
+    """Caption, the pooled table and one table per instrument."""
+    parts = [caption(summary, days), "", markdown(HEAD_HEADER, head_rows(summary, ALL, limit))]
+    for instrument in sorted(set(summary[INSTRUMENT]) - {ALL}):
+        parts += ["", f"**{instrument}**", "", markdown(HEAD_HEADER, head_rows(summary, instrument, limit))]
+    return "\n".join(parts)

@@ -48,6 +48,24 @@ class Split:
         val_start = val_end - n_val * INTERVAL_US
         return cls(start_us, val_start - embargo * INTERVAL_US, val_start, val_end, test_start, end_us)
 
+    @classmethod
+    def walk_forward(cls, start_us: int, test_start_us: int, end_us: int, val_fraction: float, embargo: int) -> Split:
+        """One origin of a walk-forward evaluation: test on [test_start_us, end_us) (the evaluation day), validate
+        on the last `val_fraction` of what precedes it, train on the rest, an embargo before each later block."""
+        n = (test_start_us - start_us) // INTERVAL_US
+        n_val, n_test = round(n * val_fraction), (end_us - test_start_us) // INTERVAL_US
+        n_train = n - n_val - 2 * embargo
+        if n_train < MIN_TRAIN_INTERVALS or min(n_val, n_test) < MIN_EVAL_INTERVALS:
+            raise InsufficientDataError(
+                f"a training window of {n} intervals before the test block gives {n_train} training and {n_val} "
+                f"validation intervals with an embargo of {embargo}, and the test block has {n_test}; needs at least "
+                f"{MIN_TRAIN_INTERVALS} training and {MIN_EVAL_INTERVALS} validation and test intervals — give the "
+                "protocol more training days"
+            )
+        val_end = test_start_us - embargo * INTERVAL_US
+        val_start = val_end - n_val * INTERVAL_US
+        return cls(start_us, val_start - embargo * INTERVAL_US, val_start, val_end, test_start_us, end_us)
+
     def blocks(self, open_time_us: np.ndarray) -> dict[str, np.ndarray]:
         """Boolean masks 'train', 'validation', 'test' over nodes; the target interval ends by the block's end."""
         target_end = open_time_us + 2 * INTERVAL_US

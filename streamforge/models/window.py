@@ -8,6 +8,7 @@ with data before the end of training) and the model (trained on that same part) 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,15 +17,57 @@ import polars as pl
 from streamforge import settings
 from streamforge.errors import ConfigError
 from streamforge.graph import GraphBundle, build_graph
-from streamforge.models.predict import predict
 from streamforge.models.split import Split
-from streamforge.models.train import TrainedModel
-from streamforge.catalog import CANDLES_1M, CANDLES_5M, TRADES, dataset
+from streamforge.catalog import CANDLES_1M, CANDLES_5M, CROSS_VENUE_VIEW, TRADES, UNIVERSE_MEMBERS, dataset
+from streamforge.instruments import check_form
 from streamforge.store import Store
 from streamforge.dates import day_bounds_us
 
 # The only trade columns the graph uses (large-trade share): reading just these keeps a month of trades small.
 TRADE_COLUMNS = ["instrument", "time", "qty"]
+# Longest instrument set spelled out in a universe name ('+'-joined ids, about five): longer sets are named by their
+# size and a digest, and their members kept in the store, so partition keys, graph ids and model folders stay short.
+SPELLED_MAX = 120
+
+
+def universe_name(instruments: list[str] | tuple[str, ...]) -> str:
+    """One name per instrument set: the sorted ids joined with '+' when short ('binance.spot.BTCUSDT+binance.spot.
+    ETHUSDT'), else '<n>-instruments-<digest>' ('200-instruments-3f2a9c1d0b7e')."""
+    members = sorted(set(instruments))
+    joined = "+".join(members)
+    if len(joined) <= SPELLED_MAX:
+        return joined
+    return f"{len(members)}-instruments-{hashlib.sha256(joined.encode()).hexdigest()[:12]}"
+
+
+def register_universe(store: Store, instruments: list[str] | tuple[str, ...]) -> str:
+    """The set's name, its members stored when the name does not spell them (idempotent)."""
+    name = universe_name(instruments)
+    if "+" not in name and not _is_instrument(name):
+        d = dataset(UNIVERSE_MEMBERS)
+        store.put_documents(d.collection, [{"name": name, "instruments": sorted(set(instruments))}], key_field="name")
+    return name
+
+
+def universe_members(store: Store, name: str) -> list[str]:
+    """The instruments of a universe name: spelled out in it, or registered in the store under it."""
+    if "+" in name or _is_instrument(name):
+        return name.split("+")
+    docs = store.get_documents(dataset(UNIVERSE_MEMBERS).collection, {"name": name})
+    if not docs:
+        raise ConfigError(
+            f"universe {name!r} is neither instrument ids joined with '+' nor a registered set; register it with "
+            "`streamforge train --instruments ...` (which names and stores large sets)"
+        )
+    return docs[0]["instruments"]
+
+
+def _is_instrument(name: str) -> bool:
+    try:
+        check_form(name)
+    except ConfigError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -51,8 +94,8 @@ class TrainingWindow:
 
     @property
     def universe(self) -> str:
-        """The instrument set as one name, e.g. 'BTCUSDT+ETHUSDT+SOLUSDT' (a partition key of the training assets)."""
-        return "+".join(self.instruments)
+        """The instrument set as one name (`universe_name`): a partition key of the training assets."""
+        return universe_name(self.instruments)
 
     @property
     def graph_id(self) -> str:
@@ -91,15 +134,19 @@ def read_inputs(
 
 
 def build_window_graph(store: Store, window: TrainingWindow) -> GraphBundle:
-    """The market graph of the window, normalised and lead-lag-linked on its training part."""
+    """The market graph of the window, normalised and lead-lag-linked on its training part; instruments the stored
+    cross-venue view calls one asset on two venues are linked by same_asset edges."""
     c5, c1, trades = read_inputs(store, list(window.instruments), window.first, window.end)
-    return build_graph(c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments))
+    return build_graph(
+        c5, c1, trades, train_end=window.split().train_end_us, instruments=list(window.instruments),
+        venue_pairs=venue_pairs(store, window),
+    )
 
 
-def score_day(store: Store, model: TrainedModel, day: date) -> pl.DataFrame:
-    """The model's forecasts for every 5-minute interval of `day`, from stored candles of the day and the day before
-    (so the day's first nodes have the same look-back as in training)."""
-    instruments = sorted(model.stats.normalisation.mean)
-    with_trades = not model.stats.absent_features
-    c5, c1, trades = read_inputs(store, instruments, day - timedelta(days=1), day, with_trades)
-    return predict(model, c5, c1, day, trades)
+def venue_pairs(store: Store, window: TrainingWindow) -> list[tuple[str, str]]:
+    """Pairs of the window's instruments that are the same asset on two venues, as the stored cross-venue view of
+    the window's days lined them up (none when it was not materialised)."""
+    view = dataset(CROSS_VENUE_VIEW)
+    rows = store.read(view.collection, view.record, list(window.instruments), window.first, window.end)
+    pairs = rows.select(pl.col("instrument"), pl.col("counterparts").str.split("+")).explode("counterparts").unique()
+    return sorted((a, b) for a, b in pairs.iter_rows() if a < b and b in window.instruments)

@@ -28,8 +28,12 @@ and a JSON object of the same names (`{}` clears them all).
 | `ws_reorder` | share 0..1 | that share of stream events is sent after the event that follows it |
 | `ws_malformed` | share 0..1 | that share of stream events is replaced by a broken one: alternately truncated JSON and an aggTrade/depth event whose price is not a number |
 | `ws_send_buffer` | bytes | a connection whose unsent events exceed this is closed as a slow consumer (1008); 0 keeps the default (16 MiB) |
+| `okx_seq_break` | share 0..1 | that share of OKX `books` updates names a `prevSeqId` that is not the previous message's `seqId` (a break in the chain) |
+| `okx_bad_checksum` | share 0..1 | that share of OKX `books` messages carries a wrong non-zero checksum |
+| `okx_zero_checksum` | 0 or 1 | 1: every OKX `books` message carries checksum 0, as OKX sends since 2026-06-23 ("no checksum") |
 
-*Targets* are `all`, a symbol (`BTCUSDT`), or a symbol and day (`BTCUSDT:2025-01-02`), several joined with `|`.
+*Targets* are `all`, a symbol (`BTCUSDT`: on every market that lists it, spot and USD-M alike), an instrument id
+(`binance.usdm.BTCUSDT`), or either with a day (`BTCUSDT:2025-01-02`), several joined with `|`.
 Shares are applied deterministically: of every 1/share requests, exactly one is hit (a counter, not a dice roll), so
 a test knows how many faults to expect.
 """
@@ -68,7 +72,10 @@ class Targets:
         return cls(entries)
 
     def matches(self, symbol: str, day: date) -> bool:
-        return bool(self.entries & {ALL, symbol, f"{symbol}:{day.isoformat()}"})
+        """`symbol` is a bare symbol or an instrument id; a target names either (`BTCUSDT` hits the symbol on every
+        market that lists it, `binance.usdm.BTCUSDT` only the perpetual)."""
+        names = {symbol, symbol.rsplit(".", 1)[-1]}
+        return bool(self.entries & ({ALL} | names | {f"{name}:{day.isoformat()}" for name in names}))
 
     def __str__(self) -> str:
         return "|".join(sorted(self.entries))
@@ -98,6 +105,9 @@ class Faults:
     ws_reorder: float = 0.0
     ws_malformed: float = 0.0
     ws_send_buffer: int = 0
+    okx_seq_break: float = 0.0
+    okx_bad_checksum: float = 0.0
+    okx_zero_checksum: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -123,7 +133,7 @@ class Faults:
                     parsed[name] = float(value)
             except ValueError:
                 raise ConfigError(f"fault {name}={value!r}: expected {kind.lower()}") from None
-        for share in ("rate429", "error5xx", "ws_drop", "ws_duplicate", "ws_reorder", "ws_malformed"):
+        for share in ("rate429", "error5xx", "ws_drop", "ws_duplicate", "ws_reorder", "ws_malformed", "okx_seq_break", "okx_bad_checksum"):
             if not 0.0 <= float(parsed.get(share, 0.0)) <= 1.0:
                 raise ConfigError(f"fault {share} must be a share between 0 and 1, got {parsed[share]}")
         return cls(**parsed)

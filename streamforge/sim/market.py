@@ -14,13 +14,14 @@ handlers call it. What a venue adapter uses:
 
 * listing: `instruments`, `listed(venue_market, day)` (what the venue's instrument list shows that day),
   `status(key, day)` (TRADING, BREAK, or None before listing), `spec(key)` (tick, step, contract size, funding hours);
-* trades: `day_trades`, `day_agg_ids`, `agg_trades`, `agg_trades_from_id`, `last_agg_trades` (AGG_TRADE frames; ids
-  contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
+* trades: `day_trades`, `day_agg_ids`, `agg_trades`, `agg_trades_from_id`, `last_agg_trades`, `day_of_trade_id`
+  (AGG_TRADE frames; ids contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
   without aggregate trades serves each row as one trade);
 * candles: `klines(key, interval, start_us, end_us, as_of_us=…)` (Binance kline semantics);
 * book: `depth`, `book_state`, `depth_diff` (update ids are 100 ms steps; see `book`);
-* prices: `mid_price(s)`; for perpetuals `index_prices`, `premiums`, `mark_prices`, `funding_rates(key, start_us,
-  end_us)` and `liquidations(key, start_us, end_us)`.
+* prices: `mid_price(s)`; for perpetuals `index_prices`, `premiums`, `mark_prices`, `price_klines(key, kind,
+  interval, start_us, end_us)` (mark or index), `funding_rates(key, start_us, end_us)`, `open_interest(key, times_us)`
+  and `liquidations(key, start_us, end_us)`.
 
 Quantities are in the base asset; a venue counting contracts divides by `spec(key).contract_size` (exact: the step
 is whole contracts).
@@ -98,6 +99,8 @@ class Market:
         self._days = Memo(self._generate_day, maxsize=max(6, n))
         self._day_times = Memo(lambda key, day: _times_us(self.day_trades(key, day)), maxsize=max(6, n))
         self._day_klines = Memo(self._generate_day_klines, maxsize=max(64, 2 * n))
+        self._day_price_klines = Memo(self._generate_day_price_klines, maxsize=16)  # REST and dump files only
+        self._day_liquidations = Memo(self._generate_day_liquidations, maxsize=max(16, n))  # the forceOrder streams
         self._specs: dict[str, Instrument] = {}  # key as asked for (id or bare symbol) -> instrument, asked every tick
         self._shapes: dict[str, book.Shape] = {}
 
@@ -178,6 +181,13 @@ class Market:
             parts.append(frame.slice(skip, max(stop - skip, 0)))
             day += timedelta(days=1)
         return _concat(parts, limit)
+
+    def day_of_trade_id(self, key: str, trade_id: int) -> date:
+        """The day whose trades hold raw trade id `trade_id` (known without generating days): where a venue that
+        pages by raw trade ids looks (ids past the last day with trades map to the last day)."""
+        counts = self._counts(self.spec(key).id)
+        index = int(np.searchsorted(counts.first_trade_id, max(trade_id, 0), side="right")) - 1
+        return EPOCH + timedelta(days=max(index, 0))
 
     def last_agg_trades(self, key: str, end_us: int, limit: int) -> pl.DataFrame:
         """The `limit` most recent aggregate trades before end_us (looking back at most one day)."""
@@ -316,6 +326,24 @@ class Market:
             instrument.funding_hours,
         )
 
+    def price_klines(self, key: str, kind: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
+        """The perpetual's `kind` ("mark" or "index") price klines opening in [start_us, end_us): instrument,
+        open_time, open, high, low, close, close_time; none on days it does not trade."""
+        instrument = self._perpetual(key)
+        step = interval_us(interval)
+        parts = []
+        for day in days_between(start_us, end_us):
+            frame = self._day_price_klines(instrument.id, kind, interval, day) if instrument.trading_on(day) else None
+            if frame is not None:
+                opened = frame["open_time"].dt.epoch("us")
+                parts.append(frame.filter((opened >= start_us) & (opened < end_us)))
+        empty = perps.price_klines(instrument.id, step, 0, 0, lambda t: t.astype(float))
+        return pl.concat(parts) if parts else empty
+
+    def open_interest(self, key: str, times_us: np.ndarray) -> np.ndarray:
+        """The perpetual's open interest (base asset) at each instant."""
+        return perps.open_interest(self.seed, self._perpetual(key), times_us)
+
     def liquidations(self, key: str, start_us: int, end_us: int) -> pl.DataFrame:
         """Forced orders with start_us <= time < end_us: time, side (SELL liquidates a long), price, qty."""
         instrument = self._perpetual(key)
@@ -323,9 +351,7 @@ class Market:
         for day in days_between(start_us, end_us):
             if not instrument.trading_on(day):
                 continue
-            expected = perps.LIQUIDATIONS_PER_AGG_TRADE * self._counts(instrument.id).agg[day_index(day)]
-            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
-            frame = perps.liquidations(self.seed, instrument, day, log_path, expected)
+            frame = self._day_liquidations(instrument.id, day)
             parts.append(frame.filter(pl.col("time").dt.epoch("us").is_between(start_us, end_us, closed="left")))
         return pl.concat(parts) if parts else pl.DataFrame(schema=perps.LIQUIDATION)
 
@@ -390,6 +416,17 @@ class Market:
         first_bucket_traded = not frame.is_empty() and _epoch_us(frame["time"][0]) < start + step
         prev_close = None if first_bucket_traded else self._close_before(instrument_id, start)
         return aggregate(frame, instrument.id, interval, start, US_PER_DAY // step, prev_close)
+
+    def _generate_day_price_klines(self, instrument_id: str, kind: str, interval: str, day: date) -> pl.DataFrame:
+        price = {"mark": lambda t: self.mark_prices(instrument_id, t), "index": lambda t: self.index_prices(instrument_id, t)}
+        start = day_start_us(day)
+        return perps.price_klines(instrument_id, interval_us(interval), start, start + US_PER_DAY, price[kind])
+
+    def _generate_day_liquidations(self, instrument_id: str, day: date) -> pl.DataFrame:
+        instrument = self.universe.instruments[instrument_id]
+        expected = perps.LIQUIDATIONS_PER_AGG_TRADE * self._counts(instrument_id).agg[day_index(day)]
+        log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+        return perps.liquidations(self.seed, instrument, day, log_path, expected)
 
     def _close_before(self, instrument_id: str, time_us: int) -> float | None:
         """Price of the last trade before `time_us`, or None when nothing traded before."""

@@ -11,6 +11,10 @@ of 2025-09-16 that changed both from 2025-09-18 08:00 UTC on):
   I = 0.01% per interval, divided by 8 / funding_hours from 2025-09-18 08:00 UTC on, capped at ±FUNDING_CAP.
 * **Mark** = median(index x (1 + last funding rate x time to the next settlement / interval), index + moving average
   of (perpetual - index) over the last 60 s (30 s from 2025-09-18 08:00 UTC), perpetual price).
+* **Mark and index klines** sample those prices at every whole second of the interval (Binance updates the mark
+  price every second): open is the first sample, close the last, high and low the extremes.
+* **Open interest** is not modelled from positions (the simulator has none): a smooth curve around a level of about
+  a third of the day's volume, with a daily and a weekly swing whose phases are drawn from the instrument.
 * **Liquidations** are not in Binance's rules but in its markets: forced orders arrive at a rate that grows with the
   fourth power of the last minute's move (in standard deviations of the day's minute moves), so they cluster in fast
   moves; longs are sold in falls, shorts bought in rises. They are an event series of their own: the aggregate trades
@@ -84,6 +88,37 @@ def mark_prices(times_us: np.ndarray, index: PriceOf, perpetual: PriceOf, premiu
     in_window = back[None, :] < window[:, None] * US_PER_S
     price2 = idx + (basis * in_window).sum(axis=1) / window
     return np.median(np.stack([price1, price2, perp]), axis=0)
+
+
+def price_klines(instrument_id: str, interval_us: int, start_us: int, end_us: int, price: PriceOf) -> pl.DataFrame:
+    """PRICE_KLINE columns (without `interval`) for the intervals opening in [start_us, end_us) on the grid from
+    00:00 UTC, from `price` sampled at every whole second."""
+    opens = np.arange(-(-start_us // interval_us) * interval_us, end_us, interval_us, dtype=np.int64)
+    per = interval_us // US_PER_S
+    samples = price((opens[:, None] + np.arange(per, dtype=np.int64)[None, :] * US_PER_S).ravel()).reshape(-1, per)
+    as_time = lambda us: pl.Series(us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))  # noqa: E731
+    return pl.DataFrame(
+        {
+            "instrument": [instrument_id] * len(opens),
+            "open_time": as_time(opens),
+            "open": samples[:, 0] if len(opens) else [],
+            "high": samples.max(axis=1) if len(opens) else [],
+            "low": samples.min(axis=1) if len(opens) else [],
+            "close": samples[:, -1] if len(opens) else [],
+            "close_time": as_time(opens + interval_us - 1),
+        },
+        schema={"instrument": pl.String, "open_time": pl.Datetime("us", "UTC"), "open": pl.Float64, "high": pl.Float64,
+                "low": pl.Float64, "close": pl.Float64, "close_time": pl.Datetime("us", "UTC")},
+    )
+
+
+def open_interest(seed: int, instrument: Instrument, times_us: np.ndarray) -> np.ndarray:
+    """Open interest in the base asset at each instant (see the module docstring)."""
+    rng = day_generator(seed, instrument.random_key, "open_interest", date(2017, 1, 1))
+    daily, weekly = rng.uniform(0, 2 * np.pi, 2)
+    level = instrument.agg_trades_per_day * instrument.median_qty / 3
+    t = np.asarray(times_us, dtype=np.float64) / (S_PER_DAY * US_PER_S)
+    return level * (1 + 0.05 * np.sin(2 * np.pi * t + daily) + 0.15 * np.sin(2 * np.pi * t / 7 + weekly))
 
 
 def liquidations(seed: int, instrument: Instrument, day: date, log_path: np.ndarray, expected: float) -> pl.DataFrame:

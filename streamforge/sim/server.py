@@ -1,8 +1,11 @@
-"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints.
+"""The Binance-compatible server: REST market data, dump files, WebSocket streams (`ws`) and admin endpoints;
+beside it, OKX's REST, daily files and WebSockets (`venues.okx.simulator`) from the same market.
 
-A real Binance client works against it by changing its base URLs only. Around every `/api/v3` endpoint the server
-applies what Binance applies: the IP's request weight (headers, 429, 418), then the configured faults; errors are
-Binance's `{"code", "msg"}` bodies. `/sim/stats`, `/sim/reset` and `/sim/faults` let tests and benchmarks observe and
+A real Binance client works against it by changing its base URLs only: spot (`/api/v3`, `/data/spot`) and USD-M
+futures (`/fapi`, `/futures/data`, `/data/futures/um`) are served side by side. Around every weighted endpoint the
+server applies what Binance applies: the IP's request weight on that API (spot and futures are separate hosts with
+separate limits; some futures endpoints also count requests), then the configured faults; errors are Binance's
+`{"code", "msg"}` bodies. `/sim/stats`, `/sim/reset` and `/sim/faults` let tests and benchmarks observe and
 steer it; they carry no weight.
 """
 
@@ -18,26 +21,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from streamforge.errors import ConfigError
-from streamforge.venues.binance.simulator import dump_routes, ws
+from streamforge.venues.binance.simulator import dump_routes, usdm_dump_routes, usdm_rest, usdm_ws, ws
 from streamforge.sim.faults import Faults
-from streamforge.venues.binance.simulator.ratelimit import window_header
+from streamforge.venues.binance.simulator.ratelimit import RateLimiter, window_header
 from streamforge.venues.binance.simulator.rest import ENDPOINTS, Endpoint
 from streamforge.sim.state import SimConfig, SimState
 from streamforge.venues.binance.simulator.wire import ApiError, Params, time_unit_us
+from streamforge.venues.okx.simulator import routes as okx
 
 __all__ = ["SimConfig", "create_app", "serve"]
 
 INTERNAL_ERROR = ApiError(503, -1001, "Internal error; unable to process your request. Please try again.")
 
 
-def api_route(sim: SimState, path: str, endpoint: Endpoint) -> Route:
-    """A weighted Binance endpoint: weight check, faults, handler, Binance headers and error bodies."""
+def api_route(sim: SimState, path: str, endpoint: Endpoint, limiter: RateLimiter, requests: RateLimiter | None = None) -> Route:
+    """A weighted Binance endpoint: weight check on its API's `limiter` (and the endpoint's own request count, when
+    it has one), faults, handler, Binance headers and error bodies."""
 
     def respond(request: Request) -> Response:
         if sim.faults.slow_ms:
             time.sleep(sim.faults.slow_ms / 1000)
         ip = request.client.host if request.client else "unknown"
-        decision = sim.limiter.admit(ip, endpoint.weight(request.query_params))
+        decision = limiter.admit(ip, endpoint.weight(request.query_params))
+        if decision.status == 200 and requests is not None:
+            counted = requests.admit(ip, 1)
+            decision = counted if counted.status != 200 else decision
         headers = {"X-MBX-USED-WEIGHT-1M": str(decision.used_weight)}
         headers[window_header(sim.config.weight_window_s)] = str(decision.used_weight)
         if decision.status != 200:
@@ -83,7 +91,8 @@ def admin_routes(sim: SimState) -> list[Route]:
     Tests and benchmarks send no Origin."""
 
     async def stats(request: Request) -> Response:
-        return JSONResponse(sim.stats.to_json() | {"used_weight": sim.limiter.used_by_ip()})
+        used = {"used_weight": sim.limiter.used_by_ip(), "futures_used_weight": sim.futures_limiter.used_by_ip()}
+        return JSONResponse(sim.stats.to_json() | used)
 
     async def reset(request: Request) -> Response:
         if "origin" in request.headers:
@@ -111,14 +120,26 @@ def admin_routes(sim: SimState) -> list[Route]:
 
 def create_app(config: SimConfig) -> Starlette:
     sim = SimState(config)
-    routes = [api_route(sim, path, endpoint) for path, endpoint in ENDPOINTS.items()]
+    routes = [api_route(sim, path, endpoint, sim.limiter) for path, endpoint in ENDPOINTS.items()]
+    routes += [
+        api_route(sim, path, endpoint, sim.futures_limiter, _request_limiter(sim, path))
+        for path, endpoint in usdm_rest.ENDPOINTS.items()
+    ]
     routes += [
         dump_route(sim, "/data/spot/daily/aggTrades/{symbol}/{filename}", dump_routes.agg_trades_file),
         dump_route(sim, "/data/spot/daily/klines/{symbol}/{interval}/{filename}", dump_routes.klines_file),
+        dump_route(sim, "/data/futures/um/daily/aggTrades/{symbol}/{filename}", usdm_dump_routes.agg_trades_file),
+        dump_route(sim, "/data/futures/um/daily/{kind}/{symbol}/{interval}/{filename}", usdm_dump_routes.klines_file),
+        dump_route(sim, "/data/futures/um/monthly/fundingRate/{symbol}/{filename}", usdm_dump_routes.funding_file),
     ]
-    app = Starlette(routes=routes + ws.routes(sim) + admin_routes(sim))
+    routes += okx.routes(sim)
+    app = Starlette(routes=routes + ws.routes(sim) + usdm_ws.routes(sim) + admin_routes(sim))
     app.state.sim = sim
     return app
+
+
+def _request_limiter(sim: SimState, path: str) -> RateLimiter | None:
+    return next((limiter for paths, limiter in sim.request_limiters.items() if path in paths), None)
 
 
 def uvicorn_options(config: SimConfig) -> dict:

@@ -15,7 +15,9 @@ from streamforge.sim.faults import Faults, ShareCounter
 from streamforge.sim.derived import PriceModels
 from streamforge.sim.market import DEFAULT_UNIVERSE, Market
 from streamforge.sim.prices import LeadLag
-from streamforge.venues.binance.simulator.ratelimit import RateLimiter
+from streamforge.venues.binance.simulator.ratelimit import FUTURES_REQUEST_LIMITS, RateLimiter
+from streamforge.venues.binance.simulator.usdm_dumps import UsdmDumpFiles
+from streamforge.venues.okx.simulator.ratelimit import RequestLimiter
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class SimConfig:
     models: PriceModels = field(default_factory=PriceModels.parse)
     weight_limit: int = 6_000
     weight_window_s: int = 60
+    futures_weight_limit: int = 2_400
     faults: Faults = Faults()
     cache_dir: Path = field(default_factory=lambda: settings.home() / "sim-cache")
     today: date | None = None
@@ -57,6 +60,7 @@ class SimConfig:
             models=PriceModels.from_settings(),
             weight_limit=int(settings.get("STREAMFORGE_SIM_WEIGHT_LIMIT")),
             weight_window_s=int(settings.get("STREAMFORGE_SIM_WEIGHT_WINDOW_S")),
+            futures_weight_limit=settings.integer("STREAMFORGE_SIM_FUTURES_WEIGHT_LIMIT"),
             faults=Faults.parse(settings.get("STREAMFORGE_SIM_FAULTS")),
             cache_dir=Path(cache) if cache else settings.home() / "sim-cache",
             speed=float(settings.get("STREAMFORGE_SIM_SPEED")),
@@ -95,8 +99,13 @@ class SimState:
         self.config = config
         self.market = Market(config.seed, config.volume, config.lead_lag, universe=config.universe, models=config.models)
         self.dumps = DumpFiles(self.market, config.cache_dir)
+        self.usdm_dumps = UsdmDumpFiles(self.market, config.cache_dir)
         self.clock = SimClock(config.today, config.speed)
         self.limiter = RateLimiter(config.weight_limit, config.weight_window_s)
+        # USD-M futures is another host with limits of its own: its weight, and request counts of some endpoints.
+        self.futures_limiter = RateLimiter(config.futures_weight_limit, config.weight_window_s)
+        self.request_limiters = {paths: RateLimiter(requests, window_s) for paths, requests, window_s in FUTURES_REQUEST_LIMITS}
+        self.okx_limiter = RequestLimiter()
         self.faults = config.faults
         self.shares = ShareCounter()
         self.stats = Stats()
@@ -104,5 +113,6 @@ class SimState:
     def reset(self) -> None:
         """Forget counters, used weight and bans (faults stay as configured)."""
         self.stats.reset()
-        self.limiter.reset()
+        for limiter in (self.limiter, self.futures_limiter, *self.request_limiters.values(), self.okx_limiter):
+            limiter.reset()
         self.shares.reset()

@@ -131,5 +131,6 @@ def generate_day(
             "time": pl.Series(day_start_us(day) + offset_us).cast(pl.Datetime("us", "UTC")),
             "is_buyer_maker": ~taker_buys,
             "is_best_match": np.ones(n, dtype=bool),
+            "contract_size": pl.repeat(None, n, dtype=pl.Float64, eager=True),
         }
     )

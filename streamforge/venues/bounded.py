@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from streamforge import settings
 from streamforge.errors import ExchangeError, ResponseTooLargeError
 
 ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
@@ -41,6 +42,12 @@ class Limits:
     deadline_s: float
     limit_by: str
     deadline_setting: str = "STREAMFORGE_HTTP_DEADLINE_S"
+
+    @classmethod
+    def rest(cls) -> Limits:
+        """A REST answer's limits, from the settings: every venue's REST client takes these."""
+        return cls(int(settings.get("STREAMFORGE_HTTP_MAX_BYTES")), float(settings.get("STREAMFORGE_HTTP_DEADLINE_S")),
+                   "STREAMFORGE_HTTP_MAX_BYTES")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import polars as pl
 
 from streamforge.catalog import Cell
 from streamforge.dates import day_bounds_us
+from streamforge.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,37 @@ class MarketClient(ABC):
         """The venue's own klines of the cell's day: the reference candles are checked against."""
         return self.klines(cell.instrument, interval, *day_bounds_us(cell.day))
 
+    def pair(self, instrument: str) -> tuple[str, str]:
+        """(base, quote) currencies of the instrument as its venue describes them: what says that instruments of two
+        venues are the same asset (the cross-venue dataset lines those up)."""
+        raise ConfigError(f"{instrument}: its market does not say which currencies it trades, so it has no counterparts")
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+class PerpetualClient(MarketClient):
+    """A market of perpetual futures: beside trades and klines, the prices it settles and liquidates by, funding and
+    open interest."""
+
+    @abstractmethod
+    def price_klines_day(self, cell: Cell, kind: str, interval: str) -> pl.DataFrame:
+        """The venue's `kind` ("mark" or "index") price klines (PRICE_KLINE) of the cell's day."""
+
+    @abstractmethod
+    def funding_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
+        """The funding settlements (FUNDING_RATE) of the cell's day, and metadata on where they came from."""
+
+    @abstractmethod
+    def open_interest_day(self, cell: Cell) -> pl.DataFrame:
+        """The cell's day of open interest (OPEN_INTEREST); NotAvailableError saying from when the venue has it when
+        it has none for the day."""
+
+    @abstractmethod
+    def funding_hours(self, instrument: str) -> int:
+        """Hours between the instrument's funding settlements (from 00:00 UTC)."""
+
+    @abstractmethod
+    def mark_band(self, instrument: str) -> tuple[float, float]:
+        """(down, up) multipliers of the band around the index the venue keeps the mark price in."""

@@ -65,6 +65,7 @@ def make_trades():
                 "time": 1_735_776_000_000_000 + np.cumsum(rng.integers(0, 80_000, n)),
                 "is_buyer_maker": rng.random(n) < 0.5,
                 "is_best_match": np.ones(n, dtype=bool),
+                "contract_size": pl.repeat(None, n, dtype=pl.Float64, eager=True),
             }
         )
         return AGG_TRADE.conform(frame.with_columns(pl.col("time").cast(pl.Datetime("us", "UTC"))))

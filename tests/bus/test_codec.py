@@ -23,6 +23,7 @@ _ROW = st.fixed_dictionaries(
         "time": st.integers(0, 4_102_444_800_000_000),
         "is_buyer_maker": st.booleans(),
         "is_best_match": st.booleans(),
+        "contract_size": st.none() | st.floats(0.0001, 1000.0),
     }
 )
 
@@ -51,7 +52,7 @@ def test_headers_name_record_key_rows_and_id_span(make_trades):
     messages = list(codec.encode(AGG_TRADE, frame, "2025-01-02|binance.spot.BTCUSDT", 100_000))
     assert len(messages) > 1
     first = dict(messages[0].headers)
-    assert first[codec.RECORD] == b"agg_trade" and first[codec.VERSION] == b"2"
+    assert first[codec.RECORD] == b"agg_trade" and first[codec.VERSION] == b"3"
     assert first[codec.PARTITION_KEY] == b"2025-01-02|binance.spot.BTCUSDT"
     assert first[codec.FIRST_ID] == b"1000"
     assert int(dict(messages[-1].headers)[codec.LAST_ID]) == 50_999
@@ -84,7 +85,7 @@ def test_an_empty_frame_is_one_message_that_decodes_to_an_empty_frame():
 
 def test_decoding_as_another_record_names_both(make_trades):
     messages = list(codec.encode(AGG_TRADE, make_trades(10), "2025-01-02|binance.spot.BTCUSDT", 100_000))
-    with pytest.raises(SchemaError, match="holds agg_trade v2, but the reader expects candle v2"):
+    with pytest.raises(SchemaError, match="holds agg_trade v3, but the reader expects candle v2"):
         codec.decode(CANDLE, _wire(messages))
 
 

@@ -85,6 +85,7 @@ class LiveMarket:
             "qty": np.round(self.rng.exponential(0.8, n), 4), "first_trade_id": ids, "last_trade_id": ids,
             "time": _times([end - (n - 1 - i) for i in range(n)]),
             "is_buyer_maker": self.rng.random(n) < 0.5, "is_best_match": [True] * n,
+            "contract_size": [None] * n,
         })
         self.publish("trades", instrument, AGG_TRADE.conform(df), flush)
         return ids

@@ -23,6 +23,7 @@ def _trades(prices: list[float], seconds: list[int], instrument: str = "binance.
         "first_trade_id": list(range(n)), "last_trade_id": list(range(n)),
         "time": pl.Series([s * 1_000_000 for s in seconds]).cast(pl.Datetime("us", "UTC")),
         "is_buyer_maker": [False] * n, "is_best_match": [True] * n,
+        "contract_size": [None] * n,
     })
 
 

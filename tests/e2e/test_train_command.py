@@ -33,3 +33,18 @@ def test_one_launch_fills_the_window_then_trains_btcusdt_alone(stack):
     assert model["graph_id"] == "binance.spot.BTCUSDT_2025-01-03" and model["window"]["days"] == 3
     printed = console.export_text()
     assert "persistence" in printed and "QLIKE" in printed and "3 missing cells" in printed
+
+
+def test_the_leaderboard_command_evaluates_models_through_the_webserver_and_prints_them_with_a_baseline(stack):
+    """The demo's last step: leaderboard partitions (model × date) backfilled by the daemon, then the table."""
+    from streamforge_app import control
+
+    control.add_instruments(["binance.spot.BTCUSDT"], validate=True)
+    console = Console(width=200, record=True)
+    assert control.leaderboard(["binance.spot.BTCUSDT"], ["persistence", "har"], "2025-01-03", "2025-01-03",
+                               stack.webserver_url, console)
+    printed = console.export_text()
+    assert "leaderboard 2025-01-03..2025-01-03 (1 evaluation day(s)" in printed
+    assert "reference" in printed and ("vs persistence" in printed or "vs har" in printed)
+    [doc] = [d for d in EmbeddedStore(stack.home / "store").get_documents("leaderboard") if d["model"] == "har"]
+    assert doc["universe"] == ["binance.spot.BTCUSDT"] and doc["day"] == "2025-01-03"

@@ -4,7 +4,7 @@ from datetime import date
 
 from streamforge.dates import day_bounds_us
 
-SYMBOLS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
+INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 2
 # Train on the first 36 hours: later data is "the future" for the look-ahead tests.

@@ -1,10 +1,12 @@
 import numpy as np
 import polars as pl
 import pytest
-from graph_window import SYMBOLS, TRAIN_END_US
+from graph_window import DAYS, FIRST_DAY, INSTRUMENTS, TRAIN_END_US
 
 from streamforge.errors import InsufficientDataError
-from streamforge.graph import EDGE_TYPES, FEATURES, build_graph, to_pyg
+from streamforge.graph import EDGE_TYPES, FEATURES, GraphStats, build_graph, to_pyg
+from streamforge.graph.simdata import sim_window
+from streamforge.sim.market import Market
 from streamforge.graph.features import INTERVAL_US
 from streamforge.schemas import GRAPH_EDGE, GRAPH_NODE
 
@@ -27,9 +29,9 @@ def _scramble_after(frame: pl.DataFrame, time_col: str, cutoff_us: int) -> pl.Da
 
 
 def test_graph_tables_match_their_records(bundle):
-    assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(SYMBOLS)
+    assert GRAPH_NODE.conform(bundle.nodes).height == 2 * 288 * len(INSTRUMENTS)
     assert GRAPH_EDGE.conform(bundle.edges).height > 0
-    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES)
+    assert set(bundle.edges["edge_type"].unique()) == set(EDGE_TYPES) - {"same_asset"}  # one venue: no pair of the same asset
     assert bundle.nodes["node_id"].to_list() == list(range(bundle.nodes.height))
 
 
@@ -41,7 +43,7 @@ def test_no_edge_points_from_the_future(bundle):
     assert ((dst_t - src_t) // INTERVAL_US == e["offset"].to_numpy()).all()
     same_time = e.filter(pl.Series(src_t == dst_t))
     # Only a one-interval lead links two intervals that close together; temporal and similarity are strictly past.
-    assert set(same_time["edge_type"].unique()) <= {"cross_asset"}
+    assert set(same_time["edge_type"].unique()) <= {"cross_asset", "same_asset"}
 
 
 def test_node_features_and_edges_ignore_data_after_their_interval(window, bundle):
@@ -79,12 +81,12 @@ def test_without_trades_the_trade_features_are_absent(window):
     assert len(bundle.nodes["features"][0]) == len(FEATURES.names) - 1
 
 
-def test_a_requested_symbol_without_candles_is_named(window):
+def test_a_requested_instrument_without_candles_is_named(window):
     with pytest.raises(InsufficientDataError, match="binance.spot.XRPUSDT"):
-        build_graph(*window, train_end=TRAIN_END_US, instruments=[*SYMBOLS, "binance.spot.XRPUSDT"])
+        build_graph(*window, train_end=TRAIN_END_US, instruments=[*INSTRUMENTS, "binance.spot.XRPUSDT"])
 
 
-def test_a_symbol_without_training_data_is_named(window):
+def test_a_instrument_without_training_data_is_named(window):
     c5, c1, trades = window
     late = (_us("open_time") >= TRAIN_END_US) | (pl.col("instrument") != "binance.spot.SOLUSDT")
     with pytest.raises(InsufficientDataError, match="binance.spot.SOLUSDT"):
@@ -109,4 +111,42 @@ def test_to_pyg_carries_typed_weighted_edges_and_targets(bundle):
     assert data.edge_index.shape == (2, bundle.edges.height)
     assert set(data.edge_type.unique().tolist()) == {0, 1, 2}
     assert np.isfinite(data.x.numpy()).all()
-    assert int(data.y_log_rv.isnan().sum()) == len(SYMBOLS)  # only each symbol's last interval lacks a next one
+    assert int(data.y_log_rv.isnan().sum()) == len(INSTRUMENTS)  # only each instrument's last interval lacks a next one
+
+
+def test_an_interval_without_price_change_gets_the_training_floor_not_an_outlier(window, bundle):
+    """The floor is the 1% quantile of the instrument's positive training RVs: a flat interval counts as quiet as the
+    quietest ones that moved (log RV near -17 here), not as log(1e-10) = -23, and nothing falls below it."""
+    c5, c1, trades = window
+    eth, t = pl.col("instrument") == "binance.spot.ETHUSDT", _us("open_time")
+    flat_from = TRAIN_END_US + 3 * 3_600_000_000  # one flat half hour, after the end of training
+    flat = eth & (t >= flat_from) & (t < flat_from + 6 * INTERVAL_US)
+    before = c1.filter(eth & (t < flat_from))["close"][-1]
+    c1_flat = c1.with_columns([pl.when(flat).then(before).otherwise(pl.col(c)).alias(c) for c in ("open", "high", "low", "close", "vwap")])
+    flattened = build_graph(c5, c1_flat, trades, train_end=TRAIN_END_US)
+    floor = flattened.stats.rv_floor.floors["binance.spot.ETHUSDT"]
+    assert flattened.stats.rv_floor.to_dict() == bundle.stats.rv_floor.to_dict()  # fitted on training data only
+    raw_rv = np.exp(bundle.nodes.filter(eth & (t < TRAIN_END_US))["log_rv"].to_numpy())
+    assert 0.005 < np.mean(raw_rv <= floor * (1 + 1e-9)) < 0.03  # about 1% of training intervals sit at the floor
+    nodes = flattened.nodes.filter(eth)
+    flat_log_rv = nodes.filter((_us("open_time") >= flat_from + INTERVAL_US) & (_us("open_time") < flat_from + 6 * INTERVAL_US))["log_rv"]
+    assert flat_log_rv.to_list() == pytest.approx([np.log(floor)] * 5)
+    assert nodes["log_rv"].min() == pytest.approx(np.log(floor)) and np.log(floor) > -20
+
+
+def test_the_same_asset_on_two_venues_is_linked_both_ways_in_the_same_interval(window):
+    okx = "okx.spot.BTC-USDT"
+    c5, c1, _ = window
+    extra5, extra1, _ = sim_window(Market(7, volume=0.01), [okx], FIRST_DAY, DAYS)
+    pair = ("binance.spot.BTCUSDT", okx)
+    bundle = build_graph(pl.concat([c5, extra5]), pl.concat([c1, extra1]), train_end=TRAIN_END_US, venue_pairs=[pair])
+    linked = bundle.stats.venue_pairs
+    assert set(zip(linked["leader"], linked["follower"])) == {pair, pair[::-1]} and (linked["rho"] > 0.9).all()
+    edges = bundle.edges.filter(pl.col("edge_type") == "same_asset")
+    assert edges.height == 2 * 2 * 288 and (edges["offset"] == 0).all()
+    nodes = bundle.nodes.select("node_id", "instrument", "open_time")
+    ends = edges.join(nodes, left_on="src", right_on="node_id").join(nodes, left_on="dst", right_on="node_id", suffix="_dst")
+    assert (ends["open_time"] == ends["open_time_dst"]).all() and (ends["instrument"] != ends["instrument_dst"]).all()
+    assert GraphStats.from_dict(bundle.stats.to_dict()).venue_pairs.equals(linked)
+    older = {k: v for k, v in bundle.stats.to_dict().items() if k != "venue_pairs"}  # saved before same_asset edges
+    assert GraphStats.from_dict(older).venue_pairs.is_empty()

@@ -42,8 +42,8 @@ def home(broker, sim, tmp_path_factory):
         mp.setenv("STREAMFORGE_HOME", str(root))
         inst.add_dynamic_partitions(INSTRUMENTS.name, THREE.split("+"))
         resources = make_resources(broker.bootstrap, sim, root)
-        for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
-            assert materialize_days(inst, resources, symbol, "2025-01-01", "2025-01-03").success
+        for instrument in THREE.split("+"):
+            assert materialize_days(inst, resources, instrument, "2025-01-01", "2025-01-03").success
         yield root, inst, resources
 
 
@@ -89,24 +89,27 @@ def test_graph_and_model_train_from_the_store_and_report_every_baseline(three_in
 
     meta = latest_metadata(inst, "model", f"2025-01-03|{THREE}")
     table = meta["metrics"].value
-    for model_name in ("gnn", "mlp", "har", "persistence"):
+    for model_name in ("relational", "mlp", "har", "harx", "persistence"):
         assert f"| {model_name} |" in table
-    assert "QLIKE" in table and "IC" in table and not re.search(r"\bnan\b", table.lower())
-    assert "binance.spot.ETHUSDT" in meta["gnn_gain"].value
+    assert "QLIKE" in table and "IC" in table and "DM MSE vs ref" in table and not re.search(r"\bnan\b", table.lower())
+    assert "**binance.spot.ETHUSDT**" in table and "reference" in table
+    assert meta["card"].value["instruments"] == THREE.split("+")
 
     [registered] = [d for d in list_models(store) if d["graph_id"] == f"{THREE}_2025-01-03"]
     assert registered["model_id"] == meta["model_id"].value
-    assert {m["model"] for m in registered["metrics"]} == {"gnn", "mlp", "har", "persistence"}
+    assert {m["model"] for m in registered["metrics"]} == {"relational", "mlp", "har", "harx", "persistence"}
 
 
-def test_a_stored_model_scores_a_day_through_the_cli(three_instruments, tmp_path):
+def test_a_stored_model_refuses_its_own_window_and_scores_it_labelled_through_the_cli(three_instruments, tmp_path):
     root, inst, _ = three_instruments
     model_id = latest_metadata(inst, "model", f"2025-01-03|{THREE}")["model_id"].value
+    refused = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03"])
+    assert refused.exit_code == 2 and "own window" in refused.output and "not out of sample" in refused.output
     out = tmp_path / "forecasts.parquet"
-    result = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03", "--out", str(out)])
+    result = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03", "--in-sample", "--out", str(out)])
     assert result.exit_code == 0, result.output
     forecasts = pl.read_parquet(out)
-    assert forecasts.height == 288 * 3
+    assert forecasts.height == 288 * 3 and "test" in set(forecasts["block"])
     assert np.isfinite(forecasts["forecast_log_rv"].to_numpy()).all()
     assert CliRunner().invoke(app, ["models"]).exit_code == 0
 
@@ -117,7 +120,7 @@ def test_a_model_whose_feature_set_differs_from_the_code_is_refused_naming_it(th
     monkeypatch.setattr("streamforge.models.persist.FEATURES", FeatureSet(FEATURES.version + 1, FEATURES.names))
     result = CliRunner().invoke(app, ["predict", "--model", model_id, "--day", "2025-01-03"])
     assert result.exit_code == 2
-    assert "feature set" in result.output and "version 1 -> 2" in result.output
+    assert "feature set" in result.output and "version 2 -> 3" in result.output
 
 
 def test_btcusdt_alone_trains_without_cross_asset_edges(home):
@@ -126,7 +129,7 @@ def test_btcusdt_alone_trains_without_cross_asset_edges(home):
     assert result.success, failure_message(result)
     bundle, _ = load_graph(EmbeddedStore(root / "store"), "binance.spot.BTCUSDT_2025-01-03")
     assert "cross_asset" not in set(bundle.edges["edge_type"])
-    assert "| binance.spot.BTCUSDT | gnn |" in latest_metadata(inst, "model", "2025-01-03|binance.spot.BTCUSDT")["metrics"].value
+    assert "| relational | model |" in latest_metadata(inst, "model", "2025-01-03|binance.spot.BTCUSDT")["metrics"].value
 
 
 def test_missing_upstream_partitions_fail_the_run_naming_them(home):
@@ -134,7 +137,8 @@ def test_missing_upstream_partitions_fail_the_run_naming_them(home):
     assert not result.success
     message = failure_message(result)
     assert "never materialised" in message
-    assert "2025-01-04|binance.spot.BTCUSDT" in message and "2025-01-04|binance.spot.SOLUSDT" in message and "2025-01-02|binance.spot.BTCUSDT" not in message
+    assert "2025-01-04|binance.spot.BTCUSDT" in message and "2025-01-04|binance.spot.SOLUSDT" in message
+    assert "2025-01-02|binance.spot.BTCUSDT" not in message
 
 
 def test_a_window_too_short_for_the_split_says_so(home, monkeypatch):
@@ -169,3 +173,35 @@ def test_a_constant_series_is_refused_not_turned_into_nan(home, tmp_path):
     broken = {**resources, "store": StoreResource(backend="embedded", root=str(tmp_path / "store"))}
     message = failure_message(train(home, THREE, "2025-01-03", 3, broken))
     assert "binance.spot.ETHUSDT" in message and "constant" in message
+
+
+def test_leaderboard_partitions_store_every_seed_and_summarise_against_the_best_baseline(home, monkeypatch):
+    """Three models × one evaluation date, materialised as a run does, read back as the leaderboard."""
+    from streamforge.models.leaderboard import summarise
+    from streamforge.models.standings import read_forecasts
+    from streamforge_assets.leaderboard import leaderboard
+
+    root, inst, resources = home
+    monkeypatch.setenv("STREAMFORGE_LEADERBOARD_SEEDS", "0,1")
+    monkeypatch.setenv("STREAMFORGE_MODEL_MAX_EPOCHS", "3")
+    for label in ("persistence", "harx", "relational"):
+        result = dg.materialize([leaderboard], instance=inst, resources=resources, partition_key=f"2025-01-03|{label}",
+                                raise_on_error=False)
+        assert result.success, failure_message(result)
+    meta = latest_metadata(inst, "leaderboard", "2025-01-03|relational")
+    assert meta["protocol"].value["seeds"] == [0, 1] and "| relational | model |" in meta["metrics"].value
+    forecasts = read_forecasts(EmbeddedStore(root / "store"), date(2025, 1, 3), date(2025, 1, 3))
+    summary = summarise(forecasts).filter(pl.col("instrument") == "ALL")
+    assert set(summary["model"]) == {"persistence", "harx", "relational"}
+    relational = summary.filter(pl.col("model") == "relational").row(0, named=True)
+    assert relational["seeds"] == 2 and relational["n"] == 287 * 3
+    assert relational["reference"] in {"persistence", "harx"} and relational["dm_mse_p"] is not None
+
+
+def test_a_leaderboard_date_without_its_window_fails_naming_the_partitions(home):
+    from streamforge_assets.leaderboard import leaderboard
+
+    root, inst, resources = home
+    result = dg.materialize([leaderboard], instance=inst, resources=resources, partition_key="2025-01-05|har",
+                            raise_on_error=False)
+    assert not result.success and "2025-01-04|binance.spot.BTCUSDT" in failure_message(result)

@@ -51,7 +51,7 @@ def test_two_days_flow_through_kafka_into_the_store_and_pass_every_check(instanc
     assert per_key["rows"] == trades_rows[date(2025, 1, 2)]
     assert per_key["source"]["source"] == "dump"
     ranges = meta["kafka/offsets"].data["2025-01-02|binance.spot.BTCUSDT"]
-    assert ranges and all(r["topic"] == "streamforge.aggtrades.v2" for r in ranges)
+    assert ranges and all(r["topic"] == "streamforge.aggtrades.v3" for r in ranges)
     # The candles' trade counts add up to the trades' raw trade ids.
     candles = store.read("candles_1m", CANDLE, ["binance.spot.BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))
     trades = store.read("trades", AGG_TRADE, ["binance.spot.BTCUSDT"], date(2025, 1, 2), date(2025, 1, 2))

@@ -22,7 +22,8 @@ def trade(agg_id: int, price: float | None = 100.0) -> tuple[dict, int]:
     """An AGG_TRADE row (its fields, µs times) and its time."""
     time_us = time.time_ns() // 1000
     row = {"instrument": ETH, "agg_id": agg_id, "price": price, "qty": 1.0, "first_trade_id": agg_id,
-           "last_trade_id": agg_id, "time": time_us, "is_buyer_maker": False, "is_best_match": True}
+           "last_trade_id": agg_id, "time": time_us, "is_buyer_maker": False, "is_best_match": True,
+           "contract_size": None}
     return row, time_us
 
 

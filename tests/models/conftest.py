@@ -1,8 +1,8 @@
 import pytest
 import torch
-from model_runs import CONFIG, graph, split
+from model_runs import RELATIONAL, graph, split
 
-from streamforge.models import train_and_evaluate
+from streamforge.models.train import train_and_evaluate
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -12,9 +12,9 @@ def _one_thread():
 
 @pytest.fixture(scope="session")
 def lead_lag_model():
-    return train_and_evaluate(graph(True), split(), CONFIG, model_id="leadlag")
+    return train_and_evaluate(graph(True), split(), RELATIONAL, seed=0, model_id="leadlag")
 
 
 @pytest.fixture(scope="session")
 def control_model():
-    return train_and_evaluate(graph(False), split(), CONFIG, model_id="control")
+    return train_and_evaluate(graph(False), split(), RELATIONAL, seed=0, model_id="control")

@@ -3,7 +3,7 @@ import pytest
 
 from streamforge.errors import InsufficientDataError
 from streamforge.graph.features import INTERVAL_US
-from streamforge.models import Split
+from streamforge.models.split import Split
 
 DAY_US = 86_400_000_000
 

@@ -28,6 +28,7 @@ def agg_trades(instrument: str, day: date, n: int, seed: int = 0, first_id: int 
                 "time": np.sort(rng.integers(start, end, n)),
                 "is_buyer_maker": rng.random(n) < 0.5,
                 "is_best_match": True,
+                "contract_size": None,
             }
         ).with_columns(pl.col("time").cast(pl.Datetime("us", "UTC")))
     )

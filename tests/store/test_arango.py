@@ -133,9 +133,9 @@ def test_whole_number_doubles_answered_as_json_integers_are_typed_by_the_record(
 
 def test_a_block_that_does_not_fit_the_record_is_a_store_error():
     (block,) = answered(list(block_documents(AGG_TRADE, agg_trades("binance.spot.BTCUSDT", D1, 3), "binance.spot.BTCUSDT", D1, "w")))
-    with pytest.raises(StoreError, match=r"\('binance.spot.BTCUSDT', '2025-01-01'\)\] do not hold agg_trade v2"):
+    with pytest.raises(StoreError, match=r"\('binance.spot.BTCUSDT', '2025-01-01'\)\] do not hold agg_trade v3"):
         blocks_frame(AGG_TRADE, [{**block, "columns": {**block["columns"], "price": ["a", "b", "c"]}}])
-    with pytest.raises(StoreError, match="lacks agg_trade v2 column 'qty'"):
+    with pytest.raises(StoreError, match="lacks agg_trade v3 column 'qty'"):
         blocks_frame(AGG_TRADE, [{**block, "columns": {k: v for k, v in block["columns"].items() if k != "qty"}}])
     with pytest.raises(StoreError, match="does not hold its 4 rows in every column"):
         blocks_frame(AGG_TRADE, [{**block, "rows": 4}])

@@ -84,3 +84,13 @@ def test_non_finite_values_in_a_graph_are_refused_naming_the_column(offline_stor
         offline_store.replace_graph("g", broken_nodes, edges)
     with pytest.raises(StoreError, match="graph g edges: column 'weight' holds"):
         offline_store.replace_graph("g", nodes, edges.with_columns(weight=pl.lit(float("inf"))))
+
+
+def test_a_graph_stored_by_an_older_version_is_refused_naming_the_partition_to_rebuild(tmp_path):
+    from streamforge.graph.persist import load_graph
+    from streamforge.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store")
+    store.put_documents("graphs", [{"graph_id": "old", "stats": {}, "config": {"cross_min_z": 4.0}}], key_field="graph_id")
+    with pytest.raises(StoreError, match="'old' was built by an older StreamForge.*re-materialise its `graph` partition"):
+        load_graph(store, "old")

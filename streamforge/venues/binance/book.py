@@ -25,7 +25,11 @@ from streamforge.live.feed import Book, BookUpdate, Outcome, Snapshot
 from streamforge.venues.binance.events import DepthEvent
 
 
-class SpotBook(Book):
+class BinanceBook(Book):
+    """What every Binance book procedure shares: buffering, levels, the snapshot and the applied diffs. A market's
+    procedure says when a buffered event is older than a snapshot (`_stale`), which one straddles it (`_straddles`),
+    and whether an event continues the book (`_continues`)."""
+
     def __init__(self, instrument: str, max_levels: int = 5000, max_buffered: int = 600) -> None:
         self.instrument = instrument
         self.max_levels = max_levels  # levels kept per side: the snapshot knows no more, deeper diffs would pile up
@@ -55,10 +59,10 @@ class SpotBook(Book):
             if len(self.buffer) > self.max_buffered:
                 del self.buffer[0]
             return Outcome.BUFFERED
-        event: DepthEvent = update.update
+        event = update.update
         if event.final_update_id <= self._last_update_id:
             return Outcome.IGNORED
-        if event.first_update_id > self._last_update_id + 1:
+        if not self._continues(event, self._last_update_id):
             self._reset()
             self.buffer.append(update)
             return Outcome.GAP
@@ -67,20 +71,31 @@ class SpotBook(Book):
 
     def load(self, snapshot: Snapshot) -> bool:
         last = snapshot.last_update_id
-        newer = [u for u in self.buffer if u.update.final_update_id > last]
-        start = next((i for i, u in enumerate(newer) if u.update.first_update_id <= last + 1), None)
+        newer = [u for u in self.buffer if not self._stale(u.update, last)]
+        start = next((i for i, u in enumerate(newer) if self._straddles(u.update, last)), None)
         if newer and start is None:
-            return False  # every buffered event is beyond the snapshot: it is too old
+            return False  # no buffered event straddles the snapshot: it is too old
         self.bids = {p: q for p, q in snapshot.bids if q > 0}
         self.asks = {p: q for p, q in snapshot.asks if q > 0}
         self._last_update_id = last
         self.buffer = []
         pending = newer[start:] if newer else []
-        for i, update in enumerate(pending):
+        if pending:  # the event that straddles starts the chain, whatever the rule for the ones after it
+            self._apply(pending[0])
+        for i, update in enumerate(pending[1:], start=1):
             if self.add(update) is Outcome.GAP:
                 self.buffer.extend(pending[i + 1:])
                 break  # the book restarts; the caller sees `synced` is False and fetches again
         return True
+
+    def _stale(self, event, last: int) -> bool:
+        raise NotImplementedError
+
+    def _straddles(self, event, last: int) -> bool:
+        raise NotImplementedError
+
+    def _continues(self, event, last: int) -> bool:
+        raise NotImplementedError
 
     def top(self, levels: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
         """The best `levels` bid and ask levels, best first."""
@@ -97,7 +112,7 @@ class SpotBook(Book):
         self.buffer.clear()
 
     def _apply(self, update: BookUpdate) -> None:
-        event: DepthEvent = update.update
+        event = update.update
         for side, changes in ((self.bids, event.bids), (self.asks, event.asks)):
             for price, qty in changes:
                 if qty == 0:
@@ -111,3 +126,17 @@ class SpotBook(Book):
             if len(side) > 2 * self.max_levels:
                 for price in sorted(side, reverse=best_first)[self.max_levels:]:
                     del side[price]
+
+
+class SpotBook(BinanceBook):
+    """Spot: events older than the snapshot have u <= lastUpdateId; the first applied one has U <= lastUpdateId + 1;
+    every later one continues when its U is at most the book's id + 1."""
+
+    def _stale(self, event: DepthEvent, last: int) -> bool:
+        return event.final_update_id <= last
+
+    def _straddles(self, event: DepthEvent, last: int) -> bool:
+        return event.first_update_id <= last + 1
+
+    def _continues(self, event: DepthEvent, last: int) -> bool:
+        return event.first_update_id <= last + 1

@@ -29,7 +29,7 @@ from streamforge.errors import (
     shown,
 )
 from streamforge.venues.binance import SPOT, parse
-from streamforge.venues.binance.archive import csv_chunks
+from streamforge.venues.archive import csv_chunks
 from streamforge.venues.bounded import ACCEPT_IDENTITY, Answer, Limits, bounded, transport
 from streamforge.venues.retry import Backoff
 
@@ -51,11 +51,11 @@ def agg_trades_path(symbol: str, day: date) -> str:
 def klines_path(symbol: str, interval: str, day: date) -> str:
     """The file's path under the dump URL (and the cache); symbol and interval must be safe in a path."""
     SPOT.instrument(symbol)
-    _interval_s(interval)
+    interval_s(interval)
     return f"data/spot/daily/klines/{symbol}/{interval}/{symbol}-{interval}-{day.isoformat()}.zip"
 
 
-def _interval_s(interval: str) -> int:
+def interval_s(interval: str) -> int:
     match = _INTERVAL.fullmatch(interval)
     if match is None:
         raise ConfigError(f"kline interval {shown(interval)} is not one of Binance's (1s, 1m, 5m, 1h, 1d, 1w, 1M, ...)")
@@ -63,7 +63,8 @@ def _interval_s(interval: str) -> int:
 
 
 class DumpClient:
-    """Downloads daily dump files into a local cache that mirrors the dump URL paths."""
+    """Downloads dump files into a local cache that mirrors the dump URL paths (any Binance market's: the paths say
+    which)."""
 
     def __init__(
         self,
@@ -71,8 +72,10 @@ class DumpClient:
         cache_dir: str | Path | None = None,
         timeout_s: float | None = None,
         retries: int | None = None,
+        url_setting: str = "STREAMFORGE_DUMP_URL",
     ) -> None:
-        self.base_url = (base_url or settings.get("STREAMFORGE_DUMP_URL")).rstrip("/")
+        self.url_setting = url_setting  # named in errors: where the URL that failed comes from
+        self.base_url = (base_url or settings.get(url_setting)).rstrip("/")
         self.cache_dir = Path(cache_dir or settings.get("STREAMFORGE_DUMP_CACHE") or settings.home() / "dump-cache")
         self.retries = int(settings.get("STREAMFORGE_HTTP_RETRIES") if retries is None else retries)
         timeout = float(settings.get("STREAMFORGE_HTTP_TIMEOUT_S") if timeout_s is None else timeout_s)
@@ -96,17 +99,17 @@ class DumpClient:
 
     def agg_trades(self, symbol: str, day: date) -> Path | None:
         """The verified aggTrades zip of the day; None when the exchange publishes none (404)."""
-        return self._fetch(agg_trades_path(symbol, day))
+        return self.fetch(agg_trades_path(symbol, day))
 
     def klines(self, symbol: str, interval: str, day: date) -> Path | None:
         """The verified klines zip of the day; None when the exchange publishes none (404)."""
-        return self._fetch(klines_path(symbol, interval, day))
+        return self.fetch(klines_path(symbol, interval, day))
 
     @staticmethod
     def read_agg_trades(path: Path, rows: int) -> pl.DataFrame:
         """Parse a cached aggTrades zip (symbol and day from its name) into AGG_TRADE. `rows` is the most the day
         can have (the exchange's agg id count for it): the CSV may take no more bytes than that many rows can."""
-        match = _name_match(_AGG_TRADES_NAME, path)
+        match = name_match(_AGG_TRADES_NAME, path)
         what = "aggregate trades (the exchange's count for the day)"
         chunks = csv_chunks(path, rows, len(parse.AGG_TRADES.fields), what)
         instrument = SPOT.instrument(match["symbol"]).id
@@ -117,8 +120,8 @@ class DumpClient:
     @staticmethod
     def read_klines(path: Path) -> pl.DataFrame:
         """Parse a cached klines zip (symbol, interval and day from its name) into KLINE."""
-        match = _name_match(_KLINES_NAME, path)
-        rows = -(-86_400 // _interval_s(match["interval"]))  # klines that open during the day
+        match = name_match(_KLINES_NAME, path)
+        rows = -(-86_400 // interval_s(match["interval"]))  # klines that open during the day
         what = f"{match['interval']} klines (one per interval of the day)"
         chunks = csv_chunks(path, rows, len(parse.KLINES.fields), what)
         day = date.fromisoformat(match["day"])
@@ -126,7 +129,8 @@ class DumpClient:
 
     # --- download -----------------------------------------------------------------------------------------------
 
-    def _fetch(self, path: str) -> Path | None:
+    def fetch(self, path: str) -> Path | None:
+        """The verified file at `path` under the dump URL, from the cache or downloaded; None on 404."""
         target = self.cache_dir / path
         if target.exists():
             return target
@@ -161,7 +165,7 @@ class DumpClient:
     def _get(self, path: str) -> Answer | None:
         """GET a small file with retries; None on 404."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
+        backoff = Backoff(url, self.retries, self.url_setting)
         while True:
             try:
                 with bounded(self._http, self._http.build_request("GET", path), self._checksum_limits) as answer:
@@ -182,7 +186,7 @@ class DumpClient:
         """Stream the file into `part`, continuing what an earlier attempt left there; False on 404. A file longer
         than the byte limit is refused and what arrived of it deleted."""
         url = self.url(path)
-        backoff = Backoff(url, self.retries, "STREAMFORGE_DUMP_URL")
+        backoff = Backoff(url, self.retries, self.url_setting)
         while True:
             offset = part.stat().st_size if part.exists() else 0
             headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -220,7 +224,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _name_match(pattern: re.Pattern, path: Path) -> dict[str, str]:
+def name_match(pattern: re.Pattern, path: Path) -> dict[str, str]:
     match = pattern.match(path.name)
     if match is None:
         raise MalformedDataError(f"{path.name}: not a Binance dump file name ({pattern.pattern})")

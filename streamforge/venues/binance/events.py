@@ -89,6 +89,7 @@ def agg_trade(data: dict, instrument: str) -> dict:
         "time": _time(data, "T", what),
         "is_buyer_maker": _field(data, "m", bool, what),
         "is_best_match": _field(data, "M", bool, what) if "M" in data else None,
+        "contract_size": None,
     }
 
 

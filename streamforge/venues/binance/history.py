@@ -24,6 +24,7 @@ from streamforge.dates import day_bounds_us
 from streamforge.errors import ChecksumError, DumpArchiveError, ExchangeError
 from streamforge.venues.binance import parse
 from streamforge.venues.binance.dumps import DumpClient, agg_trades_path
+from streamforge.venues.binance.http import BinanceHttp
 from streamforge.venues.binance.rest import TRADING, BinanceRest
 
 
@@ -40,20 +41,21 @@ def load_agg_trades_day(rest: BinanceRest, dumps: DumpClient, symbol: str, day: 
         if path is not None:
             ids = rest.day_agg_ids(symbol, day)
             frame = dumps.read_agg_trades(path, len(ids))
-            return _completed_from_rest(rest, symbol, day, frame, ids, path.name, dump_url)
+            return complete_from_rest(rest, symbol, day, frame, ids, path.name, dump_url)
         reason = f"no dump file {dump_url.rsplit('/', 1)[-1]} (404)"
     except (ChecksumError, DumpArchiveError) as exc:
         reason = str(exc)
     frame = rest.agg_trades_day(symbol, day)
     if frame.height == 0 and status != TRADING:
         reason += f"; {symbol} is not trading (status {status}): no trades on {day}"
-    return frame, _metadata("rest", reason, f"{rest.base_url}/api/v3/aggTrades?symbol={symbol}", frame)
+    return frame, source_metadata("rest", reason, f"{rest.base_url}/api/v3/aggTrades?symbol={symbol}", frame)
 
 
-def _completed_from_rest(
-    rest: BinanceRest, symbol: str, day: date, dump: pl.DataFrame, ids: range, name: str, url: str
+def complete_from_rest(
+    rest: BinanceHttp, symbol: str, day: date, dump: pl.DataFrame, ids: range, name: str, url: str
 ) -> tuple[pl.DataFrame, dict]:
-    """The dump's trades with the ids it lacks at either end of the exchange's day fetched from REST."""
+    """The dump's trades with the ids it lacks at either end of the exchange's day fetched from REST (any Binance
+    market's)."""
     held = range(int(dump["agg_id"][0]), int(dump["agg_id"][-1]) + 1) if dump.height else range(ids.start, ids.start)
     if held and (held.start < ids.start or held.stop > ids.stop):
         raise DumpArchiveError(
@@ -63,7 +65,7 @@ def _completed_from_rest(
     head, tail = range(ids.start, held.start), range(held.stop, ids.stop)
     holes = [hole for hole in (head, tail) if hole]
     if not holes:
-        return dump, _metadata("dump", f"verified dump file {name}", url, dump)
+        return dump, source_metadata("dump", f"verified dump file {name}", url, dump)
     fetched = {hole: rest.agg_trades_between(symbol, hole.start, hole.stop - 1) for hole in holes}
     frame = pl.concat([part for part in (fetched.get(head), dump, fetched.get(tail)) if part is not None])
     _check_complete(frame, ids, day, f"{name} completed from REST aggTrades")
@@ -72,7 +74,7 @@ def _completed_from_rest(
         f"({_span(ids)}); filled from REST"
     )
     filled = [{"first_id": h.start, "last_id": h.stop - 1, "rows": fetched[h].height} for h in holes]
-    return frame, _metadata("dump+rest", reason, url, frame) | {"filled_from_rest": filled}
+    return frame, source_metadata("dump+rest", reason, url, frame) | {"filled_from_rest": filled}
 
 
 def _check_complete(frame: pl.DataFrame, ids: range, day: date, source: str) -> None:
@@ -91,7 +93,7 @@ def _span(ids: range) -> str:
     return f"{ids.start}..{ids.stop - 1}" if ids else "none"
 
 
-def _metadata(source: str, reason: str, url: str, frame: pl.DataFrame) -> dict:
+def source_metadata(source: str, reason: str, url: str, frame: pl.DataFrame) -> dict:
     empty = frame.height == 0
     return {
         "source": source,

@@ -26,6 +26,8 @@ from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError, shown
 from streamforge.live.feed import Snapshot
 from streamforge.schemas import AGG_TRADE, INSTRUMENT, KLINE, Record
+from streamforge.venues.rows import Problem
+from streamforge.venues.rows import fail_first as _fail_first
 
 # Kinds of wire fields: how they are typed on the wire and in the parsed frame.
 INT, DECIMAL, BOOL, TIME, IGNORED = "int", "decimal", "bool", "time", "ignored"
@@ -40,8 +42,6 @@ _US_THRESHOLD = 10**14
 _LATEST_US = 4_102_444_800_000_000  # 2100-01-01: no exchange time is later
 _INT64 = (-(2**63), 2**63 - 1)
 
-Problem = tuple[pl.Expr, Callable[[dict], str]]
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -53,6 +53,7 @@ class Layout:
     positive: tuple[str, ...]  # must be > 0 (prices, trade quantities)
     non_negative: tuple[str, ...]  # must be >= 0 (ids, volumes, counts)
     ordered: tuple[tuple[str, str], ...] = ()  # (lower, upper): lower <= upper in every row
+    header: tuple[str, ...] = ()  # the names of a dump's header row, where the venue's newer files have one
 
     @property
     def time_columns(self) -> list[str]:
@@ -115,17 +116,24 @@ KLINES = Layout(
 # --- REST JSON -------------------------------------------------------------------------------------------------------
 
 
+_ASKED_US = "µs were asked for with X-MBX-TIME-UNIT"
+
+
 def agg_trades_from_json(rows: object, instrument: str, source: str) -> pl.DataFrame:
     """An aggTrades page (list of {a,p,q,f,l,T,m,M}) → AGG_TRADE. `source` is the request URL with parameters."""
-    raw = _raw_from_json(rows, AGG_TRADES, dict, source)
-    return _finish(raw, AGG_TRADES, {INSTRUMENT: instrument}, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
+    return from_json(rows, AGG_TRADES, {INSTRUMENT: instrument}, "us", _ASKED_US, source)
 
 
 def klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
     """A klines page (list of 12-field arrays) → KLINE. `source` is the request URL with parameters."""
-    raw = _raw_from_json(rows, KLINES, list, source)
-    extra = {INSTRUMENT: instrument, "interval": interval}
-    return _finish(raw, KLINES, extra, "us", "µs were asked for with X-MBX-TIME-UNIT", None, source)
+    return from_json(rows, KLINES, {INSTRUMENT: instrument, "interval": interval}, "us", _ASKED_US, source)
+
+
+def from_json(rows: object, layout: Layout, constants: dict[str, object], unit: str, why: str, source: str) -> pl.DataFrame:
+    """A page of `layout` rows (JSON objects when its keys are names, arrays when they are positions) → its record,
+    with `constants` as columns; times are in `unit` ("ms" or "us"), for the reason `why` (named when one is not)."""
+    row_type = dict if isinstance(layout.json_keys[0], str) else list
+    return _finish(_raw_from_json(rows, layout, row_type, source), layout, constants, unit, why, None, source)
 
 
 def _raw_from_json(rows: object, layout: Layout, row_type: type, source: str) -> pl.DataFrame:
@@ -179,17 +187,30 @@ def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> No
 def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: date, source: str) -> pl.DataFrame:
     """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs. `data` is the
     whole file or its chunks of whole rows."""
-    raw = _raw_from_csv(data, AGG_TRADES, source)
     unit, why = _dump_unit(day)
-    return _finish(raw, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
+    return from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
 
 
 def klines_from_csv(data: bytes | Iterable[bytes], instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
     """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs. `data` is the whole
     file or its chunks of whole rows."""
-    raw = _raw_from_csv(data, KLINES, source)
     unit, why = _dump_unit(day)
-    return _finish(raw, KLINES, {INSTRUMENT: instrument, "interval": interval}, unit, why, day, source)
+    return from_csv(data, KLINES, {INSTRUMENT: instrument, "interval": interval}, unit, why, day, source)
+
+
+def from_csv(
+    data: bytes | Iterable[bytes],
+    layout: Layout,
+    constants: dict[str, object],
+    unit: str,
+    why: str,
+    day: date | None,
+    source: str,
+) -> pl.DataFrame:
+    """A dump CSV of `layout` rows → its record, with `constants` as columns and times in `unit` for the reason
+    `why`; every row inside `day` when given. A layout with a `header` accepts that header as the first row (some
+    of the venue's files have one, older ones not: told apart by content, never by date)."""
+    return _finish(_raw_from_csv(data, layout, source), layout, constants, unit, why, day, source)
 
 
 def _dump_unit(day: date) -> tuple[str, str]:
@@ -203,10 +224,28 @@ def _raw_from_csv(data: bytes | Iterable[bytes], layout: Layout, source: str) ->
     bad row."""
     frames, first_row = [], 1
     for chunk in [data] if isinstance(data, bytes) else data:
+        if first_row == 1 and layout.header:
+            chunk, first_row = _without_header(chunk, layout, source)
         frames.append(_read_chunk(chunk, layout, source, first_row))
         first_row += frames[-1].height
     raw = pl.concat(frames) if frames else _read_chunk(b"", layout, source, first_row)
     return _fail_missing(raw, layout, source)
+
+
+def _without_header(chunk: bytes, layout: Layout, source: str) -> tuple[bytes, int]:
+    """The first chunk without its header row, and the file's row number of what remains. The first row is data when
+    its first field is a number, the layout's header when it spells exactly that, and refused otherwise: an unknown
+    header means an unknown column order, which no parse can guess."""
+    end = chunk.find(b"\n")
+    line = (chunk if end < 0 else chunk[:end]).decode("utf-8", errors="replace").strip()
+    first = line.split(",", 1)[0]
+    if first.lstrip("-").isdigit() or not line:
+        return chunk, 1
+    if tuple(line.split(",")) != layout.header:
+        raise MalformedDataError(
+            f"{source}: row 1: unknown header {shown(line)}; expected {','.join(layout.header)} or no header"
+        )
+    return (b"" if end < 0 else chunk[end + 1 :]), 2
 
 
 def _read_chunk(data: bytes, layout: Layout, source: str, first_row: int) -> pl.DataFrame:
@@ -227,6 +266,12 @@ def _explain_csv(data: bytes, layout: Layout, source: str, first_row: int) -> No
         pl.col("line").str.split(",").alias("fields")
     )
     count = pl.col("fields").list.len()
+    header = (
+        pl.col("line").str.strip_chars() == ",".join(layout.header),
+        lambda row: f"a header row ({shown(row['line'])}) in the middle of the file",
+    )
+    if layout.header:
+        _fail_first(fields, [header], source, first_row)
     wrong_count = (
         count != len(names),
         lambda row: f"has {len(row['fields'])} fields, expected {len(names)}: {shown(row['line'])}",
@@ -290,7 +335,7 @@ def _cast_text(column: pl.Expr, kind: str) -> pl.Expr:
 def _finish(
     raw: pl.DataFrame,
     layout: Layout,
-    constants: dict[str, str],
+    constants: dict[str, object],
     unit: str,
     why: str,
     day: date | None,
@@ -324,9 +369,13 @@ def _finish(
         key = layout.record.time_column
         outside = (pl.col(key) < start) | (pl.col(key) >= end)
         _fail_first(frame, [(outside, _describe(key, f"(µs) is outside the file's day {day}"))], source)
+    # A nullable column of the record that the wire format lacks is null: the venue has no such field (USD-M aggTrades
+    # have no `M`, so is_best_match is unknown, not false).
+    absent = [n for n in layout.record.nullable if n not in frame.columns and n not in constants]
     frame = frame.with_columns(
         [pl.col(name).cast(pl.Datetime("us", "UTC")) for name in layout.time_columns]
-        + [pl.lit(value, dtype=pl.String).alias(name) for name, value in constants.items()]
+        + [pl.lit(value).alias(name) for name, value in constants.items()]
+        + [pl.lit(None, dtype=layout.record.polars[name]).alias(name) for name in absent]
     )
     return layout.record.conform(frame.drop([n for n, k in layout.fields if k == IGNORED], strict=False))
 
@@ -337,20 +386,6 @@ def _describe(name: str, text: str) -> Callable[[dict], str]:
         return f"{name} = {shown(value) if isinstance(value, str) else value} {text}"
 
     return describe
-
-
-def _fail_first(frame: pl.DataFrame, problems: list[Problem], source: str, first_row: int = 1) -> None:
-    """Raise MalformedDataError for the first row with any problem, numbered from `first_row`; return when there is
-    none."""
-    if not problems or frame.height == 0:
-        return
-    flags = frame.select(bad.fill_null(True).alias(str(i)) for i, (bad, _) in enumerate(problems))
-    any_bad = flags.select(pl.any_horizontal(pl.all())).to_series()
-    if not any_bad.any():
-        return
-    index = any_bad.arg_true()[0]
-    describe = next(describe for (_, describe), hit in zip(problems, flags.row(index)) if hit)
-    raise MalformedDataError(f"{source}: row {index + first_row}: {describe(frame.row(index, named=True))}")
 
 
 def depth_snapshot(book: object, source: str) -> Snapshot:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 import polars as pl
 
 from streamforge.catalog import Cell
-from streamforge.errors import ConfigError
-from streamforge.instruments import parse_instrument
-from streamforge.venues.binance import SPOT
+from streamforge.venues.binance import SPOT, symbol_on
 from streamforge.venues.binance.crosscheck import rest_sample
 from streamforge.venues.binance.dumps import DumpClient
 from streamforge.venues.binance.history import load_agg_trades_day
 from streamforge.venues.binance.rest import BinanceRest
 from streamforge.venues.market import Endpoints, MarketClient
-
-log = logging.getLogger(__name__)
 
 
 class BinanceSpot(MarketClient):
@@ -25,13 +19,7 @@ class BinanceSpot(MarketClient):
         self.dumps = DumpClient(base_url=endpoints.dump_url, cache_dir=endpoints.cache_dir)
 
     def trading(self) -> list[str]:
-        ids = []
-        for symbol in self.rest.trading_symbols():
-            try:
-                ids.append(SPOT.instrument(symbol).id)
-            except ConfigError:
-                log.warning("%s lists %r, which is not a %s symbol: not followed", self.rest.base_url, symbol, SPOT.description)
-        return ids
+        return self.rest.trading()
 
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_trading(_symbol(instrument))
@@ -51,13 +39,14 @@ class BinanceSpot(MarketClient):
     def klines(self, instrument: str, interval: str, start_us: int, end_us: int) -> pl.DataFrame:
         return self.rest.klines(_symbol(instrument), interval, start_us, end_us)
 
+    def pair(self, instrument: str) -> tuple[str, str]:
+        spec = self.rest.require_listed(_symbol(instrument))
+        return spec["baseAsset"], spec["quoteAsset"]
+
     def close(self) -> None:
         self.rest.close()
         self.dumps.close()
 
 
 def _symbol(instrument: str) -> str:
-    parsed = parse_instrument(instrument)
-    if parsed.market_id != SPOT.id:
-        raise ValueError(f"{instrument} is not a {SPOT.description} instrument")  # a routing bug, not bad input
-    return parsed.symbol
+    return symbol_on(SPOT, instrument)

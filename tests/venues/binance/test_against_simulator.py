@@ -248,3 +248,14 @@ def test_unreachable_exchange_raises_naming_the_url(tmp_path):
     with DumpClient(url, tmp_path / "dumps", retries=1) as dumps:
         with pytest.raises(ExchangeError, match=rf"^GET {url}/data/spot/daily/aggTrades/.* failed 2 times"):
             dumps.agg_trades("BTCUSDT", DAY)
+
+
+def test_one_exchange_info_answers_every_question_about_listings_for_a_while(sim):
+    """Registering a universe asks about hundreds of symbols: one exchangeInfo (weight 20 on spot) answers them all."""
+    before = stats(sim)["requests"].get("/api/v3/exchangeInfo", 0)
+    with BinanceRest(sim) as client:
+        for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"):
+            client.require_trading(symbol)
+        with pytest.raises(UnknownSymbolError, match="XRPUSDX is not listed"):
+            client.require_listed("XRPUSDX")
+    assert stats(sim)["requests"]["/api/v3/exchangeInfo"] == before + 1

@@ -200,6 +200,14 @@ function fillInstruments(instruments) {
   select.value = state.instrument;
 }
 
+// ---- the same asset on the other venues: [{instrument, price, diff_bps}], the shown instrument first
+function drawVenues(rows) {
+  if (!rows) return;
+  fillList("venues", rows.length > 1
+    ? rows.map((r, i) => [r.instrument, i === 0 ? fmtPrice(r.price) : `${fmtPrice(r.price)} · ${r.diff_bps >= 0 ? "+" : ""}${r.diff_bps.toFixed(1)} bp`])
+    : [["other venues", "none of this asset on the topics", "muted"]]);
+}
+
 // ---- the socket
 let socket = null;
 
@@ -229,12 +237,14 @@ const handlers = {
     drawBook(msg.book);
     fillInstruments(msg.instruments);
     if (msg.health) drawHealth(msg.health);
+    drawVenues(msg.venues);
   },
   update(msg) {
     mergeCandles(msg.candles);
     addTrades(msg.trades, true);
     if (msg.book) drawBook(msg.book);
     state.last = msg.last;
+    drawVenues(msg.venues);
   },
   health(msg) {
     fillInstruments(msg.instruments);

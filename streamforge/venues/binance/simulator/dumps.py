@@ -126,8 +126,9 @@ class DumpFiles:
         """`defect` is one of `faults.DUMP_DEFECTS`, or "" for none."""
         return self._built("aggTrades", symbol, "", day, malformed, corrupted, defect)
 
-    def klines(self, symbol: str, interval: str, day: date, *, corrupted: bool = False) -> Path:
-        return self._built("klines", symbol, interval, day, False, corrupted, "")
+    def klines(self, symbol: str, interval: str, day: date, *, corrupted: bool = False, kind: str = "klines") -> Path:
+        """`kind` names the kind of klines for markets that have several (USD-M: markPriceKlines, ...)."""
+        return self._built(kind, symbol, interval, day, False, corrupted, "")
 
     def checksum(self, zip_path: Path) -> str:
         return zip_path.with_name(zip_path.name + ".CHECKSUM").read_text().split()[0]
@@ -136,7 +137,7 @@ class DumpFiles:
         self, kind: str, symbol: str, interval: str, day: date, malformed: bool, corrupted: bool, defect: str
     ) -> Path:
         variant = ("malformed" if malformed else "good") + (f"-{defect}" if defect else "")
-        name = agg_trades_name(symbol, day) if kind == "aggTrades" else klines_name(symbol, interval, day)
+        name = self._name(kind, symbol, interval, day)
         path = self.root / variant / kind / symbol / interval / name
         if corrupted:
             good = self._built(kind, symbol, interval, day, malformed, False, defect)
@@ -149,6 +150,9 @@ class DumpFiles:
             write_atomic(path.with_name(name + ".CHECKSUM"), f"{hashlib.sha256(data).hexdigest()}  {name}\n".encode())
             write_atomic(path, data)
         return path
+
+    def _name(self, kind: str, symbol: str, interval: str, day: date) -> str:
+        return agg_trades_name(symbol, day) if kind == "aggTrades" else klines_name(symbol, interval, day)
 
     def _zip(
         self, csv_name: str, kind: str, symbol: str, interval: str, day: date, malformed: bool, defect: str

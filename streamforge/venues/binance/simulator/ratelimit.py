@@ -15,6 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RAW_REQUESTS_LIMIT = 61_000
+# USD-M futures endpoints with a request limit of their own besides the weight, per IP: (paths sharing it, requests,
+# window s) (../shared/docs/binance-futures.md).
+FUTURES_REQUEST_LIMITS = (
+    (frozenset({"/fapi/v1/fundingRate", "/fapi/v1/fundingInfo"}), 500, 300),
+    (frozenset({"/futures/data/openInterestHist"}), 1000, 300),
+)
 RAW_REQUESTS_WINDOW_S = 300
 BAN_WINDOWS = 2
 

@@ -119,11 +119,12 @@ def _agg_trade_columns(trades: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def agg_trade_texts(trades: pl.DataFrame, unit_us: int) -> list[str]:
-    """`agg_trade_rows` as JSON text, made directly: the WebSocket streams send thousands a second."""
+def agg_trade_texts(trades: pl.DataFrame, unit_us: int, best_match: bool = True) -> list[str]:
+    """`agg_trade_rows` as JSON text, made directly: the WebSocket streams send thousands a second. Without
+    `best_match`, no `M` field (USD-M futures do not send one)."""
     return [
         f'{{"a":{a},"p":"{decimal(p)}","q":"{decimal(q)}","f":{first},"l":{last},"T":{time_us // unit_us},'
-        f'"m":{_JSON[maker]},"M":{_JSON[best]}}}'
+        f'"m":{_JSON[maker]}' + (f',"M":{_JSON[best]}}}' if best_match else "}")
         for a, p, q, first, last, time_us, maker, best in _agg_trade_columns(trades).iter_rows()
     ]
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
+from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,6 +53,7 @@ class Stream:
     kind: str  # "aggTrade", "depth" or "kline"
     every_updates: int = 1  # depth: 1 for @100ms, 10 for the 1000 ms default
     interval: str = ""
+    key: str = ""  # the market's key of the instrument, when it is not the bare (spot) symbol
 
 
 def parse_stream(name: str, market: Market, today: date) -> Stream:
@@ -74,6 +76,7 @@ class Feed:
 
     def __init__(self, stream: Stream, now_us: int) -> None:
         self.stream = stream
+        self.key = stream.key or stream.symbol  # what the market is asked about; `symbol` is what the wire says
         self.trades_from_us = now_us
         self.update = book.update_id(now_us)
         step = INTERVALS.get(stream.interval, 1)
@@ -81,35 +84,48 @@ class Feed:
         self.kline_sent = time.monotonic()
 
 
+def by_kind(feeds: list[Feed]) -> dict[str, list[Feed]]:
+    grouped: dict[str, list[Feed]] = defaultdict(list)
+    for feed in feeds:
+        grouped[feed.stream.kind].append(feed)
+    return grouped
+
+
 def collect(market: Market, feeds: list[Feed], window: int, now_us: int, unit_us: int) -> list[tuple[str, str]]:
     """(stream, event JSON) of what the market did since the last tick on every stream of a session, in Binance's
     payloads: one query per kind of stream for all of them, not one per stream (a session may hold 1024 streams)."""
-    by_kind: dict[str, list[Feed]] = {"aggTrade": [], "depth": [], "kline": []}
-    for feed in feeds:
-        by_kind[feed.stream.kind].append(feed)
+    kinds = by_kind(feeds)
     return (
-        _trades(market, by_kind["aggTrade"], now_us, unit_us)
-        + _depth(market, by_kind["depth"], window, now_us, unit_us)
-        + _klines(market, by_kind["kline"], now_us, unit_us)
+        trades(market, kinds["aggTrade"], now_us, unit_us)
+        + depth(market, kinds["depth"], window, now_us, unit_us)
+        + klines(market, kinds["kline"], now_us, unit_us)
     )
 
 
-def _trades(market: Market, feeds: list[Feed], now_us: int, unit_us: int) -> list[tuple[str, str]]:
+def trades(market: Market, feeds: list[Feed], now_us: int, unit_us: int, best_match: bool = True) -> list[tuple[str, str]]:
+    """aggTrade events of the trades since each stream's last tick (`best_match`: with spot's `M` field)."""
     events = []
     for feed in feeds:
-        trades = market.agg_trades(feed.stream.symbol, feed.trades_from_us, now_us)
+        found = market.agg_trades(feed.key, feed.trades_from_us, now_us)
         feed.trades_from_us = now_us
-        if trades.height:
+        if found.height:
             head = f'{{"e":"aggTrade","E":{now_us // unit_us},"s":"{feed.stream.symbol}",'
-            events += [(feed.stream.name, head + text[1:]) for text in wire.agg_trade_texts(trades, unit_us)]
+            events += [(feed.stream.name, head + text[1:]) for text in wire.agg_trade_texts(found, unit_us, best_match)]
     return events
 
 
-def _depth(market: Market, feeds: list[Feed], window: int, now_us: int, unit_us: int) -> list[tuple[str, str]]:
+def spot_ids(first: int, final: int, time_units: int) -> str:
+    """The id fields of a spot depthUpdate from book state first - 1 to final: U and u are the states themselves."""
+    return f'"U":{first},"u":{final}'
+
+
+def depth(
+    market: Market, feeds: list[Feed], window: int, now_us: int, unit_us: int, ids: Callable[[int, int, int], str] = spot_ids
+) -> list[tuple[str, str]]:
     """The diffs each stream owes since its last one: one per update interval of the market's clock (100 ms, or
     1000 ms without @100ms), so a replay at speed k sends k times the market's own stream, each diff as small as
     Binance's. A diff in which nothing changed (a delisted symbol has no book) is not sent; the next one starts where
-    the last sent one ended."""
+    the last sent one ended. `ids(first, final, time)` writes the event's id fields (a market's own numbering)."""
     update = book.update_id(now_us)
     chunks = []  # (feed, U, u)
     for feed in feeds:
@@ -118,25 +134,26 @@ def _depth(market: Market, feeds: list[Feed], window: int, now_us: int, unit_us:
             chunks.append((feed, first, first + every - 1))
     if not chunks:
         return []
-    diffs = market.depth_diffs([(feed.stream.symbol, first, final) for feed, first, final in chunks], window)
+    diffs = market.depth_diffs([(feed.key, first, final) for feed, first, final in chunks], window)
     events = []
     for (feed, first, final), (bids, asks) in zip(chunks, wire.depth_sides(diffs, len(chunks)), strict=True):
         if bids or asks:
-            events.append((feed.stream.name, f'{{"e":"depthUpdate","E":{book.update_time_us(final) // unit_us},'
-                                             f'"s":"{feed.stream.symbol}","U":{feed.update + 1},"u":{final},"b":[{bids}],"a":[{asks}]}}'))
+            at = book.update_time_us(final) // unit_us
+            events.append((feed.stream.name, f'{{"e":"depthUpdate","E":{at},"s":"{feed.stream.symbol}",'
+                                             f'{ids(feed.update + 1, final, at)},"b":[{bids}],"a":[{asks}]}}'))
             feed.update = final
     return events
 
 
-def _klines(market: Market, feeds: list[Feed], now_us: int, unit_us: int) -> list[tuple[str, str]]:
+def klines(market: Market, feeds: list[Feed], now_us: int, unit_us: int) -> list[tuple[str, str]]:
     """Every interval that ended since the last tick, closed (x=true); and, every KLINE_UPDATE_S, the open one as it
     stands (one query for all the streams due, grouped by interval)."""
     events = []
     for feed in feeds:
         step = INTERVALS[feed.stream.interval]
         while feed.kline_open_us + step <= now_us:
-            closed = market.klines(feed.stream.symbol, feed.stream.interval, feed.kline_open_us, feed.kline_open_us + step)
-            events += _kline_events(market, feed.stream, closed, None, now_us, unit_us)
+            closed = market.klines(feed.key, feed.stream.interval, feed.kline_open_us, feed.kline_open_us + step)
+            events += _kline_events(market, feed, closed, None, now_us, unit_us)
             feed.kline_open_us += step
     due: dict[tuple[str, int], list[Feed]] = {}
     for feed in feeds:
@@ -144,21 +161,22 @@ def _klines(market: Market, feeds: list[Feed], now_us: int, unit_us: int) -> lis
             due.setdefault((feed.stream.interval, feed.kline_open_us), []).append(feed)
             feed.kline_sent = time.monotonic()
     for (interval, open_us), group in due.items():
-        keys = {market.spec(feed.stream.symbol).id: feed for feed in group}
-        klines = market.open_klines(list(keys), interval, open_us, now_us - 1)
-        for instrument, rows in klines.partition_by(INSTRUMENT, as_dict=True, include_key=True).items():
-            events += _kline_events(market, keys[instrument[0]].stream, rows, now_us - 1, now_us, unit_us)
+        keys = {market.spec(feed.key).id: feed for feed in group}
+        rows = market.open_klines(list(keys), interval, open_us, now_us - 1)
+        for instrument, kline in rows.partition_by(INSTRUMENT, as_dict=True, include_key=True).items():
+            events += _kline_events(market, keys[instrument[0]], kline, now_us - 1, now_us, unit_us)
     return events
 
 
-def _kline_events(market: Market, stream: Stream, rows, as_of_us: int | None, now_us: int, unit_us: int) -> list[tuple[str, str]]:
+def _kline_events(market: Market, feed: Feed, rows, as_of_us: int | None, now_us: int, unit_us: int) -> list[tuple[str, str]]:
     """The kline `rows` (one) as a kline event: closed (x=true) when `as_of_us` is None, else as seen at `as_of_us`."""
     if rows.is_empty():
         return []
+    stream = feed.stream
     t, o, h, low, c, v, close, q, n, taker_v, taker_q, _ = wire.kline_rows(rows, unit_us)[0]
     open_us = t * unit_us
-    trades = market.agg_trades(stream.symbol, open_us, open_us + INTERVALS[stream.interval] if as_of_us is None else as_of_us + 1)
-    first, last = (trades["first_trade_id"][0], trades["last_trade_id"][-1]) if trades.height else (-1, -1)
+    found = market.agg_trades(feed.key, open_us, open_us + INTERVALS[stream.interval] if as_of_us is None else as_of_us + 1)
+    first, last = (found["first_trade_id"][0], found["last_trade_id"][-1]) if found.height else (-1, -1)
     k = {
         "t": t, "T": close, "s": stream.symbol, "i": stream.interval, "f": first, "L": last, "o": o, "c": c, "h": h,
         "l": low, "v": v, "n": n, "x": as_of_us is None, "q": q, "V": taker_v, "Q": taker_q, "B": "0",
@@ -167,7 +185,11 @@ def _kline_events(market: Market, stream: Stream, rows, as_of_us: int | None, no
 
 
 class Session:
-    """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle."""
+    """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle. A
+    market's streams subclass it: their stream names (`parse_stream`), what a stream keeps (`make_feed`), their events
+    (`collect`) and connection limits."""
+
+    max_streams, max_incoming_per_s = MAX_STREAMS, MAX_INCOMING_PER_S
 
     def __init__(self, sim: SimState, websocket: WebSocket, combined: bool, unit_us: int) -> None:
         self.sim, self.websocket, self.combined, self.unit_us = sim, websocket, combined, unit_us
@@ -182,13 +204,19 @@ class Session:
 
     # --- subscriptions and control messages
 
+    def parse_stream(self, name: str) -> Stream:
+        return parse_stream(name, self.sim.market, self.sim.clock.today())
+
+    def make_feed(self, stream: Stream, now_us: int) -> Feed:
+        return Feed(stream, now_us)
+
     def subscribe(self, names: list[str]) -> None:
-        streams = [parse_stream(n, self.sim.market, self.sim.clock.today()) for n in names]
-        if len(set(self.feeds) | {s.name for s in streams}) > MAX_STREAMS:
-            raise StreamError(f"a connection may listen to at most {MAX_STREAMS} streams")
+        streams = [self.parse_stream(n) for n in names]
+        if len(set(self.feeds) | {s.name for s in streams}) > self.max_streams:
+            raise StreamError(f"a connection may listen to at most {self.max_streams} streams")
         now = self.sim.clock.now_us()
         for s in streams:
-            self.feeds.setdefault(s.name, Feed(s, now))
+            self.feeds.setdefault(s.name, self.make_feed(s, now))
 
     def control(self, text: str) -> dict:
         """Answer SUBSCRIBE, UNSUBSCRIBE and LIST_SUBSCRIPTIONS the way Binance does."""
@@ -220,8 +248,8 @@ class Session:
                 self.incoming.append(now)
                 while self.incoming and self.incoming[0] <= now - 1.0:
                     self.incoming.popleft()
-                if len(self.incoming) > MAX_INCOMING_PER_S:
-                    self.finish(POLICY, "Too many requests: more than 5 incoming messages per second")
+                if len(self.incoming) > self.max_incoming_per_s:
+                    self.finish(POLICY, f"Too many requests: more than {self.max_incoming_per_s} incoming messages per second")
                     return
                 self.enqueue(json.dumps(self.control(text)))
         except (WebSocketDisconnect, RuntimeError):
@@ -321,10 +349,16 @@ def _invalid(event: dict) -> dict:
         return event | {"p": "not-a-number"}
     if event.get("e") == "depthUpdate":
         return event | {"b": [["not-a-number", "1.0"]]}
-    return event | {"k": event["k"] | {"o": "not-a-number"}}
+    if "k" in event:
+        return event | {"k": event["k"] | {"o": "not-a-number"}}
+    if "o" in event:  # a futures forceOrder
+        return event | {"o": event["o"] | {"p": "not-a-number"}}
+    return event | {"p": "not-a-number"}  # a futures markPriceUpdate
 
 
-async def serve_session(sim: SimState, websocket: WebSocket, combined: bool, streams: list[str]) -> None:
+async def serve_session(
+    sim: SimState, websocket: WebSocket, combined: bool, streams: list[str], session_class: type[Session] = Session
+) -> None:
     """Accept, subscribe to `streams`, run until the session ends, and close the way it ended."""
     try:
         unit_us = wire.time_unit_us({}, websocket.query_params)
@@ -332,7 +366,7 @@ async def serve_session(sim: SimState, websocket: WebSocket, combined: bool, str
         await websocket.close(POLICY, error.msg)
         return
     await websocket.accept()
-    session = Session(sim, websocket, combined, unit_us)
+    session = session_class(sim, websocket, combined, unit_us)
     try:
         session.subscribe(streams)
     except StreamError as error:

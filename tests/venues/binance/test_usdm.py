@@ -1,0 +1,166 @@
+"""Binance USD-M perpetuals over real sockets against the simulator: listing, trades from dumps (with and without
+header rows) or REST within its 48-hour reach, funding, open interest, mark and index klines, and every bad input
+named. The simulator's market is a pure function of its seed, so loaded data is compared with it exactly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+import numpy as np
+import polars as pl
+import pytest
+
+from streamforge.catalog import Cell
+from streamforge.dates import day_bounds_us
+from streamforge.errors import MalformedDataError, NotAvailableError, UnknownSymbolError
+from streamforge.venues.binance.usdm import dumps as files
+from streamforge.venues.binance.usdm import parse
+from streamforge.venues.binance.usdm.client import BinanceUsdm
+from streamforge.venues.market import Endpoints
+
+from exchange_cases import DAY, MARKET
+
+PERP = "binance.usdm.BTCUSDT"
+WITHIN_REACH = date(2025, 1, 9)  # the simulator's today is 2025-01-10: REST aggTrades reach back 48 hours
+BEFORE_HEADERS = date(2022, 8, 10)  # the archive's aggTrades files carry a header row from 2022-08-11
+
+
+@pytest.fixture
+def usdm(sim, tmp_path):
+    client = BinanceUsdm(Endpoints(sim, sim, sim.replace("http", "ws"), tmp_path / "dump-cache"))
+    yield client
+    client.close()
+
+
+def market_trades(day: date) -> pl.DataFrame:
+    return MARKET.day_trades(PERP, day).with_columns(is_best_match=pl.lit(None, dtype=pl.Boolean))
+
+
+# --- listing --------------------------------------------------------------------------------------------------------
+
+
+def test_a_perpetual_is_listed_and_a_spot_only_symbol_is_refused_by_name(usdm):
+    assert usdm.require_listed(PERP)["contractType"] == "PERPETUAL"
+    with pytest.raises(UnknownSymbolError, match=r"binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"):
+        usdm.require_listed("binance.usdm.LUNAUSDT")
+
+
+# --- trades ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [DAY, BEFORE_HEADERS], ids=["file-with-header", "file-without-header"])
+def test_a_day_from_its_dump_equals_the_market_in_ms_without_best_match(usdm, faults, day):
+    frame, source = usdm.trades_day(Cell(day, PERP))
+    assert source["source"] == "dump"
+    assert frame.equals(market_trades(day))
+    assert frame["is_best_match"].null_count() == frame.height
+
+
+def test_within_reach_rest_replaces_a_missing_dump(usdm, faults):
+    faults(no_dumps=PERP)
+    from_rest, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    assert source["source"] == "rest" and "(404)" in source["reason"]
+    assert from_rest.equals(market_trades(WITHIN_REACH))
+
+
+def test_beyond_reach_a_day_in_neither_source_is_an_error_naming_the_day(usdm, faults):
+    faults(no_dumps="BTCUSDT")
+    with pytest.raises(NotAvailableError, match=r"binance.usdm.BTCUSDT 2025-01-02: no dump file .* reach back only to"):
+        usdm.trades_day(Cell(DAY, PERP))
+
+
+def test_a_corrupt_dump_beyond_reach_says_both_reasons(usdm, faults):
+    faults(corrupt_zip=f"{PERP}:{DAY}")
+    with pytest.raises(NotAvailableError, match=r"2025-01-02: checksum mismatch for BTCUSDT-aggTrades-2025-01-02.zip.* and REST aggTrades reach back only"):
+        usdm.trades_day(Cell(DAY, PERP))
+
+
+def test_within_reach_a_dump_that_ends_early_is_completed_from_rest(usdm, faults):
+    faults(dump_ends_early=PERP)
+    frame, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    assert source["source"] == "dump+rest"
+    assert frame.equals(market_trades(WITHIN_REACH))
+
+
+def test_a_malformed_dump_row_names_file_and_row(usdm, faults):
+    faults(malformed=PERP)
+    with pytest.raises(MalformedDataError, match=r"BTCUSDT-aggTrades-2025-01-02.zip: row \d+: price = 'not-a-number'"):
+        usdm.trades_day(Cell(DAY, PERP))
+
+
+def test_price_before_is_the_close_of_the_minute_before_the_day(usdm):
+    trades, _ = usdm.trades_day(Cell(DAY, PERP))
+    before = MARKET.agg_trades(PERP, day_bounds_us(DAY)[0] - 86_400_000_000, day_bounds_us(DAY)[0])
+    assert usdm.price_before(PERP, trades) == before["price"][-1]
+
+
+# --- the dump formats: headers by content ---------------------------------------------------------------------------
+
+HEADER = b"agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n"
+ROWS = b"1,100.5,0.1,1,1,1735776000000,true\n2,100.6,0.2,2,3,1735776000001,false\n"
+
+
+@pytest.mark.parametrize("data", [HEADER + ROWS, ROWS], ids=["header", "no-header"])
+def test_a_header_row_is_told_apart_by_content(data):
+    frame = parse.agg_trades_from_csv(data, PERP, DAY, "f.zip")
+    assert frame["agg_id"].to_list() == [1, 2] and frame["time"][0].isoformat() == "2025-01-02T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (ROWS + HEADER + ROWS, r"f.zip: row 3: a header row .* in the middle of the file"),
+        (HEADER + b"1,100.5,0.1,1,1,1735776000000\n", r"f.zip: row 2: has 6 fields, expected 7"),
+        (HEADER.replace(b"quantity", b"qty") + ROWS, r"f.zip: row 1: unknown header 'agg_trade_id,price,qty"),
+        (b"1,100.5,0.1,1,1,1735776000000000,true\n", r"f.zip: row 1: time = 1735776000000000 looks like µs"),
+    ],
+    ids=["header-in-the-middle", "missing-column", "unknown-header", "us-not-ms"],
+)
+def test_bad_futures_dumps_name_file_and_row(data, message):
+    with pytest.raises(MalformedDataError, match=message):
+        parse.agg_trades_from_csv(data, PERP, DAY, "f.zip")
+
+
+# --- klines, funding, open interest ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [DAY, BEFORE_HEADERS], ids=["file-with-header", "file-without-header"])
+def test_trade_klines_from_rest_equal_the_klines_dump(usdm, day):
+    klines = usdm.klines_day(Cell(day, PERP), "1m")
+    path = usdm.dumps.fetch(files.klines_path("klines", "BTCUSDT", "1m", day))
+    assert klines.height == 1440 and klines.equals(files.read_klines(path, "klines"))
+
+
+@pytest.mark.parametrize("kind", ["mark", "index"])
+def test_mark_and_index_klines_equal_the_market(usdm, kind):
+    klines = usdm.price_klines_day(Cell(DAY, PERP), kind, "1m")
+    expected = MARKET.price_klines(PERP, kind, "1m", *day_bounds_us(DAY))
+    assert klines.height == 1440
+    assert np.allclose(klines["close"].to_numpy(), expected["close"].to_numpy(), rtol=1e-8)
+    assert klines["open_time"].equals(expected["open_time"])
+
+
+def test_funding_of_a_completed_month_comes_from_its_dump_and_of_this_month_from_rest(usdm):
+    old = date(2024, 12, 31)
+    dumped, source = usdm.funding_day(Cell(old, PERP))
+    expected = MARKET.funding_rates(PERP, *day_bounds_us(old))
+    assert source["source"] == "dump" and dumped["mark_price"].null_count() == dumped.height == 3
+    assert dumped["funding_time"].equals(expected["funding_time"])
+    assert np.allclose(dumped["funding_rate"].to_numpy(), expected["funding_rate"].to_numpy(), atol=1e-10)
+    recent, source = usdm.funding_day(Cell(DAY, PERP))
+    assert source["source"] == "rest" and recent.height == 3 and recent["mark_price"].null_count() == 0
+    assert set(recent["funding_interval_hours"]) == {8}
+
+
+def test_open_interest_is_served_for_the_latest_month_only(usdm):
+    frame = usdm.open_interest_day(Cell(DAY, PERP))
+    assert frame.height == 288
+    with pytest.raises(NotAvailableError, match=r"open interest of binance.usdm.BTCUSDT is not available before 2024-12-"):
+        usdm.open_interest_day(Cell(date(2024, 11, 1), PERP))
+
+
+def test_futures_weight_is_counted_apart_from_spot(sim, usdm, faults):
+    usdm.klines_day(Cell(DAY, PERP), "1m")
+    used = httpx.get(f"{sim}/sim/stats").json()
+    assert sum(used["futures_used_weight"].values()) > 0 and not sum(used["used_weight"].values())
