@@ -39,8 +39,9 @@ BENCHMARKS = {
 }
 
 
-# The scale cases of B5 train a 200-instrument universe to early stopping: longer than the others' default.
-TIMEOUTS_S = {"b5_gnn": 3 * 3600}
+# The scale cases of B5 train a 200-instrument universe to early stopping, and B9 starts a fresh simulator and
+# fleet per speed step and then the whole Dagster stack: longer than the others' default.
+TIMEOUTS_S = {"b5_gnn": 3 * 3600, "b9_live_scale": 3600}
 
 
 def run_one(name: str, timeout_s: float | None = None) -> dict:
