@@ -39,13 +39,9 @@ BENCHMARKS = {
 }
 
 
-# The scale cases of B5 train a 200-instrument universe to early stopping, and B9 starts a fresh simulator and
-# fleet per speed step and then the whole Dagster stack: longer than the others' default.
-TIMEOUTS_S = {"b5_gnn": 3 * 3600, "b9_live_scale": 3600}
-
-
 def run_one(name: str, timeout_s: float | None = None) -> dict:
-    timeout_s = timeout_s or TIMEOUTS_S.get(name, 1800)
+    """One benchmark in its own process, within its module's TIMEOUT_S (B5 and B8 run for hours) or half an hour."""
+    timeout_s = timeout_s or getattr(importlib.import_module(f"bench.{name}"), "TIMEOUT_S", 1800)
     started, at = time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     code = f"import json, bench.{name} as b; print('\\n@@RESULT@@' + json.dumps(b.run(), default=str))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)

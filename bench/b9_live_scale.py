@@ -73,6 +73,7 @@ STEP_S = 30
 STORE_S = 240
 LATENCY_GOAL_S = 0.1
 SAMPLE_CHECKED = 8  # instruments whose published trades are compared with the simulator's own
+TIMEOUT_S = 3600  # a fresh simulator and fleet per speed step, then the whole Dagster stack: over the default half hour
 
 
 def _cpu(proc: psutil.Process) -> float:

@@ -376,28 +376,7 @@ GRAPH_EDGE = Record(
     time_column="time",
 )
 
-MODEL_METRICS = Record(
-    name="model_metrics",
-    version=2,
-    description="Quality of one forecaster for one instrument (or ALL) on one block of a walk-forward split.",
-    columns=(
-        _c("model_id", pa.string(), "Identifier of the training run the row belongs to."),
-        _c("model", pa.string(), "'gnn', 'mlp', 'har' or 'persistence'."),
-        _c("instrument", pa.string(), "Instrument id, or 'ALL' for every instrument pooled."),
-        _c("block", pa.string(), "'validation' or 'test'."),
-        _c("n", pa.int64(), "Nodes scored."),
-        _c("mse_log_rv", pa.float64(), "Mean squared error of the next-interval log realized variance."),
-        _c("qlike", pa.float64(), "QLIKE on variances: mean of RV/h - log(RV/h) - 1, h = exp(forecast log RV)."),
-        _c("directional_accuracy", pa.float64(), "Share of non-zero next returns whose sign was forecast; null when undefined."),
-        _c("information_coefficient", pa.float64(), "Spearman correlation of the return score with the next return; null when undefined."),
-        _c("window_end", TIME, "End of the window the model was trained and tested on."),
-    ),
-    key=("model_id", "model", "instrument", "block"),
-    time_column="window_end",
-    nullable=frozenset({"directional_accuracy", "information_coefficient"}),
-)
-
-RECORDS.update({r.name: r for r in (GRAPH_NODE, GRAPH_EDGE, MODEL_METRICS)})
+RECORDS.update({r.name: r for r in (GRAPH_NODE, GRAPH_EDGE)})
 
 
 def record(name: str) -> Record:

@@ -67,7 +67,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_KAFKA_SASL_PASSWORD", "", "SASL password (from a Secret in production)."),
         Setting("STREAMFORGE_KAFKA_SSL_CAFILE", "", "CA bundle that signs the brokers' certificates."),
         Setting("STREAMFORGE_KAFKA_CLIENT_ID", "streamforge", "Kafka client id."),
-        Setting("STREAMFORGE_TOPIC_PREFIX", "streamforge", "Prefix of every topic name (e.g. streamforge.aggtrades.v1)."),
+        Setting("STREAMFORGE_TOPIC_PREFIX", "streamforge", "Prefix of every topic name (e.g. streamforge.aggtrades.v3)."),
         Setting("STREAMFORGE_TOPIC_PARTITIONS", "6", "Partitions of each topic created by StreamForge."),
         Setting("STREAMFORGE_TOPIC_REPLICATION", "1", "Replication factor of each topic (3 on a production cluster)."),
         Setting("STREAMFORGE_TOPIC_RETENTION_MS", "604800000", "Retention of the data topics, ms (7 days). Data older than this must be re-materialised."),

@@ -9,11 +9,12 @@ import logging
 import random
 import time
 
+import httpx
 import pytest
 
 from live_cases import BTC, ETH, metric, read_frame
 from streamforge.errors import StreamForgeError
-from streamforge.live.health import Metrics
+from streamforge.live.health import Metrics, bound_port, serve
 from streamforge.live.loader import Loader
 from streamforge.live.supervise import Supervisor
 from streamforge.venues.binance import parse
@@ -187,6 +188,37 @@ def test_a_task_that_keeps_failing_is_restarted_counted_and_fails_liveness():
     assert asyncio.run(run()) == ["broken"]
     assert len(runs) > 3
     assert metric(metrics.render().decode(), 'streamforge_live_task_restarts_total{task="broken"}') == len(runs)
+
+
+def test_healthz_answers_503_naming_the_task_that_keeps_failing_over_a_real_socket():
+    """What the kubelet's liveness probe sees: 200 while every task runs, 503 with the task's name once one keeps
+    failing past the recovery bound."""
+    metrics = Metrics()
+    supervisor = Supervisor(metrics, recovery_s=0.3, stable_s=5, backoff_s=0.01, backoff_max_s=0.02)
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    async def probe(client: httpx.AsyncClient, url: str) -> tuple[int, str]:
+        answer = await client.get(url)
+        return answer.status_code, answer.text
+
+    async def run() -> tuple[tuple[int, str], tuple[int, str]]:
+        stop = asyncio.Event()
+        server = await serve(metrics, dict, supervisor.failing, "127.0.0.1", 0, stop)
+        url = f"http://127.0.0.1:{bound_port(server)}/healthz"
+        async with httpx.AsyncClient() as client:
+            before = await probe(client, url)
+            supervisor.start("broken", broken)
+            await asyncio.sleep(0.6)
+            after = await probe(client, url)
+        await supervisor.stop()
+        stop.set()
+        return before, after
+
+    before, after = asyncio.run(run())
+    assert before == (200, "ok")
+    assert after == (503, "tasks keep failing: broken")
 
 
 def test_a_task_that_recovers_does_not_fail_liveness():

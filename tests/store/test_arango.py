@@ -5,12 +5,14 @@ and skip without one. The behaviour shared with the embedded store is in test_st
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
 import re
 import signal
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -18,8 +20,10 @@ import polars as pl
 import pytest
 import requests
 from arango import ArangoClient
+from arango.collection import StandardCollection
 from arango.errno import DATABASE_NOT_FOUND
 from arango.exceptions import ServerConnectionError
+from arango.executor import DefaultApiExecutor
 from arango.request import Request
 from arango.response import Response
 from hypothesis import given
@@ -42,7 +46,7 @@ from streamforge.store.arango.documents import (
 )
 from streamforge.store.arango.lease import Decision, Lease, decide, poll_delay
 from streamforge.store.arango.errors import store_error
-from streamforge.store.arango.store import BLOCKS_PER_REQUEST, batched
+from streamforge.store.arango.store import BLOCKS_PER_REQUEST, _add_index, batched
 from streamforge.store.base import PartitionInfo
 from store_frames import agg_trades
 
@@ -257,6 +261,37 @@ def test_settings_the_store_cannot_use_are_refused_by_name(monkeypatch):
 def test_the_heads_collection_name_is_reserved(closed_url):
     with pytest.raises(StoreError, match="reserved"):
         ArangoStore(closed_url, "d", "u", "").put_documents(aql.HEADS, [], "id")
+
+
+class _IndexEndpoint:
+    """python-arango's connection interface, answering index creation as ArangoDB does; records each request."""
+
+    db_name, username = "streamforge", "root"
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+
+    def serialize(self, obj: object) -> str:
+        return json.dumps(obj)
+
+    def send_request(self, request: Request) -> Response:
+        self.requests.append(request)
+        body = request.data | {"id": "trades/1", "isNewlyCreated": True, "code": 201, "error": False}
+        response = Response(request.method, "http://db:8529/_api/index", {}, 201, "Created", json.dumps(body))
+        response.body, response.is_success, response.error_code = json.loads(response.raw_body), True, None
+        return response
+
+
+def test_indexes_are_created_through_the_current_api_without_a_deprecation_warning():
+    """python-arango 8 deprecates add_persistent_index (#11 item 8); the project turns DeprecationWarnings off, so the
+    test turns them into errors."""
+    endpoint = _IndexEndpoint()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        _add_index(StandardCollection(endpoint, DefaultApiExecutor(endpoint), "trades"), ["instrument", "day"])
+    [request] = endpoint.requests
+    assert (request.method, request.endpoint, request.params) == ("post", "/_api/index", {"collection": "trades"})
+    assert request.data == {"type": "persistent", "fields": ["instrument", "day"], "name": "sf_instrument_day"}
 
 
 # --- against a server
