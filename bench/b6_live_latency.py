@@ -1,13 +1,15 @@
 """B6 live path: WebSocket receive → Kafka acknowledgement latency and loader CPU, micro-batched vs one message per event.
 
-The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 symbols
-(trades, depth diffs, klines); the broker is the local Tansu. Both variants read the same combined stream:
-- `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches keyed by symbol);
+The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 instruments
+(trades, depth diffs — one per 100 ms of the replayed market —, klines); the broker is the local Tansu. Both variants
+read the same combined stream:
+- `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches per Kafka partition);
 - `baseline`: one JSON message per event sent as received, no batching, nothing checked.
 The OKX case runs the loader alone on the same five assets' OKX spot instruments at the same replay speed (trades,
 400-level books chained by seqId with checksums, bbo-tbt, candles on a second connection). Latency is per event,
-from the moment its WebSocket message was received to the broker's acknowledgement of the message holding it. CPU is this process's (the loader's) CPU time over the run. Zero loss: the agg ids in Kafka are
-contiguous, without duplicates, and cover every trade the simulator's market has between the first and last id.
+from the moment its WebSocket message was received to the broker's acknowledgement of the message holding it. CPU
+is this process's (the loader's) CPU time over the run. Zero loss: the agg ids in Kafka are contiguous, without
+duplicates, and cover every trade the simulator's market has between the first and last id.
 
 `live_pipeline()` is the hook for the dashboard's own measurement (event → browser): it yields a running simulator,
 broker and loader under the same load.
@@ -36,15 +38,17 @@ from bench.headline import Figure
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
-from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics, topic
+from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.heap import freeze_startup_heap
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.net import free_port, wait_http
+from streamforge.schemas import INSTRUMENT
+from streamforge.sim.book import update_id
+from streamforge.sim.market import Market
 from streamforge.venues import simulator_urls
 from streamforge_app.stack import stop_process
-from streamforge.sim.market import Market
 
 HEADLINE = (
     Figure("WebSocket receive → Kafka ack p99 at 2,000 events/s, ms", "loader.latency_p99_ms",
@@ -59,18 +63,21 @@ BINANCE = tuple(f"binance.spot.{symbol}" for symbol in SYMBOLS)
 OKX = tuple(f"okx.spot.{symbol.removesuffix('USDT')}-USDT" for symbol in SYMBOLS)  # the same five assets on OKX
 TARGET_EVENTS_PER_S = 2_000
 SEED = 7
-SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms: one depth diff per symbol per tick
-DEPTH_EVENTS_PER_S = 1000 // SIM_TICK_MS * len(SYMBOLS)
+SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms
 SNAPSHOT_LIMIT = 1000  # levels per side of the loader's snapshots
-DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact (at 70x speed a diff spans seconds of moves)
+DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact
 
 
 def calibrated_speed(target: float = TARGET_EVENTS_PER_S) -> float:
-    """Market seconds per second that give `target` events/s: trades at the coming hour's rate plus depth diffs."""
+    """Market seconds per second that give `target` events/s: trades at the coming hour's rate, plus the depth
+    diffs of the coming minute (one per 100 ms of market time in which the book changed)."""
     market, now = Market(SEED), time.time_ns() // 1000
     hour = 3_600_000_000
-    trades_per_s = sum(market.agg_trades(s, now, now + hour).height for s in SYMBOLS) / 3_600
-    return max((target - DEPTH_EVENTS_PER_S) / trades_per_s, 1.0)
+    trades_per_s = sum(market.agg_trades(i, now, now + hour).height for i in BINANCE) / 3_600
+    first = update_id(now) + 1
+    diffs = market.depth_diffs([(i, u, u) for i in BINANCE for u in range(first, first + 600)], DEPTH_WINDOW)
+    depth_per_s = len(set(diffs.request.tolist())) / 60
+    return max(target / (trades_per_s + depth_per_s), 1.0)
 
 
 @contextmanager
@@ -163,7 +170,7 @@ def measure_loader(duration_s: float, speed: float, instruments: tuple[str, ...]
 
 
 def _events(loader) -> int:
-    loader.metrics.render()  # the event counter is brought up to date when scraped
+    loader.metrics.render()  # brings the event counters up to date (they are counted lazily)
     return int(sum(s.value for m in loader.metrics.events.collect() for s in m.samples if s.name.endswith("_total")))
 
 
@@ -171,7 +178,7 @@ def _matches_market(trades) -> bool:
     """Every published trade is the market's trade with that id (the simulator's REST/dump truth)."""
     market = Market(SEED)
     for instrument in BINANCE:
-        mine = trades.filter(trades["instrument"] == instrument).sort("agg_id")
+        mine = trades.filter(trades[INSTRUMENT] == instrument).sort("agg_id")
         if mine.is_empty():
             return False
         truth = market.agg_trades_from_id(instrument, mine["agg_id"][0], 2**62, mine.height)
@@ -184,7 +191,7 @@ def _okx_complete(trades) -> bool:
     """Each OKX instrument's published trade ids are exactly the market's trades from its first to its last."""
     market = Market(SEED)
     for instrument in OKX:
-        mine = trades.filter(trades["instrument"] == instrument)
+        mine = trades.filter(trades[INSTRUMENT] == instrument)
         if mine.is_empty():
             return False
         first, last = (int(t.timestamp() * 1e6) for t in (mine["time"].min(), mine["time"].max()))
@@ -232,7 +239,7 @@ def measure_baseline(duration_s: float, speed: float) -> dict:
 def run(duration_s: float = 60) -> dict:
     speed = calibrated_speed()
     return {
-        "goal": "WebSocket receive → Kafka ack p99 ≤ 100 ms at 2,000 events/s over 5 symbols, zero loss",
+        "goal": "WebSocket receive → Kafka ack p99 ≤ 100 ms at 2,000 events/s over 5 instruments, zero loss",
         "duration_s": duration_s,
         "simulator_speed": round(speed, 1),
         "depth_levels_per_side": {"snapshot": SNAPSHOT_LIMIT, "diff_window": DEPTH_WINDOW},

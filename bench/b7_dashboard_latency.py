@@ -2,13 +2,13 @@
 `streamforge dashboard` receives them.
 
 The dashboard runs as its own process (`streamforge dashboard`, as deployed) against a local Tansu broker; one client
-per symbol subscribes like the page does. Trades are published the way the live loader publishes them: Arrow batches
-via `codec.encode` and the shared producer, keyed by symbol, every 20 ms (STREAMFORGE_LIVE_BATCH_MS), each trade
-stamped with its own event time spread over that 20 ms, so the wait in the loader's micro-batch is part of the
-latency. The client stamps each trade on receipt (same machine, same clock) and reports receive - event time.
+per instrument subscribes like the page does. Trades are published the way the live loader publishes them
+(`publisher.send_rows`: each instrument's partition, one Arrow batch per partition and day holding every instrument of
+it), every 20 ms (STREAMFORGE_LIVE_BATCH_MS), each trade stamped with its own event time spread over that 20 ms, so
+the wait in the loader's micro-batch is part of the latency. The client stamps each trade on receipt (same machine, same clock) and reports receive - event time.
 
 Side by side in the same run:
-- streamforge: pushes coalesced per symbol every STREAMFORGE_DASHBOARD_PUSH_MS (default 25 ms);
+- streamforge: pushes coalesced per instrument every STREAMFORGE_DASHBOARD_PUSH_MS (default 25 ms);
 - baseline_no_coalescing: the same path with PUSH_MS=0, every Kafka poll's changes pushed at once.
 The tape is widened (STREAMFORGE_DASHBOARD_TAPE) so every trade reaches the client in both modes and `delivered`
 means what it says. The dashboard's CPU is its process's CPU time over the measured window.
@@ -31,20 +31,19 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import polars as pl
 import psutil
 from websockets.asyncio.client import connect
 
 from bench.headline import Figure
 from streamforge import settings
-from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
-from streamforge.bus.config import kafka_config, max_message_bytes
+from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import shared_producer
-from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
 from streamforge.bus.topics import build_topics, ensure_topics, topic
-from streamforge.schemas import AGG_TRADE
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.live.publisher import send_rows
 from streamforge.net import free_port, wait_http
+from streamforge.schemas import AGG_TRADE
 
 HEADLINE = (
     Figure("event → browser p99 at 2,000 events/s, ms", "streamforge.latency_p99_ms",
@@ -52,7 +51,7 @@ HEADLINE = (
     Figure("messages to each browser per s", "streamforge.client_messages_per_s",
            "baseline_no_coalescing.client_messages_per_s", "no coalescing"),
 )
-SYMBOLS = ["ETHUSDT", "BTCUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"]
+INSTRUMENTS = [f"binance.spot.{s}" for s in ("ETHUSDT", "BTCUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT")]
 TICK_S = 0.02  # the live loader's micro-batch (STREAMFORGE_LIVE_BATCH_MS)
 WARMUP_S = 2.0  # latencies of the first seconds (connections, JIT of the first pushes) are not counted
 
@@ -62,13 +61,13 @@ def now_us() -> int:
 
 
 class Clients:
-    """One WebSocket client per symbol in a thread of its own: receive time - event time of every trade pushed."""
+    """One WebSocket client per instrument in a thread of its own: receive time - event time of every trade pushed."""
 
     def __init__(self, url: str):
         self.url = url.replace("http://", "ws://") + "/ws"
-        self.received: dict[str, list[tuple[int, int]]] = {s: [] for s in SYMBOLS}  # (agg_id, latency_us)
+        self.received: dict[str, list[tuple[int, int]]] = {s: [] for s in INSTRUMENTS}  # (agg_id, latency_us)
         self.messages = self.bytes = 0
-        self._subscribed = threading.Barrier(len(SYMBOLS) + 1)
+        self._subscribed = threading.Barrier(len(INSTRUMENTS) + 1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
@@ -81,12 +80,12 @@ class Clients:
         self._thread.join(timeout=10)
 
     async def _run(self) -> None:
-        await asyncio.gather(*(self._client(symbol) for symbol in SYMBOLS))
+        await asyncio.gather(*(self._client(instrument) for instrument in INSTRUMENTS))
 
-    async def _client(self, symbol: str) -> None:
+    async def _client(self, instrument: str) -> None:
         async with connect(self.url, max_size=None) as ws:
             await ws.recv()  # hello
-            await ws.send(json.dumps({"subscribe": symbol}))
+            await ws.send(json.dumps({"subscribe": instrument}))
             await asyncio.to_thread(self._subscribed.wait, 30)
             while not self._stop.is_set():
                 try:
@@ -99,15 +98,17 @@ class Clients:
                     continue
                 self.messages += 1
                 self.bytes += len(text)
-                self.received[symbol] += [(agg_id, received - time_us) for time_us, _, _, _, agg_id in message["trades"]]
+                self.received[instrument] += [(agg_id, received - time_us) for time_us, _, _, _, agg_id in message["trades"]]
 
 
-def _publish(bootstrap: str, topic_name: str, rate: float, seconds: float, warm, counted) -> None:
-    """Publish `rate` trades/s over SYMBOLS for `seconds`, in a process of its own so that neither the dashboard nor
-    the clients share its CPU; set `warm` after WARMUP_S and put {symbol: first id published after it} on `counted`."""
+def _publish(bootstrap: str, prefix: str, rate: float, seconds: float, warm, counted) -> None:
+    """Publish `rate` trades/s over INSTRUMENTS for `seconds`, in a process of its own so that neither the dashboard nor
+    the clients share its CPU; set `warm` after WARMUP_S and put {instrument: first id published after it} on `counted`."""
+    os.environ["STREAMFORGE_TOPIC_PREFIX"] = prefix  # a process of its own
+    spec = topic(LIVE_TRADES, build_topics())
     producer = shared_producer(kafka_config(bootstrap))
-    per_tick = max(1, round(rate * TICK_S / len(SYMBOLS)))
-    next_id = dict.fromkeys(SYMBOLS, 1)
+    per_tick = max(1, round(rate * TICK_S / len(INSTRUMENTS)))
+    next_id = dict.fromkeys(INSTRUMENTS, 1)
     first_counted: dict[str, int] = {}
     rng = np.random.default_rng(7)
     start = next_tick = time.monotonic()
@@ -116,24 +117,23 @@ def _publish(bootstrap: str, topic_name: str, rate: float, seconds: float, warm,
             first_counted = dict(next_id)
             warm.set()
         end = now_us()
-        for symbol in SYMBOLS:
-            ids = list(range(next_id[symbol], next_id[symbol] + per_tick))
-            next_id[symbol] += per_tick
-            df = pl.DataFrame({
-                "symbol": [symbol] * per_tick, "agg_id": ids, "price": 100 + rng.random(per_tick),
-                "qty": rng.random(per_tick), "first_trade_id": ids, "last_trade_id": ids,
-                "time": pl.Series([end - int(TICK_S * 1e6 * (per_tick - 1 - i) / per_tick) for i in range(per_tick)])
-                .cast(pl.Datetime("us", "UTC")),
-                "is_buyer_maker": rng.random(per_tick) < 0.5, "is_best_match": [True] * per_tick,
-                "contract_size": [None] * per_tick,
-            })
-            for message in codec.encode(AGG_TRADE, df, f"{time.strftime('%Y-%m-%d', time.gmtime())}|{symbol}",
-                                        max_message_bytes()):
-                producer.send(topic_name, value=message.value, key=symbol.encode(), headers=message.headers)
+        rows = []
+        for instrument in INSTRUMENTS:
+            ids = range(next_id[instrument], next_id[instrument] + per_tick)
+            next_id[instrument] += per_tick
+            prices, qtys, makers = 100 + rng.random(per_tick), rng.random(per_tick), rng.random(per_tick) < 0.5
+            rows += [
+                {"instrument": instrument, "agg_id": agg_id, "price": float(prices[i]), "qty": float(qtys[i]),
+                 "first_trade_id": agg_id, "last_trade_id": agg_id,
+                 "time": end - int(TICK_S * 1e6 * (per_tick - 1 - i) / per_tick), "is_buyer_maker": bool(makers[i]),
+                 "is_best_match": True, "contract_size": None}
+                for i, agg_id in enumerate(ids)
+            ]
+        send_rows(producer, spec, rows, AGG_TRADE.time_column)
         next_tick += TICK_S
         time.sleep(max(0.0, next_tick - time.monotonic()))
     producer.flush()
-    counted.put({symbol: (first, next_id[symbol] - 1) for symbol, first in first_counted.items()})
+    counted.put({instrument: (first, next_id[instrument] - 1) for instrument, first in first_counted.items()})
 
 
 @contextmanager
@@ -168,7 +168,7 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
         clients.start()
         spawn = multiprocessing.get_context("spawn")
         warm, counted = spawn.Event(), spawn.Queue()
-        publisher = spawn.Process(target=_publish, args=(broker.bootstrap, live[0].name, rate, seconds, warm, counted))
+        publisher = spawn.Process(target=_publish, args=(broker.bootstrap, env["STREAMFORGE_TOPIC_PREFIX"], rate, seconds, warm, counted))
         publisher.start()
         warm.wait(timeout=60)
         clients.messages = clients.bytes = 0
@@ -179,8 +179,8 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
         window_s, cpu_s = time.monotonic() - started, sum(process.cpu_times()[:2]) - cpu_before
         clients.stop()
     latencies, sent, delivered = [], 0, 0
-    for symbol, (first, last) in ranges.items():
-        mine = {agg_id: latency for agg_id, latency in clients.received[symbol] if first <= agg_id <= last}
+    for instrument, (first, last) in ranges.items():
+        mine = {agg_id: latency for agg_id, latency in clients.received[instrument] if first <= agg_id <= last}
         latencies += mine.values()
         sent, delivered = sent + last - first + 1, delivered + len(mine)
     latency_ms = np.array(latencies) / 1000
@@ -202,9 +202,9 @@ def run(rate: float = 2000, seconds: float = 60) -> dict:
         modes = {"streamforge": int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")), "baseline_no_coalescing": 0}
         results = {mode: _measure(broker, home, mode, push_ms, rate, seconds) for mode, push_ms in modes.items()}
     return {
-        "goal": "event → dashboard client p99 ≤ 100 ms at 2,000 events/s over 5 symbols, every trade delivered",
+        "goal": "event → dashboard client p99 ≤ 100 ms at 2,000 events/s over 5 instruments, every trade delivered",
         "events_per_s": rate,
-        "symbols": len(SYMBOLS),
+        "instruments": len(INSTRUMENTS),
         "seconds": seconds,
         **results,
     }

@@ -1,25 +1,27 @@
-"""The live capture: what the live loader published for one cell (day, instrument), read off the live topic and
-merged into the store, a little more on every run.
+"""The live capture: what the live loaders published, read off a live topic by Kafka partition and offset range and
+merged into the store, every instrument and day the range holds at once.
 
-The loader's contract (streamforge/live/publisher.py): Arrow batches from `codec.encode_arrow`, keyed by instrument
-(so one instrument's messages are all in one Kafka partition, in order), each with the cell's partition-key header
-`<day>|<instrument>` (`catalog.cell_key`) of the one UTC day its rows belong to. That partition also holds other
-instruments and, around midnight, two days of this one, so a read keeps the messages whose header names its own cell
-and steps over the rest.
+The loaders' contract (docs/dev/contracts.md, streamforge/live/publisher.py): each instrument's rows are in one Kafka
+partition, in order, in Arrow micro-batches that hold several instruments of that partition and one UTC day, each
+row naming its instrument. So the unit of reading is a Kafka partition, not an instrument: a range of offsets
+[start, stop) of one partition holds a complete stretch of every instrument that lives there, and once every cell
+(day, instrument) found in it is merged into the store (`Store.merge_partition`: rows not stored yet are added, a
+repeated read changes nothing), the offset after the last message read can be committed. One consumer group
+(STREAMFORGE_LIVE_GROUP) keeps those offsets, one per (topic, partition); the group has no members (readers
+`assign()`), so an offset is committed only by whoever persisted what lies before it — the live sensors, after the
+run that stored it succeeded.
 
-Where a read starts, in order of preference:
-1. where the previous read of the same cell stopped (the caller passes it, from the last materialisation);
-2. the instrument's consumer-group offset, committed only after a run persisted what it read (see `PartitionRead.resume`);
-3. the beginning of the partition.
-A read ends when the topic has given nothing more for `idle_s`, or after `max_s` or `max_bytes`: a busy topic never
-keeps a run reading forever, and the next run continues from where this one stopped.
+A read of a partition stops at `stop` (the end offset the sensor saw) once it has taken the whole of what the fetch
+that reached it returned: Tansu reports a batch's first offset + 1 as the end, and the rest of that batch comes in
+the same fetch, so nothing published before the sensor looked is left for the next run. It also stops when the topic
+has given nothing more for `idle_s`, or after `max_s` or `max_bytes`: a busy topic never keeps a run reading
+forever, and the next run continues where this one stopped.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
 
 import polars as pl
 from kafka import KafkaConsumer, TopicPartition
@@ -27,16 +29,17 @@ from kafka.errors import KafkaError
 
 from streamforge import settings
 from streamforge.bus import codec
-from streamforge.bus.offsets import partition_for
-from streamforge.catalog import CELL_SEPARATOR, cell_key
+from streamforge.catalog import Cell
 from streamforge.errors import BusError
-from streamforge.schemas import Record
+from streamforge.schemas import INSTRUMENT, Record
 
 
-def consumer_group(instrument: str) -> str:
-    """One group per instrument, because one Kafka partition interleaves several instruments and a group offset can
-    only say how far *one* reader got: `<STREAMFORGE_LIVE_GROUP>.<instrument>`."""
-    return f"{settings.get('STREAMFORGE_LIVE_GROUP')}.{instrument}"
+POLL_RECORDS = 1_000_000  # a fetch's records in one poll: a producer batch is never split between polls
+
+
+def consumer_group() -> str:
+    """The live capture's consumer group: one committed offset per (live topic, Kafka partition)."""
+    return settings.get("STREAMFORGE_LIVE_GROUP")
 
 
 @dataclass(frozen=True)
@@ -55,99 +58,124 @@ class ReadLimits:
 
 
 @dataclass(frozen=True)
-class Position:
-    """Where the previous read of a cell stopped in one Kafka partition."""
+class Range:
+    """Offsets [start, stop) of one Kafka partition to capture."""
 
-    offset: int
-    later_from: int | None = None
+    partition: int
+    start: int
+    stop: int
+
+    def __str__(self) -> str:
+        return f"{self.partition}:{self.start}-{self.stop}"
+
+
+def parse_ranges(text: str) -> list[Range]:
+    """The inverse of `", ".join(map(str, ranges))`."""
+    ranges = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        partition, _, span = item.partition(":")
+        start, _, stop = span.partition("-")
+        ranges.append(Range(int(partition), int(start), int(stop)))
+    return ranges
 
 
 @dataclass(frozen=True)
-class PartitionRead:
-    """What one read did in one Kafka partition: offsets `start` up to (excluding) `next`.
-
-    `later_from` is the first offset seen (in this read or an earlier one of the same cell) holding a *later* day of
-    the instrument: those rows are not persisted by this cell, so the group offset must not pass them.
-    """
+class RangeRead:
+    """What a read did in one Kafka partition: offsets `start` up to (excluding) `next`, all of it now in hand, and
+    the Kafka timestamps of the oldest and newest message it read (ms; None when it read none)."""
 
     partition: int
     start: int
     next: int
     messages: int
-    matching: int
-    later_from: int | None
-
-    @property
-    def resume(self) -> int:
-        """The offset that is safe to commit once this read's rows are persisted: every message of the instrument before
-        it is stored, so the first read of a new day may start there."""
-        return self.next if self.later_from is None else self.later_from
+    oldest_ms: int | None
+    newest_ms: int | None
 
 
 @dataclass(frozen=True)
 class Capture:
-    rows: pl.DataFrame
-    reads: dict[int, PartitionRead]
+    cells: dict[Cell, pl.DataFrame]  # the rows of each (day, instrument) found, one row per key, in arrival order
+    reads: list[RangeRead]
 
 
-def read_capture(
-    config: dict,
-    topic: str,
-    record: Record,
-    instrument: str,
-    day: date,
-    resume: dict[int, Position],
-    limits: ReadLimits,
-) -> Capture:
-    """Read the new messages of the cell from `topic` with `assign()` (no group join), bounded by `limits`."""
-    wanted = cell_key(instrument, day)
+def read_ranges(config: dict, topic: str, record: Record, ranges: list[Range], limits: ReadLimits) -> Capture:
+    """Read `ranges` of `topic` with `assign()` (no group join), bounded by `limits`, and split the rows by cell."""
     try:
         consumer = KafkaConsumer(
             **config,
-            group_id=consumer_group(instrument),  # only for its committed offset: assign() never joins the group
+            group_id=None,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",  # no committed offset, or one whose data is gone: from the beginning
+            auto_offset_reset="earliest",  # a start whose data aged out: from the oldest message still there
             allow_auto_create_topics=False,
+            max_poll_records=POLL_RECORDS,
         )
     except KafkaError as exc:
         raise BusError(f"Kafka at {config['bootstrap_servers']} is unreachable: {exc}") from exc
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
+        if not consumer.partitions_for_topic(topic):
             raise BusError(f"the live topic {topic} does not exist: start the live loader (`streamforge live`)")
-        tp = TopicPartition(topic, partition_for(instrument, len(partitions)))
-        consumer.assign([tp])
-        previous = resume.get(tp.partition)
-        if previous is not None:
-            consumer.seek(tp, previous.offset)
-        start = consumer.position(tp)
-        later_from = previous.later_from if previous is not None else None
-        values, messages, read_bytes, position = [], 0, 0, start
-        deadline = time.monotonic() + limits.max_s
-        while time.monotonic() < deadline and read_bytes < limits.max_bytes:
-            batch = consumer.poll(timeout_ms=int(limits.idle_s * 1000)).get(tp, [])
-            if not batch:
-                break
-            for message in batch:
-                messages, read_bytes, position = messages + 1, read_bytes + len(message.value), message.offset + 1
-                holder = codec.header(message.headers, codec.PARTITION_KEY) or ""
-                if holder == wanted:
-                    values.append((message.value, message.headers))
-                elif later_from is None and holder.endswith(f"{CELL_SEPARATOR}{instrument}") and holder > wanted:
-                    later_from = message.offset
-                if read_bytes >= limits.max_bytes:
-                    break
-        read = PartitionRead(tp.partition, start, position, messages, len(values), later_from)
-        return Capture(codec.decode(record, values), {tp.partition: read})
+        wanted = {TopicPartition(topic, r.partition): r for r in ranges if r.stop > r.start}
+        consumer.assign(list(wanted))
+        for tp, r in wanted.items():
+            consumer.seek(tp, r.start)
+        starts = {tp: consumer.position(tp) for tp in wanted}
+        values, reads = _poll(consumer, wanted, starts, limits)
+        rows = codec.decode(record, values)
+        return Capture(_cells(record, rows), reads)
     except KafkaError as exc:
-        raise BusError(f"reading {wanted} from {topic} on Kafka at {config['bootstrap_servers']} failed: {exc}") from exc
+        raise BusError(f"reading {', '.join(map(str, ranges))} of {topic} on Kafka at {config['bootstrap_servers']} failed: {exc}") from exc
     finally:
         consumer.close()
 
 
-def recent_keys(config: dict, topic: str, positions: dict[int, int], lookback: int, budget_s: float) -> tuple[set[str], dict[int, int]]:
-    """Message keys seen in `topic` since `positions` ({partition: next offset}; a partition without one looks back
-    `lookback` messages from its end), read for at most `budget_s`; returns the keys and the new positions."""
+def _poll(consumer: KafkaConsumer, wanted: dict[TopicPartition, Range], starts: dict[TopicPartition, int],
+          limits: ReadLimits) -> tuple[list, list[RangeRead]]:
+    position = dict(starts)
+    counts = dict.fromkeys(wanted, 0)
+    stamps: dict[TopicPartition, list[int]] = {tp: [] for tp in wanted}
+    values, read_bytes = [], 0
+    deadline = time.monotonic() + limits.max_s
+    open_ = {tp for tp in wanted if position[tp] < wanted[tp].stop}
+    while open_ and time.monotonic() < deadline and read_bytes < limits.max_bytes:
+        batches = consumer.poll(timeout_ms=int(limits.idle_s * 1000))
+        if not batches:
+            break
+        for tp, batch in batches.items():
+            if tp not in open_:
+                continue
+            for message in batch:
+                values.append((message.value, message.headers))
+                read_bytes += len(message.value)
+                counts[tp] += 1
+                stamps[tp].append(message.timestamp)
+                position[tp] = message.offset + 1
+            if position[tp] >= wanted[tp].stop:
+                open_.discard(tp)
+                consumer.pause(tp)
+    reads = [
+        RangeRead(tp.partition, starts[tp], position[tp], counts[tp], min(stamps[tp], default=None), max(stamps[tp], default=None))
+        for tp in wanted
+    ]
+    return values, reads
+
+
+def _cells(record: Record, rows: pl.DataFrame) -> dict[Cell, pl.DataFrame]:
+    """The rows of each (UTC day of the row's time, instrument), one per key: a producer's retry can have written a
+    message twice."""
+    if rows.is_empty():
+        return {}
+    day = pl.col(record.time_column).dt.date().alias("_day")
+    unique = rows.unique(subset=list(record.key), keep="first", maintain_order=True)
+    return {
+        Cell(day_value, instrument): part.drop("_day")
+        for (instrument, day_value), part in unique.with_columns(day).partition_by(INSTRUMENT, "_day", as_dict=True, maintain_order=True).items()
+    }
+
+
+def recent_instruments(config: dict, topic: str, positions: dict[int, int], lookback: int, budget_s: float) -> tuple[set[str], dict[int, int]]:
+    """Instruments named by the messages (their `streamforge.instruments` header: nothing is decoded) that arrived in
+    `topic` since `positions` ({partition: next offset}; a partition without one looks back `lookback` messages from
+    its end), read for at most `budget_s`; returns the instruments and the new positions."""
     try:
         consumer = KafkaConsumer(**config, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     except KafkaError as exc:
@@ -165,10 +193,11 @@ def recent_keys(config: dict, topic: str, positions: dict[int, int], lookback: i
             if not batches:
                 break
             for tp, batch in batches.items():
-                seen.update(m.key.decode() for m in batch if m.key)
+                for message in batch:
+                    seen.update(codec.instruments(message.headers))
                 moved[tp.partition] = batch[-1].offset + 1
         return seen, positions | moved
     except KafkaError as exc:
-        raise BusError(f"reading recent keys of {topic} on Kafka at {config['bootstrap_servers']} failed: {exc}") from exc
+        raise BusError(f"reading recent instruments of {topic} on Kafka at {config['bootstrap_servers']} failed: {exc}") from exc
     finally:
         consumer.close()

@@ -120,9 +120,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_DASHBOARD_CANDLES", "240", "1-minute candles kept per instrument (and shown on the chart)."),
         Setting("STREAMFORGE_DASHBOARD_TAPE", "40", "Trades kept per instrument for the tape."),
         Setting("STREAMFORGE_DASHBOARD_CLIENT_QUEUE", "32", "Messages queued for one browser; a slower browser loses them and gets a fresh snapshot instead."),
-        Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loader's Prometheus endpoint (port STREAMFORGE_LIVE_HTTP_PORT), shown as pipeline health."),
+        Setting("STREAMFORGE_DASHBOARD_METRICS_URL", "http://127.0.0.1:9108/metrics", "The live loaders' Prometheus endpoints (port STREAMFORGE_LIVE_HTTP_PORT), comma-separated, one per shard: each one's health is shown, and the selected instrument's figures come from the shard that follows it."),
         # --- live loader (streamforge/live)
         Setting("STREAMFORGE_LIVE_HTTP_HOST", "127.0.0.1", "Address the live loader's /healthz, /readyz and /metrics listen on (0.0.0.0 inside a container, so the kubelet's probes and Prometheus reach them on the pod's address)."),
+        Setting("STREAMFORGE_LIVE_SHARD", "0/1", "Which share of the instruments this loader follows, k/n (0 <= k < n): one of n loaders, each following the instruments that rendezvous hashing of their ids gives shard k (streamforge/live/shards.py); `streamforge live --shard` overrides it. A StatefulSet sets it from the pod's ordinal."),
         Setting("STREAMFORGE_LIVE_HTTP_PORT", "9108", "Port of the live loader's /healthz, /readyz and /metrics (Prometheus text); 0 picks a free one."),
         Setting("STREAMFORGE_LIVE_STALL_S", "10", "A connection that delivers no message for this long is treated as stalled and replaced, seconds."),
         Setting("STREAMFORGE_LIVE_MAX_CONNECTION_S", "85800", "A connection is replaced (new one opened first) after this long, before the exchange's 24-hour limit, seconds."),
@@ -140,11 +141,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_MAX_REPAIR_IDS", "100000", "Most trade ids one REST repair may fetch; an id further ahead than this is not believed until the stream confirms it, and a confirmed jump beyond it is recorded as unpublished by range."),
         Setting("STREAMFORGE_LIVE_RECOVERY_S", "60", "A loader task that keeps failing for this long (restarted, but never up for 10 s) makes /healthz fail, seconds."),
         # --- live capture and its sensors (streamforge/live_capture.py, sensors/live.py)
-        Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer-group prefix: `live_trades` commits what it persisted of an instrument as group <prefix>.<instrument>, after the run succeeded; lag is measured against it."),
-        Setting("STREAMFORGE_LIVE_READ_IDLE_S", "1", "A `live_trades` read stops when the live topic has given nothing more for this long, seconds."),
-        Setting("STREAMFORGE_LIVE_READ_MAX_BYTES", "268435456", "Most bytes of the live topic one `live_trades` run reads; the next run continues where it stopped."),
-        Setting("STREAMFORGE_LIVE_READ_MAX_S", "120", "Longest one `live_trades` run reads the live topic, seconds; the next run continues where it stopped."),
-        Setting("STREAMFORGE_LIVE_LATE_S", "600", "After midnight UTC, the live sensors keep bringing yesterday's partitions up to date for this long, seconds (its last trades arrive late)."),
+        Setting("STREAMFORGE_LIVE_GROUP", "streamforge-live", "Consumer group of the live capture: one committed offset per (live topic, Kafka partition), committed once the `live_capture` run that persisted everything before it has succeeded; lag is measured against it."),
+        Setting("STREAMFORGE_LIVE_CAPTURE_INTERVAL_S", "30", "How often the live sensor looks at the live topics and launches a `live_capture` run per live dataset (one at a time each), seconds: the run rate and, with the run's own time, the Kafka → store lag."),
+        Setting("STREAMFORGE_LIVE_READ_IDLE_S", "1", "A `live_capture` run stops reading a live topic when it has given nothing more for this long, seconds."),
+        Setting("STREAMFORGE_LIVE_READ_MAX_BYTES", "268435456", "Most bytes of a live topic one `live_capture` run reads; the next run continues where it stopped."),
+        Setting("STREAMFORGE_LIVE_READ_MAX_S", "120", "Longest one `live_capture` run reads a live topic, seconds; the next run continues where it stopped."),
         Setting("STREAMFORGE_LIVE_SENSOR_BUDGET_S", "5", "Longest a live sensor waits on Kafka in one tick, seconds (Dagster stops a tick at 60)."),
         Setting("STREAMFORGE_LIVE_INSTRUMENTS_LOOKBACK", "100", "Messages per partition of the live topic the instruments sensor looks back at on its first tick."),
         # --- cross-venue view (streamforge/cross_venue.py)

@@ -130,21 +130,37 @@ def dashboard(
 
 @app.command()
 def live(
-    instruments: InstrumentsOpt = "binance.spot.ETHUSDT,BTCUSDT",
+    instruments: Annotated[str, typer.Option(
+        "--instruments", "--symbols", help="Comma-separated instruments, e.g. binance.spot.BTCUSDT,ETHUSDT (a bare symbol "
+        "belongs to the market named before it, Binance spot when none was). Default, without --markets: "
+        "binance.spot.ETHUSDT,BTCUSDT.")] = "",
+    markets: Annotated[str, typer.Option(help="Every instrument these markets list as trading, e.g. binance.spot "
+                                         "(with --instruments: both).")] = "",
+    shard: Annotated[str, typer.Option(help="k/n: follow the k-th of n shares of the instruments (shards count from 0; "
+                                       "default STREAMFORGE_LIVE_SHARD).")] = "",
     port: Annotated[int, typer.Option(help="Port of /healthz, /readyz, /metrics (default STREAMFORGE_LIVE_HTTP_PORT).")] = 0,
 ) -> None:
-    """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka."""
+    """Stream trades, depth, book snapshots and klines from the exchange's WebSocket (STREAMFORGE_WS_URL) into Kafka;
+    one of a fleet of loaders with --shard."""
     import asyncio
     import logging
 
     from streamforge_app.running_stack import use_running_stack
 
     use_running_stack()
+    from streamforge import venues
     from streamforge.heap import freeze_startup_heap
     from streamforge.live.loader import LiveConfig, Loader
+    from streamforge.live.shards import Shard
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = LiveConfig.from_settings(_ids(instruments), **({"http_port": port} if port else {}))
+    try:
+        overrides = {"shard": Shard.parse(shard)} if shard else {}
+        followed = _ids(instruments or ("" if markets else "binance.spot.ETHUSDT,BTCUSDT"))
+        followed += [i for i in venues.trading(_split(markets)) if i not in followed]
+    except StreamForgeError as exc:
+        _fail(exc)
+    config = LiveConfig.from_settings(followed, **overrides, **({"http_port": port} if port else {}))
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -11,9 +11,9 @@ from sensors.live import live_activity, live_offsets_commit, live_instruments
 from streamforge_assets.candles import candles
 from streamforge_assets.cross_venue import cross_venue
 from streamforge_assets.graph import graph
-from streamforge_assets.jobs import historical_job, live_job
+from streamforge_assets.jobs import historical_job
 from streamforge_assets.leaderboard import leaderboard
-from streamforge_assets.live import live_trades
+from streamforge_assets.live import live_assets, live_capture_job
 from streamforge_assets.models import model
 from streamforge_assets.perpetuals import basis_5m, funding, open_interest_5m, price_klines
 from streamforge_assets.store import STORE_ASSETS
@@ -22,8 +22,8 @@ from streamforge_assets.trades import trades
 
 defs = dg.Definitions(
     assets=[trades, candles, price_klines, funding, open_interest_5m, basis_5m, *STORE_ASSETS, cross_venue, graph, model,
-            leaderboard, live_trades],
-    jobs=[historical_job, live_job],
+            leaderboard, *live_assets],
+    jobs=[historical_job, live_capture_job],
     schedules=[yesterday_schedule],
     sensors=[live_activity, live_offsets_commit, live_instruments],
     resources=resource_defs(),

@@ -1,11 +1,13 @@
-"""`live_trades`: today's aggregate trades as the live loader publishes them, brought into the store run by run.
+"""The live datasets in the store: today's data as the live loaders publish it, brought in by Kafka partition.
 
-Each run reads what is new on the live topic for its (date, instrument) cell and merges it into the stored partition
-(collection `live_trades`, `Store.merge_partition`: the rows not stored yet are added — ArangoDB appends them without
-sending what is stored again), so the partition fills up during the day and a repeated run changes nothing. The
-store write happens inside the asset, not in a separate `arangodb/*` asset: the materialisation that records the
-offsets read must be the one that proves they were persisted — sensors/live.py commits the consumer-group offsets
-from exactly that metadata once the run has succeeded.
+Every catalog dataset that is live and has a store collection (`LIVE_STORED`: today `live_trades`) is an asset
+partitioned like the historical ones, by cell (day, instrument). Its cells are not materialised one by one: a run of
+the `live_capture` job reads offset ranges of the dataset's topic, one per Kafka partition that moved, merges every
+cell it finds there into the collection (`Store.merge_partition`: rows not stored yet are added, a repeated run
+changes nothing), and reports one materialisation per cell it touched. At hundreds of instruments that is one run
+for the whole topic instead of one per instrument: sensors/live.py launches at most one run per dataset at a time,
+every STREAMFORGE_LIVE_CAPTURE_INTERVAL_S, and commits the offsets a run read once it has succeeded — the run's
+output says which.
 
 When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
 check (defined here, run with `trades`) compares the two.
@@ -17,64 +19,75 @@ import dagster as dg
 import polars as pl
 
 from resources import KafkaResource, StoreResource
-from streamforge.bus.topics import topic
-from streamforge.catalog import LIVE_TRADES, TRADES, dataset, parse_cell
+from streamforge.bus.topics import build_topics, topic
+from streamforge.catalog import DATASETS, LIVE_TRADES, TRADES, dataset, parse_cell
 from streamforge.checks import CheckOutcome, live_matches_archive
-from streamforge.live_capture import PartitionRead, Position, ReadLimits, consumer_group, read_capture
+from streamforge.live_capture import RangeRead, ReadLimits, consumer_group, parse_ranges, read_ranges
 from streamforge.store import Store
 from streamforge_assets.metadata import OWNERS, definition_metadata
 from streamforge_assets.partitions import LIVE_CELLS
 
-DATASET = dataset(LIVE_TRADES)
-# Materialisation metadata the commit sensor reads back: {kafka partition: PartitionRead as a dict}.
-READS = "kafka/read"
-GROUP = "kafka/group"
+# The live datasets the capture keeps in the store: a live dataset with a collection joins by declaration.
+LIVE_STORED = [d for d in DATASETS.values() if d.live and d.collection]
+# Metadata of a capture run's output, which the commit sensor reads back: {kafka partition: RangeRead as a dict}.
+READS, GROUP, TOPIC = "kafka/read", "kafka/group", "kafka/topic"
+DATASET_TAG, RANGES_TAG = "streamforge/dataset", "streamforge/kafka-ranges"
 LIVE_VS_ARCHIVE = "matches_live_capture"
 
-
-def _resume(context: dg.AssetExecutionContext) -> dict[int, Position]:
-    """Where the latest materialisation of this cell stopped reading, per Kafka partition."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=context.asset_key, asset_partitions=[context.partition_key]), limit=1, ascending=False
-    ).records
-    reads = records[0].asset_materialization.metadata.get(READS) if records else None
-    return {int(p): Position(r["next"], r["later_from"]) for p, r in (reads.data if reads else {}).items()}
-
-
-@dg.asset(
-    name=DATASET.asset,
-    partitions_def=LIVE_CELLS,
-    kinds={"kafka", "polars", "arangodb"},
-    owners=OWNERS,
-    group_name="live",
-    description=DATASET.description,
-    metadata=definition_metadata(DATASET),
-)
-def live_trades(context: dg.AssetExecutionContext, kafka: KafkaResource, store: StoreResource) -> dg.MaterializeResult:
-    """The day's aggregate trades of one instrument captured from the live topic: one row per agg id, sorted."""
-    cell, record = parse_cell(context.partition_key), DATASET.record
-    spec = topic(DATASET.name)
-    capture = read_capture(
-        kafka.client_config(), spec.name, record, cell.instrument, cell.day, _resume(context), ReadLimits.from_settings()
+live_assets = [
+    dg.AssetSpec(
+        d.asset,
+        partitions_def=LIVE_CELLS,
+        kinds={"kafka", "polars", "arangodb"},
+        owners=OWNERS,
+        group_name="live",
+        description=f"{d.description} Materialised cell by cell by the `live_capture` job (sensors/live.py).",
+        metadata=definition_metadata(d),
     )
-    merged = store.open().merge_partition(DATASET.collection, record, cell.instrument, cell.day, capture.rows)
-    context.log.info(f"{context.partition_key}: {merged.added} new trades, {merged.rows} in all")
-    return dg.MaterializeResult(
-        metadata={
-            "rows": merged.rows,
-            "rows_new": merged.added,
-            "kafka/topic": spec.name,
-            GROUP: consumer_group(cell.instrument),
-            READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in capture.reads.items()}),
-            "store/backend": store.backend,
-        }
-    )
+    for d in LIVE_STORED
+]
+
+
+class CaptureConfig(dg.Config):
+    dataset: str  # a catalog dataset of LIVE_STORED
+    ranges: str  # Kafka offset ranges `partition:start-stop, ...` (`live_capture.Range`)
+
+
+@dg.op(tags={"kind": "kafka"})
+def capture_live(context: dg.OpExecutionContext, config: CaptureConfig, kafka: KafkaResource, store: StoreResource):
+    """Read the ranges, merge every cell found into the dataset's collection, report a materialisation per cell; the
+    output's metadata names the offsets read, all of them persisted by then."""
+    live, spec = dataset(config.dataset), topic(config.dataset, build_topics())
+    capture = read_ranges(kafka.client_config(), spec.name, live.record, parse_ranges(config.ranges), ReadLimits.from_settings())
+    reads = {r.partition: r for r in capture.reads}
+    opened = store.open()
+    for cell, rows in sorted(capture.cells.items()):
+        merged = opened.merge_partition(live.collection, live.record, cell.instrument, cell.day, rows)
+        yield dg.AssetMaterialization(
+            asset_key=live.asset_path,
+            partition=cell.key,
+            metadata={"rows": merged.rows, "rows_new": merged.added, TOPIC: spec.name, "store/backend": store.backend},
+        )
+    context.log.info(f"{config.dataset} {config.ranges}: {len(capture.cells)} cells, "
+                     f"{sum(r.messages for r in capture.reads)} messages")
+    yield dg.Output(None, metadata={
+        READS: dg.MetadataValue.json({str(p): asdict(r) for p, r in reads.items()}),
+        GROUP: consumer_group(),
+        TOPIC: spec.name,
+        "cells": len(capture.cells),
+    })
+
+
+@dg.job(name="live_capture", description="Offset ranges of a live topic into the store, every cell they hold "
+        "(launched by sensors/live.py, one run per live dataset at a time).")
+def live_capture_job():
+    capture_live()
 
 
 def persisted_offsets(metadata: dict) -> tuple[str, str, dict[int, int]]:
-    """(group, topic, {kafka partition: offset safe to commit}) from a `live_trades` materialisation's metadata."""
-    reads = {int(p): PartitionRead(**r) for p, r in metadata[READS].data.items()}
-    return metadata[GROUP].value, metadata["kafka/topic"].value, {p: r.resume for p, r in reads.items()}
+    """(group, topic, {kafka partition: offset safe to commit}) from a capture run's output metadata."""
+    reads = {int(p): RangeRead(**r) for p, r in metadata[READS].data.items()}
+    return metadata[GROUP].value, metadata[TOPIC].value, {p: r.next for p, r in reads.items() if r.next > r.start}
 
 
 live_vs_archive_spec = dg.AssetCheckSpec(
@@ -87,8 +100,8 @@ live_vs_archive_spec = dg.AssetCheckSpec(
 
 def live_vs_archive(store: Store, key: str, archive: pl.DataFrame) -> CheckOutcome:
     """The archive frame of a cell compared with the stored live capture of the same cell."""
-    cell = parse_cell(key)
-    live = store.read(DATASET.collection, DATASET.record, [cell.instrument], cell.day, cell.day)
+    captured, cell = dataset(LIVE_TRADES), parse_cell(key)
+    live = store.read(captured.collection, captured.record, [cell.instrument], cell.day, cell.day)
     if not live.height:
         return CheckOutcome(True, f"{key} was not captured live: nothing to compare", {"live_capture": False})
     return live_matches_archive(archive, live)

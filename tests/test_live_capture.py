@@ -1,27 +1,40 @@
-"""The live capture's pure parts: where a symbol's group offset may go, the comparison of a captured day with its
-archive, and which days the live sensors keep up to date. (Merging overlapping reads is the store's:
-tests/store/test_store_contract.py.)"""
+"""The live capture's pure parts: offset ranges as run keys name them, rows split by cell, the partition an
+instrument's rows live in, and the comparison of a captured day with its archive. (Merging overlapping reads is the
+store's: tests/store/test_store_contract.py; reading Kafka: tests/integration/test_live_assets.py.)"""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import polars as pl
 from kafka.partitioner.default import DefaultPartitioner
 
-from sensors.live import live_days
 from streamforge.bus.offsets import partition_for
+from streamforge.catalog import Cell
 from streamforge.checks import live_matches_archive
-from streamforge.live_capture import PartitionRead
+from streamforge.live_capture import Range, _cells, parse_ranges
+from streamforge.schemas import AGG_TRADE
 from trade_frames import trades_frame
 
 DAY_TRADES = trades_frame(list(range(0, 10_000_000, 1_000_000)), [100 + i / 4 for i in range(10)], [1 + i / 8 for i in range(10)])
 
 
-def test_the_group_offset_stops_before_a_later_days_message():
-    assert PartitionRead(0, start=5, next=40, messages=35, matching=30, later_from=None).resume == 40
-    assert PartitionRead(0, start=5, next=40, messages=35, matching=30, later_from=33).resume == 33
+def test_offset_ranges_read_back_from_their_text():
+    ranges = [Range(0, 10, 250), Range(3, 0, 7)]
+    assert str(ranges[0]) == "0:10-250"
+    assert parse_ranges(", ".join(map(str, ranges))) == ranges
 
 
-def test_symbols_map_to_the_partition_kafkas_default_partitioner_picks():
+def test_rows_of_a_partition_split_into_cells_by_instrument_and_day_and_a_repeated_row_counts_once():
+    eth = trades_frame([86_390_000_000, 86_399_000_000, 86_401_000_000], [1.0] * 3, [1.0] * 3, instrument="binance.spot.ETHUSDT",
+                       day=date(2025, 1, 1))
+    btc = trades_frame([5_000_000], [2.0], [1.0], instrument="binance.spot.BTCUSDT", day=date(2025, 1, 2))
+    cells = _cells(AGG_TRADE, pl.concat([eth, btc, eth[:1]]))
+    assert sorted(cells) == [Cell(date(2025, 1, 1), "binance.spot.ETHUSDT"), Cell(date(2025, 1, 2), "binance.spot.BTCUSDT"),
+                             Cell(date(2025, 1, 2), "binance.spot.ETHUSDT")]
+    assert cells[Cell(date(2025, 1, 1), "binance.spot.ETHUSDT")]["agg_id"].to_list() == eth["agg_id"][:2].to_list()
+    assert cells[Cell(date(2025, 1, 2), "binance.spot.ETHUSDT")].height == 1
+
+
+def test_instruments_map_to_the_partition_kafkas_default_partitioner_picks():
     class Cluster:
         def topics(self):
             return {"t"}
@@ -31,8 +44,8 @@ def test_symbols_map_to_the_partition_kafkas_default_partitioner_picks():
 
         available_partitions_for_topic = partitions_for_topic
 
-    for symbol in ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"]:
-        assert partition_for(symbol, 6) == DefaultPartitioner().partition("t", symbol, symbol.encode(), None, None, Cluster())
+    for instrument in ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT", "okx.swap.BTC-USDT-SWAP"]:
+        assert partition_for(instrument, 6) == DefaultPartitioner().partition("t", instrument, instrument.encode(), None, None, Cluster())
 
 
 def test_a_capture_equal_to_the_archive_passes():
@@ -56,8 +69,3 @@ def test_missing_extra_and_changed_ids_are_counted_and_named():
     assert (md["missing_ids"], md["extra_ids"], md["mismatching_ids"]) == (1, 1, 2)
     assert md["first_missing_ids"] == [ids[2]] and md["first_extra_ids"] == [ids[-1] + 1]
     assert "1 archive ids missing" in outcome.description and "2 ids with another price or quantity" in outcome.description
-
-
-def test_yesterday_stays_live_only_shortly_after_midnight():
-    assert live_days(datetime(2025, 3, 2, 0, 5, tzinfo=UTC)) == [date(2025, 3, 1), date(2025, 3, 2)]
-    assert live_days(datetime(2025, 3, 2, 12, 0, tzinfo=UTC)) == [date(2025, 3, 2)]

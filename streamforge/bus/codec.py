@@ -16,7 +16,7 @@ under COMPRESS_FROM_BYTES therefore go uncompressed; readers need not know (the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -28,10 +28,19 @@ from streamforge.schemas import Record
 
 RECORD = "streamforge.record"
 VERSION = "streamforge.version"
-PARTITION_KEY = "streamforge.partition_key"
 ROWS = "streamforge.rows"
+# A cell's message (the historical assets): the cell it holds and the first and last id of its rows.
+PARTITION_KEY = "streamforge.partition_key"
 FIRST_ID = "streamforge.first_id"
 LAST_ID = "streamforge.last_id"
+# A live micro-batch: the UTC day of all its rows, the instruments it holds (in the order of their first row) and,
+# for records with an integer id, each one's first and last id (`first-last`, in the same order).
+DAY = "streamforge.day"
+INSTRUMENTS = "streamforge.instruments"
+ID_RANGES = "streamforge.id_ranges"
+
+# The headers of the rows [start, stop) of a table, for the message that carries them.
+Headers = Callable[[pa.Table, int], list[tuple[str, bytes]]]
 
 # Room left in each message for the Kafka record framing, the message key and batch header, so that the whole
 # record — not only its value — stays under STREAMFORGE_KAFKA_MAX_MESSAGE_BYTES.
@@ -75,8 +84,24 @@ def encode(record: Record, df: pl.DataFrame, partition_key: str, max_bytes: int)
 
 
 def encode_arrow(record: Record, table: pa.Table, partition_key: str, max_bytes: int) -> Iterator[Message]:
-    """`encode` for a table built with `record.arrow` as its schema (the live publisher's micro-batches): a polars
-    round trip costs more than the encoding of a batch of a few dozen rows.
+    """`encode` for a table built with `record.arrow` as its schema: the messages of one cell, each with the cell's
+    partition key and the first and last id of its rows."""
+    ids = id_column(record)
+    cell = [(PARTITION_KEY, partition_key.encode())]
+
+    def headers(batch: pa.Table, start: int) -> list[tuple[str, bytes]]:
+        if not (ids and batch.num_rows):
+            return cell
+        column = batch.column(ids)
+        return cell + [(FIRST_ID, str(column[0].as_py()).encode()), (LAST_ID, str(column[-1].as_py()).encode())]
+
+    return encode_table(record, table, max_bytes, headers, partition_key)
+
+
+def encode_table(record: Record, table: pa.Table, max_bytes: int, headers: Headers, what: str) -> Iterator[Message]:
+    """Messages of at most `max_bytes` holding `table` (built with `record.arrow` as its schema: a polars round trip
+    would cost more than encoding a live micro-batch of a few dozen rows), each with the record's headers and those
+    `headers(batch, start)` gives for its rows; `what` names the rows in errors.
 
     Rows per message start from the uncompressed row size and then follow the compressed size of the last batch, so
     the messages come out close to the bound; a batch that overshoots is re-encoded with fewer rows. Messages are
@@ -87,38 +112,34 @@ def encode_arrow(record: Record, table: pa.Table, partition_key: str, max_bytes:
     nulls = [n for n in record.names if n not in record.nullable and table.column(n).null_count]
     if nulls:
         raise SchemaError(f"{record.name} v{record.version}: null values in non-nullable columns {nulls}")
-    return _messages(record, table, partition_key, max_bytes)
+    return _messages(record, table, max_bytes, headers, what)
 
 
-def _messages(record: Record, table: pa.Table, partition_key: str, max_bytes: int) -> Iterator[Message]:
+def _messages(record: Record, table: pa.Table, max_bytes: int, headers: Headers, what: str) -> Iterator[Message]:
     compressed, plain = pa.ipc.IpcWriteOptions(compression=_compression()), pa.ipc.IpcWriteOptions()
-    ids = id_column(record)
-    base_headers = [(RECORD, record.name.encode()), (VERSION, str(record.version).encode()), (PARTITION_KEY, partition_key.encode())]
+    base_headers = [(RECORD, record.name.encode()), (VERSION, str(record.version).encode())]
 
-    def message(batch: pa.Table) -> Message:
+    def message(batch: pa.Table, start: int) -> Message:
         sink = pa.BufferOutputStream()
         options = compressed if batch.nbytes >= COMPRESS_FROM_BYTES else plain
         with pa.ipc.new_stream(sink, record.arrow, options=options) as writer:
             writer.write_table(batch, max_chunksize=max(batch.num_rows, 1))
-        headers = base_headers + [(ROWS, str(batch.num_rows).encode())]
-        if ids and batch.num_rows:
-            column = batch.column(ids)
-            headers += [(FIRST_ID, str(column[0].as_py()).encode()), (LAST_ID, str(column[-1].as_py()).encode())]
-        return Message(memoryview(sink.getvalue()), headers, batch.num_rows)
+        extra = [(ROWS, str(batch.num_rows).encode())] + headers(batch, start)
+        return Message(memoryview(sink.getvalue()), base_headers + extra, batch.num_rows)
 
     if table.num_rows == 0:
-        yield message(table)
+        yield message(table, 0)
         return
     rows = max(1, int(max_bytes * table.num_rows / max(table.nbytes, 1)))
     start = 0
     while start < table.num_rows:
         length = min(rows, table.num_rows - start)
-        candidate = message(table.slice(start, length))
+        candidate = message(table.slice(start, length), start)
         rows = max(1, int(length * _FILL * max_bytes / candidate.size))
         if candidate.size > max_bytes:
             if length == 1:
                 raise ConfigError(
-                    f"one {record.name} row of {partition_key} encodes to {candidate.size} bytes, over "
+                    f"one {record.name} row of {what} encodes to {candidate.size} bytes, over "
                     f"STREAMFORGE_KAFKA_MAX_MESSAGE_BYTES={max_bytes}; raise it (and the topic's max.message.bytes)"
                 )
             rows = min(rows, length - 1)
@@ -129,6 +150,20 @@ def _messages(record: Record, table: pa.Table, partition_key: str, max_bytes: in
 
 def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:
     return next((v.decode() for k, v in headers if k == name), None)
+
+
+def batch_headers(day: str, instruments: list[str], id_ranges: list[tuple[int, int]] | None) -> list[tuple[str, bytes]]:
+    """The headers of a live micro-batch (see `DAY`, `INSTRUMENTS`, `ID_RANGES`)."""
+    headers = [(DAY, day.encode()), (INSTRUMENTS, ",".join(instruments).encode())]
+    if id_ranges is not None:
+        headers.append((ID_RANGES, ",".join(f"{first}-{last}" for first, last in id_ranges).encode()))
+    return headers
+
+
+def instruments(headers: Iterable[tuple[str, bytes]]) -> list[str]:
+    """The instruments a live micro-batch holds, by its headers alone (no decoding)."""
+    text = header(headers, INSTRUMENTS)
+    return text.split(",") if text else []
 
 
 def batches(record: Record, value: bytes, headers: list[tuple[str, bytes]]) -> list[pa.RecordBatch]:

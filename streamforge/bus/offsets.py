@@ -43,19 +43,18 @@ def end_offsets(config: dict, topic: str, timeout_s: float) -> dict[int, int]:
         consumer.close()
 
 
-def committed_offsets(config: dict, wanted: dict[str, TopicPartition], timeout_s: float) -> dict[str, int | None]:
-    """{group: committed offset of its partition, None when it never committed}, in one round trip per coordinator."""
-    if not wanted:
+def group_offsets(config: dict, group: str, partitions: list[TopicPartition], timeout_s: float) -> dict[TopicPartition, int | None]:
+    """{partition: the group's committed offset, None where it never committed}, in one round trip."""
+    if not partitions:
         return {}
     admin = _admin(config, timeout_s)
     try:
-        found = admin.list_group_offsets({group: [tp] for group, tp in wanted.items()})
+        found = admin.list_group_offsets({group: list(partitions)}).get(group, {})
     except KafkaError as exc:
-        raise BusError(f"committed offsets of {sorted(wanted)} on Kafka at {config['bootstrap_servers']}: {exc}") from exc
+        raise BusError(f"committed offsets of {group} on Kafka at {config['bootstrap_servers']}: {exc}") from exc
     finally:
         admin.close()
-    offsets = {group: found.get(group, {}).get(tp) for group, tp in wanted.items()}
-    return {group: (meta.offset if meta is not None and meta.offset >= 0 else None) for group, meta in offsets.items()}
+    return {tp: (found[tp].offset if tp in found and found[tp].offset >= 0 else None) for tp in partitions}
 
 
 def commit_forward(config: dict, group: str, offsets: dict[TopicPartition, int], timeout_s: float) -> dict[TopicPartition, int]:

@@ -29,7 +29,7 @@ from streamforge.dashboard.config import DashboardConfig
 from streamforge.dashboard.feed import KafkaFeed
 from streamforge.dashboard.history import fill_history
 from streamforge.dashboard.hub import Hub
-from streamforge.dashboard.loader_metrics import LoaderMetrics
+from streamforge.dashboard.loader_metrics import Fleet
 from streamforge.dashboard.views import Views
 from streamforge.heap import freeze_startup_heap
 from streamforge.net import serving_in_thread
@@ -43,7 +43,7 @@ _HEALTH_EVERY_S = 1.0
 
 def create_app(config: DashboardConfig) -> Starlette:
     hub = Hub(Views(config.candles, config.tape, [config.instrument]), config.push_ms, config.client_queue)
-    loader = LoaderMetrics(config.metrics_url)
+    loaders = Fleet(config.metrics_urls)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -51,7 +51,7 @@ def create_app(config: DashboardConfig) -> Starlette:
         feed = KafkaFeed(config, lambda deltas: loop.call_soon_threadsafe(hub.ingest, deltas))
         app.state.feed = feed
         feed.start()
-        tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loader))]
+        tasks = [asyncio.create_task(hub.push_forever()), asyncio.create_task(_report_health(hub, feed, loaders))]
         if config.history_urls is not None:
             tasks.append(asyncio.create_task(fill_history(hub.views, config.history_urls, config.candles, hub.ingest)))
             tasks.append(asyncio.create_task(hub.across.identify_forever(config.history_urls)))
@@ -108,12 +108,12 @@ def _kafka_health(feed: KafkaFeed) -> dict:
     return {"lag": feed.lag, "error": feed.error, "undecodable": feed.undecodable, "partitions": len(feed.assigned)}
 
 
-async def _report_health(hub: Hub, feed: KafkaFeed, loader: LoaderMetrics) -> None:
-    """Every second: consumer lag and the loader's metrics to every page."""
+async def _report_health(hub: Hub, feed: KafkaFeed, loaders: Fleet) -> None:
+    """Every second: consumer lag and every loader's metrics to every page (each page its instrument's)."""
     async with httpx.AsyncClient(timeout=_HEALTH_EVERY_S / 2) as client:
         while True:
-            await loader.scrape(client)
-            hub.publish_health({"kafka": _kafka_health(feed), "loader": loader.latest, "server_us": time.time_ns() // 1000})
+            await loaders.scrape(client)
+            hub.publish_health({"kafka": _kafka_health(feed), "server_us": time.time_ns() // 1000}, loaders.for_instrument)
             await asyncio.sleep(_HEALTH_EVERY_S)
 
 

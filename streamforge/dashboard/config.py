@@ -23,7 +23,7 @@ class DashboardConfig:
     candles: int
     tape: int
     client_queue: int
-    metrics_url: str
+    metrics_urls: tuple[str, ...]  # every live loader's /metrics: one per shard
     allowed_hosts: tuple[str, ...]
     # Where the chart's history comes from: the venues' URL settings, overridden by these values ({}: the settings
     # alone); None: the topics only.
@@ -49,7 +49,7 @@ class DashboardConfig:
             candles=int(settings.get("STREAMFORGE_DASHBOARD_CANDLES")),
             tape=int(settings.get("STREAMFORGE_DASHBOARD_TAPE")),
             client_queue=int(settings.get("STREAMFORGE_DASHBOARD_CLIENT_QUEUE")),
-            metrics_url=settings.get("STREAMFORGE_DASHBOARD_METRICS_URL"),
+            metrics_urls=tuple(u.strip() for u in settings.get("STREAMFORGE_DASHBOARD_METRICS_URL").split(",") if u.strip()),
             allowed_hosts=tuple(h.strip() for h in settings.get("STREAMFORGE_DASHBOARD_ALLOWED_HOSTS").split(",") if h.strip()),
             history_urls={},
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -68,6 +69,7 @@ class Hub:
         self.client_queue = client_queue
         self.clients: set[Client] = set()
         self.health: dict = {}
+        self.loaders: Callable[[str | None], list[dict]] = lambda instrument: []
         self._dirty = asyncio.Event()
 
     def ingest(self, deltas: dict[str, Delta]) -> None:
@@ -92,15 +94,21 @@ class Hub:
                 if client.instrument == view.instrument:
                     client.offer(text)
 
-    def publish_health(self, health: dict) -> None:
-        self.health = health
-        text = encode({"type": "health", "instruments": self.views.instruments, **health})
+    def publish_health(self, health: dict, loaders: Callable[[str | None], list[dict]]) -> None:
+        """`health` to every page, with `loaders(instrument)`: the loaders' figures of the instrument the page shows
+        (encoded once per instrument shown)."""
+        self.health, self.loaders = health, loaders
+        texts: dict[str, str] = {}
         for client in self.clients:
             if client.instrument is not None:
-                client.offer(text)
+                if client.instrument not in texts:
+                    texts[client.instrument] = encode({"type": "health", "instruments": self.views.instruments, **health,
+                                                       "loaders": loaders(client.instrument)})
+                client.offer(texts[client.instrument])
 
     def snapshot(self, instrument: str) -> str:
-        return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": self.health,
+        health = {**self.health, "loaders": self.loaders(instrument)} if self.health else {}
+        return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": health,
                        "venues": self.across.row(instrument)})
 
     async def serve(self, websocket: WebSocket, default_instrument: str) -> None:

@@ -1,17 +1,21 @@
-"""The live loader's Prometheus endpoint, read for the health panel (events/s, event age, reconnects, gaps, resyncs).
+"""The live loaders' Prometheus endpoints, read for the health panel (events/s, event age, reconnects, gaps, resyncs).
 
-The dashboard does not hard-code the loader's metric names: it passes on every `streamforge*` sample with its labels,
-and the page shows those of the selected instrument (and the unlabelled ones). Counters (`*_total`) also get a rate per
-second from two consecutive scrapes, and a histogram shows as its mean (publish latency). Buckets are left out: the page
-has no room for a distribution.
+One endpoint per shard of the loader fleet. The dashboard does not hard-code the loader's metric names: it passes on
+every `streamforge*` sample with its labels; a page gets every loader's loader-wide samples and the samples of the
+instrument it shows (from the shard that follows it), so its health message stays small however many instruments
+the fleet follows. Counters (`*_total`) also get a rate per second from two consecutive scrapes, and a histogram
+shows as its mean (publish latency). Buckets are left out: the page has no room for a distribution.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
 import httpx
+
+from streamforge.schemas import INSTRUMENT
 
 # name{labels} value [timestamp]
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)")
@@ -81,3 +85,27 @@ class LoaderMetrics:
 
 def _key(labels: dict[str, str]) -> tuple:
     return tuple(sorted(labels.items()))
+
+
+SHARD = "streamforge_live_shard_instruments"  # {shard="k/n"} instruments: which share a loader follows
+
+
+class Fleet:
+    """Every loader of the fleet, scraped together; `for_instrument` is what one page is sent."""
+
+    def __init__(self, urls: tuple[str, ...]):
+        self.loaders = [LoaderMetrics(url) for url in urls]
+
+    async def scrape(self, client: httpx.AsyncClient) -> None:
+        await asyncio.gather(*(loader.scrape(client) for loader in self.loaders))
+
+    def for_instrument(self, instrument: str | None) -> list[dict]:
+        """Per loader: its URL, shard (from its samples), error, and its samples that name no instrument or
+        `instrument`."""
+        shown = []
+        for loader in self.loaders:
+            samples = loader.latest["samples"]
+            shard = next((labels.get("shard") for name, labels, *_ in samples if name == SHARD), None)
+            mine = [s for s in samples if s[1].get(INSTRUMENT) in (None, instrument)]
+            shown.append({"url": loader.url, "shard": shard, "error": loader.latest["error"], "samples": mine})
+        return shown

@@ -167,7 +167,7 @@ RULES: tuple[Callable[[list[dict]], Iterator[Violation]], ...] = (
     security_context, resources, image_tags, inline_secrets, probes, network_isolation,
 )
 RULES_IN_CONTEXT: tuple[Callable[[list[dict], list[dict]], Iterator[Violation]], ...] = (
-    wiring.served_ports, wiring.loopback_peers, privilege.store_credentials, privilege.arango_root,
+    wiring.served_ports, wiring.loopback_peers, wiring.shards, privilege.store_credentials, privilege.arango_root,
     privilege.network_policies, privilege.live_memory,
 )
 PROD_RULES = (kafka_tls, arango_tls)

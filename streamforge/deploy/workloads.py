@@ -4,6 +4,7 @@ with (its env, the ConfigMaps it takes whole, the registry's defaults) — what 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,7 +12,10 @@ from streamforge import settings
 
 LONG_RUNNING = {"Deployment", "StatefulSet", "DaemonSet"}
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
-FROM_A_SECRET = object()  # the value of a variable set with valueFrom: known to be set, not known here
+FROM_A_SECRET = object()  # the value of a variable set from a Secret: known to be set, not known here
+FROM_THE_POD = object()  # the value of a variable set from the pod's own fields (downward API): known only at runtime
+POD_INDEX = "metadata.labels['apps.kubernetes.io/pod-index']"  # a StatefulSet pod's ordinal (Kubernetes 1.28+)
+_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,11 @@ def namespace(doc: dict) -> str | None:
     return doc.get("metadata", {}).get("namespace")
 
 
-def environment(container: dict, doc: dict, known: list[dict]) -> dict[str, object]:
+def environment(container: dict, doc: dict, known: list[dict], fields: dict[str, str] | None = None) -> dict[str, object]:
     """The variables a container starts with: its ConfigMaps (`envFrom`, found among `known`) under its own `env`.
-    Values set from a Secret are FROM_A_SECRET."""
+    Values set from a Secret are FROM_A_SECRET; from the pod's fields (`fieldRef`), `fields[path]` when given, else
+    FROM_THE_POD. `$(NAME)` in a value is replaced as Kubernetes does: by a variable defined before it, whose value
+    is known; any other reference stays as it is."""
     maps = {(namespace(d), d["metadata"]["name"]): d.get("data") or {} for d in known if d.get("kind") == "ConfigMap"}
     values: dict[str, object] = {}
     for source in container.get("envFrom", []):
@@ -71,14 +77,25 @@ def environment(container: dict, doc: dict, known: list[dict]) -> dict[str, obje
         if ref:
             values |= maps.get((namespace(doc), ref.get("name")), {})
     for env in container.get("env", []):
-        values[env["name"]] = env["value"] if "value" in env else FROM_A_SECRET
+        field = env.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        if "value" in env:
+            values[env["name"]] = _REFERENCE.sub(lambda m: _known(values, m), env["value"])
+        elif field:
+            values[env["name"]] = (fields or {}).get(field, FROM_THE_POD)
+        else:
+            values[env["name"]] = FROM_A_SECRET
     return values
+
+
+def _known(values: dict[str, object], match: re.Match) -> str:
+    value = values.get(match[1])
+    return value if isinstance(value, str) else match[0]
 
 
 def setting(values: dict[str, object], env: str) -> str:
     """A setting as the container sees it: set, or the registry's default."""
     value = values.get(env, settings.SETTINGS[env].default)
-    return "" if value is FROM_A_SECRET else str(value)
+    return "" if value in (FROM_A_SECRET, FROM_THE_POD) else str(value)
 
 
 def secret_refs(container: dict) -> set[str]:

@@ -8,7 +8,10 @@
   24 hours): the NEW connection is opened first, the old one is drained briefly and closed, so nothing is missed;
   the overlap delivers some events twice, which the loader drops by id.
 - Errors and closes: reconnect with exponential backoff and full jitter (a fleet of loaders that lost the exchange at
-  the same moment must not come back at the same moment: venues limit connection attempts per IP).
+  the same moment must not come back at the same moment).
+- Connection attempts per IP (Binance: 300 per 5 minutes): every attempt of a loader waits for its `ConnectPacer`,
+  which gives each of a fleet's n loaders its own slots, so the fleet as a whole stays within the limit even when
+  every loader starts, or reconnects, at the same moment.
 - Silent stall: a socket can stay open and deliver nothing (a half-dead TCP path, a stuck server); no message for
   STREAMFORGE_LIVE_STALL_S replaces the connection.
 
@@ -63,6 +66,31 @@ class ControlRate:
             await asyncio.sleep(self.sent[0] + self.window_s - now)
 
 
+class ConnectPacer:
+    """Connection attempts of one loader of a fleet of `count` behind one IP, within the venue's `limit` attempts per
+    `window_s`: the fleet may attempt once every window_s / limit seconds, and loader `index` takes every count-th of
+    those slots — its first at index × window_s / limit after it started, the next count slots later. However the
+    fleet's loaders start, restart or reconnect together, no window of the venue holds more than `limit` attempts."""
+
+    def __init__(self, limit: int, window_s: float, index: int, count: int, start: float | None = None) -> None:
+        self.slot_s = window_s / limit
+        self.spacing_s = count * self.slot_s
+        self.next = (time.monotonic() if start is None else start) + index * self.slot_s
+
+    def take(self, now: float) -> float:
+        """The time of the next attempt, asked at `now`; the slot is taken at once, so connections asking together
+        get successive slots."""
+        at = max(now, self.next)
+        self.next = at + self.spacing_s
+        return at
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        at = self.take(now)
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
 class Connection:
     def __init__(
         self,
@@ -71,6 +99,7 @@ class Connection:
         on_message: Callable[[str, int], bool],
         metrics: Metrics,
         *,
+        pacer: ConnectPacer | None = None,
         stall_s: float,
         max_age_s: float,
         backoff_s: float,
@@ -81,8 +110,10 @@ class Connection:
         self.stall_s, self.max_age_s = stall_s, max_age_s
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
         self.control = ControlRate(rules.control_per_s)
+        self.pacer = pacer
         self.failures = 0  # consecutive failed or abnormally ended connections: the backoff exponent
         self.open_sockets = 0  # two during the overlap of a replacement
+        self._last = 0.0  # monotonic time of the last message
 
     @property
     def connected(self) -> bool:
@@ -126,6 +157,8 @@ class Connection:
                     return None
                 except TimeoutError:
                     pass
+            if self.pacer is not None:
+                await self.pacer.wait()
             try:
                 ws = await connect(self.plan.url, ping_interval=None, max_size=MAX_MESSAGE_BYTES, open_timeout=10, close_timeout=1)
                 for text in self.plan.subscribe:
@@ -143,29 +176,42 @@ class Connection:
         return None
 
     async def _read(self, ws: ClientConnection, stop: asyncio.Event) -> str | None:
-        """Deliver messages until the connection must be replaced (returns why) or `stop` is set (None)."""
-        last = pinged = time.monotonic()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), POLL_S)
-            except TimeoutError:
+        """Deliver messages until the connection must be replaced (returns why) or `stop` is set (None).
+
+        Messages are read by a task of their own, without a timeout per message (a timer per message costs more
+        than parsing it); this loop looks at the stop flag, the stall and age clocks and the ping clock every POLL_S."""
+        self._last = pinged = time.monotonic()
+        reader = asyncio.ensure_future(self._deliver(ws))
+        try:
+            while True:
+                done, _ = await asyncio.wait({reader}, timeout=POLL_S)
+                if done:
+                    return reader.result()
+                if stop.is_set():
+                    return None
                 now = time.monotonic()
-                if now - last > self.stall_s:
+                if now - self._last > self.stall_s:
                     return "stall"
                 if now - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
                     return "max-age"
-                if self.rules.ping_text and now - max(last, pinged) >= self.rules.ping_after_s:
+                if self.rules.ping_text and now - max(self._last, pinged) >= self.rules.ping_after_s:
                     await self._ping(ws)
                     pinged = now
-                continue
+        finally:
+            if not reader.done():
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    async def _deliver(self, ws: ClientConnection) -> str:
+        """Hand every message on until the connection closes or the venue announces that it will close it."""
+        while True:
+            try:
+                raw = await ws.recv()
             except ConnectionClosed as closed:
                 return closed_reason(closed.rcvd.code if closed.rcvd else 1006)
-            last = time.monotonic()
+            self._last = time.monotonic()
             if self._handle(raw, time.time_ns()):
                 return "server-shutdown"
-            if last - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
-                return "max-age"
-        return None
 
     async def _ping(self, ws: ClientConnection) -> None:
         try:

@@ -160,7 +160,8 @@ class ConnectionPlan:
 class Rules:
     """A venue's connection rules, which `streamforge.live.connection` keeps."""
 
-    control_per_s: float  # control messages the venue accepts per second (more: disconnected)
+    control_per_s: float  # control messages the venue accepts per connection and second (more: disconnected)
+    connects: tuple[int, float] | None = None  # (attempts, seconds): connection attempts the venue accepts per IP
     ping_text: str | None = None  # a text the client must send after `ping_after_s` of silence (OKX); None: the server pings
     ping_after_s: float = 0.0
 
@@ -173,8 +174,10 @@ class Feed(ABC):
     rules: Rules
     contiguous_trade_ids: bool
 
-    def __init__(self, endpoints: "Endpoints", instruments: list[Instrument]) -> None:
-        self.endpoints, self.instruments = endpoints, instruments
+    def __init__(self, endpoints: "Endpoints", instruments: list[Instrument], share: float = 1.0) -> None:
+        """`share`: the part of the venue's per-IP limits (REST weight) this feed may use — 1/n for one of a fleet
+        of n loaders behind one address."""
+        self.endpoints, self.instruments, self.share = endpoints, instruments, share
 
     @abstractmethod
     def plan(self) -> list[ConnectionPlan]:

@@ -33,7 +33,6 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-import polars as pl
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -45,11 +44,12 @@ from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1
 from streamforge.errors import StreamForgeError, shown
 from streamforge.instruments import parse_instrument
 from streamforge.live import health
-from streamforge.live.connection import Connection
+from streamforge.live.connection import ConnectPacer, Connection
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.feed import BadEvent, Book, BookUpdate, Feed, Kline, Outcome, Reconnect, Record, Refused, Trade
 from streamforge.live.gaps import DUPLICATE, Jump, Sequence, Suspect
-from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.live.publisher import Publisher, Unpublished, rows_of
+from streamforge.live.shards import Shard
 from streamforge.live.supervise import Supervisor
 from streamforge.schemas import INSTRUMENT
 
@@ -58,11 +58,13 @@ log = logging.getLogger(__name__)
 KLINE_STEP_US = 60_000_000
 KLINE_MAX_GAP = 24 * 60  # minutes of klines one repair may fetch: a day
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
+BOOK_SLICES = 10  # book snapshots are published in this many turns per interval
 
 
 @dataclass(frozen=True)
 class LiveConfig:
-    instruments: tuple[str, ...]
+    instruments: tuple[str, ...]  # the fleet's universe; this loader follows its shard's share of it
+    shard: Shard
     urls: dict[str, str]  # venue URL settings overridden for this loader (tests: a simulator); empty: the settings
     home: Path
     http_host: str
@@ -88,6 +90,7 @@ class LiveConfig:
         g = settings.get
         values = dict(
             instruments=tuple(instruments),
+            shard=Shard.parse(g("STREAMFORGE_LIVE_SHARD")),
             urls={},
             home=settings.home(),
             http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
@@ -167,9 +170,10 @@ class Loader:
         )
         self.dead_letters = DeadLetters(self.publisher, self.metrics, self.topics[DEADLETTER].name)
         by_market: dict[str, list] = {}
-        for instrument in (parse_instrument(i) for i in config.instruments):
+        for instrument in (parse_instrument(i) for i in config.shard.select(list(config.instruments))):
             by_market.setdefault(instrument.market_id, []).append(instrument)
-        self.feeds = [venues.feed(market_id, members, config.urls) for market_id, members in by_market.items()]
+        share = 1 / config.shard.count
+        self.feeds = [venues.feed(market_id, members, config.urls, share) for market_id, members in by_market.items()]
         self.states = {
             i.id: InstrumentState(
                 i.id, feed, feed.book(i.id, config.snapshot_limit, config.book_buffer_events),
@@ -178,14 +182,17 @@ class Loader:
             for feed in self.feeds
             for i in feed.instruments
         }
-        self.connections = [
-            Connection(
-                plan, feed.rules, partial(self.deliver, feed), self.metrics, stall_s=config.stall_s,
-                max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
-            )
-            for feed in self.feeds
-            for plan in feed.plan()
-        ]
+        self.connections = []
+        for feed in self.feeds:
+            pacer = ConnectPacer(*feed.rules.connects, config.shard.index, config.shard.count) if feed.rules.connects else None
+            self.connections += [
+                Connection(
+                    plan, feed.rules, partial(self.deliver, feed), self.metrics, pacer=pacer, stall_s=config.stall_s,
+                    max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
+                )
+                for plan in feed.plan()
+            ]
+        self.metrics.shard.labels(str(config.shard)).set(len(self.states))
         self.snapshots: asyncio.Queue[str] = asyncio.Queue()
         self.repairs: set[asyncio.Task] = set()
         self.http_port: int | None = None
@@ -204,8 +211,8 @@ class Loader:
         self.supervisor.start("snapshots", self._fetch_snapshots)
         self.supervisor.start("books", partial(self._publish_books, stop))
         self.started.set()
-        log.info("live loader: %d instruments on %d connection(s); metrics on %s:%d", len(self.states), len(self.connections),
-                 self.config.http_host, self.http_port)
+        log.info("live loader, shard %s: %d of %d instruments on %d connection(s); metrics on %s:%d", self.config.shard,
+                 len(self.states), len(self.config.instruments), len(self.connections), self.config.http_host, self.http_port)
         try:
             await stop.wait()
         finally:
@@ -360,8 +367,7 @@ class Loader:
             interval = DATASETS[LIVE_KLINES_1M].interval
             frame = await asyncio.to_thread(state.feed.klines, state.instrument, interval, first, last + KLINE_STEP_US)
             key, time_column, step = "open_time", "open_time", KLINE_STEP_US
-        times = [pl.col(c).dt.epoch("us") for c in frame.columns if frame.schema[c] == pl.Datetime("us", "UTC")]
-        rows = list(frame.with_columns(times).iter_rows(named=True))
+        rows = rows_of(frame)
         now = time.time_ns()
         for row in rows:
             self.publisher.add(spec, state.instrument, row, row[time_column], REPAIRED_ROW_BYTES, now)
@@ -417,23 +423,25 @@ class Loader:
             await asyncio.sleep(self.config.snapshot_spacing_s)
 
     async def _publish_books(self, stop: asyncio.Event) -> None:
-        spec, top = self.topics[BOOK], self.config.book_top
+        """Every book once per STREAMFORGE_LIVE_BOOK_INTERVAL_S, a tenth of them every tenth of it: hundreds of
+        snapshots at once would hold the event loop and the next batch long enough to show in every row's latency."""
+        spec, top, states = self.topics[BOOK], self.config.book_top, list(self.states.values())
+        turn = 0
         while not stop.is_set():
-            await asyncio.sleep(self.config.book_interval_s)
-            for state in self.states.values():
+            await asyncio.sleep(self.config.book_interval_s / BOOK_SLICES)
+            for state in states[turn::BOOK_SLICES]:
                 self._publish_book(spec, top, state)
+            turn = (turn + 1) % BOOK_SLICES
 
     def _publish_book(self, spec: TopicSpec, top: int, state: InstrumentState) -> None:
         book = state.book
         if not book.synced or book.last_update_id == state.last_book_published:
             return
         bids, asks = book.top(top)
-        now = time.time_ns()
-        for side, levels in (("bid", bids), ("ask", asks)):
-            for level, (price, qty) in enumerate(levels):
-                row = {INSTRUMENT: state.instrument, "time": book.last_event_time_us,
-                       "last_update_id": book.last_update_id, "side": side, "level": level, "price": price, "qty": qty}
-                self.publisher.add(spec, state.instrument, row, book.last_event_time_us, 64, now)
+        common = {INSTRUMENT: state.instrument, "time": book.last_event_time_us, "last_update_id": book.last_update_id}
+        rows = [common | {"side": side, "level": level, "price": price, "qty": qty}
+                for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
+        self.publisher.add_rows(spec, state.instrument, rows, book.last_event_time_us, 64, time.time_ns())
         state.last_book_published = book.last_update_id
 
 

@@ -1,11 +1,15 @@
 """Micro-batched Arrow publishing of live rows to Kafka, within a bounded memory budget.
 
-Rows are grouped by (topic, instrument, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after
-the oldest buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), each as one Arrow batch
-(`streamforge.bus.codec`) keyed by the instrument, with the cell's partition-key header `<YYYY-MM-DD>|<instrument>`
-(`catalog.cell_key`) — a message never mixes two days, so a consumer can route it to a daily partition by its
-headers alone. Encoding and sending happen on a thread of their own, so
-a slow broker never blocks the WebSocket reader.
+Every instrument's rows go to one Kafka partition of each topic, the one Kafka's default partitioner gives its id
+(`bus.offsets.partition_for`), so all of an instrument's data is in one partition, in order. Rows are grouped by
+(topic, Kafka partition, UTC day of the row) and every group is sent STREAMFORGE_LIVE_BATCH_MS after the oldest
+buffered row arrived (sooner at STREAMFORGE_LIVE_BATCH_ROWS), as one Arrow batch (`streamforge.bus.codec`) holding
+the rows of every instrument of that partition — each row names its instrument — with the headers `streamforge.day`
+(a message never mixes two days), `streamforge.instruments` (which instruments it holds) and `streamforge.id_ranges`
+(each one's first and last id), so a consumer can route a message to its cells by its headers alone. A message per
+partition rather than per instrument: at hundreds of instruments, a message per instrument and topic every 20 ms
+would be tens of thousands of messages a second, and the Kafka client's cost is per message. Encoding and sending
+happen on a thread of their own, so a slow broker never blocks the WebSocket reader.
 
 When Kafka is unavailable the producer retries in order (STREAMFORGE_LIVE_DELIVERY_TIMEOUT_S) and rows wait here:
 back-pressure stops at this buffer. The exchange cannot be slowed down (pausing the socket only makes it drop us as
@@ -22,27 +26,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pyarrow as pa
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from streamforge.bus import codec
 from streamforge.bus.config import max_message_bytes
+from streamforge.bus.offsets import partition_for
 from streamforge.bus.topics import TopicSpec
 from streamforge.errors import StreamForgeError
 from streamforge.live.health import Metrics
-from streamforge.catalog import cell_key
 from streamforge.schemas import INSTRUMENT, TIME, Record
 
 log = logging.getLogger(__name__)
 US_PER_DAY = 86_400_000_000
-
-
-def partition_key(time_us: int, instrument: str) -> str:
-    return cell_key(instrument, datetime.fromtimestamp(time_us // US_PER_DAY * 86_400, UTC).date())
+EPOCH = date(1970, 1, 1)
 
 
 def id_field(record: Record) -> str:
@@ -86,11 +89,11 @@ class Unpublished:
 
 @dataclass
 class _Group:
-    """Rows waiting to become one message: one topic, one instrument, one day."""
+    """Rows waiting to become one message: one topic, one Kafka partition, one day."""
 
     spec: TopicSpec
-    instrument: str
-    key: str  # the partition key header
+    partition: int
+    day: str  # YYYY-MM-DD
     rows: list[dict] = field(default_factory=list)
     received_ns: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
@@ -112,7 +115,9 @@ class Publisher:
         self.on_acked = on_acked  # (topic, receive time in ns of each acknowledged row), e.g. for a benchmark
         self.pending_bytes = 0  # buffered here + handed to the producer and not yet acknowledged
         self.over_budget = False
-        self._groups: dict[tuple[str, str, str], _Group] = {}
+        self._groups: dict[tuple[str, int, int], _Group] = {}
+        self._partitions: dict[tuple[str, int], int] = {}  # (instrument, partitions) -> its partition
+        self._days: dict[int, str] = {}  # day number since the epoch -> YYYY-MM-DD
         self._raw: list[tuple[str, bytes, bytes, list, int]] = []
         self._lock = threading.Condition()
         self._closing = False
@@ -123,18 +128,29 @@ class Publisher:
     # --- called from the loader's event loop
 
     def add(self, spec: TopicSpec, instrument: str, row: dict, time_us: int, size: int, received_ns: int) -> bool:
-        """Queue one row (the fields of `spec.record`, times in µs); False when it did not fit the budget."""
-        if not self._admit(size):
-            self.unpublished.record(spec.name, instrument, spec.record, [row[id_field(spec.record)]], "buffer budget exceeded")
+        """Queue one row (the fields of `spec.record`, naming `instrument`; times in µs); False when it did not fit
+        the budget."""
+        return self.add_rows(spec, instrument, [row], time_us, size, received_ns)
+
+    def add_rows(self, spec: TopicSpec, instrument: str, rows: list[dict], time_us: int, size: int, received_ns: int) -> bool:
+        """`add` for rows of one instrument and instant that travel together (a book snapshot's levels), `size` bytes
+        each: one admission and one lock for all of them."""
+        if not self._admit(size * len(rows)):
+            self.unpublished.record(spec.name, instrument, spec.record, [row[id_field(spec.record)] for row in rows],
+                                    "buffer budget exceeded")
             return False
-        key = partition_key(time_us, instrument)
+        partition = self._partitions.get((instrument, spec.partitions))
+        if partition is None:
+            partition = self._partitions[(instrument, spec.partitions)] = partition_for(instrument, spec.partitions)
+        day = time_us // US_PER_DAY
         with self._lock:
-            group = self._groups.get((spec.name, instrument, key))
+            group = self._groups.get((spec.name, partition, day))
             if group is None:
-                group = self._groups[(spec.name, instrument, key)] = _Group(spec, instrument, key)
-            group.rows.append(row)
-            group.received_ns.append(received_ns)
-            group.sizes.append(size)
+                text = self._days.get(day) or self._days.setdefault(day, (EPOCH + timedelta(days=day)).isoformat())
+                group = self._groups[(spec.name, partition, day)] = _Group(spec, partition, text)
+            group.rows += rows
+            group.received_ns += [received_ns] * len(rows)
+            group.sizes += [size] * len(rows)
             self._arm(now_due=len(group.rows) >= self.batch_rows)
         return True
 
@@ -208,41 +224,42 @@ class Publisher:
     def _publish(self, group: _Group) -> None:
         """Send the group as one or more messages. Rows that cannot be encoded (a value the schema refuses, a row
         over the message bound) are recorded as unpublished like any other loss: the thread must outlive them."""
-        id_at = id_field(group.spec.record)
-        start = 0
+        id_at, start = id_field(group.spec.record), 0
         try:
-            for message in codec.encode_arrow(group.spec.record, table_of(group.spec.record, group.rows), group.key,
-                                              max_message_bytes()):
+            for message in batch_messages(group.spec, group.partition, group.day, group.rows):
                 self._send_message(group, message, slice(start, start + message.rows), id_at)
                 start += message.rows
         except (StreamForgeError, pa.ArrowException) as error:
-            log.error("%d %s rows of %s could not be encoded: %s", len(group.rows) - start, group.spec.record.name,
-                      group.key, error)
+            log.error("%d %s rows of %s[%d] %s could not be encoded: %s", len(group.rows) - start, group.spec.record.name,
+                      group.spec.name, group.partition, group.day, error)
             self._release(sum(group.sizes[start:]))
-            self.unpublished.record(group.spec.name, group.instrument, group.spec.record,
-                                    [row[id_at] for row in group.rows[start:]], f"not encodable: {error}")
+            self._record_lost(group, group.rows[start:], id_at, f"not encodable: {error}")
+
+    def _record_lost(self, group: _Group, rows: list[dict], id_at: str, reason: str) -> None:
+        by_instrument: dict[str, list[int]] = {}
+        for row in rows:
+            by_instrument.setdefault(row[INSTRUMENT], []).append(row[id_at])
+        for instrument, ids in by_instrument.items():
+            self.unpublished.record(group.spec.name, instrument, group.spec.record, ids, reason)
 
     def _send_message(self, group: _Group, message: codec.Message, rows: slice, id_at: str) -> None:
-        record = group.spec.record
         received, size = group.received_ns[rows], sum(group.sizes[rows])
-        ids = [row[id_at] for row in group.rows[rows]]
 
         def acked(_ack) -> None:
             self._release(size)
             now = time.time_ns()
-            latencies = [now - r for r in received]
-            for latency in latencies:
-                self.metrics.publish_latency.observe(latency / 1e9)
+            self.metrics.publish_latency.observe((now - np.array(received, dtype=np.int64)) / 1e9)
             self.metrics.published_rows.labels(group.spec.name).inc(len(received))
             if self.on_acked:
                 self.on_acked(group.spec.name, received)
 
         def failed(error) -> None:
             self._release(size)
-            log.error("Kafka did not take %d %s rows of %s: %s", len(ids), record.name, group.key, error)
-            self.unpublished.record(group.spec.name, group.instrument, record, ids, f"kafka: {error}")
+            log.error("Kafka did not take %d %s rows of %s[%d] %s: %s", len(received), group.spec.record.name,
+                      group.spec.name, group.partition, group.day, error)
+            self._record_lost(group, group.rows[rows], id_at, f"kafka: {error}")
 
-        self._send(group.spec.name, group.instrument.encode(), message.value, message.headers, acked, failed)
+        self._send(group.spec.name, None, message.value, message.headers, acked, failed, group.partition)
 
     def _send_raw(self, topic: str, key: bytes, value: bytes, headers: list, size: int) -> None:
         def failed(error) -> None:
@@ -251,12 +268,12 @@ class Publisher:
 
         self._send(topic, key, value, headers, lambda _ack: self._release(size), failed)
 
-    def _send(self, topic: str, key: bytes, value, headers, acked, failed) -> None:
-        """Hand one message to the producer; while its buffer is full or the broker unknown, wait and try again
-        (nothing was handed over, so trying again cannot duplicate it)."""
+    def _send(self, topic: str, key: bytes | None, value, headers, acked, failed, partition: int | None = None) -> None:
+        """Hand one message to the producer (to `partition`, else where its key falls); while its buffer is full or
+        the broker unknown, wait and try again (nothing was handed over, so trying again cannot duplicate it)."""
         while True:
             try:
-                future = self.producer.send(topic, value=value, key=key, headers=headers)
+                future = self.producer.send(topic, value=value, key=key, headers=headers, partition=partition)
                 break
             except KafkaTimeoutError as error:
                 if self._closing:
@@ -273,6 +290,45 @@ class Publisher:
         with self._lock:
             self.pending_bytes -= size
             self.metrics.buffer_bytes.set(self.pending_bytes)
+
+
+def batch_messages(spec: TopicSpec, partition: int, day: str, rows: list[dict]):
+    """The messages of one micro-batch: `rows` (the record's fields, µs times) of one Kafka partition and UTC day,
+    each message with the headers that say which instruments and ids it holds."""
+    ids = codec.id_column(spec.record)
+
+    def headers(batch: pa.Table, first: int) -> list[tuple[str, bytes]]:
+        instruments, ranges = {}, {}
+        for row in rows[first : first + batch.num_rows]:
+            instrument = row[INSTRUMENT]
+            instruments.setdefault(instrument, None)
+            if ids:
+                low, _ = ranges.get(instrument, (row[ids], None))
+                ranges[instrument] = (low, row[ids])
+        return codec.batch_headers(day, list(instruments), list(ranges.values()) if ids else None)
+
+    return codec.encode_table(spec.record, table_of(spec.record, rows), max_message_bytes(), headers,
+                              f"{spec.name}[{partition}] {day}")
+
+
+def send_rows(producer: KafkaProducer, spec: TopicSpec, rows: list[dict], time_column: str) -> list:
+    """Send `rows` as the live loader would (their instruments' partitions, one batch per partition and day) and
+    return the futures: for tools that publish rows without a loader, such as tests and benchmarks."""
+    groups: dict[tuple[int, int], list[dict]] = {}
+    for row in rows:
+        key = (partition_for(row[INSTRUMENT], spec.partitions), row[time_column] // US_PER_DAY)
+        groups.setdefault(key, []).append(row)
+    return [
+        producer.send(spec.name, value=message.value, headers=message.headers, partition=partition)
+        for (partition, day), part in groups.items()
+        for message in batch_messages(spec, partition, (EPOCH + timedelta(days=day)).isoformat(), part)
+    ]
+
+
+def rows_of(frame: pl.DataFrame) -> list[dict]:
+    """A frame of a record as the rows the publisher takes (times as µs integers)."""
+    times = [pl.col(c).dt.epoch("us") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    return list(frame.with_columns(times).iter_rows(named=True))
 
 
 def table_of(record: Record, rows: list[dict]) -> pa.Table:

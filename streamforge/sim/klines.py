@@ -40,13 +40,21 @@ def aggregate(
     `prev_close` is the last price before the grid; without one (nothing ever traded before), leading empty intervals
     take the first trade's price, and a grid with no trade at all and no previous close yields no klines.
     """
+    return aggregate_many(trades, {instrument: prev_close}, interval, grid_start_us, n_buckets)
+
+
+def aggregate_many(
+    trades: pl.DataFrame, prev_closes: dict[str, float | None], interval: str, grid_start_us: int, n_buckets: int
+) -> pl.DataFrame:
+    """`aggregate` for several instruments on the same grid at once, each with its previous close: one query, not
+    one per instrument (the simulator's open klines of a whole universe)."""
     step = INTERVALS[interval]
     t_us = pl.col("time").dt.epoch("us")
     taker_buy = ~pl.col("is_buyer_maker")
     stats = (
         trades.lazy()
         .with_columns(((t_us - grid_start_us) // step).alias("bucket"))
-        .group_by("bucket")
+        .group_by(INSTRUMENT, "bucket")
         .agg(
             pl.col("price").first().alias("open"),
             pl.col("price").max().alias("high"),
@@ -59,11 +67,19 @@ def aggregate(
             (pl.col("price") * pl.col("qty")).filter(taker_buy).sum().alias("taker_buy_quote_volume"),
         )
     )
-    grid = pl.LazyFrame({"bucket": pl.int_range(0, n_buckets, eager=True)})
-    carried = pl.col("close").forward_fill().shift(1).fill_null(pl.lit(prev_close, dtype=pl.Float64)).fill_null(pl.col("open").backward_fill())
+    instruments = pl.LazyFrame(
+        {INSTRUMENT: list(prev_closes), "prev_close": list(prev_closes.values())},
+        schema={INSTRUMENT: pl.String, "prev_close": pl.Float64},
+    )
+    grid = instruments.join(pl.LazyFrame({"bucket": pl.int_range(0, n_buckets, eager=True)}), how="cross")
+    carried = (
+        pl.col("close").forward_fill().shift(1).over(INSTRUMENT, order_by="bucket")
+        .fill_null(pl.col("prev_close"))
+        .fill_null(pl.col("open").backward_fill().over(INSTRUMENT, order_by="bucket"))
+    )
     klines = (
-        grid.join(stats, on="bucket", how="left")
-        .sort("bucket")
+        grid.join(stats, on=[INSTRUMENT, "bucket"], how="left")
+        .sort(INSTRUMENT, "bucket")
         .with_columns(carried.alias("carried"))
         .with_columns(
             [pl.col(c).fill_null(pl.col("carried")) for c in ("open", "high", "low", "close")]
@@ -72,7 +88,6 @@ def aggregate(
         )
         .filter(pl.col("close").is_not_null())
         .with_columns(
-            pl.lit(instrument).alias(INSTRUMENT),
             pl.lit(interval).alias("interval"),
             (grid_start_us + pl.col("bucket") * step).cast(pl.Datetime("us", "UTC")).alias("open_time"),
             (grid_start_us + (pl.col("bucket") + 1) * step - 1).cast(pl.Datetime("us", "UTC")).alias("close_time"),

@@ -56,13 +56,12 @@ from streamforge.sim.calendar import (
 )
 from streamforge.sim.derived import Neighbours, PriceModels
 from streamforge.sim.instruments import SHORTHAND_MARKET, Instrument
-from streamforge.sim.klines import INTERVALS, aggregate
+from streamforge.sim.klines import INTERVALS, aggregate, aggregate_many
 from streamforge.sim.memo import Memo
 from streamforge.sim.prices import AssetPrices, LeadLag
 from streamforge.sim.seeding import key64
 from streamforge.sim.universe import MARKETS, SPOT_MARKETS, Universe
 
-_SECONDS = np.arange(S_PER_DAY + 1)
 DEFAULT_UNIVERSE = int(settings.SETTINGS["STREAMFORGE_SIM_UNIVERSE"].default)
 
 #: Bump when a change to the generator changes its output, so that cached dump files are not reused.
@@ -90,13 +89,20 @@ class Market:
         self.models = models or PriceModels.parse()
         self.universe = Universe(universe)
         self.prices = AssetPrices(seed, self.universe.assets, self.lead_lag)
-        self._counts = Memo(lambda i: trades.DailyCounts.generate(seed, self.universe.instruments[i], volume), maxsize=256)
-        self._paths = Memo(self._generate_path, maxsize=32)
-        self._regimes = Memo(lambda market, key: self.models.of(market).regime(seed, key), maxsize=256)
-        self._days = Memo(self._generate_day, maxsize=6)
-        self._day_klines = Memo(self._generate_day_klines, maxsize=64)
-        self._day_price_klines = Memo(self._generate_day_price_klines, maxsize=16)
-        self._day_liquidations = Memo(self._generate_day_liquidations, maxsize=16)
+        # Memo sizes follow the universe: the live streams of every instrument ask for each one's day on every tick,
+        # and a memo smaller than the instruments streamed would regenerate days (tens of ms each) in turn forever.
+        # A day is held once per instrument at most; paths twice (derived markets read a neighbouring day).
+        n = len(self.universe.instruments)
+        self._counts = Memo(lambda i: trades.DailyCounts.generate(seed, self.universe.instruments[i], volume), maxsize=max(256, n))
+        self._paths = Memo(self._generate_path, maxsize=max(32, 2 * n))
+        self._regimes = Memo(lambda market, key: self.models.of(market).regime(seed, key), maxsize=max(256, n))
+        self._days = Memo(self._generate_day, maxsize=max(6, n))
+        self._day_times = Memo(lambda key, day: _times_us(self.day_trades(key, day)), maxsize=max(6, n))
+        self._day_klines = Memo(self._generate_day_klines, maxsize=max(64, 2 * n))
+        self._day_price_klines = Memo(self._generate_day_price_klines, maxsize=16)  # REST and dump files only
+        self._day_liquidations = Memo(self._generate_day_liquidations, maxsize=max(16, n))  # the forceOrder streams
+        self._specs: dict[str, Instrument] = {}  # key as asked for (id or bare symbol) -> instrument, asked every tick
+        self._shapes: dict[str, book.Shape] = {}
 
     @property
     def key(self) -> str:
@@ -126,7 +132,10 @@ class Market:
         return self.spec(key).status_on(day)
 
     def spec(self, key: str) -> Instrument:
-        return self.universe.instrument(key)
+        found = self._specs.get(key)
+        if found is None:
+            found = self._specs[key] = self.universe.instrument(key)
+        return found
 
     def asset(self, key: str) -> Asset:
         return self.universe.assets[self.spec(key).base_asset]
@@ -153,7 +162,7 @@ class Market:
         parts = []
         for day in days_between(start_us, end_us):
             frame = self.day_trades(key, day)
-            times = _times_us(frame)
+            times = self._day_times(self.spec(key).id, day)
             lo, hi = np.searchsorted(times, [start_us, end_us])
             parts.append(frame.slice(lo, hi - lo))
             if limit is not None and sum(p.height for p in parts) >= limit:
@@ -168,7 +177,7 @@ class Market:
         while day < HORIZON and day_start_us(day) < end_us and sum(p.height for p in parts) < limit:
             frame = self.day_trades(key, day)
             skip = max(from_id - int(counts.first_agg_id[day_index(day)]), 0)
-            stop = int(np.searchsorted(_times_us(frame), end_us))
+            stop = int(np.searchsorted(self._day_times(self.spec(key).id, day), end_us))
             parts.append(frame.slice(skip, max(stop - skip, 0)))
             day += timedelta(days=1)
         return _concat(parts, limit)
@@ -200,17 +209,28 @@ class Market:
             end_us = min(end_us, as_of_us + 1)
         parts = []
         for day in days_between(start_us, end_us):
-            frame = self._day_klines(instrument.id, day, interval)
-            opened = pl.col("open_time").dt.epoch("us")
-            parts.append(frame.filter((opened >= start_us) & (opened < end_us)))
+            frame, opens = self._day_klines(instrument.id, day, interval)
+            lo, hi = np.searchsorted(opens, [start_us, end_us])
+            parts.append(frame.slice(lo, hi - lo))
         result = _concat(parts, None, KLINE)
         if as_of_us is None or result.is_empty() or _epoch_us(result["close_time"][-1]) <= as_of_us:
             return result
         open_us = _epoch_us(result["open_time"][-1])
         prev_close = result["close"][-2] if result.height > 1 else self._close_before(instrument.id, open_us)
-        so_far = self.agg_trades(instrument.id, open_us, as_of_us + 1)
-        open_kline = aggregate(so_far, instrument.id, interval, open_us, 1, prev_close)
-        return pl.concat([result.head(result.height - 1), open_kline])
+        return pl.concat([result.head(result.height - 1), self._open_klines({instrument.id: prev_close}, interval, open_us, as_of_us)])
+
+    def open_klines(self, keys: list[str], interval: str, open_us: int, as_of_us: int) -> pl.DataFrame:
+        """The still-open kline opening at `open_us` of each instrument trading then, as seen at `as_of_us` (what
+        `klines(..., as_of_us=...)` ends with), all in one query: the live streams of a universe update every
+        instrument's open kline every few seconds."""
+        interval_us(interval)
+        trading = [self.spec(key).id for key in keys]
+        trading = [i for i in trading if not self._day_klines(i, day_of(open_us), interval)[0].is_empty()]
+        return self._open_klines({i: self._close_before(i, open_us) for i in trading}, interval, open_us, as_of_us)
+
+    def _open_klines(self, prev_closes: dict[str, float | None], interval: str, open_us: int, as_of_us: int) -> pl.DataFrame:
+        so_far = _concat([self.agg_trades(i, open_us, as_of_us + 1) for i in prev_closes], None)
+        return aggregate_many(so_far, prev_closes, interval, open_us, 1)
 
     # --- prices and the book
 
@@ -238,13 +258,31 @@ class Market:
     def depth_diff(self, key: str, first: int, final: int, window: int) -> book.DepthDiff:
         """The depthUpdate from state first-1 to state final, covering the top `window` levels (see `book`); empty
         when the instrument is not trading at state `final`."""
-        instrument = self.spec(key)
-        if not instrument.trading_on(day_of(book.update_time_us(final))):
-            return book.DepthDiff(first, final, [], [])
-        states = np.arange(first - 1, final + 1, dtype=np.int64)
-        mids = self.mid_prices(instrument.id, book.update_time_us(states))
-        best_bids = [book.best_bid_tick(instrument, mid) for mid in mids.tolist()]
-        return book.diff(self.seed, instrument, best_bids, first, window)
+        return self.depth_diffs([(key, first, final)], window).of(0, first, final)
+
+    def depth_diffs(self, requests: list[tuple[str, int, int]], window: int) -> book.Diffs:
+        """`depth_diff` of many (key, first, final) requests in one vectorised pass (the live streams of a universe);
+        consecutive requests of one instrument share one evaluation of its mid prices."""
+        shapes, best_bids, start = [], [], 0
+        while start < len(requests):
+            key = requests[start][0]
+            end = start
+            while end < len(requests) and requests[end][0] == key:
+                end += 1
+            instrument, chunk = self.spec(key), requests[start:end]
+            low, high = min(first for _, first, _ in chunk) - 1, max(final for _, _, final in chunk)
+            states = np.arange(low, high + 1, dtype=np.int64)
+            best = book.best_bid_ticks(instrument, self.mid_prices(instrument.id, book.update_time_us(states)))
+            shape = self._shapes.get(instrument.id) or self._shapes.setdefault(instrument.id, book.Shape.of(self.seed, instrument))
+            days = {day_of(book.update_time_us(low + 1)), day_of(book.update_time_us(high))}
+            trading = {day: instrument.trading_on(day) for day in days}
+            for _, first, final in chunk:
+                shapes.append(shape)
+                on = trading.get(day_of(book.update_time_us(final))) if len(trading) > 1 else next(iter(trading.values()))
+                # not trading at the final state: no steps, no levels
+                best_bids.append(best[first - 1 - low : final + 1 - low] if on else best[:1])
+            start = end
+        return book.diffs(shapes, best_bids, [first for _, first, _ in requests], window)
 
     # --- perpetuals (see `perps`)
 
@@ -326,13 +364,18 @@ class Market:
     # --- generation (memoised)
 
     def _log_prices(self, instrument: Instrument, times_us: np.ndarray) -> np.ndarray:
+        first_day = (times_us[0] - EPOCH_US) // US_PER_DAY if len(times_us) else 0
+        if len(times_us) and (times_us[-1] - EPOCH_US) // US_PER_DAY == first_day == (times_us.max() - EPOCH_US) // US_PER_DAY:
+            day = EPOCH + timedelta(days=int(first_day))  # one day (the live streams' every request): no grouping
+            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+            return interp_seconds(log_path, (times_us - day_start_us(day)) / US_PER_S)
         logs = np.empty(len(times_us))
         days = (times_us - EPOCH_US) // US_PER_DAY
         for index in np.unique(days):
             day = EPOCH + timedelta(days=int(index))
             log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
             here = days == index
-            logs[here] = np.interp((times_us[here] - day_start_us(day)) / US_PER_S, _SECONDS, log_path)
+            logs[here] = interp_seconds(log_path, (times_us[here] - day_start_us(day)) / US_PER_S)
         return logs
 
     def _generate_path(self, venue_market: str, asset: str, day: date) -> tuple[np.ndarray, np.ndarray]:
@@ -359,7 +402,12 @@ class Market:
         log_path, returns = self._paths(instrument.venue_market, instrument.base_asset, day)
         return trades.generate_day(self.seed, instrument, day, counts, log_path, returns, _time_unit_us(instrument, day))
 
-    def _generate_day_klines(self, instrument_id: str, day: date, interval: str) -> pl.DataFrame:
+    def _generate_day_klines(self, instrument_id: str, day: date, interval: str) -> tuple[pl.DataFrame, np.ndarray]:
+        """The day's klines and their open times in µs (to find a range by bisection, not a filter per call)."""
+        frame = self._aggregate_day(instrument_id, day, interval)
+        return frame, frame["open_time"].dt.epoch("us").to_numpy()
+
+    def _aggregate_day(self, instrument_id: str, day: date, interval: str) -> pl.DataFrame:
         instrument = self.universe.instruments[instrument_id]
         if not instrument.trading_on(day):
             return KLINE.empty()
@@ -390,6 +438,16 @@ class Market:
         if traded_days.size == 0:
             return None
         return float(self.day_trades(instrument_id, EPOCH + timedelta(days=int(traded_days[-1])))["price"][-1])
+
+
+def interp_seconds(path: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """`np.interp(seconds, range(len(path)), path)`, bit for bit, for seconds in [0, len(path) - 1]: numpy's own
+    formula (slope × offset + left value) on the two neighbours. np.interp copies a read-only `path` (the memoised
+    day paths are) on every call: 30 µs a call, thousands of calls a second in the live streams."""
+    last = len(path) - 1
+    left = np.minimum(seconds.astype(np.int64), last - 1)  # seconds are never negative: truncation is floor
+    value = (path[left + 1] - path[left]) * (seconds - left) + path[left]  # at seconds == left: path[left] exactly
+    return np.where(seconds >= last, path[last], value) if seconds[-1] >= last or seconds.max() >= last else value
 
 
 def interval_us(interval: str) -> int:

@@ -170,10 +170,13 @@ class AssetPrices:
 
     def __init__(self, seed: int, assets: dict[str, Asset], lead_lag: LeadLag) -> None:
         self.seed, self.assets, self.lead_lag = seed, assets, lead_lag
-        self._returns: Memo[np.ndarray] = Memo(self._compute_returns, maxsize=64)
+        # Room for two days (yesterday and today, or a day and its neighbour) of every asset: a live stream of the
+        # whole universe asks for all of them on every tick, and a memo smaller than that regenerates them in turn.
+        days = 2 * len(assets)
+        self._returns: Memo[np.ndarray] = Memo(self._compute_returns, maxsize=max(64, days))
         self._factors: Memo[np.ndarray] = Memo(self._compute_factor, maxsize=32)
-        self._anchors: Memo[np.ndarray] = Memo(lambda name: anchor_log_prices(seed, assets[name]), maxsize=256)
-        self._paths: Memo[np.ndarray] = Memo(self._compute_path, maxsize=32)
+        self._anchors: Memo[np.ndarray] = Memo(lambda name: anchor_log_prices(seed, assets[name]), maxsize=max(256, len(assets)))
+        self._paths: Memo[np.ndarray] = Memo(self._compute_path, maxsize=max(32, days))
 
     def returns(self, name: str, day: date) -> np.ndarray:
         """The asset's 1-second log returns of the day, before the bridge to tomorrow's anchor."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from streamforge import settings
+from streamforge.errors import ConfigError
 from streamforge.instruments import MARKETS, Instrument, Market, parse_instrument
 from streamforge.live.feed import Feed
 from streamforge.venues.market import Endpoints, MarketClient
@@ -32,10 +33,26 @@ def client(market_id: str, overrides: Mapping[str, str] | None = None, cache_dir
     return _named(market.client)(endpoints(market, overrides, cache_dir))
 
 
-def feed(market_id: str, instruments: list[Instrument], overrides: Mapping[str, str] | None = None) -> Feed:
-    """The live streams of `instruments` of one market, its venue's code imported only now."""
+def feed(market_id: str, instruments: list[Instrument], overrides: Mapping[str, str] | None = None, share: float = 1.0) -> Feed:
+    """The live streams of `instruments` of one market, its venue's code imported only now; `share` of the venue's
+    per-IP limits (see `Feed`)."""
     market = MARKETS[market_id]
-    return _named(market.feed)(endpoints(market, overrides), instruments)
+    return _named(market.feed)(endpoints(market, overrides), instruments, share)
+
+
+def trading(market_ids: list[str], overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Every instrument the markets list as trading now, each market asked once (`MarketClient.trading`)."""
+    unknown = [m for m in market_ids if m not in MARKETS]
+    if unknown:
+        raise ConfigError(f"unknown market(s) {', '.join(unknown)}: expected <venue>.<market>, one of {', '.join(MARKETS)}")
+    ids = []
+    for market_id in market_ids:
+        market_client = client(market_id, overrides)
+        try:
+            ids += market_client.trading()
+        finally:
+            market_client.close()
+    return ids
 
 
 def _named(path: str) -> type:

@@ -32,6 +32,11 @@ class MarketClient(ABC):
     """One market of one venue (e.g. binance.spot), ready to answer for its instruments."""
 
     @abstractmethod
+    def trading(self) -> list[str]:
+        """The ids of every instrument the venue lists as trading now: the universe `streamforge live --markets`
+        follows."""
+
+    @abstractmethod
     def require_listed(self, instrument: str) -> dict:
         """The venue's description of the instrument; UnknownSymbolError naming it when the venue does not list it
         as trading."""

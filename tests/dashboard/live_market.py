@@ -1,8 +1,8 @@
 """A stand-in for the live loader's output: typed frames published exactly as the loader publishes them.
 
-It is not a mock: messages go through `codec.encode` and the shared producer to the real broker, keyed by instrument,
-with the `<date>|<SYMBOL>` partition key, on the topics the dashboard is configured with. Prices follow a random
-walk so the chart looks like a market.
+It is not a mock: rows go through the live publisher's own batching (`publisher.send_rows`: the instrument's partition,
+one Arrow batch per partition and day with the day and instruments headers) and the shared producer to the real
+broker, on the topics the dashboard is configured with. Prices follow a random walk so the chart looks like a market.
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
 import numpy as np
 import polars as pl
 
-from streamforge.bus import codec
-from streamforge.bus.config import max_message_bytes
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import TopicSpec, topic
 from streamforge.dashboard.config import DashboardConfig
+from streamforge.live.publisher import rows_of, send_rows
 from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, KLINE
 
 MINUTE_US = 60_000_000
@@ -41,7 +39,7 @@ def dashboard_config(bootstrap: str, topics: dict[str, TopicSpec], **overrides) 
     """Settings' defaults, pointed at `topics`; the live loader's metrics are not served in these tests, and the
     chart's history comes from the topics alone (no exchange)."""
     defaults = dict(instrument="binance.spot.ETHUSDT", push_ms=50, lookback_messages=300, candles=240, tape=40, client_queue=32,
-                    metrics_url="http://127.0.0.1:9/metrics", allowed_hosts=("localhost", "127.0.0.1"), history_urls=None)
+                    metrics_urls=("http://127.0.0.1:9/metrics",), allowed_hosts=("localhost", "127.0.0.1"), history_urls=None)
     return DashboardConfig(kafka=kafka_config(bootstrap), **topics, **(defaults | overrides))
 
 
@@ -66,9 +64,7 @@ class LiveMarket:
 
     def publish(self, stream: str, instrument: str, df: pl.DataFrame, flush: bool = True) -> None:
         spec = self.topics[stream]
-        day = datetime.now(timezone.utc).date().isoformat()
-        for message in codec.encode(spec.record, df, f"{day}|{instrument}", max_message_bytes()):
-            self.producer.send(spec.name, value=message.value, key=instrument.encode(), headers=message.headers)
+        send_rows(self.producer, spec, rows_of(df), spec.record.time_column)
         if flush:
             self.producer.flush()
 

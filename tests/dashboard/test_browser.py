@@ -6,6 +6,7 @@ The screenshot lands in test-artifacts/dashboard.png.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import uuid
@@ -16,6 +17,7 @@ import pytest
 from streamforge.bus.config import kafka_config
 from streamforge.dashboard.app import CHART_LIBRARY, running_dashboard
 from streamforge.dashboard.config import DashboardConfig
+from streamforge.live.shards import Shard
 from streamforge.venues import simulator_urls
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -80,30 +82,41 @@ def test_the_page_follows_the_market_live_without_console_errors(dashboard, mark
     assert errors == []
 
 
-def test_the_page_follows_the_simulator_through_the_live_loader(broker, tmp_path, monkeypatch, browser_page):
-    """The whole live path: simulator WebSocket -> `streamforge live`'s loader -> Kafka -> dashboard -> Chromium,
-    and the chart opens on the last hours of 1-minute candles, not on an empty chart."""
+def test_the_page_follows_the_simulator_through_two_shards_of_loaders(broker, tmp_path, monkeypatch, browser_page):
+    """The whole live path: simulator WebSocket -> two shards of `streamforge live`'s loader -> Kafka -> dashboard ->
+    Chromium; the chart opens on the last hours of 1-minute candles, not on an empty chart, and the health panel shows
+    both shards' loaders, the one that follows the page's instrument marked."""
     loader = pytest.importorskip("streamforge.live.loader", reason="the live loader (streamforge/live) is not here")
     from streamforge.sim.runner import running_simulator
 
     monkeypatch.setenv("STREAMFORGE_TOPIC_PREFIX", f"dash-live-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("STREAMFORGE_TOPIC_PARTITIONS", "2")
     page, errors = browser_page
-    with running_simulator() as sim:
-        live = loader.LiveConfig.from_settings(
-            ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT"], urls=simulator_urls(sim), home=tmp_path, http_port=0
+    instruments = ["binance.spot.ETHUSDT", "binance.spot.BTCUSDT", "binance.spot.SOLUSDT", "binance.spot.XRPUSDT"]
+    follower = next(k for k in range(2) if Shard(k, 2).owns("binance.spot.ETHUSDT"))
+    with running_simulator() as sim, contextlib.ExitStack() as shards:
+        running = [
+            shards.enter_context(loader.LoaderThread(loader.LiveConfig.from_settings(
+                instruments, shard=Shard(k, 2), urls=simulator_urls(sim), home=tmp_path / str(k), http_port=0,
+            ), kafka_config(broker.bootstrap)))
+            for k in range(2)
+        ]
+        config = dataclasses.replace(
+            DashboardConfig.from_settings(broker.bootstrap), history_urls=simulator_urls(sim),
+            metrics_urls=tuple(f"http://127.0.0.1:{r.http_port}/metrics" for r in running),
         )
-        with loader.LoaderThread(live, kafka_config(broker.bootstrap)) as running:
-            config = dataclasses.replace(DashboardConfig.from_settings(broker.bootstrap), history_urls=simulator_urls(sim),
-                                         metrics_url=f"http://127.0.0.1:{running.http_port}/metrics")
-            with running_dashboard(config) as url:
-                page.goto(url)
-                # The loader has just started, so the live topics hold a minute at most: the hours on the chart
-                # are the exchange's klines, there when the page opens.
-                page.wait_for_function(f"state.candles.size >= {config.candles}", timeout=10_000)
-                _expect_price_and_tape_to_move(page, seconds=10)
-                page.wait_for_function("document.querySelector('#bids .level') !== null", timeout=10_000)
-                page.wait_for_function("document.querySelector('#loader').innerText.includes('events')",
-                                       timeout=5_000)
-                page.screenshot(path=str(ARTIFACTS / "dashboard-live-loader.png"))
+        with running_dashboard(config) as url:
+            page.goto(url)
+            # The loaders have just started, so the live topics hold a minute at most: the hours on the chart are the
+            # exchange's klines, there when the page opens.
+            page.wait_for_function(f"state.candles.size >= {config.candles}", timeout=10_000)
+            _expect_price_and_tape_to_move(page, seconds=10)
+            page.wait_for_function("document.querySelector('#bids .level') !== null", timeout=10_000)
+            page.wait_for_function("document.querySelectorAll('#loaders .loader').length === 2 && "
+                                   "document.querySelector('#loaders h4.follows') !== null", timeout=5_000)
+            headings = page.locator("#loaders h4").all_inner_texts()
+            assert [h.split(" · ")[0] for h in headings] == ["shard 0/2", "shard 1/2"]
+            assert headings[follower] == f"shard {follower}/2 · follows binance.spot.ETHUSDT"
+            assert "events" in page.locator("#loaders .loader").nth(follower).inner_text()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-live-loader.png"))
     assert errors == []

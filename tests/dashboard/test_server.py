@@ -121,5 +121,6 @@ def test_health_reaches_the_page_every_second_with_lag_and_the_loader_state(dash
         market.trades("binance.spot.ETHUSDT", 1, at_us=now_us())
         health = page.next("health", seconds=3)
     assert set(health["kafka"]["lag"]) == {spec.name for spec in topics.values()}
-    assert health["loader"]["error"].startswith("not reachable at http://127.0.0.1:9/metrics")
+    [loader] = health["loaders"]
+    assert loader["error"].startswith("not reachable at http://127.0.0.1:9/metrics") and loader["shard"] is None
     assert "binance.spot.ETHUSDT" in health["instruments"]

@@ -59,15 +59,18 @@ def test_dev_is_one_kafka_node_and_a_single_arangodb_and_prod_three_nodes_and_a_
     assert prod_arango["mode"] == "Cluster" and "single" not in prod_arango
 
 
-def test_each_symbol_group_is_its_own_live_loader_deployment_with_health_probes(rendered):
-    groups = {d["metadata"]["name"]: d for d in rendered["prod"] if d["kind"] == "Deployment" and "live-loader" in d["metadata"]["name"]}
-    assert set(groups) == {"live-loader-majors", "live-loader-alts"}
-    majors = container(groups["live-loader-majors"])
-    assert majors["args"] == ["live", "--symbols", "ETHUSDT,BTCUSDT"]
-    assert majors["livenessProbe"]["httpGet"]["path"] == "/healthz" and majors["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert majors["ports"] == [{"name": "http", "containerPort": 9108}]
-    selectors = [g["spec"]["selector"]["matchLabels"]["streamforge.io/symbol-group"] for g in groups.values()]
-    assert sorted(selectors) == ["alts", "majors"], "groups must not select each other's pods"
+def test_the_live_loader_is_a_statefulset_of_shards_over_the_market_with_health_probes(rendered):
+    for name, shards in (("dev", 2), ("prod", 4)):
+        loaders = find(rendered[name], "StatefulSet", "live-loader")
+        assert loaders["spec"]["replicas"] == shards and loaders["spec"]["podManagementPolicy"] == "Parallel"
+        c = container(loaders)
+        assert c["args"] == ["live", "--markets", "binance.spot"]
+        env = [(e["name"], e.get("value"), e.get("valueFrom")) for e in c["env"]][:2]
+        assert env == [("POD_INDEX", None, {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}),
+                       ("STREAMFORGE_LIVE_SHARD", f"$(POD_INDEX)/{shards}", None)]
+        assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert c["ports"] == [{"name": "http", "containerPort": 9108}]
+    assert not [d for d in rendered["prod"] if d["kind"] == "Deployment" and "live-loader" in d["metadata"]["name"]]
 
 
 def test_the_dashboard_has_a_service_on_its_http_port(rendered):

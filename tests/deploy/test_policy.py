@@ -104,9 +104,9 @@ def test_privilege_escalation_and_capabilities_are_rejected(dashboard, rejected)
 
 
 def test_a_long_running_workload_without_probes_is_rejected(rendered, rejected):
-    live = find(rendered["prod"], "Deployment", "live-loader-majors")
+    live = find(rendered["prod"], "StatefulSet", "live-loader")
     bad = variant(live, lambda d: container(d).pop("readinessProbe"))
-    assert rejected([bad]) == ["Deployment/streamforge/live-loader-majors: [probes] container live-loader has no readinessProbe"]
+    assert rejected([bad]) == ["StatefulSet/streamforge/live-loader: [probes] container live-loader has no readinessProbe"]
 
 
 def test_plaintext_kafka_in_prod_is_rejected(rendered, rejected):
@@ -157,7 +157,7 @@ def test_only_labelled_streamforge_workloads_may_reach_arangodb(rendered):
 
 @pytest.fixture
 def loader(rendered) -> dict:
-    return find(rendered["prod"], "Deployment", "live-loader-majors")
+    return find(rendered["prod"], "StatefulSet", "live-loader")
 
 
 def without_env(name: str):
@@ -169,7 +169,7 @@ def without_env(name: str):
 
 def test_a_loader_serving_its_probes_on_loopback_is_rejected(loader, rejected):
     assert rejected([variant(loader, without_env("STREAMFORGE_LIVE_HTTP_HOST"))]) == [
-        "Deployment/streamforge/live-loader-majors: [served-ports] container live-loader serves on 127.0.0.1 "
+        "StatefulSet/streamforge/live-loader: [served-ports] container live-loader serves on 127.0.0.1 "
         "(STREAMFORGE_LIVE_HTTP_HOST), which probes and scrapes from outside the pod cannot reach; set "
         "STREAMFORGE_LIVE_HTTP_HOST=0.0.0.0"
     ]
@@ -181,7 +181,7 @@ def test_a_probe_or_scrape_on_a_port_the_command_does_not_serve_is_rejected(load
         d["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "9100"
 
     assert rejected([variant(loader, elsewhere)]) == [
-        f"Deployment/streamforge/live-loader-majors: [served-ports] container live-loader: {what} asks for port 9100, "
+        f"StatefulSet/streamforge/live-loader: [served-ports] container live-loader: {what} asks for port 9100, "
         "but `streamforge live` serves 9108 (STREAMFORGE_LIVE_HTTP_PORT)"
         for what in ("livenessProbe", "readinessProbe", "startupProbe", "scrape")
     ]
@@ -195,17 +195,75 @@ def test_a_probe_or_scrape_on_a_port_the_command_does_not_serve_is_rejected(load
 def test_a_dashboard_reading_metrics_from_its_own_pod_is_rejected(dashboard, rejected):
     assert rejected([variant(dashboard, without_env("STREAMFORGE_DASHBOARD_METRICS_URL"))]) == [
         "Deployment/streamforge/dashboard: [loopback-peer] container dashboard: "
-        "STREAMFORGE_DASHBOARD_METRICS_URL=http://127.0.0.1:9108/metrics is the pod itself; name the service"
+        "STREAMFORGE_DASHBOARD_METRICS_URL=http://127.0.0.1:9108/metrics is the pod itself; name the service",
+        "Deployment/streamforge/dashboard: [shards] container dashboard: STREAMFORGE_DASHBOARD_METRICS_URL does not "
+        "name http://live-loader-0.live-loader:9108/metrics, http://live-loader-1.live-loader:9108/metrics, "
+        "http://live-loader-2.live-loader:9108/metrics, http://live-loader-3.live-loader:9108/metrics: the health "
+        "panel would not show every shard of live-loader",
     ]
 
 
-def test_the_dashboard_reads_the_metrics_of_a_loader_group_through_its_service(rendered):
+def test_the_dashboard_reads_every_shard_of_the_loaders_by_pod_name_through_their_headless_service(rendered):
     url = next(e["value"] for e in container(find(rendered["prod"], "Deployment", "dashboard"))["env"]
                if e["name"] == "STREAMFORGE_DASHBOARD_METRICS_URL")
-    service = find(rendered["prod"], "Service", "live-loader-majors")
-    assert url == f"http://{service['metadata']['name']}:{service['spec']['ports'][0]['port']}/metrics"
-    group = find(rendered["prod"], "Deployment", "live-loader-majors")["spec"]["template"]["metadata"]["labels"]
-    assert service["spec"]["selector"].items() <= group.items()
+    loaders = find(rendered["prod"], "StatefulSet", "live-loader")
+    service = find(rendered["prod"], "Service", loaders["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"
+    port = service["spec"]["ports"][0]["port"]
+    assert url.split(",") == [f"http://live-loader-{k}.live-loader:{port}/metrics" for k in range(loaders["spec"]["replicas"])]
+    assert service["spec"]["selector"].items() <= loaders["spec"]["template"]["metadata"]["labels"].items()
+
+
+# --- shards of the live loader (issue 8, item 7)
+
+
+def with_shard(value: str):
+    def change(d):
+        for e in container(d)["env"]:
+            if e["name"] == "STREAMFORGE_LIVE_SHARD":
+                e["value"] = value
+
+    return change
+
+
+def test_loader_shards_that_do_not_match_the_replicas_or_the_pod_are_rejected(loader, rejected):
+    assert rejected([variant(loader, with_shard("$(POD_INDEX)/2"))]) == [
+        "StatefulSet/streamforge/live-loader: [shards] container live-loader: STREAMFORGE_LIVE_SHARD=$(POD_INDEX)/2 is "
+        "not this pod's ordinal out of its 4 replicas; set it to $(POD_INDEX)/4, POD_INDEX from fieldRef "
+        "metadata.labels['apps.kubernetes.io/pod-index'], defined before it"
+    ]
+    assert rejected([variant(loader, with_shard("0/4"))])[0].startswith(
+        "StatefulSet/streamforge/live-loader: [shards] container live-loader: STREAMFORGE_LIVE_SHARD=0/4 is not this pod's")
+
+    def index_after_shard(d):
+        env = container(d)["env"]
+        env.append(env.pop(next(i for i, e in enumerate(env) if e["name"] == "POD_INDEX")))
+
+    assert len(rejected([variant(loader, index_after_shard)])) == 1, "$(POD_INDEX) is only expanded from earlier variables"
+
+
+def test_a_loader_deployment_with_replicas_is_rejected(loader, rejected):
+    def as_deployment(d):
+        d["kind"] = "Deployment"
+        d["spec"].pop("serviceName")
+        d["spec"].pop("podManagementPolicy")
+
+    assert rejected([variant(loader, as_deployment)]) == [
+        "Deployment/streamforge/live-loader: [shards] 4 replicas of one loader follow the same instruments and publish "
+        "them 4 times; run a StatefulSet whose pods take STREAMFORGE_LIVE_SHARD=$(<pod index>)/<replicas>"
+    ]
+
+
+def test_a_dashboard_missing_a_shard_is_rejected(dashboard, rejected):
+    def three_of_four(d):
+        for e in container(d)["env"]:
+            if e["name"] == "STREAMFORGE_DASHBOARD_METRICS_URL":
+                e["value"] = ",".join(e["value"].split(",")[:3])
+
+    assert rejected([variant(dashboard, three_of_four)]) == [
+        "Deployment/streamforge/dashboard: [shards] container dashboard: STREAMFORGE_DASHBOARD_METRICS_URL does not "
+        "name http://live-loader-3.live-loader:9108/metrics: the health panel would not show every shard of live-loader"
+    ]
 
 
 # --- least privilege (issue 12, finding 5)
@@ -230,7 +288,7 @@ def test_reading_the_arangodb_root_credentials_is_rejected(loader, rejected):
         container(d)["envFrom"].append({"secretRef": {"name": "streamforge-arango-root"}})
 
     assert rejected([variant(loader, as_root)]) == [
-        "Deployment/streamforge/live-loader-majors: [least-privilege] container live-loader reads the ArangoDB root "
+        "StatefulSet/streamforge/live-loader: [least-privilege] container live-loader reads the ArangoDB root "
         "credentials (Secret streamforge-arango-root); give it a user of its own"
     ]
 
@@ -238,9 +296,9 @@ def test_reading_the_arangodb_root_credentials_is_rejected(loader, rejected):
 @pytest.mark.parametrize("policy", ["live-loader", "dashboard"])
 def test_a_workload_no_networkpolicy_limits_is_rejected(rendered, policy):
     everything_else = [d for d in rendered["prod"] if not (d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == policy)]
+    kind = "StatefulSet" if policy == "live-loader" else "Deployment"
     assert {str(v) for v in check(everything_else)} == {
-        f"Deployment/streamforge/{name}: [network-policy] no NetworkPolicy limits its ingress or egress"
-        for name in ({"live-loader-majors", "live-loader-alts"} if policy == "live-loader" else {"dashboard"})
+        f"{kind}/streamforge/{policy}: [network-policy] no NetworkPolicy limits its ingress or egress"
     }
 
 
@@ -257,6 +315,6 @@ def test_a_networkpolicy_open_to_every_destination_or_source_is_rejected(rendere
 def test_a_loader_whose_memory_limit_cannot_hold_its_buffer_is_rejected(loader, rejected):
     small = variant(loader, lambda d: container(d)["resources"]["limits"].update(memory="512Mi"))
     assert rejected([small]) == [
-        "Deployment/streamforge/live-loader-majors: [memory] container live-loader: limits.memory 512Mi cannot hold the "
+        "StatefulSet/streamforge/live-loader: [memory] container live-loader: limits.memory 512Mi cannot hold the "
         "loader (192 MiB) and STREAMFORGE_LIVE_BUFFER_BYTES=268435456 at 2.5 times its size: it needs 832 Mi"
     ]

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from k8s_objects import container, find
-from streamforge.deploy.workloads import FROM_A_SECRET, PROBES, environment
+from streamforge.deploy.workloads import FROM_A_SECRET, POD_INDEX, PROBES, environment
 
 pytestmark = pytest.mark.slow
 
@@ -68,8 +68,9 @@ def pod_network() -> Iterator[dict]:
 
 
 def manifest_environment(deployment: dict, docs: list[dict], home: Path) -> dict[str, str]:
-    """The variables the Deployment's container gets, outside services replaced (module docstring)."""
-    given = environment(container(deployment), deployment, docs)
+    """The variables the workload's container gets, outside services replaced (module docstring); a StatefulSet's
+    pod is its first, ordinal 0."""
+    given = environment(container(deployment), deployment, docs, {POD_INDEX: "0"})
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMFORGE_", "DAGSTER_"))}
     kept = {k: str(v) for k, v in given.items() if k not in REPLACED and v is not FROM_A_SECRET}
     return base | kept | {"STREAMFORGE_HOME": str(home), "STREAMFORGE_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
@@ -106,10 +107,10 @@ def answered(url: str, headers: dict[str, str], within_s: float) -> httpx.Respon
     return None
 
 
-@pytest.mark.parametrize("name", ["live-loader-majors", "dashboard"])
-def test_every_probe_and_scrape_reaches_the_service_from_another_network_namespace(rendered, pod_network, tmp_path, name):
+@pytest.mark.parametrize(("kind", "name"), [("StatefulSet", "live-loader"), ("Deployment", "dashboard")])
+def test_every_probe_and_scrape_reaches_the_service_from_another_network_namespace(rendered, pod_network, tmp_path, kind, name):
     docs = rendered["dev"]
-    deployment = find(docs, "Deployment", name)
+    deployment = find(docs, kind, name)
     c = container(deployment)
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     asked = {probe: c[probe]["httpGet"] for probe in PROBES if probe in c}

@@ -10,16 +10,21 @@ import time
 from collections.abc import Callable
 
 import httpx
+import polars as pl
 import pytest
 
-from live_cases import BTC, ETH, assert_contiguous_without_duplicates, metric, read_frame, read_messages
+from live_cases import BTC, ETH, SYMBOLS, assert_contiguous_without_duplicates, metric, read_frame, read_messages
+from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
+from streamforge.bus.offsets import partition_for
 from streamforge.live.connection import Connection, ControlRate
 from streamforge.live.deadletter import REASON
 from streamforge.live.feed import ConnectionPlan, Rules
 from streamforge.live.health import Metrics
 from streamforge.live.loader import LoaderThread
+from streamforge.live.shards import Shard
+from streamforge.schemas import AGG_TRADE
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +48,9 @@ def counted(*names: str) -> Callable[[str], bool]:
     return lambda text: all(metric(text, name) > 0 for name in names)
 
 
-def test_publishes_trades_depth_books_and_klines_keyed_by_instrument_with_day_partition_keys(sim, kafka, live_config):
+def test_publishes_trades_depth_books_and_klines_in_partitions_of_their_instruments_with_day_and_instrument_headers(
+    sim, kafka, live_config
+):
     with LoaderThread(live_config([ETH, BTC]), kafka) as loader:
         time.sleep(17)  # > one simulated minute: a kline closes
         port = loader.http_port
@@ -53,27 +60,45 @@ def test_publishes_trades_depth_books_and_klines_keyed_by_instrument_with_day_pa
         text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     for name in ("streamforge_live_events_total", "streamforge_live_last_event_age_seconds", "streamforge_live_reconnects",
                  "streamforge_live_gap_ids_repaired", "streamforge_live_book_resyncs", "streamforge_live_publish_latency_seconds",
-                 "streamforge_live_dead_letters", "streamforge_live_events_per_second"):
+                 "streamforge_live_dead_letters", "streamforge_live_events_per_second", "streamforge_live_shard_instruments"):
         assert f"# TYPE {name}" in text
+    assert 'streamforge_live_shard_instruments{shard="0/1"} 2.0' in text
     trades = read_frame(kafka, "live_trades")
     assert set(trades["instrument"]) == {ETH, BTC}
     assert_contiguous_without_duplicates(trades)
     for message in read_messages(kafka, "live_trades"):
         headers = dict(message.headers)
-        day, instrument = headers["streamforge.partition_key"].decode().split("|")
-        assert message.key.decode() == instrument
-        assert set(read_frame_rows(message)["time"].dt.date().cast(str)) == {day}
+        rows = codec.decode(AGG_TRADE, [(message.value, message.headers)])
+        assert set(rows["time"].dt.date().cast(str)) == {headers["streamforge.day"].decode()}
+        named = headers["streamforge.instruments"].decode().split(",")
+        assert named == rows["instrument"].unique(maintain_order=True).to_list()
+        assert all(partition_for(i, 2) == message.partition for i in named)
+        ranges = [tuple(map(int, r.split("-"))) for r in headers["streamforge.id_ranges"].decode().split(",")]
+        by_instrument = rows.group_by("instrument", maintain_order=True).agg(pl.col("agg_id").first().alias("first"), pl.col("agg_id").last().alias("last"))
+        assert ranges == [(first, last) for _, first, last in by_instrument.iter_rows()]
     assert read_frame(kafka, "depth").height > 0
     assert read_frame(kafka, "book")["level"].max() == 19
     klines = read_frame(kafka, "live_klines_1m")
     assert klines.height >= 2 and klines.select("instrument", "open_time").is_unique().all()
 
 
-def read_frame_rows(message):
-    from streamforge.bus import codec
-    from streamforge.schemas import AGG_TRADE
+def test_a_fleet_of_shards_follows_each_instrument_exactly_once(sim, kafka, live_config):
+    instruments = [f"binance.spot.{s}" for s in SYMBOLS]
+    shares = []
+    for index in range(3):
+        with LoaderThread(live_config(instruments, shard=Shard(index, 3)), kafka) as loader:
+            shares.append(set(loader.states))
+            wait_until(lambda: all(c.connected for c in loader.connections), "the shard's connections", 20)
+    assert sorted(i for share in shares for i in share) == sorted(instruments)
+    assert shares == [set(Shard(index, 3).select(instruments)) for index in range(3)]
+    assert set(read_frame(kafka, "live_trades")["instrument"]) <= set(instruments)
 
-    return codec.decode(AGG_TRADE, [(message.value, message.headers)])
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
+        time.sleep(0.1)
 
 
 def test_dropped_events_are_fetched_by_rest_so_ids_stay_contiguous(sim, kafka, live_config):

@@ -81,8 +81,12 @@ def test_agg_trades_default_limit_cap_and_latest(api):
     assert len(agg_trades(api, fromId=1_000_000, limit=5000)) == 1000
     one_hour = agg_trades(api, startTime=day_start_us(DAY), limit=1000)  # startTime alone: one hour from it
     assert 0 < len(one_hour) < 1000 and one_hour[-1]["T"] < day_start_us(DAY) + 3_600_000_000
+    # Without fromId or times: the latest trades as of the request, on the simulator's clock (which keeps running).
+    asked_us = api.get("/api/v3/time", headers=US_HEADER).json()["serverTime"]
     latest = agg_trades(api, limit=3)
-    assert len(latest) == 3 and latest[-1]["T"] < day_start_us(TODAY) + 60_000_000
+    answered_us = api.get("/api/v3/time", headers=US_HEADER).json()["serverTime"]
+    assert len(latest) == 3 and latest[-1]["T"] <= answered_us  # nothing from the future
+    assert all(t["T"] > asked_us for t in agg_trades(api, fromId=latest[-1]["a"] + 1, limit=1000))  # nothing left out
 
 
 def test_agg_trades_time_window_is_inclusive_in_the_requested_unit(api):

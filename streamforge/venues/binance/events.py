@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 
 from streamforge.errors import shown
 from streamforge.live.feed import BadEvent
@@ -31,13 +32,10 @@ class DepthEvent:
     asks: list[tuple[float, float]]
 
     def row(self) -> dict:
-        """The DEPTH_UPDATE record's fields."""
-        def levels(side: list[tuple[float, float]]) -> list[dict]:
-            return [{"price": p, "qty": q} for p, q in side]
-
+        """The DEPTH_UPDATE record's fields; levels as (price, qty) pairs, which Arrow takes for its structs."""
         return {
             INSTRUMENT: self.instrument, "event_time": self.event_time_us, "first_update_id": self.first_update_id,
-            "final_update_id": self.final_update_id, "bids": levels(self.bids), "asks": levels(self.asks),
+            "final_update_id": self.final_update_id, "bids": self.bids, "asks": self.asks,
         }
 
 
@@ -95,19 +93,32 @@ def agg_trade(data: dict, instrument: str) -> dict:
     }
 
 
+def _levels(side: object, what: str, key: str) -> list[tuple[float, float]]:
+    """[price, qty] pairs of decimal strings → (float, float), checked as `_decimal` checks them. A side holds dozens
+    of levels, so it is checked as a whole with C-level passes (types, lengths, one character check of the joined
+    text, one float() per value); only a side that fails is walked value by value to name what is wrong."""
+    if type(side) is not list or not set(map(type, side)) <= {list} or not set(map(len, side)) <= {2}:
+        raise BadEvent(f"{what}: field {key!r} is not a list of [price, qty] pairs")
+    flat = list(chain.from_iterable(side))
+    if set(map(type, flat)) <= {str} and all(flat) and _DECIMAL_CHARS.issuperset("".join(flat)):
+        try:
+            values = list(map(float, flat))
+        except ValueError:
+            values = None
+        if values is not None and all(map(math.isfinite, values)):
+            prices, qtys = values[0::2], values[1::2]
+            if (not prices or min(prices) > 0) and (not qtys or min(qtys) >= 0):
+                return list(zip(prices, qtys))
+    return [(_decimal(p, what, key, positive=True), _decimal(q, what, key, positive=False)) for p, q in side]
+
+
 def depth_update(data: dict, instrument: str) -> DepthEvent:
     what = "depthUpdate"
-
-    def levels(key: str) -> list[tuple[float, float]]:
-        side = data.get(key)
-        if type(side) is not list or not all(type(level) is list and len(level) == 2 for level in side):
-            raise BadEvent(f"{what}: field {key!r} is not a list of [price, qty] pairs")
-        return [(_decimal(p, what, key, positive=True), _decimal(q, what, key, positive=False)) for p, q in side]
 
     first, final = _id(data, "U", what), _id(data, "u", what)
     if final < first:
         raise BadEvent(f"{what}: final update id u={final} is below the first U={first}")
-    return DepthEvent(instrument, _time(data, "E", what), first, final, levels("b"), levels("a"))
+    return DepthEvent(instrument, _time(data, "E", what), first, final, _levels(data.get("b"), what, "b"), _levels(data.get("a"), what, "a"))
 
 
 def kline(data: dict, instrument: str) -> tuple[bool, dict]:

@@ -10,6 +10,7 @@ errors. A subclass names its exchangeInfo path and its endpoints' weights.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,8 @@ UNKNOWN_SYMBOL = -1121  # Binance error code "Invalid symbol."
 TRADING = "TRADING"  # exchangeInfo status of a symbol that trades
 PAGE = 1000  # rows asked for per aggTrades or klines request
 HOUR_US = 3_600_000_000
+
+log = logging.getLogger(__name__)
 
 
 # How long one exchangeInfo answer is reused: listings and rate limits change on a scale of hours.
@@ -103,6 +106,23 @@ class BinanceHttp:
     def symbol_spec(self, symbol: str) -> dict | None:
         """The symbol's exchangeInfo entry, whatever its status; None when the API does not list it."""
         return next((s for s in self.exchange_info().get("symbols", []) if s.get("symbol") == symbol), None)
+
+    def trading(self, accept: Callable[[dict], bool] = lambda spec: True) -> list[str]:
+        """The instrument ids of every symbol the API lists as TRADING (and `accept`s), in its own order. A listed
+        symbol that is not a valid symbol of the market is logged and left out: one odd listing must not stop a
+        fleet from following the others."""
+        specs = self.exchange_info().get("symbols")
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            raise MalformedDataError(f"{self.base_url}{self.EXCHANGE_INFO}: `symbols` is not a list of objects")
+        ids = []
+        for spec in specs:
+            if spec.get("status") != TRADING or not isinstance(spec.get("symbol"), str) or not accept(spec):
+                continue
+            try:
+                ids.append(self.instrument(spec["symbol"]))
+            except ConfigError:
+                log.warning("%s lists %r, which is not a symbol of its market: not followed", self.base_url, spec["symbol"])
+        return ids
 
     def require_listed(self, symbol: str) -> dict:
         """The symbol's exchangeInfo entry, whatever its status; UnknownSymbolError when the exchange does not list it."""

@@ -3,8 +3,9 @@
 Per instrument `<symbol>@aggTrade`, `<symbol>@depth@100ms` and `<symbol>@kline_1m`, in µs (`timeUnit=MICROSECOND`).
 A connection carries at most 1024 streams; the first URL_STREAMS are named in its URL (URLs have length limits), the
 rest are subscribed by SUBSCRIBE messages of SUBSCRIBE_CHUNK streams, at most 5 control messages a second (more and
-Binance closes the connection). The server pings every 20 s and the client library answers; `serverShutdown`
-announces a disconnect, which the loader meets by opening the new connection first.
+Binance closes the connection). An IP may attempt 300 connections per 5 minutes; REST weight is per IP too, so a
+feed of one of n loaders takes 1/n of the weight budget. The server pings every 20 s and the client library answers;
+`serverShutdown` announces a disconnect, which the loader meets by opening the new connection first.
 
 Wire shapes (combined stream `{"stream": name, "data": event}`):
     aggTrade     {"e":"aggTrade","E":..,"s":"BTCUSDT","a":..,"p":"..","q":"..","f":..,"l":..,"T":..,"m":..,"M":..}
@@ -21,6 +22,7 @@ import json
 import orjson
 import polars as pl
 
+from streamforge import settings
 from streamforge.catalog import DATASETS, LIVE_KLINES_1M
 from streamforge.errors import shown
 from streamforge.instruments import Instrument
@@ -41,6 +43,7 @@ from streamforge.live.feed import (
 from streamforge.venues.binance import events
 from streamforge.venues.binance.book import SpotBook
 from streamforge.venues.binance.http import BinanceHttp
+from streamforge.venues.binance.limiter import WeightLimiter
 from streamforge.venues.binance.rest import BinanceRest
 from streamforge.venues.market import Endpoints
 
@@ -52,14 +55,16 @@ SUFFIXES = ("aggTrade", "depth@100ms", KLINE)
 
 
 class BinanceFeed(Feed):
-    """What Binance's markets' feeds share: their REST client for repairs, symbols ↔ instrument ids, and the
-    combined-stream message frame (`stream_event`)."""
+    """What Binance's markets' feeds share: their REST client for repairs (with the feed's share of the weight
+    budget: REST weight is per IP), symbols ↔ instrument ids, and the combined-stream message frame
+    (`stream_event`)."""
 
     contiguous_trade_ids = True
 
-    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], rest: BinanceHttp) -> None:
-        super().__init__(endpoints, instruments)
-        self.rest = rest
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], rest: type[BinanceHttp], share: float) -> None:
+        super().__init__(endpoints, instruments, share)
+        budget = float(settings.get("STREAMFORGE_WEIGHT_BUDGET")) * share
+        self.rest = rest(endpoints.rest_url, limiter=WeightLimiter(share=budget))
         self.by_symbol = {i.symbol: i.id for i in instruments}
         self.symbol_of = {i.id: i.symbol for i in instruments}
         self._ids = itertools.count(1)
@@ -81,10 +86,10 @@ class BinanceFeed(Feed):
 
 
 class BinanceSpotFeed(BinanceFeed):
-    rules = Rules(control_per_s=5)
+    rules = Rules(control_per_s=5, connects=(300, 300.0))
 
-    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
-        super().__init__(endpoints, instruments, BinanceRest(endpoints.rest_url))
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], share: float = 1.0) -> None:
+        super().__init__(endpoints, instruments, BinanceRest, share)
 
     def plan(self) -> list[ConnectionPlan]:
         streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]

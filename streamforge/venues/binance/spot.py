@@ -18,6 +18,9 @@ class BinanceSpot(MarketClient):
         self.rest = BinanceRest(base_url=endpoints.rest_url)
         self.dumps = DumpClient(base_url=endpoints.dump_url, cache_dir=endpoints.cache_dir)
 
+    def trading(self) -> list[str]:
+        return self.rest.trading()
+
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_trading(_symbol(instrument))
 

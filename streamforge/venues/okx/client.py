@@ -35,6 +35,9 @@ class OkxMarket(MarketClient):
             raise ValueError(f"{instrument} is not an {self.market.description} instrument")  # a routing bug
         return self.rest.listing(self.market.id, parsed.symbol)
 
+    def trading(self) -> list[str]:
+        return [listing.instrument for listing in self.rest.listings(self.market.id).values() if listing.live]
+
     def require_listed(self, instrument: str) -> dict:
         return self.listing(instrument).require_live().raw
 

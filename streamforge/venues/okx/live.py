@@ -5,8 +5,10 @@ Per instrument: `trades`, `books` (400 levels: a snapshot, then updates chained 
 `<STREAMFORGE_OKX_WS_URL>/ws/v5/public`; `candle1m` on `<...>/ws/v5/business`. Subscriptions are
 `{"op":"subscribe","args":[{"channel":..,"instId":..},..]}`, at most ARGS_PER_MESSAGE args each; OKX allows 480
 (un)subscriptions an hour per connection [SL, NTO], far more than these take, and they are sent one a second.
-Heartbeat: OKX closes a connection after 30 s without data (4004), so after PING_AFTER_S of silence the client sends
-the text `ping` and OKX answers `pong` [SL] — below both OKX's 30 s and the loader's stall window.
+An IP may open 3 connections a second, and REST limits are per IP too: a feed of one of n loaders paces its
+connection attempts (`live.connection.ConnectPacer`) and takes 1/n of each endpoint's budget. Heartbeat: OKX closes
+a connection after 30 s without data (4004), so after PING_AFTER_S of silence the client sends the text `ping` and
+OKX answers `pong` [SL] — below both OKX's 30 s and the loader's stall window.
 
 Wire shapes (capture, okx.md):
     ack      {"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":".."}
@@ -30,6 +32,7 @@ import math
 import orjson
 import polars as pl
 
+from streamforge import settings
 from streamforge.catalog import DATASETS, LIVE_KLINES_1M, TOP
 from streamforge.errors import MalformedDataError, shown
 from streamforge.instruments import Instrument
@@ -51,6 +54,7 @@ from streamforge.live.feed import (
 from streamforge.schemas import INSTRUMENT
 from streamforge.venues.market import Endpoints
 from streamforge.venues.okx.book import BookMessage, OkxBook
+from streamforge.venues.okx.limiter import EndpointLimiter
 from streamforge.venues.okx.listing import Listing
 from streamforge.venues.okx.parse import book_levels
 from streamforge.venues.okx.rest import OkxRest
@@ -65,12 +69,13 @@ US_PER_MS, MINUTE_US = 1000, 60_000_000
 
 
 class OkxFeed(Feed):
-    rules = Rules(control_per_s=1, ping_text="ping", ping_after_s=PING_AFTER_S)
+    rules = Rules(control_per_s=1, connects=(3, 1.0), ping_text="ping", ping_after_s=PING_AFTER_S)
     contiguous_trade_ids = False
 
-    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
-        super().__init__(endpoints, instruments)
-        self.rest = OkxRest(endpoints.rest_url)
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], share: float = 1.0) -> None:
+        super().__init__(endpoints, instruments, share)
+        budget = float(settings.get("STREAMFORGE_WEIGHT_BUDGET")) * share
+        self.rest = OkxRest(endpoints.rest_url, limiter=EndpointLimiter(share=budget))
         self.listings: dict[str, Listing] = {i.symbol: self.rest.listing(i.market_id, i.symbol) for i in instruments}
         self.by_inst_id = {symbol: listing.instrument for symbol, listing in self.listings.items()}
         self._resumed: set[str] = set()  # instruments whose trades channel was (re)subscribed: next trade resumes

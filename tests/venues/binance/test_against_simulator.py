@@ -227,6 +227,12 @@ def test_a_symbol_in_break_is_refused_for_registration_and_its_days_are_empty_sa
     assert frame.is_empty() and "not trading (status BREAK): no trades on 2025-01-02" in source["reason"]
 
 
+def test_trading_lists_the_instruments_of_every_symbol_that_trades_and_none_in_break(rest):
+    trading = rest.trading()
+    assert sorted(trading) == sorted(i.id for i in MARKET.listed("binance.spot", TODAY).values() if i.trading_on(TODAY))
+    assert "binance.spot.BTCUSDT" in trading and "binance.spot.LUNAUSDT" not in trading
+
+
 def test_today_is_not_a_completed_day(rest):
     with pytest.raises(ConfigError, match="2025-01-10 is not a completed UTC day"):
         rest.agg_trades_day("BTCUSDT", TODAY)

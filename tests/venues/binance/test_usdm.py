@@ -19,7 +19,7 @@ from streamforge.venues.binance.usdm import parse
 from streamforge.venues.binance.usdm.client import BinanceUsdm
 from streamforge.venues.market import Endpoints
 
-from exchange_cases import DAY, MARKET
+from exchange_cases import DAY, MARKET, TODAY
 
 PERP = "binance.usdm.BTCUSDT"
 WITHIN_REACH = date(2025, 1, 9)  # the simulator's today is 2025-01-10: REST aggTrades reach back 48 hours
@@ -44,6 +44,12 @@ def test_a_perpetual_is_listed_and_a_spot_only_symbol_is_refused_by_name(usdm):
     assert usdm.require_listed(PERP)["contractType"] == "PERPETUAL"
     with pytest.raises(UnknownSymbolError, match=r"binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"):
         usdm.require_listed("binance.usdm.LUNAUSDT")
+
+
+def test_trading_lists_every_perpetual_that_trades(usdm):
+    trading = usdm.trading()
+    assert sorted(trading) == sorted(i.id for i in MARKET.listed("binance.usdm", TODAY).values() if i.trading_on(TODAY))
+    assert PERP in trading
 
 
 # --- trades ---------------------------------------------------------------------------------------------------------

@@ -54,6 +54,13 @@ def test_instruments_are_listed_live_with_their_contract_value(rest):
     assert swap.raw["ctType"] == "linear" and swap.raw["ctValCcy"] == "BTC"
 
 
+def test_trading_lists_the_live_instruments_of_each_market(spot, swap):
+    for client, market in ((spot, "okx.spot"), (swap, "okx.swap")):
+        expected = [i.id for i in MARKET.listed(market, TODAY).values() if i.trading_on(TODAY)]
+        assert sorted(client.trading()) == sorted(expected)
+    assert SPOT in spot.trading() and SWAP in swap.trading()
+
+
 def test_an_unknown_instrument_is_refused_before_any_market_data_request(rest, sim, faults):
     with pytest.raises(UnknownSymbolError, match=r"okx.spot.NOPE-USDT: OKX does not list NOPE-USDT .*instType=SPOT"):
         rest.listing("okx.spot", "NOPE-USDT")

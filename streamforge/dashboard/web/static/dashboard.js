@@ -131,8 +131,11 @@ function drawBook(book) {
 }
 
 // ---- health
+const listItems = (entries) =>
+  entries.flatMap(([name, value, className]) => [el("dt", "", name), el("dd", className || "", value)]);
+
 function fillList(id, entries) {
-  $(id).replaceChildren(...entries.flatMap(([name, value, className]) => [el("dt", "", name), el("dd", className || "", value)]));
+  $(id).replaceChildren(...listItems(entries));
 }
 
 function drawAges() {
@@ -145,20 +148,29 @@ function drawAges() {
   $("book-age").textContent = state.last.book ? `${fmtAge(Math.max(0, now - state.last.book))} old` : "";
 }
 
-function drawHealth({ kafka, loader }) {
+function drawHealth({ kafka, loaders }) {
   if (kafka) {
     const lag = Object.entries(kafka.lag).map(([topic, n]) => [shortTopic(topic), n.toLocaleString("en-US")]);
     if (kafka.error) lag.push(["error", kafka.error, "stale"]);
     if (kafka.undecodable) lag.push(["undecodable", String(kafka.undecodable), "stale"]);
     fillList("lag", lag.length ? lag : [["topics", "waiting for the live topics", "muted"]]);
   }
-  if (loader) {
-    // Keep the selected instrument's samples and the loader-wide ones: hide any whose labels name another instrument
-    // (an `instrument` label, or a stream name such as "btcusdt@depth").
+  if (loaders) {
+    // One block per shard's loader. The server sends each loader's loader-wide samples and those of the selected
+    // instrument; hide any whose labels still name another instrument (a stream name such as "btcusdt@depth").
     const others = state.instruments.filter((s) => s !== state.instrument);
-    const mine = loader.samples.filter(([, labels]) =>
-      !Object.values(labels).some((v) => others.some((s) => v === s || v.startsWith(streamPrefix(s)))));
-    fillList("loader", loader.error ? [["status", loader.error, "muted"]] : mine.slice(0, 20).map(describeSample));
+    $("loaders").replaceChildren(...loaders.map((loader) => {
+      const mine = loader.samples.filter(([, labels]) =>
+        !Object.values(labels).some((v) => others.some((s) => v === s || v.startsWith(streamPrefix(s)))));
+      const follows = mine.some(([, labels]) => labels.instrument === state.instrument);
+      const block = el("div", "loader");
+      const title = loader.shard ? `shard ${loader.shard}` : loader.url;
+      block.append(el("h4", follows ? "follows" : "", follows ? `${title} · follows ${state.instrument}` : title));
+      const list = el("dl", "");
+      list.append(...listItems(loader.error ? [["status", loader.error, "muted"]] : mine.slice(0, 20).map(describeSample)));
+      block.append(list);
+      return block;
+    }));
   }
 }
 

@@ -16,15 +16,19 @@ dump files; the spot WebSocket's faults apply.
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import polars as pl
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from streamforge.sim.calendar import US_PER_MS, US_PER_S
 from streamforge.sim.klines import INTERVALS
+from streamforge.sim.market import Market
 from streamforge.sim.state import SimState
 from streamforge.venues.binance.simulator import wire
-from streamforge.venues.binance.simulator.ws import Feed, Session, Stream, StreamError, serve_session
+from streamforge.venues.binance.simulator.ws import (
+    Feed, Session, Stream, StreamError, by_kind, depth, klines, serve_session, trades,
+)
 
 USDM = "binance.usdm"
 ID_STEP = 7
@@ -69,70 +73,71 @@ def parse_stream(name: str, route: str, sim: SimState) -> Stream:
 
 
 class UsdmFeed(Feed):
-    def __init__(self, stream: Stream, market, window: int, now_us: int) -> None:
-        super().__init__(stream, market, window, now_us)
-        self.second = now_us // US_PER_S
+    def __init__(self, stream: Stream, now_us: int) -> None:
+        super().__init__(stream, now_us)
+        self.second = now_us // US_PER_S  # markPrice and forceOrder: the last second sent
 
-    def events(self, now_us: int, unit_us: int) -> list[dict]:
-        kind = self.stream.kind
-        if kind == "markPrice":
-            return self._marks(now_us)
-        if kind == "forceOrder":
-            return self._force_orders(now_us)
-        if kind == "aggTrade":
-            return [{k: v for k, v in event.items() if k != "M"} for event in self._trades(now_us, US_PER_MS)]
-        return super().events(now_us, US_PER_MS)
 
-    def _depth(self, now_us: int, unit_us: int) -> list[dict]:
-        events = super()._depth(now_us, US_PER_MS)
-        for event in events:
-            first, final, pu = wire_ids(event["U"], event["u"])
-            event |= {"T": now_us // US_PER_MS, "U": first, "u": final, "pu": pu}
-        return events
+def collect(market: Market, feeds: list[Feed], window: int, now_us: int) -> list[tuple[str, str]]:
+    """(stream, event JSON) of every stream of a session since the last tick, in fstream's payloads (times in ms)."""
+    kinds = by_kind(feeds)
+    return (
+        trades(market, kinds["aggTrade"], now_us, US_PER_MS, best_match=False)
+        + depth(market, kinds["depth"], window, now_us, US_PER_MS, _depth_ids)
+        + klines(market, kinds["kline"], now_us, US_PER_MS)
+        + [event for feed in kinds["markPrice"] for event in _marks(market, feed, now_us)]
+        + [event for feed in kinds["forceOrder"] for event in _force_orders(market, feed, now_us)]
+    )
 
-    def _marks(self, now_us: int) -> list[dict]:
-        step = self.stream.every_updates
-        second = now_us // US_PER_S // step * step
-        if second <= self.second:
-            return []
-        self.second = second
-        at = np.array([second * US_PER_S], dtype=np.int64)
-        key, hours = self.key, self.market.spec(self.key).funding_hours
-        settle_us = hours * 3600 * US_PER_S
-        mark, index = float(self.market.mark_prices(key, at)[0]), float(self.market.index_prices(key, at)[0])
-        premium = mark / index - 1
-        return [{
-            "e": "markPriceUpdate", "E": now_us // US_PER_MS, "s": self.stream.symbol, "p": wire.decimal(mark),
-            "ap": wire.decimal(mark), "i": wire.decimal(index), "P": wire.decimal(index),
-            "r": wire.decimal(premium + float(np.clip(0.0001 - premium, -0.0005, 0.0005))),
-            "T": (second * US_PER_S // settle_us + 1) * settle_us // US_PER_MS,
-        }]
 
-    def _force_orders(self, now_us: int) -> list[dict]:
-        """The latest liquidation of each whole second that ended since the last tick."""
-        start, end = self.second * US_PER_S, now_us // US_PER_S * US_PER_S
-        if end <= start:
-            return []
-        self.second = end // US_PER_S
-        orders = self.market.liquidations(self.key, start, end)
-        if orders.is_empty():
-            return []
-        latest = orders.with_columns(window=pl.col("time").dt.epoch("us") // FORCE_ORDER_WINDOW_US).group_by(
-            "window", maintain_order=True
-        ).last()
-        return [
-            {
-                "e": "forceOrder", "E": now_us // US_PER_MS,
-                "o": {
-                    "s": self.stream.symbol, "S": side, "o": "LIMIT", "f": "IOC", "q": wire.decimal(qty),
-                    "p": wire.decimal(price), "ap": wire.decimal(price), "X": "FILLED", "l": wire.decimal(qty),
-                    "z": wire.decimal(qty), "T": time_us // US_PER_MS,
-                },
-            }
-            for time_us, side, price, qty in latest.select(
-                pl.col("time").dt.epoch("us"), "side", "price", "qty"
-            ).iter_rows()
-        ]
+def _depth_ids(first: int, final: int, time_ms: int) -> str:
+    """T, and U/u/pu spaced ID_STEP apart (`wire_ids`): only the pu chain says that nothing was lost."""
+    first_id, final_id, pu = wire_ids(first, final)
+    return f'"T":{time_ms},"U":{first_id},"u":{final_id},"pu":{pu}'
+
+
+def _marks(market: Market, feed: UsdmFeed, now_us: int) -> list[tuple[str, str]]:
+    step = feed.stream.every_updates
+    second = now_us // US_PER_S // step * step
+    if second <= feed.second:
+        return []
+    feed.second = second
+    at = np.array([second * US_PER_S], dtype=np.int64)
+    settle_us = market.spec(feed.key).funding_hours * 3600 * US_PER_S
+    mark, index = float(market.mark_prices(feed.key, at)[0]), float(market.index_prices(feed.key, at)[0])
+    premium = mark / index - 1
+    event = {
+        "e": "markPriceUpdate", "E": now_us // US_PER_MS, "s": feed.stream.symbol, "p": wire.decimal(mark),
+        "ap": wire.decimal(mark), "i": wire.decimal(index), "P": wire.decimal(index),
+        "r": wire.decimal(premium + float(np.clip(0.0001 - premium, -0.0005, 0.0005))),
+        "T": (second * US_PER_S // settle_us + 1) * settle_us // US_PER_MS,
+    }
+    return [(feed.stream.name, orjson.dumps(event).decode())]
+
+
+def _force_orders(market: Market, feed: UsdmFeed, now_us: int) -> list[tuple[str, str]]:
+    """The latest liquidation of each whole second that ended since the last tick."""
+    start, end = feed.second * US_PER_S, now_us // US_PER_S * US_PER_S
+    if end <= start:
+        return []
+    feed.second = end // US_PER_S
+    orders = market.liquidations(feed.key, start, end)
+    if orders.is_empty():
+        return []
+    latest = orders.with_columns(window=pl.col("time").dt.epoch("us") // FORCE_ORDER_WINDOW_US).group_by(
+        "window", maintain_order=True
+    ).last()
+    return [
+        (feed.stream.name, orjson.dumps({
+            "e": "forceOrder", "E": now_us // US_PER_MS,
+            "o": {
+                "s": feed.stream.symbol, "S": side, "o": "LIMIT", "f": "IOC", "q": wire.decimal(qty),
+                "p": wire.decimal(price), "ap": wire.decimal(price), "X": "FILLED", "l": wire.decimal(qty),
+                "z": wire.decimal(qty), "T": time_us // US_PER_MS,
+            },
+        }).decode())
+        for time_us, side, price, qty in latest.select(pl.col("time").dt.epoch("us"), "side", "price", "qty").iter_rows()
+    ]
 
 
 def _session(route: str) -> type[Session]:
@@ -143,7 +148,10 @@ def _session(route: str) -> type[Session]:
             return parse_stream(name, route, self.sim)
 
         def make_feed(self, stream: Stream, now_us: int) -> Feed:
-            return UsdmFeed(stream, self.sim.market, self.sim.config.depth_window, now_us)
+            return UsdmFeed(stream, now_us)
+
+        def collect(self, now_us: int) -> list[tuple[str, str]]:
+            return collect(self.sim.market, list(self.feeds.values()), self.sim.config.depth_window, now_us)
 
     return UsdmSession
 

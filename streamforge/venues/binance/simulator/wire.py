@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from streamforge.sim.book import UNIT, Diffs
 from streamforge.sim.calendar import US_PER_MS
 from streamforge.sim.instruments import TRADING, Instrument
 
@@ -112,11 +113,51 @@ def decimal(value: float) -> str:
     return f"{value:.8f}"
 
 
-def agg_trade_rows(trades: pl.DataFrame, unit_us: int, malformed_ids: frozenset[int] = frozenset()) -> list[dict]:
-    """aggTrades JSON objects; rows whose agg id is in `malformed_ids` get a price that is not a number (a fault)."""
-    columns = trades.select(
+def _agg_trade_columns(trades: pl.DataFrame) -> pl.DataFrame:
+    return trades.select(
         "agg_id", "price", "qty", "first_trade_id", "last_trade_id", pl.col("time").dt.epoch("us"), "is_buyer_maker", "is_best_match"
     )
+
+
+def agg_trade_texts(trades: pl.DataFrame, unit_us: int, best_match: bool = True) -> list[str]:
+    """`agg_trade_rows` as JSON text, made directly: the WebSocket streams send thousands a second. Without
+    `best_match`, no `M` field (USD-M futures do not send one)."""
+    return [
+        f'{{"a":{a},"p":"{decimal(p)}","q":"{decimal(q)}","f":{first},"l":{last},"T":{time_us // unit_us},'
+        f'"m":{_JSON[maker]}' + (f',"M":{_JSON[best]}}}' if best_match else "}")
+        for a, p, q, first, last, time_us, maker, best in _agg_trade_columns(trades).iter_rows()
+    ]
+
+
+_JSON = {True: "true", False: "false", None: "null"}
+
+
+def depth_sides(diffs: Diffs, requests: int) -> list[tuple[str, str]]:
+    """The `b` and `a` arrays (without brackets) of each request's depthUpdate: `["price","qty"]` pairs of 8-decimal
+    strings, formatted for every level of the batch at once from the integer units."""
+    sides = [["", ""] for _ in range(requests)]
+    if len(diffs.request) == 0:
+        return [tuple(s) for s in sides]
+    levels = pl.DataFrame({"request": diffs.request, "side": diffs.side, "p": diffs.price_units, "q": diffs.qty_units})
+    joined = (
+        levels.with_columns(pl.format('["{}","{}"]', _units_text("p"), _units_text("q")).alias("level"))
+        .group_by("request", "side", maintain_order=True)
+        .agg(pl.col("level").str.join(","))
+    )
+    for request, side, text in joined.iter_rows():
+        sides[request][side] = text
+    return [tuple(s) for s in sides]
+
+
+def _units_text(column: str) -> pl.Expr:
+    """Integer units of 1e-8 as `decimal` writes the number they stand for (8 decimals)."""
+    units = pl.col(column)
+    return pl.format("{}.{}", units // UNIT, (units % UNIT).cast(pl.String).str.zfill(8))
+
+
+def agg_trade_rows(trades: pl.DataFrame, unit_us: int, malformed_ids: frozenset[int] = frozenset()) -> list[dict]:
+    """aggTrades JSON objects; rows whose agg id is in `malformed_ids` get a price that is not a number (a fault)."""
+    columns = _agg_trade_columns(trades)
     return [
         {
             "a": a,

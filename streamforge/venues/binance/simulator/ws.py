@@ -4,9 +4,10 @@ Every event is cut from the same pure functions REST and the dump files use — 
 from `Market.klines`, depth diffs from `Market.depth_diff` — against the one simulator clock, so a trade streamed
 live is byte for byte the trade REST serves for that id, and a depth diff's U/u chain onto `/api/v3/depth` snapshots.
 
-One `Session` per connection. Its tick loop asks each subscribed `Feed` what happened in the market since the last
-tick (the work runs in a thread: the first request for a day generates it), applies the configured faults, and
-queues the messages; a sender task writes them, so a client that does not read fills the queue and is dropped as a
+One `Session` per connection. Its tick loop asks the market what happened since the last tick on every subscribed
+stream (`collect`: one query per kind of stream for all of them, so a connection of 1024 streams costs a few
+vectorised queries a tick, not a thousand; the work runs in a thread: the first request for a day generates it),
+applies the configured faults, and queues the messages; a sender task writes them, so a client that does not read fills the queue and is dropped as a
 slow consumer, like on Binance. Server pings and the pong deadline are uvicorn's keepalive (see `server.serve`).
 Binance's connection rules are enforced: at most 5 incoming messages per second (more: disconnected), 1024 streams
 per connection, a 24-hour lifetime (`SimConfig.ws_lifetime_s`).
@@ -17,13 +18,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
+from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from streamforge.schemas import INSTRUMENT
 from streamforge.sim import book
 from streamforge.sim.instruments import BINANCE_SPOT
 from streamforge.venues.binance.simulator import wire
@@ -68,10 +72,10 @@ def parse_stream(name: str, market: Market, today: date) -> Stream:
 
 
 class Feed:
-    """One subscribed stream: what the market did since the last tick, as Binance payloads (times in `unit_us`)."""
+    """One subscribed stream and where it stands: the trades, book state and kline it last sent."""
 
-    def __init__(self, stream: Stream, market: Market, window: int, now_us: int) -> None:
-        self.stream, self.market, self.window = stream, market, window
+    def __init__(self, stream: Stream, now_us: int) -> None:
+        self.stream = stream
         self.key = stream.key or stream.symbol  # what the market is asked about; `symbol` is what the wire says
         self.trades_from_us = now_us
         self.update = book.update_id(now_us)
@@ -79,71 +83,111 @@ class Feed:
         self.kline_open_us = now_us // step * step
         self.kline_sent = time.monotonic()
 
-    def events(self, now_us: int, unit_us: int) -> list[dict]:
-        kind = self.stream.kind
-        if kind == "aggTrade":
-            return self._trades(now_us, unit_us)
-        if kind == "depth":
-            return self._depth(now_us, unit_us)
-        return self._klines(now_us, unit_us)
 
-    def _trades(self, now_us: int, unit_us: int) -> list[dict]:
-        trades = self.market.agg_trades(self.key, self.trades_from_us, now_us)
-        self.trades_from_us = now_us
-        head = {"e": "aggTrade", "E": now_us // unit_us, "s": self.stream.symbol}
-        return [head | row for row in wire.agg_trade_rows(trades, unit_us)]
+def by_kind(feeds: list[Feed]) -> dict[str, list[Feed]]:
+    grouped: dict[str, list[Feed]] = defaultdict(list)
+    for feed in feeds:
+        grouped[feed.stream.kind].append(feed)
+    return grouped
 
-    def _depth(self, now_us: int, unit_us: int) -> list[dict]:
-        update = book.update_id(now_us)
-        if update - self.update < self.stream.every_updates:
-            return []
-        diff = self.market.depth_diff(self.key, self.update + 1, update, self.window)
-        if not diff.bids and not diff.asks:  # nothing changed (a delisted symbol has no book): no event
-            return []
-        self.update = update
-        return [
-            {
-                "e": "depthUpdate",
-                "E": now_us // unit_us,
-                "s": self.stream.symbol,
-                "U": diff.first_update_id,
-                "u": diff.final_update_id,
-                "b": [[wire.decimal(p), wire.decimal(q)] for p, q in diff.bids],
-                "a": [[wire.decimal(p), wire.decimal(q)] for p, q in diff.asks],
-            }
-        ]
 
-    def _klines(self, now_us: int, unit_us: int) -> list[dict]:
-        step = INTERVALS[self.stream.interval]
-        events = []
-        while self.kline_open_us + step <= now_us:  # every interval that ended since the last tick, closed
-            events += self._kline(self.kline_open_us, None, now_us, unit_us)
-            self.kline_open_us += step
-        if time.monotonic() - self.kline_sent >= KLINE_UPDATE_S:
-            events += self._kline(self.kline_open_us, now_us - 1, now_us, unit_us)
-            self.kline_sent = time.monotonic()
-        return events
+def collect(market: Market, feeds: list[Feed], window: int, now_us: int, unit_us: int) -> list[tuple[str, str]]:
+    """(stream, event JSON) of what the market did since the last tick on every stream of a session, in Binance's
+    payloads: one query per kind of stream for all of them, not one per stream (a session may hold 1024 streams)."""
+    kinds = by_kind(feeds)
+    return (
+        trades(market, kinds["aggTrade"], now_us, unit_us)
+        + depth(market, kinds["depth"], window, now_us, unit_us)
+        + klines(market, kinds["kline"], now_us, unit_us)
+    )
 
-    def _kline(self, open_us: int, as_of_us: int | None, now_us: int, unit_us: int) -> list[dict]:
-        """The kline opening at `open_us`: closed (x=true) when `as_of_us` is None, else as seen at `as_of_us`."""
-        symbol, interval = self.stream.symbol, self.stream.interval
-        step = INTERVALS[interval]
-        rows = self.market.klines(self.key, interval, open_us, open_us + step, as_of_us=as_of_us)
-        if rows.is_empty():
-            return []
-        t, o, h, low, c, v, close, q, n, taker_v, taker_q, _ = wire.kline_rows(rows, unit_us)[0]
-        trades = self.market.agg_trades(self.key, open_us, open_us + step if as_of_us is None else as_of_us + 1)
-        first, last = (trades["first_trade_id"][0], trades["last_trade_id"][-1]) if trades.height else (-1, -1)
-        k = {
-            "t": t, "T": close, "s": symbol, "i": interval, "f": first, "L": last, "o": o, "c": c, "h": h, "l": low,
-            "v": v, "n": n, "x": as_of_us is None, "q": q, "V": taker_v, "Q": taker_q, "B": "0",
-        }
-        return [{"e": "kline", "E": now_us // unit_us, "s": symbol, "k": k}]
+
+def trades(market: Market, feeds: list[Feed], now_us: int, unit_us: int, best_match: bool = True) -> list[tuple[str, str]]:
+    """aggTrade events of the trades since each stream's last tick (`best_match`: with spot's `M` field)."""
+    events = []
+    for feed in feeds:
+        found = market.agg_trades(feed.key, feed.trades_from_us, now_us)
+        feed.trades_from_us = now_us
+        if found.height:
+            head = f'{{"e":"aggTrade","E":{now_us // unit_us},"s":"{feed.stream.symbol}",'
+            events += [(feed.stream.name, head + text[1:]) for text in wire.agg_trade_texts(found, unit_us, best_match)]
+    return events
+
+
+def spot_ids(first: int, final: int, time_units: int) -> str:
+    """The id fields of a spot depthUpdate from book state first - 1 to final: U and u are the states themselves."""
+    return f'"U":{first},"u":{final}'
+
+
+def depth(
+    market: Market, feeds: list[Feed], window: int, now_us: int, unit_us: int, ids: Callable[[int, int, int], str] = spot_ids
+) -> list[tuple[str, str]]:
+    """The diffs each stream owes since its last one: one per update interval of the market's clock (100 ms, or
+    1000 ms without @100ms), so a replay at speed k sends k times the market's own stream, each diff as small as
+    Binance's. A diff in which nothing changed (a delisted symbol has no book) is not sent; the next one starts where
+    the last sent one ended. `ids(first, final, time)` writes the event's id fields (a market's own numbering)."""
+    update = book.update_id(now_us)
+    chunks = []  # (feed, U, u)
+    for feed in feeds:
+        every = feed.stream.every_updates
+        for first in range(feed.update + 1, update - every + 2, every):
+            chunks.append((feed, first, first + every - 1))
+    if not chunks:
+        return []
+    diffs = market.depth_diffs([(feed.key, first, final) for feed, first, final in chunks], window)
+    events = []
+    for (feed, first, final), (bids, asks) in zip(chunks, wire.depth_sides(diffs, len(chunks)), strict=True):
+        if bids or asks:
+            at = book.update_time_us(final) // unit_us
+            events.append((feed.stream.name, f'{{"e":"depthUpdate","E":{at},"s":"{feed.stream.symbol}",'
+                                             f'{ids(feed.update + 1, final, at)},"b":[{bids}],"a":[{asks}]}}'))
+            feed.update = final
+    return events
+
+
+def klines(market: Market, feeds: list[Feed], now_us: int, unit_us: int) -> list[tuple[str, str]]:
+    """Every interval that ended since the last tick, closed (x=true); and, every KLINE_UPDATE_S, the open one as it
+    stands (one query for all the streams due, grouped by interval)."""
+    events = []
+    for feed in feeds:
+        step = INTERVALS[feed.stream.interval]
+        while feed.kline_open_us + step <= now_us:
+            closed = market.klines(feed.key, feed.stream.interval, feed.kline_open_us, feed.kline_open_us + step)
+            events += _kline_events(market, feed, closed, None, now_us, unit_us)
+            feed.kline_open_us += step
+    due: dict[tuple[str, int], list[Feed]] = {}
+    for feed in feeds:
+        if time.monotonic() - feed.kline_sent >= KLINE_UPDATE_S:
+            due.setdefault((feed.stream.interval, feed.kline_open_us), []).append(feed)
+            feed.kline_sent = time.monotonic()
+    for (interval, open_us), group in due.items():
+        keys = {market.spec(feed.key).id: feed for feed in group}
+        rows = market.open_klines(list(keys), interval, open_us, now_us - 1)
+        for instrument, kline in rows.partition_by(INSTRUMENT, as_dict=True, include_key=True).items():
+            events += _kline_events(market, keys[instrument[0]], kline, now_us - 1, now_us, unit_us)
+    return events
+
+
+def _kline_events(market: Market, feed: Feed, rows, as_of_us: int | None, now_us: int, unit_us: int) -> list[tuple[str, str]]:
+    """The kline `rows` (one) as a kline event: closed (x=true) when `as_of_us` is None, else as seen at `as_of_us`."""
+    if rows.is_empty():
+        return []
+    stream = feed.stream
+    t, o, h, low, c, v, close, q, n, taker_v, taker_q, _ = wire.kline_rows(rows, unit_us)[0]
+    open_us = t * unit_us
+    found = market.agg_trades(feed.key, open_us, open_us + INTERVALS[stream.interval] if as_of_us is None else as_of_us + 1)
+    first, last = (found["first_trade_id"][0], found["last_trade_id"][-1]) if found.height else (-1, -1)
+    k = {
+        "t": t, "T": close, "s": stream.symbol, "i": stream.interval, "f": first, "L": last, "o": o, "c": c, "h": h,
+        "l": low, "v": v, "n": n, "x": as_of_us is None, "q": q, "V": taker_v, "Q": taker_q, "B": "0",
+    }
+    return [(stream.name, orjson.dumps({"e": "kline", "E": now_us // unit_us, "s": stream.symbol, "k": k}).decode())]
 
 
 class Session:
     """One WebSocket connection: subscriptions, control messages, faults, the send queue and the lifecycle. A
-    market's streams subclass it: their stream names (`parse_stream`), events (`make_feed`) and connection limits."""
+    market's streams subclass it: their stream names (`parse_stream`), what a stream keeps (`make_feed`), their events
+    (`collect`) and connection limits."""
 
     max_streams, max_incoming_per_s = MAX_STREAMS, MAX_INCOMING_PER_S
 
@@ -164,7 +208,7 @@ class Session:
         return parse_stream(name, self.sim.market, self.sim.clock.today())
 
     def make_feed(self, stream: Stream, now_us: int) -> Feed:
-        return Feed(stream, self.sim.market, self.sim.config.depth_window, now_us)
+        return Feed(stream, now_us)
 
     def subscribe(self, names: list[str]) -> None:
         streams = [self.parse_stream(n) for n in names]
@@ -242,11 +286,11 @@ class Session:
 
     # --- the tick loop
 
-    def collect(self, now_us: int) -> list[tuple[str, dict]]:
-        return [(name, event) for name, feed in list(self.feeds.items()) for event in feed.events(now_us, self.unit_us)]
+    def collect(self, now_us: int) -> list[tuple[str, str]]:
+        return collect(self.sim.market, list(self.feeds.values()), self.sim.config.depth_window, now_us, self.unit_us)
 
-    def emit(self, stream: str, event: dict) -> None:
-        """Queue one stream event through the configured faults."""
+    def emit(self, stream: str, event: str) -> None:
+        """Queue one stream event (its JSON) through the configured faults."""
         faults, shares = self.sim.faults, self.sim.shares
         if shares.hit("ws_drop", faults.ws_drop):
             return
@@ -256,7 +300,7 @@ class Session:
                 text = self.wrap(stream, event)
                 texts = [text[: len(text) // 2]]
             else:
-                texts = [self.wrap(stream, _invalid(event))]
+                texts = [self.wrap(stream, orjson.dumps(_invalid(orjson.loads(event))).decode())]
         else:
             texts = [self.wrap(stream, event)]
             if shares.hit("ws_duplicate", faults.ws_duplicate):
@@ -269,8 +313,8 @@ class Session:
         for text in texts:
             self.enqueue(text)
 
-    def wrap(self, stream: str, event: dict) -> str:
-        return json.dumps({"stream": stream, "data": event} if self.combined else event, separators=(",", ":"))
+    def wrap(self, stream: str, event: str) -> str:
+        return f'{{"stream":"{stream}","data":{event}}}' if self.combined else event
 
     async def run(self) -> None:
         faults, config = self.sim.faults, self.sim.config

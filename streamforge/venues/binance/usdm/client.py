@@ -13,7 +13,7 @@ from streamforge.venues.binance.dumps import DumpClient
 from streamforge.venues.binance import symbol_on
 from streamforge.venues.binance.usdm import USDM
 from streamforge.venues.binance.usdm.history import load_agg_trades_day, load_funding_day
-from streamforge.venues.binance.usdm.rest import UsdmRest
+from streamforge.venues.binance.usdm.rest import PERPETUAL, UsdmRest
 from streamforge.venues.market import Endpoints, PerpetualClient
 
 MINUTE_US = 60_000_000
@@ -23,6 +23,9 @@ class BinanceUsdm(PerpetualClient):
     def __init__(self, endpoints: Endpoints) -> None:
         self.rest = UsdmRest(base_url=endpoints.rest_url)
         self.dumps = DumpClient(endpoints.dump_url, endpoints.cache_dir, url_setting="STREAMFORGE_USDM_DUMP_URL")
+
+    def trading(self) -> list[str]:
+        return self.rest.trading(lambda spec: spec.get("contractType") == PERPETUAL)
 
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_perpetual(_symbol(instrument))

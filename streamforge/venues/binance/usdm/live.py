@@ -30,8 +30,8 @@ ROUTES = {
 class BinanceUsdmFeed(BinanceFeed):
     rules = Rules(control_per_s=10)
 
-    def __init__(self, endpoints: Endpoints, instruments: list[Instrument]) -> None:
-        super().__init__(endpoints, instruments, UsdmRest(endpoints.rest_url))
+    def __init__(self, endpoints: Endpoints, instruments: list[Instrument], share: float = 1.0) -> None:
+        super().__init__(endpoints, instruments, UsdmRest, share)
 
     def plan(self) -> list[ConnectionPlan]:
         base = ws_base(self.endpoints)
