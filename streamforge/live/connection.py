@@ -3,7 +3,7 @@
 - Subscriptions: the plan's URL is opened and its control messages are sent, never more than the venue's control
   messages a second (more gets the connection closed).
 - Keep-alive: where the server pings (Binance), the `websockets` client answers with the ping's payload; where the
-  client must (OKX), the venue's ping text is sent after `ping_after_s` of silence.
+  client must (OKX), the venue's ping text is sent every `ping_after_s` however busy the feed.
 - Announced shutdowns and the connection's age limit (STREAMFORGE_LIVE_MAX_CONNECTION_S, a little under the venue's
   24 hours): the NEW connection is opened first, the old one is drained briefly and closed, so nothing is missed;
   the overlap delivers some events twice, which the loader drops by id.
@@ -194,7 +194,9 @@ class Connection:
                     return "stall"
                 if now - ws.opened_at > self.max_age_s:  # type: ignore[attr-defined]
                     return "max-age"
-                if self.rules.ping_text and now - max(self._last, pinged) >= self.rules.ping_after_s:
+                # By the time the client last sent, not the last message received: OKX's 30 s close (4004 "No data
+                # received in 30s.") may count only what the client sends, and a busy feed is never silent.
+                if self.rules.ping_text and now - pinged >= self.rules.ping_after_s:
                     await self._ping(ws)
                     pinged = now
         finally:

@@ -162,7 +162,7 @@ class Rules:
 
     control_per_s: float  # control messages the venue accepts per connection and second (more: disconnected)
     connects: tuple[int, float] | None = None  # (attempts, seconds): connection attempts the venue accepts per IP
-    ping_text: str | None = None  # a text the client must send after `ping_after_s` of silence (OKX); None: the server pings
+    ping_text: str | None = None  # a text the client sends every `ping_after_s` (OKX); None: the server pings
     ping_after_s: float = 0.0
 
 

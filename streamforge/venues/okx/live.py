@@ -7,8 +7,9 @@ Per instrument: `trades`, `books` (400 levels: a snapshot, then updates chained 
 (un)subscriptions an hour per connection [SL, NTO], far more than these take, and they are sent one a second.
 An IP may open 3 connections a second, and REST limits are per IP too: a feed of one of n loaders paces its
 connection attempts (`live.connection.ConnectPacer`) and takes 1/n of each endpoint's budget. Heartbeat: OKX closes
-a connection after 30 s without data (4004), so after PING_AFTER_S of silence the client sends the text `ping` and
-OKX answers `pong` [SL] — below both OKX's 30 s and the loader's stall window.
+a connection after 30 s without data (4004, "No data received in 30s."; whose data is unconfirmed, so it may be the
+client's), so the client sends the text `ping` every PING_AFTER_S, however busy the feed, and OKX answers `pong`
+[SL] — below both OKX's 30 s and the loader's stall window.
 
 Wire shapes (capture, okx.md):
     ack      {"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":".."}
