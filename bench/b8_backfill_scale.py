@@ -110,7 +110,9 @@ class PeakRss:
 
 
 def _is_run_worker(proc: psutil.Process) -> bool:
-    return "execute_run" in " ".join(proc.cmdline())
+    """A run's process: `dagster api execute_run`, or what the code server starts through multiprocessing's spawn."""
+    command = " ".join(proc.cmdline())
+    return "execute_run" in command or "multiprocessing.spawn" in command
 
 
 def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
