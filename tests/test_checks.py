@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,6 +105,31 @@ def test_trades_outside_the_day_and_broken_raw_trade_ids_fail():
     outcome = trades_contiguous(broken, DAY)
     assert not outcome.passed and "1003" in outcome.description
     assert outcome.metadata["bad_trade_id_ranges"] == 1
+
+
+# OKX: ids ordered with time, gaps allowed (OKX does not document them contiguous), nothing else relaxed
+
+
+def _okx_day(ids: list[int], offsets_us: list[int]) -> pl.DataFrame:
+    day = trades_frame(offsets_us, [100.0] * len(ids), [1.0] * len(ids), instrument="okx.spot.BTC-USDT")
+    return day.with_columns(pl.Series("agg_id", ids), pl.Series("first_trade_id", ids), pl.Series("last_trade_id", ids))
+
+
+def test_increasing_ids_with_gaps_pass_and_the_gaps_are_counted():
+    outcome = trades_contiguous(_okx_day([10, 11, 15, 40], [0, 5, 9, 20]), DAY, prev_last_id=7, contiguous=False)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["id_gaps"] == 2 and outcome.metadata["ids"] == "increasing"
+
+
+@pytest.mark.parametrize(("ids", "offsets", "prev", "says"), [
+    ([10, 11, 12], [0, 9, 5], None, "trade ids out of time order (earlier than the id before) at [12]"),
+    ([10, 11, 12], [0, 5, 9], 10, "first trade id 10 is not above the previous day's last id 10"),
+    ([10, 11, 11], [0, 5, 9], None, "1 agg ids duplicated, first [11]"),
+    ([10, 11, 12], [0, 5, 86_400_000_000], None, "1 trades outside 2025-01-01"),
+])
+def test_okx_ids_that_break_what_okx_guarantees_fail_naming_them(ids, offsets, prev, says):
+    outcome = trades_contiguous(_okx_day(ids, offsets), DAY, prev_last_id=prev, contiguous=False)
+    assert not outcome.passed and says in outcome.description, outcome.description
 
 
 def test_no_trades_fails():

@@ -105,3 +105,13 @@ def test_an_inverse_swap_is_refused_by_name_rather_than_converted_wrongly():
 def test_an_instrument_field_that_is_not_a_string_is_refused():
     with pytest.raises(MalformedDataError, match=r"field 'listTime' = 1500000000000 is not a string"):
         Listing.parse({"instType": "SPOT", "instId": "BTC-USDT", "listTime": 1500000000000}, "okx.spot", SRC)
+
+
+@pytest.mark.parametrize("state", ["suspend", "preopen", "test"])
+def test_an_instrument_that_is_not_live_is_refused_naming_its_state(state):
+    row = {"instType": "SPOT", "instId": "BTC-USDT", "baseCcy": "BTC", "quoteCcy": "USDT", "listTime": "1500000000000",
+           "state": state}
+    listing = Listing.parse(row, "okx.spot", SRC)
+    with pytest.raises(UnknownSymbolError, match=rf"^okx.spot.BTC-USDT: OKX lists BTC-USDT in state '{state}', not live$"):
+        listing.require_live()
+    assert Listing.parse(row | {"state": "live"}, "okx.spot", SRC).require_live().live

@@ -176,3 +176,20 @@ def test_5xx_answers_are_retried(rest, sim, faults):
     faults(error5xx=0.5)  # every second request
     assert rest.listing("okx.spot", BTC_USDT).live and rest.listing("okx.swap", "BTC-USDT-SWAP").live
     assert statuses(sim).get("503", 0) >= 1
+
+
+def test_the_perpetuals_of_both_venues_are_each_others_counterparts_and_not_the_spot_ones(sim, tmp_path):
+    """Cross-venue for perpetuals: Binance USD-M BTCUSDT and OKX's BTC-USDT-SWAP are one asset on two venues, as
+    the venues themselves describe them (futures exchangeInfo and public/instruments of the simulator)."""
+    from resources.exchange import ExchangeResource
+    from streamforge.cross_venue import counterparts
+
+    urls = {name: sim for name in ("STREAMFORGE_REST_URL", "STREAMFORGE_DUMP_URL", "STREAMFORGE_USDM_REST_URL",
+                                   "STREAMFORGE_USDM_DUMP_URL", "STREAMFORGE_OKX_REST_URL", "STREAMFORGE_OKX_FILES_URL")}
+    exchange = ExchangeResource(urls=urls, cache_dir=str(tmp_path))
+    ids = ["binance.usdm.BTCUSDT", "okx.swap.BTC-USDT-SWAP", "binance.spot.BTCUSDT", "okx.spot.BTC-USDT",
+           "okx.swap.ETH-USDT-SWAP"]
+    identities = {i: exchange.identity(i) for i in ids}
+    assert counterparts("binance.usdm.BTCUSDT", identities) == ["okx.swap.BTC-USDT-SWAP"]
+    assert counterparts("okx.swap.BTC-USDT-SWAP", identities) == ["binance.usdm.BTCUSDT"]
+    assert counterparts("binance.spot.BTCUSDT", identities) == ["okx.spot.BTC-USDT"]
