@@ -46,3 +46,35 @@ def test_the_check_sees_lazy_imports(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from streamforge_assets import definitions\n")
     assert imported(module) == [(2, "streamforge_assets")]
+
+
+# A venue's code is reached through the market registry (instruments.MARKETS names its client and feed classes) and
+# composed into the simulator's server; nothing else may import a venue's folder (#8 item 4).
+VENUE_DOORS = {"streamforge/sim/server.py", "streamforge/sim/state.py", "streamforge/live/soak.py"}
+VENUES = {p.name for p in (ROOT / "streamforge" / "venues").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+
+
+def venue_imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]  # from streamforge.venues import okx
+        else:
+            names = []
+        found += [(node.lineno, n) for n in names if n.split(".")[:2] == ["streamforge", "venues"] and
+                  len(n.split(".")) > 2 and n.split(".")[2] in VENUES]
+    return found
+
+
+def test_only_the_registry_and_the_simulator_reach_into_a_venues_folder():
+    packages = ("streamforge", "streamforge_assets", "resources", "sensors", "streamforge_app")
+    reached = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for package in packages
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "venues" not in path.relative_to(ROOT).parts and str(path.relative_to(ROOT)) not in VENUE_DOORS
+        for line, name in venue_imports(path)
+    ]
+    assert not reached, "\n".join(reached)
