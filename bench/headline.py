@@ -19,6 +19,7 @@ class Figure:
     baseline_name: str = ""  # what the baseline is
     lower_is_better: bool = True
     goal: float | bool | None = None  # StreamForge's number must be at most (lower is better) / at least this
+    counts_if: str | None = None  # path of a yes/no without which the number cannot meet the goal (a capped run)
 
 
 def _at(result: dict, path: str):
@@ -53,4 +54,6 @@ def row(benchmark: str, figure: Figure, result: dict) -> list[str]:
         goal = f"{'≤' if figure.lower_is_better else '≥'} {_number(figure.goal)}"
         ok = value <= figure.goal if figure.lower_is_better else value >= figure.goal
         met = "✅" if ok else "❌"
+        if figure.counts_if and not _at(result, figure.counts_if):
+            met = f"❌ ({figure.counts_if.rsplit('.', 1)[-1].replace('_', ' ')}: no)"
     return [benchmark, f"{figure.name}: **{_number(value)}**", baseline, ratio, goal, met]

@@ -43,3 +43,10 @@ def test_ratio_and_goal_read_the_right_way_round():
     assert row("Bx", Figure("rows/s", "ours.rate", "base.rate", "naive", lower_is_better=False, goal=400), result)[3:] == [
         "3.00×", "≥ 400", "❌"]
     assert row("Bx", Figure("nothing lost", "ours.ok", goal=True), result)[1:] == ["nothing lost: **no**", "—", "—", "yes", "❌"]
+
+
+def test_a_number_from_a_capped_run_does_not_meet_a_goal_it_was_not_measured_for():
+    result = {"train_s": 30.0, "to_early_stopping": False}
+    capped = Figure("training to early stopping, s", "train_s", goal=600, counts_if="to_early_stopping")
+    assert row("Bx", capped, result)[-1] == "❌ (to early stopping: no)"
+    assert row("Bx", capped, result | {"to_early_stopping": True})[-1] == "✅"
