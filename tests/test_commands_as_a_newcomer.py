@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -79,6 +80,9 @@ def read_until(proc: subprocess.Popen, text: str, timeout_s: float = 60) -> list
     """The lines the process printed up to and including the first that holds `text`."""
     deadline, lines = time.monotonic() + timeout_s, []
     while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:  # silent until the deadline: a blocking readline would outlive it
+            break
         line = proc.stdout.readline()
         if not line and proc.poll() is not None:
             break
@@ -171,7 +175,7 @@ def test_live_and_dashboard_use_the_stack_make_dev_runs(tmp_path, broker, sim):
     })
     loader_port, dashboard_port = free_port(), free_port()
     with service(tmp_path, "live", "--symbols", "BTCUSDT", "--port", str(loader_port)) as live:
-        read_until(live, "live loader: 1 instruments")
+        read_until(live, "1 of 1 instruments")
         with service(tmp_path, "dashboard", STREAMFORGE_DASHBOARD_PORT=str(dashboard_port),
                      STREAMFORGE_DASHBOARD_METRICS_URL=f"http://127.0.0.1:{loader_port}/metrics"):
             health = wait_for_json(f"http://127.0.0.1:{dashboard_port}/healthz",
