@@ -40,7 +40,7 @@ from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.topics import build_topics, ensure_topics, topic
-from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES
 from streamforge.live.publisher import send_rows
 from streamforge.net import free_port, wait_http
 from streamforge.schemas import AGG_TRADE
@@ -160,7 +160,8 @@ def _measure(broker: LocalBroker, home: str, mode: str, push_ms: int, rate: floa
            "STREAMFORGE_DASHBOARD_TAPE": "500", "STREAMFORGE_DASHBOARD_METRICS_URL": "http://127.0.0.1:9/metrics"}
     os.environ["STREAMFORGE_TOPIC_PREFIX"] = env["STREAMFORGE_TOPIC_PREFIX"]  # each benchmark has its own process
     topics = build_topics()
-    live = tuple(topic(name, topics) for name in (LIVE_TRADES, LIVE_KLINES_1M, BOOK))
+    # Every topic the dashboard reads, as the live loader creates them: a missing one would be looked for all along.
+    live = tuple(topic(name, topics) for name in (LIVE_TRADES, LIVE_KLINES_1M, BOOK, LIVE_MARK_PRICE, LIVE_LIQUIDATIONS))
     kafka = kafka_config(broker.bootstrap)
     ensure_topics(kafka, live)
     with _dashboard(env, sum(spec.partitions for spec in live)) as (url, process):

@@ -191,6 +191,8 @@ DATASETS: dict[str, Dataset] = {
             description="Perpetuals' mark and index prices and the funding rate they head for, every second, from the "
             "live WebSocket loader.",
             topic="live-mark-price",
+            collection="live_mark_price",
+            asset="live_mark_price",
             live=True,
             markets=MARK_AND_OPEN_INTEREST_MARKETS,
         ),
@@ -200,6 +202,8 @@ DATASETS: dict[str, Dataset] = {
             description="Perpetuals' forced orders from the live WebSocket loader (the venue's sample: at most one per "
             "instrument a second).",
             topic="live-liquidations",
+            collection="live_liquidations",
+            asset="live_liquidations",
             live=True,
             markets=MARK_AND_OPEN_INTEREST_MARKETS,
         ),

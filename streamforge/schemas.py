@@ -310,7 +310,7 @@ MARK_PRICE = Record(
         _c("funding_rate", pa.float64(), "The funding rate the next settlement would pay at this instant."),
         _c("next_funding_time", TIME, "When the next funding settles."),
     ),
-    key=("instrument", "time"),
+    key=("instrument", "time"),  # the event time: the stream sends one update per instrument a second
     time_column="time",
 )
 
@@ -329,7 +329,12 @@ LIQUIDATION = Record(
         _c("filled_qty", pa.float64(), "Accumulated filled quantity (base asset)."),
         _c("status", pa.string(), "Order status, e.g. FILLED."),
     ),
-    key=("instrument", "time", "side"),
+    # A forceOrder has no id, and its time (the order's last fill, in ms) does not tell orders apart: two can be
+    # liquidated in the same millisecond on the same side. What a message repeated by a producer retry, or read again
+    # by a capture rerun, repeats is the whole row, so every column is the key: a merge never folds two reports that
+    # differ in anything the venue says, and stores a repeated message once. Two reports equal in every field cannot
+    # be told apart by any key; from Binance they cannot both be real (one report per symbol per second at most).
+    key=("instrument", "time", "side", "price", "average_price", "qty", "filled_qty", "status"),
     time_column="time",
 )
 

@@ -1,13 +1,14 @@
 """The live datasets in the store: today's data as the live loaders publish it, brought in by Kafka partition.
 
-Every catalog dataset that is live and has a store collection (`LIVE_STORED`: today `live_trades`) is an asset
-partitioned like the historical ones, by cell (day, instrument). Its cells are not materialised one by one: a run of
-the `live_capture` job reads offset ranges of the dataset's topic, one per Kafka partition that moved, merges every
-cell it finds there into the collection (`Store.merge_partition`: rows not stored yet are added, a repeated run
-changes nothing), and reports one materialisation per cell it touched. At hundreds of instruments that is one run
-for the whole topic instead of one per instrument: sensors/live.py launches at most one run per dataset at a time,
-every STREAMFORGE_LIVE_CAPTURE_INTERVAL_S, and commits the offsets a run read once it has succeeded — the run's
-output says which.
+Every catalog dataset that is live and has a store collection (`LIVE_STORED`: live trades, and the perpetuals'
+mark prices with their funding and liquidations) is an asset partitioned like the historical ones, by cell (day,
+instrument). Its cells are not materialised one by one: a run of the `live_capture` job reads offset ranges of the
+dataset's topic, one per Kafka partition that moved, merges every cell it finds there into the collection
+(`Store.merge_partition`: rows whose record key is not stored yet are added, a repeated run changes nothing), and
+reports one materialisation per cell it touched. At hundreds of instruments that is one run for the whole topic
+instead of one per instrument: sensors/live.py launches at most one run per dataset at a time, every
+STREAMFORGE_LIVE_CAPTURE_INTERVAL_S, and commits the offsets a run read once it has succeeded — the run's output
+says which.
 
 When the day's archive appears, the `trades` asset re-materialises the day from it and the `matches_live_capture`
 check (defined here, run with `trades`) compares the two.

@@ -74,6 +74,9 @@ def test_topics_store_assets_and_the_historical_graph_come_from_the_catalog():
     kafka = ["trades", "candles_1m", "candles_5m", "mark_price_1m", "index_price_1m", "funding", "open_interest_5m", "basis_5m"]
     assert historical_assets() == kafka + [f"arangodb/{name}" for name in kafka]
     assert dataset("candles_5m").interval == "5m" and dataset("live_trades").collection == "live_trades"
+    # The live capture keeps every live dataset with a collection; its assets and sensor targets follow from these.
+    stored = {d.name: (d.collection, d.asset) for d in DATASETS.values() if d.live and d.collection}
+    assert stored == {name: (name, name) for name in ("live_trades", "live_mark_price", "live_liquidations")}
     with pytest.raises(ConfigError, match="unknown dataset 'candles_7m'"):
         dataset("candles_7m")
 

@@ -11,8 +11,8 @@ from streamforge.bus.offsets import partition_for
 from streamforge.catalog import Cell
 from streamforge.checks import live_matches_archive
 from streamforge.live_capture import Range, _cells, parse_ranges
-from streamforge.schemas import AGG_TRADE
-from trade_frames import trades_frame
+from streamforge.schemas import AGG_TRADE, LIQUIDATION
+from trade_frames import DAY_START_US, trades_frame
 
 DAY_TRADES = trades_frame(list(range(0, 10_000_000, 1_000_000)), [100 + i / 4 for i in range(10)], [1 + i / 8 for i in range(10)])
 
@@ -32,6 +32,24 @@ def test_rows_of_a_partition_split_into_cells_by_instrument_and_day_and_a_repeat
                              Cell(date(2025, 1, 2), "binance.spot.ETHUSDT")]
     assert cells[Cell(date(2025, 1, 1), "binance.spot.ETHUSDT")]["agg_id"].to_list() == eth["agg_id"][:2].to_list()
     assert cells[Cell(date(2025, 1, 2), "binance.spot.ETHUSDT")].height == 1
+
+
+def test_liquidations_sharing_a_millisecond_and_side_are_all_kept_and_a_repeated_report_counts_once():
+    """A forceOrder has no id: what tells two apart is everything it reports (schemas.LIQUIDATION)."""
+    same_ms = DAY_START_US + 7_000
+    rows = pl.DataFrame({
+        "instrument": "binance.usdm.BTCUSDT",
+        "time": [same_ms, same_ms, same_ms, same_ms + 1_000],
+        "side": ["SELL", "SELL", "SELL", "SELL"],
+        "price": [100.0, 100.0, 99.5, 100.0],
+        "average_price": [100.0, 100.0, 99.5, 100.0],
+        "qty": [1.0, 2.0, 1.0, 1.0],
+        "filled_qty": [1.0, 2.0, 1.0, 1.0],
+        "status": "FILLED",
+    }).with_columns(pl.from_epoch("time", "us").dt.replace_time_zone("UTC"))
+    liquidations = LIQUIDATION.conform(rows)
+    (cell,) = _cells(LIQUIDATION, pl.concat([liquidations, liquidations[:2]])).values()
+    assert cell.equals(liquidations)
 
 
 def test_instruments_map_to_the_partition_kafkas_default_partitioner_picks():

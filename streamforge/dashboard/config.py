@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from streamforge import settings
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import TopicSpec, build_topics, topic
-from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES
 from streamforge.instruments import instrument_id
 
 
@@ -17,6 +17,8 @@ class DashboardConfig:
     trades: TopicSpec
     klines: TopicSpec
     book: TopicSpec
+    mark_price: TopicSpec  # perpetuals' mark, index and funding
+    liquidations: TopicSpec
     instrument: str
     push_ms: int
     lookback_messages: int
@@ -31,7 +33,7 @@ class DashboardConfig:
 
     @property
     def topics(self) -> tuple[TopicSpec, ...]:
-        return (self.trades, self.klines, self.book)
+        return (self.trades, self.klines, self.book, self.mark_price, self.liquidations)
 
     @classmethod
     def from_settings(cls, bootstrap: str | None = None) -> DashboardConfig:
@@ -43,6 +45,8 @@ class DashboardConfig:
             trades=topic(LIVE_TRADES, topics),
             klines=topic(LIVE_KLINES_1M, topics),
             book=topic(BOOK, topics),
+            mark_price=topic(LIVE_MARK_PRICE, topics),
+            liquidations=topic(LIVE_LIQUIDATIONS, topics),
             instrument=instrument_id(settings.get("STREAMFORGE_DASHBOARD_INSTRUMENT")),
             push_ms=int(settings.get("STREAMFORGE_DASHBOARD_PUSH_MS")),
             lookback_messages=int(settings.get("STREAMFORGE_DASHBOARD_LOOKBACK_MESSAGES")),

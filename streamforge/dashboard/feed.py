@@ -54,6 +54,8 @@ class KafkaFeed:
             config.trades.name: (config.trades, lambda df: rows.trades(df, config.tape)),
             config.klines.name: (config.klines, rows.klines),
             config.book.name: (config.book, rows.book),
+            config.mark_price.name: (config.mark_price, rows.mark_prices),
+            config.liquidations.name: (config.liquidations, lambda df: rows.liquidations(df, config.tape)),
         }
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dashboard-kafka", daemon=True)

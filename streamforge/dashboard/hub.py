@@ -7,6 +7,10 @@ feed adds no delay. With `push_ms=0` every Kafka poll's changes go out as they c
 Slow clients: each client has a queue of at most `client_queue` messages. When a push finds it full, the queued
 messages are thrown away and the client gets a fresh snapshot when it next can take one, so a stalled tab costs a
 bounded amount of memory and still ends up with the right picture.
+
+Every snapshot and update carries, beside the instrument's own changes, the same asset on the other venues
+(venues.py) and the perpetual panel (perp.py) with that perpetual's liquidations — all of them in a snapshot, the new
+ones in an update — so a spot page is updated when its perpetual changes, and the reverse.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from streamforge.dashboard import perp
 from streamforge.dashboard.rows import Delta
 from streamforge.dashboard.venues import AcrossVenues
 from streamforge.errors import ConfigError
@@ -86,13 +91,29 @@ class Hub:
                 await asyncio.sleep(self.push_s)
 
     def push_changes(self) -> None:
-        for view in self.views.by_instrument.values():
-            if not view.changed:
+        """Take every changed view's update, and offer each page the one of its instrument (encoded once per
+        instrument) when that instrument, its perpetual or its spot changed."""
+        parts = {instrument: view.take_update() for instrument, view in self.views.by_instrument.items() if view.changed}
+        texts: dict[str, str | None] = {}
+        for client in self.clients:
+            if client.instrument is None:
                 continue
-            text = encode(view.take_update() | {"venues": self.across.row(view.instrument)})
-            for client in self.clients:
-                if client.instrument == view.instrument:
-                    client.offer(text)
+            if client.instrument not in texts:
+                texts[client.instrument] = self._update(client.instrument, parts)
+            if texts[client.instrument] is not None:
+                client.offer(texts[client.instrument])
+
+    def _update(self, instrument: str, parts: dict[str, dict]) -> str | None:
+        shown = perp.pair(instrument, self.views.by_instrument)
+        if not parts.keys() & {instrument, *(shown or ())}:
+            return None
+        own = parts.get(instrument) or self.views.view(instrument).take_update()
+        liquidations = parts[shown[1]]["liquidations"] if shown and shown[1] in parts else []
+        return encode(own | self._beside(instrument, shown, liquidations))
+
+    def _beside(self, instrument: str, shown: tuple[str, str] | None, liquidations: list) -> dict:
+        """What the page shows beside the instrument itself: other venues, the perpetual panel and its liquidations."""
+        return {"venues": self.across.row(instrument), "perp": perp.panel(self.views, shown), "liquidations": liquidations}
 
     def publish_health(self, health: dict, loaders: Callable[[str | None], list[dict]]) -> None:
         """`health` to every page, with `loaders(instrument)`: the loaders' figures of the instrument the page shows
@@ -108,8 +129,10 @@ class Hub:
 
     def snapshot(self, instrument: str) -> str:
         health = {**self.health, "loaders": self.loaders(instrument)} if self.health else {}
+        shown = perp.pair(instrument, self.views.by_instrument)
+        liquidations = list(self.views.view(shown[1]).liquidations) if shown else []
         return encode({**self.views.snapshot(instrument), "instruments": self.views.instruments, "health": health,
-                       "venues": self.across.row(instrument)})
+                       **self._beside(instrument, shown, liquidations)})
 
     async def serve(self, websocket: WebSocket, default_instrument: str) -> None:
         """One browser: told the default instrument, it sends `{"subscribe": "binance.spot.ETHUSDT"}` (again to switch) and then

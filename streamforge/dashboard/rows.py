@@ -3,8 +3,8 @@
 This runs in the Kafka thread and is vectorised with polars, so a poll of thousands of trades costs two group-bys, not
 a Python loop per trade; the event loop that serves browsers only merges the small results (views.py).
 
-Times: trades and books keep µs (the page measures event age and latency with them); candles use whole seconds,
-the unit of the chart library's time axis.
+Times: trades, books, mark prices and liquidations keep µs (the page measures event age and latency with them);
+candles use whole seconds, the unit of the chart library's time axis.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ class Delta:
     klines: list[tuple] = field(default_factory=list)  # (open_s, open, high, low, close, volume) from the exchange
     book: dict | None = None  # {"time": us, "bids": [[price, qty], ...], "asks": [...]}, best level first
     last: dict[str, int] = field(default_factory=dict)  # stream -> newest event time, µs
+    # Perpetuals: the poll's newest mark-price record ({"time", "mark_price", "index_price", "funding_rate",
+    # "next_funding_time"}, times in µs), and its newest `tape` liquidations (time_us, side, price, qty).
+    mark: dict | None = None
+    liquidations: list[tuple] = field(default_factory=list)
 
 
 def _us(column: str) -> pl.Expr:
@@ -79,4 +83,24 @@ def book(df: pl.DataFrame) -> dict[str, Delta]:
         time_us = newest.select(_us("time").max()).item()
         sides = {key: newest.filter(pl.col("side") == side).select("price", "qty").rows() for key, side in _SIDES.items()}
         deltas[instrument] = Delta(book={"time": time_us, **sides}, last={BOOK: time_us})
+    return deltas
+
+
+def mark_prices(df: pl.DataFrame) -> dict[str, Delta]:
+    """MARK_PRICE rows -> the newest by event time per instrument: the page shows the latest mark, index and funding,
+    and the loader sends one a second, so older ones in the same poll are stale."""
+    newest = df.select(
+        INSTRUMENT, _us("time").alias("time"), "mark_price", "index_price", "funding_rate",
+        _us("next_funding_time").alias("next_funding_time"),
+    ).sort("time").group_by(INSTRUMENT, maintain_order=True).last()
+    return {row.pop(INSTRUMENT): Delta(mark=row) for row in newest.iter_rows(named=True)}
+
+
+def liquidations(df: pl.DataFrame, tape: int) -> dict[str, Delta]:
+    """LIQUIDATION rows -> the newest `tape` per instrument, oldest first, as (time_us, side, price, qty)."""
+    tails = df.select(INSTRUMENT, _us("time").alias("time_us"), "side", "price", "qty").group_by(
+        INSTRUMENT, maintain_order=True).tail(tape)
+    deltas: dict[str, Delta] = {}
+    for instrument, *liquidation in tails.iter_rows():
+        deltas.setdefault(instrument, Delta()).liquidations.append(tuple(liquidation))
     return deltas

@@ -15,7 +15,7 @@ import time
 
 from streamforge import venues
 from streamforge.cross_venue import Identity, counterparts
-from streamforge.dashboard.views import C, Views
+from streamforge.dashboard.views import Views
 from streamforge.errors import StreamForgeError
 from streamforge.instruments import market_of, parse_instrument
 
@@ -37,17 +37,13 @@ class AcrossVenues:
     def row(self, instrument: str) -> list[dict]:
         """[{instrument, price, diff_bps}] of the instrument and its peers with a price, the instrument first;
         diff_bps against the instrument's own price."""
-        prices = {i: self._price(i) for i in [instrument, *self.peers(instrument)]}
+        prices = {i: self.views.price(i) for i in [instrument, *self.peers(instrument)]}
         own = prices[instrument]
         return [
             {"instrument": i, "price": p, "diff_bps": None if own is None else round((p / own - 1) * 1e4, 2)}
             for i, p in prices.items()
             if p is not None
         ]
-
-    def _price(self, instrument: str) -> float | None:
-        view = self.views.by_instrument.get(instrument)
-        return view.candles[max(view.candles)][C] if view is not None and view.candles else None
 
     async def identify_forever(self, urls: dict[str, str]) -> None:
         """Forever: ask each instrument's venue, once, which currencies it trades; `urls` override the settings."""

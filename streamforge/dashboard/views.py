@@ -1,11 +1,14 @@
-"""Per-instrument state of the page — candles, tape, book, newest event times — bounded, with what changed since the
-last push.
+"""Per-instrument state of the page — candles, tape, book, newest event times, and a perpetual's mark price and
+liquidations — bounded, with what changed since the last push.
 
 Candles come from two sources on purpose. The klines topic is the exchange's own account of each minute and one row
 per minute, so the look-back fills hours of chart cheaply; trades arrive within milliseconds, so they move the current
 candle at once instead of when the exchange next reports the minute. A kline replaces whatever trades built for its
 minute; after that, trades may still move that candle's price but never add volume to it, because the kline already
 counted them (reading two topics, the dashboard cannot know which trades a kline includes).
+
+The mark price kept is the newest by event time, not the last to arrive, so a late message never turns the funding
+countdown back.
 
 Only the event loop touches a view, so there are no locks.
 """
@@ -31,6 +34,10 @@ class InstrumentView:
         self._changed: set[int] = set()
         self._new_trades = 0
         self._book_changed = False
+        self.mark: dict | None = None
+        self.liquidations: deque[tuple] = deque(maxlen=tape)
+        self._new_liquidations = 0
+        self._mark_changed = False
 
     def apply(self, delta: Delta) -> None:
         for open_s, *ohlcv in delta.klines:
@@ -44,6 +51,11 @@ class InstrumentView:
         if delta.book is not None:
             self.book = delta.book
             self._book_changed = True
+        if delta.mark is not None and (self.mark is None or delta.mark["time"] >= self.mark["time"]):
+            self.mark = delta.mark
+            self._mark_changed = True
+        self.liquidations.extend(delta.liquidations)
+        self._new_liquidations += len(delta.liquidations)
         for stream, time_us in delta.last.items():
             self.last[stream] = max(time_us, self.last.get(stream, time_us))
         self._trim()
@@ -68,7 +80,12 @@ class InstrumentView:
 
     @property
     def changed(self) -> bool:
-        return bool(self._changed or self._new_trades or self._book_changed)
+        return bool(self._changed or self._new_trades or self._book_changed or self._new_liquidations or self._mark_changed)
+
+    @property
+    def price(self) -> float | None:
+        """The last price: the close of the newest candle (trades move it at once, a kline corrects it)."""
+        return self.candles[max(self.candles)][C] if self.candles else None
 
     def snapshot(self) -> dict:
         """Everything the page draws for this instrument; sent when a browser subscribes or has fallen behind."""
@@ -84,6 +101,7 @@ class InstrumentView:
     def take_update(self) -> dict:
         """What changed since the previous call, and forget it: one update message shared by every subscriber."""
         new_trades = list(self.tape)[-self._new_trades:] if self._new_trades else []
+        new_liquidations = list(self.liquidations)[-self._new_liquidations:] if self._new_liquidations else []
         update = {
             "type": "update",
             "instrument": self.instrument,
@@ -91,10 +109,13 @@ class InstrumentView:
             "trades": new_trades,
             "book": self.book if self._book_changed else None,
             "last": self.last,
+            "liquidations": new_liquidations,
         }
         self._changed.clear()
         self._new_trades = 0
         self._book_changed = False
+        self._new_liquidations = 0
+        self._mark_changed = False
         return update
 
 
@@ -112,11 +133,17 @@ class Views:
             self.by_instrument[instrument] = InstrumentView(instrument, self.candles, self.tape)
         return self.by_instrument[instrument]
 
-    def snapshot(self, instrument: str) -> dict:
-        """The snapshot of `instrument`; an empty one, not kept, for a instrument not seen yet — a page asking for any name
+    def view(self, instrument: str) -> InstrumentView:
+        """`instrument`'s view; an empty one, not kept, for an instrument not seen yet — a page asking for any name
         must not make the server hold a view for it."""
-        view = self.by_instrument.get(instrument) or InstrumentView(instrument, self.candles, self.tape)
-        return view.snapshot()
+        return self.by_instrument.get(instrument) or InstrumentView(instrument, self.candles, self.tape)
+
+    def snapshot(self, instrument: str) -> dict:
+        return self.view(instrument).snapshot()
+
+    def price(self, instrument: str) -> float | None:
+        """`instrument`'s last price; None when it has none or is not seen."""
+        return self.view(instrument).price
 
     def apply(self, deltas: dict[str, Delta]) -> None:
         for instrument, delta in deltas.items():

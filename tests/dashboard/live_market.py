@@ -19,19 +19,25 @@ import polars as pl
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.config import kafka_config
 from streamforge.bus.topics import TopicSpec, topic
+from streamforge.catalog import BOOK, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES
 from streamforge.dashboard.config import DashboardConfig
+from streamforge.instruments import market_of, spot_of
 from streamforge.live.publisher import rows_of, send_rows
-from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, KLINE
+from streamforge.schemas import AGG_TRADE, BOOK_SNAPSHOT, KLINE, LIQUIDATION, MARK_PRICE
 
 MINUTE_US = 60_000_000
-START_PRICES = {"binance.spot.ETHUSDT": 3400.0, "binance.spot.BTCUSDT": 97000.0, "binance.spot.SOLUSDT": 190.0}
+PERP = "binance.usdm.ETHUSDT"  # the perpetual of binance.spot.ETHUSDT
+START_PRICES = {"binance.spot.ETHUSDT": 3400.0, "binance.spot.BTCUSDT": 97000.0, "binance.spot.SOLUSDT": 190.0,
+                PERP: 3401.7}
+BASIS = 0.0005  # the perpetual's trades are this far above its spot's last price (5 bps)
 
 
 def live_topics(prefix: str) -> dict[str, TopicSpec]:
     """Topics shaped like the live loader's (same records), under a prefix of their own so tests never share data."""
     return {
         stream: dataclasses.replace(topic(dataset), name=f"{prefix}.{dataset}.v1", partitions=2)
-        for stream, dataset in (("trades", "live_trades"), ("klines", "live_klines_1m"), ("book", "book"))
+        for stream, dataset in (("trades", LIVE_TRADES), ("klines", LIVE_KLINES_1M), ("book", BOOK),
+                                ("mark_price", LIVE_MARK_PRICE), ("liquidations", LIVE_LIQUIDATIONS))
     }
 
 
@@ -52,11 +58,13 @@ def _times(us: list[int]) -> pl.Series:
 
 
 class LiveMarket:
-    """Publishes trades, 1-minute klines and top-N book snapshots for some instruments to the given topics."""
+    """Publishes trades, 1-minute klines and top-N book snapshots for some instruments, and a perpetual's mark prices
+    and liquidations, to the given topics."""
 
-    def __init__(self, kafka: dict, trades: TopicSpec, klines: TopicSpec, book: TopicSpec, seed: int = 1):
+    def __init__(self, kafka: dict, trades: TopicSpec, klines: TopicSpec, book: TopicSpec, mark_price: TopicSpec,
+                 liquidations: TopicSpec, seed: int = 1):
         self.producer = shared_producer(kafka)
-        self.topics = {"trades": trades, "klines": klines, "book": book}
+        self.topics = {"trades": trades, "klines": klines, "book": book, "mark_price": mark_price, "liquidations": liquidations}
         self.rng = np.random.default_rng(seed)
         self.price = dict(START_PRICES)
         self.next_id = {instrument: 1_000_000 for instrument in START_PRICES}
@@ -69,6 +77,8 @@ class LiveMarket:
             self.producer.flush()
 
     def _walk(self, instrument: str, n: int, scale: float) -> np.ndarray:
+        if market_of(instrument).spot is not None and spot_of(instrument) in self.price:  # a perpetual follows its spot
+            self.price[instrument] = self.price[spot_of(instrument)] * (1 + BASIS)
         steps = self.rng.normal(0, scale, n).cumsum()
         prices = np.round(self.price[instrument] * np.exp(steps), 2)
         self.price[instrument] = float(prices[-1])
@@ -120,6 +130,25 @@ class LiveMarket:
             time=_times([now_us()] * len(rows)).alias("time"), last_update_id=pl.lit(self.update_id),
         )
         self.publish("book", instrument, BOOK_SNAPSHOT.conform(df.select(BOOK_SNAPSHOT.names)))
+
+    def mark_price(self, instrument: str, next_funding_us: int, funding_rate: float = 0.0001) -> None:
+        """Publish one mark-price update of the perpetual `instrument` now: mark at its last price, index at its spot's."""
+        mark, index = self.price[instrument], self.price.get(spot_of(instrument), self.price[instrument])
+        df = pl.DataFrame({
+            "instrument": [instrument], "time": _times([now_us()]), "mark_price": [mark], "index_price": [index],
+            "estimated_settle_price": [index], "funding_rate": [funding_rate], "next_funding_time": _times([next_funding_us]),
+        })
+        self.publish("mark_price", instrument, MARK_PRICE.conform(df))
+
+    def liquidation(self, instrument: str, side: str, qty: float) -> tuple:
+        """Publish one filled liquidation of `instrument` at its last price now; return (time_us, side, price, qty)."""
+        at, price = now_us(), self.price[instrument]
+        df = pl.DataFrame({
+            "instrument": [instrument], "time": _times([at]), "side": [side], "price": [price], "average_price": [price],
+            "qty": [qty], "filled_qty": [qty], "status": ["FILLED"],
+        })
+        self.publish("liquidations", instrument, LIQUIDATION.conform(df))
+        return at, side, price, qty
 
     @contextmanager
     def streaming(self, instruments: list[str], every_s: float = 0.1, trades_per_tick: int = 3) -> Iterator[None]:

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from live_market import PERP, now_us
 
 from streamforge.bus.config import kafka_config
 from streamforge.dashboard.app import CHART_LIBRARY, running_dashboard
@@ -79,6 +80,39 @@ def test_the_page_follows_the_market_live_without_console_errors(dashboard, mark
         page.select_option("#instrument", "binance.spot.BTCUSDT")
         page.wait_for_function("Number(document.querySelector('#last-price').textContent.replace(/,/g, '')) > 50000",
                                timeout=5_000)
+    assert errors == []
+
+
+def _countdown_s(page) -> int:
+    """Seconds left to the next funding as the panel shows them ("in 00:01:29 · 12:34 UTC")."""
+    hours, minutes, seconds = _text(page, "#funding-countdown").split(" · ")[0].removeprefix("in ").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+
+
+def test_a_spot_page_shows_its_perpetual_basis_funding_countdown_and_liquidations(dashboard, market, browser_page):
+    page, errors = browser_page
+    for instrument in ("binance.spot.ETHUSDT", PERP):
+        market.kline_history(instrument, 30)
+    market.mark_price(PERP, next_funding_us=now_us() + 90_000_000)
+    with market.streaming(["binance.spot.ETHUSDT", PERP]):
+        page.goto(dashboard)
+        page.wait_for_function("!document.querySelector('#perp-panel').hidden && "
+                               "document.querySelector('#basis').textContent.endsWith(' bp') && "
+                               "document.querySelector('#funding-countdown').textContent.startsWith('in ')", timeout=10_000)
+        assert _text(page, "#perp-name") == PERP and _text(page, "#spot-name") == "binance.spot.ETHUSDT"
+        assert _text(page, "#funding-rate") == "+0.0100%"
+        spot, perp = (float(_text(page, f"#{side}-price").replace(",", "")) for side in ("spot", "perp"))
+        assert 3000 < spot < 4000 and 3000 < perp < 4000
+        first = _countdown_s(page)
+        assert 0 < first <= 90
+        page.wait_for_function(f"document.querySelector('#funding-countdown').textContent.split(' · ')[0] !== "
+                               f"'{_text(page, '#funding-countdown').split(' · ')[0]}'", timeout=3_000)
+        assert _countdown_s(page) < first, "the countdown runs down between mark-price messages"
+        assert page.locator("#liquidations li").count() == 0
+        _, _, price, _ = market.liquidation(PERP, "SELL", 2.5)
+        page.wait_for_function("document.querySelector('#liquidations li') !== null", timeout=5_000)
+        assert page.locator("#liquidations li").first.inner_text().split()[1:] == ["SELL", f"{price:,.2f}", "2.5"]
+        page.screenshot(path=str(ARTIFACTS / "dashboard-perp.png"))
     assert errors == []
 
 

@@ -6,8 +6,8 @@ import dataclasses
 import time
 
 import httpx
-from live_market import dashboard_config
-from live_market import now_us
+import pytest
+from live_market import PERP, dashboard_config, now_us
 from page_socket import PageSocket
 
 from streamforge.bus.config import kafka_config
@@ -124,3 +124,30 @@ def test_health_reaches_the_page_every_second_with_lag_and_the_loader_state(dash
     [loader] = health["loaders"]
     assert loader["error"].startswith("not reachable at http://127.0.0.1:9/metrics") and loader["shard"] is None
     assert "binance.spot.ETHUSDT" in health["instruments"]
+
+
+def test_a_spot_page_shows_its_perpetual_with_the_basis_funding_and_liquidations(dashboard, topics, market):
+    _wait_for_partitions(dashboard, sum(spec.partitions for spec in topics.values()))
+    market.trades("binance.spot.ETHUSDT", 5)
+    market.trades(PERP, 5)
+    next_funding = now_us() + 3_600_000_000
+    market.mark_price(PERP, next_funding, funding_rate=0.00012)
+    first = market.liquidation(PERP, "SELL", 1.5)
+    with PageSocket(dashboard, "binance.spot.ETHUSDT") as page:
+        snapshot = page.next("snapshot")
+        deadline = time.monotonic() + 10
+        while not (snapshot["perp"] and snapshot["perp"]["mark"] and snapshot["liquidations"]) and time.monotonic() < deadline:
+            page.subscribe("binance.spot.ETHUSDT")  # the perpetual's topics may still be on their way: ask again
+            snapshot = page.next("snapshot")
+        second = market.liquidation(PERP, "BUY", 0.7)
+        updates = [m for m in page.messages(2) if m["type"] == "update"]
+    panel = snapshot["perp"]
+    assert (panel["spot"], panel["perp"]) == ("binance.spot.ETHUSDT", PERP)
+    assert (panel["spot_price"], panel["perp_price"]) == (market.price["binance.spot.ETHUSDT"], market.price[PERP])
+    assert panel["basis"] == pytest.approx(market.price[PERP] - market.price["binance.spot.ETHUSDT"])
+    assert panel["basis_bps"] == pytest.approx(panel["basis"] / panel["spot_price"] * 1e4)
+    assert panel["mark"]["next_funding_time"] == next_funding and panel["mark"]["funding_rate"] == 0.00012
+    assert snapshot["liquidations"] == [list(first)]
+    # An update may repeat what a snapshot taken before the push already held (as with trades): the new one must come.
+    assert [x for u in updates for x in u["liquidations"]][-1] == list(second), "the perpetual's news reach the spot page"
+    assert all(u["instrument"] == "binance.spot.ETHUSDT" and u["perp"]["perp"] == PERP for u in updates)

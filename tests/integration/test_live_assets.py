@@ -1,6 +1,7 @@
 """The live path in Dagster on real parts: rows published through the live loaders' Kafka contract, sensors
 evaluated against a real instance and broker, `live_capture` runs merging every cell of their offset ranges into the
-store, offsets committed after success only, the live-vs-archive check.
+store, offsets committed after success only, the live-vs-archive check, and a perpetual's mark prices and
+liquidations captured the same way.
 
 Publishing with `publisher.send_rows` is what `streamforge live` does (each instrument's partition, one Arrow batch per
 partition and day holding every instrument of it), so these messages are what the sensors and the capture see in
@@ -8,7 +9,7 @@ production. Each test has its own topic prefix and consumer group: the broker li
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -22,13 +23,14 @@ from streamforge.bus.config import kafka_config
 from streamforge.bus.offsets import group_offsets, partition_for
 from streamforge.bus.publisher import shared_producer
 from streamforge.bus.topics import build_topics, ensure_topics, topic
-from streamforge.catalog import LIVE_TRADES, cell_key, dataset
+from streamforge.catalog import LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES, cell_key, dataset
 from streamforge.live.publisher import rows_of, send_rows
 from streamforge.live_capture import consumer_group
-from streamforge.schemas import AGG_TRADE
+from streamforge.schemas import AGG_TRADE, LIQUIDATION, MARK_PRICE
 from streamforge.sim.market import Market
 from streamforge.store import EmbeddedStore
 from streamforge_assets.live import DATASET_TAG, LIVE_VS_ARCHIVE, RANGES_TAG, live_capture_job
+from streamforge_assets.partitions import INSTRUMENTS
 from streamforge_assets.trades import trades
 from trade_frames import trades_frame
 
@@ -40,6 +42,7 @@ MARKET = Market(seed=11, volume=0.01)  # the `sim` fixture's market: the archive
 PARTITIONS = 2
 # Two instruments that share a Kafka partition, and one in the other partition.
 ETH, BTC, SOL = "binance.spot.ETHUSDT", "binance.spot.BTCUSDT", "binance.spot.SOLUSDT"
+PERP = "binance.usdm.BTCUSDT"
 
 
 @pytest.fixture(autouse=True)
@@ -61,13 +64,13 @@ def day_trades(instrument: str, day: date, n: int = 200, first: int = 1000) -> p
                         instrument=instrument, day=day, first_agg_id=first)
 
 
-def publish(bootstrap: str, frame: pl.DataFrame) -> None:
-    """Publish `frame` as the live loaders do."""
+def publish(bootstrap: str, frame: pl.DataFrame, name: str = LIVE_TRADES) -> None:
+    """Publish `frame` to the live dataset `name`'s topic as the live loaders do."""
     config = kafka_config(bootstrap)
-    spec = topic(LIVE_TRADES, build_topics())
+    spec = topic(name, build_topics())
     ensure_topics(config, (spec,))
     producer = shared_producer(config)
-    futures = send_rows(producer, spec, rows_of(frame), AGG_TRADE.time_column)
+    futures = send_rows(producer, spec, rows_of(frame), dataset(name).record.time_column)
     producer.flush()
     for future in futures:
         future.get(timeout=10)
@@ -93,14 +96,14 @@ def commit_tick(instance, resources, result, event_type: dg.DagsterEventType):
     return live_offsets_commit(context)
 
 
-def committed(bootstrap: str) -> dict[int, int | None]:
-    name = topic(LIVE_TRADES, build_topics()).name
+def committed(bootstrap: str, live: str = LIVE_TRADES) -> dict[int, int | None]:
+    name = topic(live, build_topics()).name
     found = group_offsets(kafka_config(bootstrap), consumer_group(), [TopicPartition(name, p) for p in range(PARTITIONS)], 5)
     return {tp.partition: offset for tp, offset in found.items()}
 
 
-def cell_materialisations(instance, key: str) -> list[dict]:
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=ASSET, asset_partitions=[key]), limit=10).records
+def cell_materialisations(instance, key: str, asset: dg.AssetKey = ASSET) -> list[dict]:
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[key]), limit=10).records
     return [r.asset_materialization.metadata for r in records]
 
 
@@ -186,6 +189,78 @@ def test_the_instruments_sensor_adds_a_new_instrument_from_the_batch_headers(ins
     instance.add_dynamic_partitions("instruments", added.partition_keys)  # what the daemon does with the add request
     again = live_instruments(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources={"kafka": resources["kafka"]}))
     assert again.dynamic_partitions_requests == []
+
+
+def midnight() -> datetime:
+    return datetime.combine(today(), datetime.min.time(), UTC)
+
+
+def mark_prices(seconds: range) -> pl.DataFrame:
+    """Today's mark-price updates of PERP, one a second from midnight, as its markPrice@1s stream sends them."""
+    return MARK_PRICE.conform(pl.DataFrame({
+        "instrument": [PERP] * len(seconds),
+        "time": [midnight() + timedelta(seconds=s) for s in seconds],
+        "mark_price": [60_000 + s / 4 for s in seconds],
+        "index_price": [59_990 + s / 4 for s in seconds],
+        "estimated_settle_price": [59_995 + s / 4 for s in seconds],
+        "funding_rate": [0.0001 - s / 2**24 for s in seconds],
+        "next_funding_time": [midnight() + timedelta(hours=8)] * len(seconds),
+    }))
+
+
+def liquidations(*orders: tuple[int, str, float, float]) -> pl.DataFrame:
+    """Today's filled liquidations of PERP, each (ms after midnight, side, price, qty), as its forceOrder stream
+    reports them."""
+    return LIQUIDATION.conform(pl.DataFrame({
+        "instrument": [PERP] * len(orders),
+        "time": [midnight() + timedelta(milliseconds=ms) for ms, _, _, _ in orders],
+        "side": [side for _, side, _, _ in orders],
+        "price": [price for _, _, price, _ in orders],
+        "average_price": [price for _, _, price, _ in orders],
+        "qty": [qty for _, _, _, qty in orders],
+        "filled_qty": [qty for _, _, _, qty in orders],
+        "status": ["FILLED"] * len(orders),
+    }))
+
+
+def test_a_perpetuals_mark_prices_and_liquidations_reach_their_collections_once_through_overlapping_runs(instance, resources, broker, tmp_path):
+    instance.add_dynamic_partitions(INSTRUMENTS.name, [PERP])  # what `live_instruments` does when it first sees PERP
+    marks = mark_prices(range(120))
+    # Three liquidations in one millisecond, two of them on one side at one price: distinct orders, all kept.
+    first = liquidations((5_000, "SELL", 60_001.0, 0.5), (5_000, "SELL", 60_001.0, 0.25), (5_000, "SELL", 60_000.5, 0.5))
+    publish(broker.bootstrap, marks[:80], LIVE_MARK_PRICE)
+    publish(broker.bootstrap, first, LIVE_LIQUIDATIONS)
+    requests = {r.tags[DATASET_TAG]: r for r in activity_tick(instance, resources).run_requests}
+    assert set(requests) == {LIVE_MARK_PRICE, LIVE_LIQUIDATIONS}
+    assert all(capture(instance, resources, r).success for r in requests.values())
+
+    # Before the commit sensor runs, more arrives, and what was read is written again (a producer's retry): the
+    # next runs read from the same committed offsets, over everything the first ones stored.
+    second = liquidations((5_000, "BUY", 60_010.0, 1.0), (61_000, "SELL", 59_900.0, 2.0))
+    publish(broker.bootstrap, marks[60:], LIVE_MARK_PRICE)
+    publish(broker.bootstrap, first, LIVE_LIQUIDATIONS)
+    publish(broker.bootstrap, second, LIVE_LIQUIDATIONS)
+    reruns = {r.tags[DATASET_TAG]: r for r in activity_tick(instance, resources).run_requests}
+    assert set(reruns) == set(requests)
+    for name, rerun in reruns.items():
+        start = requests[name].tags[RANGES_TAG].split("-")[0]
+        assert rerun.tags[RANGES_TAG].startswith(f"{start}-") and rerun.tags[RANGES_TAG] != requests[name].tags[RANGES_TAG]
+    results = {name: capture(instance, resources, rerun) for name, rerun in reruns.items()}
+    assert all(r.success for r in results.values())
+
+    store, day = EmbeddedStore(tmp_path / "store"), today()
+    stored = {name: store.read(dataset(name).collection, dataset(name).record, [PERP], day, day) for name in reruns}
+    assert stored[LIVE_MARK_PRICE].equals(marks)
+    assert stored[LIVE_LIQUIDATIONS].equals(pl.concat([first, second]).sort(list(LIQUIDATION.key)))
+    for name, (rows, new) in {LIVE_MARK_PRICE: (120, 40), LIVE_LIQUIDATIONS: (5, 2)}.items():
+        latest = cell_materialisations(instance, cell_key(PERP, day), dg.AssetKey(dataset(name).asset_path))[0]
+        assert (latest["rows"].value, latest["rows_new"].value) == (rows, new)
+
+    for name, result in results.items():
+        commit_tick(instance, resources, result, dg.DagsterEventType.RUN_SUCCESS)
+        assert committed(broker.bootstrap, name)[partition_for(PERP, PARTITIONS)] > 0
+    after = activity_tick(instance, resources)
+    assert isinstance(after, dg.SkipReason) or after.run_requests == []
 
 
 def live_vs_archive(instance, resources, instrument: str, day: date, live: pl.DataFrame) -> dg.AssetCheckEvaluation:

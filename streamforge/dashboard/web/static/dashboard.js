@@ -1,11 +1,12 @@
 // StreamForge live dashboard: draws what the server pushes on /ws (message shapes: streamforge/dashboard/hub.py).
 // hello -> we subscribe; snapshot -> redraw everything; update -> merge the changes; health -> the health panel.
+// Snapshots and updates also carry the same asset on other venues and, where there is a perpetual, its panel.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const STALE_US = 5e6; // an event stream quiet for longer than this is shown in red
 const TAPE_ROWS = 40; // more than the panel shows; the server keeps STREAMFORGE_DASHBOARD_TAPE per instrument
-const state = { instrument: null, instruments: [], candles: new Map(), lastTime: 0, price: null, last: {} };
+const state = { instrument: null, instruments: [], candles: new Map(), lastTime: 0, price: null, last: {}, nextFunding: null };
 
 // ---- chart (lightweight-charts, served from node_modules by the dashboard server)
 const chart = createChart();
@@ -68,6 +69,7 @@ const fmtPrice = (p) => p.toLocaleString("en-US", { minimumFractionDigits: price
 const fmtQty = (q) => q.toLocaleString("en-US", { maximumFractionDigits: 4 });
 const fmtNumber = (v) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toLocaleString("en-US", { maximumFractionDigits: 3 }));
 const fmtTime = (us) => new Date(us / 1000).toISOString().slice(11, 23);
+const signed = (v, digits) => `${v >= 0 ? "+" : ""}${v.toFixed(digits)}`;
 const fmtAge = (us) => (us < 1e6 ? `${Math.round(us / 1000)} ms` : us < 120e6 ? `${(us / 1e6).toFixed(1)} s` : `${Math.round(us / 60e6)} min`);
 
 function el(tag, className, text) {
@@ -208,6 +210,52 @@ function drawVenues(rows) {
     : [["other venues", "none of this asset on the topics", "muted"]]);
 }
 
+// ---- a perpetual beside its spot: {spot, perp, spot_price, perp_price, basis, basis_bps, mark}, null without one
+function drawPerp(panel) {
+  $("perp-panel").hidden = !panel;
+  state.nextFunding = panel && panel.mark ? panel.mark.next_funding_time : null;
+  drawCountdown();
+  if (!panel) return;
+  const price = (p) => (p == null ? "—" : fmtPrice(p));
+  $("spot-name").textContent = panel.spot;
+  $("perp-name").textContent = panel.perp;
+  $("spot-price").textContent = price(panel.spot_price);
+  $("perp-price").textContent = price(panel.perp_price);
+  $("basis").textContent = panel.basis == null ? "—"
+    : `${signed(panel.basis, priceDigits(panel.spot_price))} · ${signed(panel.basis_bps, 1)} bp`;
+  $("basis").className = panel.basis == null ? "" : panel.basis >= 0 ? "up" : "down";
+  const mark = panel.mark;
+  $("mark-price").textContent = mark ? fmtPrice(mark.mark_price) : "no mark price yet";
+  $("index-price").textContent = mark ? fmtPrice(mark.index_price) : "—";
+  $("funding-rate").textContent = mark ? `${signed(mark.funding_rate * 100, 4)}%` : "—";
+  $("funding-rate").className = mark ? (mark.funding_rate >= 0 ? "up" : "down") : "";
+}
+
+// Counted down by the page every tick, so it moves between the mark-price messages (one a second at most).
+function drawCountdown() {
+  const node = $("funding-countdown");
+  if (state.nextFunding == null) {
+    node.textContent = "—";
+    return;
+  }
+  const left = Math.max(0, Math.floor((state.nextFunding / 1000 - Date.now()) / 1000));
+  const hms = [Math.floor(left / 3600), Math.floor(left / 60) % 60, left % 60].map((n) => String(n).padStart(2, "0"));
+  node.textContent = `in ${hms.join(":")} · ${fmtTime(state.nextFunding).slice(0, 5)} UTC`;
+}
+
+// The perpetual's liquidations, [time_us, side, price, qty]: SELL liquidates a long, BUY a short.
+function addLiquidations(rows, fresh) {
+  const tape = $("liquidations");
+  for (const [timeUs, side, price, qty] of rows) {
+    const row = el("li", fresh ? "fresh" : "");
+    row.title = side === "SELL" ? "a long liquidated" : "a short liquidated";
+    row.append(el("span", "time", fmtTime(timeUs)), el("span", side === "SELL" ? "down" : "up", side),
+      el("span", "", fmtPrice(price)), el("span", "", fmtQty(qty)));
+    tape.prepend(row);
+  }
+  while (tape.children.length > TAPE_ROWS) tape.lastChild.remove();
+}
+
 // ---- the socket
 let socket = null;
 
@@ -238,6 +286,9 @@ const handlers = {
     fillInstruments(msg.instruments);
     if (msg.health) drawHealth(msg.health);
     drawVenues(msg.venues);
+    $("liquidations").replaceChildren();
+    addLiquidations(msg.liquidations, false);
+    drawPerp(msg.perp);
   },
   update(msg) {
     mergeCandles(msg.candles);
@@ -245,6 +296,8 @@ const handlers = {
     if (msg.book) drawBook(msg.book);
     state.last = msg.last;
     drawVenues(msg.venues);
+    addLiquidations(msg.liquidations, true);
+    drawPerp(msg.perp);
   },
   health(msg) {
     fillInstruments(msg.instruments);
@@ -267,5 +320,5 @@ function connect() {
 }
 
 $("instrument").addEventListener("change", (event) => subscribe(event.target.value));
-setInterval(drawAges, 250);
+setInterval(() => { drawAges(); drawCountdown(); }, 250);
 connect();
