@@ -21,6 +21,7 @@ import httpx
 import pytest
 from kafka import KafkaAdminClient
 
+from streamforge.dashboard.config import DashboardConfig
 from streamforge_app import running_stack
 from streamforge.net import free_port
 from streamforge.sim.runner import running_simulator
@@ -174,14 +175,16 @@ def test_live_and_dashboard_use_the_stack_make_dev_runs(tmp_path, broker, sim):
         "STREAMFORGE_TOPIC_PREFIX": prefix, "STREAMFORGE_TOPIC_PARTITIONS": "1",
     })
     loader_port, dashboard_port = free_port(), free_port()
+    dashboard_topics = [spec.name for spec in DashboardConfig.from_settings("unused:9092").topics]  # one partition each
     with service(tmp_path, "live", "--symbols", "BTCUSDT", "--port", str(loader_port)) as live:
         read_until(live, "1 of 1 instruments")
         with service(tmp_path, "dashboard", STREAMFORGE_DASHBOARD_PORT=str(dashboard_port),
                      STREAMFORGE_DASHBOARD_METRICS_URL=f"http://127.0.0.1:{loader_port}/metrics"):
             health = wait_for_json(f"http://127.0.0.1:{dashboard_port}/healthz",
-                                   lambda body: body["kafka"]["partitions"] == 3 and "binance.spot.BTCUSDT" in body["instruments"])
+                                   lambda body: body["kafka"]["partitions"] == len(dashboard_topics)
+                                   and "binance.spot.BTCUSDT" in body["instruments"])
     assert health["kafka"]["error"] is None
-    assert set(health["kafka"]["lag"]) == {f"{prefix}.live-aggtrades.v3", f"{prefix}.live-klines-1m.v3", f"{prefix}.book.v2"}
+    assert set(health["kafka"]["lag"]) == {f"{prefix}.{name.split('.', 1)[1]}" for name in dashboard_topics}
 
 
 def test_the_stack_file_holds_addresses_but_no_secret_and_only_its_owner_reads_it(tmp_path):

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 KLINE_STEP_US = 60_000_000
 KLINE_MAX_GAP = 24 * 60  # minutes of klines one repair may fetch: a day
+STOPPED_BEFORE_REPAIR = "the loader stopped before the repair finished"
+REPAIR_GRACE_S = 10.0  # on stop, how long repairs in flight may still take before they are cancelled and recorded
 REPAIRED_ROW_BYTES = 150  # budget estimate for a row fetched by REST (it has no raw message)
 BOOK_SLICES = 10  # book snapshots are published in this many turns per interval
 
@@ -195,6 +197,7 @@ class Loader:
         self.metrics.shard.labels(str(config.shard)).set(len(self.states))
         self.snapshots: asyncio.Queue[str] = asyncio.Queue()
         self.repairs: set[asyncio.Task] = set()
+        self.stopping = False  # from here on a hole is recorded, not fetched: shutting down takes a bounded time
         self.http_port: int | None = None
         self.started = threading.Event()
 
@@ -217,6 +220,9 @@ class Loader:
             await stop.wait()
         finally:
             await self.supervisor.stop()
+            self.stopping = True
+            if self.repairs:  # a repair in flight finishes (REST answers in moments), unless the venue hangs
+                await asyncio.wait(set(self.repairs), timeout=REPAIR_GRACE_S)
             for task in list(self.repairs):
                 task.cancel()
             await asyncio.gather(*self.repairs, return_exceptions=True)
@@ -336,13 +342,23 @@ class Loader:
                 received: Received) -> None:
         """Fetch the `missing` ids [first, last] of `dataset` by REST while the instrument's events are held; then
         publish the event that found the hole and the held ones, in order. What REST cannot give is recorded as
-        unpublished by range; the stream goes on either way."""
+        unpublished by range; the stream goes on either way. Once the loader is stopping, the hole is recorded at once
+        and the event published, so the events held behind a cancelled repair are all accounted for."""
+        spec = self.topics[dataset]
+        if self.stopping:
+            self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing],
+                                                     STOPPED_BEFORE_REPAIR)
+            self._publish(state, event, received)
+            return
         state.busy = True
 
         async def repair() -> None:
-            spec = self.topics[dataset]
             try:
                 await self._fetch_missing(state, spec, missing)
+            except asyncio.CancelledError:  # stopped before REST answered: the hole is recorded, never left silent
+                self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing],
+                                                         STOPPED_BEFORE_REPAIR)
+                raise
             except Exception as error:  # noqa: BLE001 - a repair that fails is recorded, never the end of the stream
                 log.exception("%s: repair of %s %d..%d failed", state.instrument, dataset, *missing)
                 self.publisher.unpublished.record_ranges(spec.name, state.instrument, spec.record, [missing], f"repair failed: {error}")

@@ -22,6 +22,7 @@ from streamforge.live.connection import Connection, ControlRate
 from streamforge.live.deadletter import REASON
 from streamforge.live.feed import ConnectionPlan, Rules
 from streamforge.live.health import Metrics
+from streamforge.live import loader as loader_module
 from streamforge.live.loader import LoaderThread
 from streamforge.live.shards import Shard
 from streamforge.schemas import AGG_TRADE
@@ -199,6 +200,33 @@ def test_kafka_unavailable_beyond_the_budget_is_loud_and_records_exactly_the_unp
             recorded = {i for r in lost if r["instrument"] == instrument and r["record"] == "agg_trade" for i in range(r["first"], r["last"] + 1)}
             assert recorded and not ids & recorded  # what is recorded as lost was really not published...
             assert len(ids | recorded) == max(ids | recorded) - min(ids | recorded) + 1  # ...and nothing else is missing
+
+
+def test_a_loader_stopped_while_repairs_hang_records_their_ranges_and_publishes_nothing_beyond_them(
+    sim, kafka, live_config, monkeypatch
+):
+    """Repairs in flight get REPAIR_GRACE_S to finish on stop; one the venue keeps hanging is cancelled and its range
+    recorded as unpublished, so the trades in Kafka plus the recorded ranges still leave no hole."""
+    monkeypatch.setattr(loader_module, "REPAIR_GRACE_S", 0.5)
+    config = live_config([ETH, BTC])
+    with LoaderThread(config, kafka) as loader:
+        url = f"http://127.0.0.1:{loader.http_port}/metrics"
+        deadline = time.monotonic() + 30
+        while metric(httpx.get(url).text, "streamforge_live_events_total") < 20:
+            assert time.monotonic() < deadline, "the loader never started publishing"
+            time.sleep(0.25)
+        sim.post("/sim/faults", json={"slow_ms": 60_000, "ws_drop": 0.2})  # holes appear, REST never answers in time
+        time.sleep(3)
+    sim.post("/sim/faults", json={})
+    lost = [json.loads(line) for line in config.unpublished_path.read_text().splitlines()]
+    stopped = [r for r in lost if r["reason"] == "the loader stopped before the repair finished"]
+    assert stopped, lost
+    published = read_frame(kafka, "live_trades")
+    for instrument in {r["instrument"] for r in stopped if r["record"] == "agg_trade"}:
+        ids = set(published.filter(published["instrument"] == instrument)["agg_id"].to_list())
+        recorded = {i for r in lost if r["instrument"] == instrument and r["record"] == "agg_trade"
+                    for i in range(r["first"], r["last"] + 1)}
+        assert not ids & recorded and len(ids | recorded) == max(ids | recorded) - min(ids | recorded) + 1
 
 
 def test_control_messages_stay_within_five_per_second(sim_url):
