@@ -265,7 +265,13 @@ def _ms(text: object, what: str) -> int:
     return int(text)
 
 
+_DECIMAL_CHARS = frozenset("0123456789.-+eE")
+
+
 def _decimal(text: str, what: str, key: str, positive: bool) -> float:
+    # float() also reads '١٢٣', ' 1 ' and '1_000', which OKX never sends: only ASCII number characters pass.
+    if not text or not _DECIMAL_CHARS.issuperset(text):
+        raise BadEvent(f"{what}: {key} {shown(text)} is not a decimal")
     try:
         value = float(text)
     except ValueError:
