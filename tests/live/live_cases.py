@@ -3,10 +3,15 @@ test folders share the name `conftest`, so they cannot be imported by name)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import httpx
 import polars as pl
 
 from streamforge.bus import codec
 from streamforge.bus.topics import TopicSpec, build_topics
+from streamforge.live.loader import LoaderThread
 from streamforge.live.soak import read_records
 
 SEED = 7
@@ -40,3 +45,17 @@ def assert_contiguous_without_duplicates(trades: pl.DataFrame) -> None:
 def metric(text: str, name: str) -> float:
     """Sum of a Prometheus metric's samples (all label sets) in exposition text."""
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def run_loader(config, kafka, until: Callable[[str], bool], settle_s: float = 1.5, timeout_s: float = 60) -> str:
+    """Run a loader until its /metrics text satisfies `until` (the fault was met), then `settle_s` more, so that what
+    follows it is published too; return the /metrics text as of the end. Waiting for the event instead of a fixed
+    time keeps the test short on a quiet machine and still right on a loaded one."""
+    with LoaderThread(config, kafka) as loader:
+        url = f"http://127.0.0.1:{loader.http_port}/metrics"
+        deadline = time.monotonic() + timeout_s
+        while not until(httpx.get(url).text):
+            assert time.monotonic() < deadline, f"no sign of the fault in the loader's metrics after {timeout_s} s"
+            time.sleep(0.25)
+        time.sleep(settle_s)
+        return httpx.get(url).text

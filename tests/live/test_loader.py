@@ -13,7 +13,7 @@ import httpx
 import polars as pl
 import pytest
 
-from live_cases import BTC, ETH, SYMBOLS, assert_contiguous_without_duplicates, metric, read_frame, read_messages
+from live_cases import BTC, ETH, SYMBOLS, assert_contiguous_without_duplicates, metric, read_frame, read_messages, run_loader
 from streamforge.bus import codec
 from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
@@ -28,20 +28,6 @@ from streamforge.live.shards import Shard
 from streamforge.schemas import AGG_TRADE
 
 pytestmark = pytest.mark.slow
-
-
-def run_loader(config, kafka, until: Callable[[str], bool], settle_s: float = 1.5, timeout_s: float = 40) -> str:
-    """Run a loader until its /metrics text satisfies `until` (the fault was met), then `settle_s` more, so that what
-    follows it is published too; return the /metrics text as of the end. Waiting for the event instead of a fixed
-    time keeps the test short on a quiet machine and still right on a loaded one."""
-    with LoaderThread(config, kafka) as loader:
-        url = f"http://127.0.0.1:{loader.http_port}/metrics"
-        deadline = time.monotonic() + timeout_s
-        while not until(httpx.get(url).text):
-            assert time.monotonic() < deadline, f"no sign of the fault in the loader's metrics after {timeout_s} s"
-            time.sleep(0.25)
-        time.sleep(settle_s)
-        return httpx.get(url).text
 
 
 def counted(*names: str) -> Callable[[str], bool]:

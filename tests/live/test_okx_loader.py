@@ -5,14 +5,11 @@ and every book the loader publishes is the simulator's true book at its seqId.""
 
 from __future__ import annotations
 
-import time
 
-import httpx
 import polars as pl
 import pytest
 
-from live_cases import SEED, metric, read_frame
-from streamforge.live.loader import LoaderThread
+from live_cases import SEED, metric, read_frame, run_loader
 from streamforge.sim.book import update_time_us
 from streamforge.sim.market import Market
 
@@ -20,17 +17,6 @@ pytestmark = pytest.mark.slow
 
 SPOT, SWAP = "okx.spot.BTC-USDT", "okx.swap.BTC-USDT-SWAP"
 MARKET = Market(SEED, 1.0)  # the live simulator's market (tests/live/conftest.py)
-
-
-def run(config, kafka, until, timeout_s: float = 60, settle_s: float = 1.5) -> str:
-    with LoaderThread(config, kafka) as loader:
-        url = f"http://127.0.0.1:{loader.http_port}/metrics"
-        deadline = time.monotonic() + timeout_s
-        while not until(httpx.get(url).text):
-            assert time.monotonic() < deadline, f"the loader's metrics did not show it within {timeout_s} s"
-            time.sleep(0.25)
-        time.sleep(settle_s)
-        return httpx.get(url).text
 
 
 def assert_published_once_and_complete(trades: pl.DataFrame) -> None:
@@ -59,7 +45,7 @@ BOOK_EVENTS = 'streamforge_live_events_total{instrument="okx.spot.BTC-USDT",type
 
 def test_okx_trades_books_top_of_book_and_candles_are_published(sim, kafka, live_config):
     klines = 'streamforge_live_events_total{instrument="okx.spot.BTC-USDT",type="kline"}'
-    text = run(live_config([SPOT, SWAP]), kafka, lambda t: metric(t, klines) > 0, settle_s=17)  # a minute closes (speed 4)
+    text = run_loader(live_config([SPOT, SWAP]), kafka, lambda t: metric(t, klines) > 0, settle_s=17)  # a minute closes (speed 4)
     assert metric(text, "streamforge_live_book_resyncs_total") == 0
     trades = read_frame(kafka, "live_trades")
     assert set(trades["instrument"]) == {SPOT, SWAP}
@@ -85,14 +71,14 @@ def test_okx_trades_books_top_of_book_and_candles_are_published(sim, kafka, live
 def test_a_broken_chain_or_a_wrong_checksum_is_a_fresh_book_counted_and_never_published_wrong(sim, kafka, live_config, faults, reason):
     sim.post("/sim/faults", json=faults)
     resynced = f'streamforge_live_book_resyncs_total{{instrument="{SPOT}",reason="{reason}"}}'
-    text = run(live_config([SPOT]), kafka, lambda t: metric(t, resynced) >= 2, settle_s=3)
+    text = run_loader(live_config([SPOT]), kafka, lambda t: metric(t, resynced) >= 2, settle_s=3)
     assert metric(text, resynced) >= 2
     assert_books_are_true(read_frame(kafka, "book"))
 
 
 def test_a_zero_checksum_is_no_checksum_never_an_error(sim, kafka, live_config):
     sim.post("/sim/faults", json={"okx_zero_checksum": 1})
-    text = run(live_config([SPOT]), kafka, lambda t: metric(t, BOOK_EVENTS) > 50, settle_s=2)
+    text = run_loader(live_config([SPOT]), kafka, lambda t: metric(t, BOOK_EVENTS) > 50, settle_s=2)
     assert metric(text, "streamforge_live_book_resyncs_total") == 0
     assert_books_are_true(read_frame(kafka, "book"))
 
@@ -100,6 +86,6 @@ def test_a_zero_checksum_is_no_checksum_never_an_error(sim, kafka, live_config):
 def test_trades_missed_while_reconnecting_are_fetched_by_rest(sim, kafka, live_config):
     sim.post("/sim/faults", json={"ws_disconnect_s": 3})
     repaired = 'streamforge_live_gap_ids_repaired_total{instrument="okx.spot.BTC-USDT",type="trade"}'
-    text = run(live_config([SPOT]), kafka, lambda t: metric(t, repaired) > 0 and 'reason="closed-1001"' in t)
+    text = run_loader(live_config([SPOT]), kafka, lambda t: metric(t, repaired) > 0 and 'reason="closed-1001"' in t)
     assert metric(text, repaired) > 0
     assert_published_once_and_complete(read_frame(kafka, "live_trades"))
