@@ -5,7 +5,6 @@ and every book the loader publishes is the simulator's true book at its seqId.""
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 
