@@ -4,7 +4,7 @@ vectorised numpy/polars steps — not the simulator, which lists 7 symbols and b
 What it keeps of a market, because the graph and its training cost depend on it: 1-minute log returns with a shared,
 slowly varying volatility and an intraday cycle; a few leaders, every other instrument following one of them a
 whole number of minutes later (1..9 minutes: off the 5-minute grid for most) plus its own noise; volumes and trade
-counts that rise with volatility. Every row is labelled synthetic by its symbols (SYN000USDT, ...).
+counts that rise with volatility. Every row is labelled synthetic by its instruments (binance.spot.SYN000USDT, ...).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ LEADERS = 4
 
 
 def symbols(n: int) -> list[str]:
-    return [f"SYN{i:03d}USDT" for i in range(n)]
+    return [f"binance.spot.SYN{i:03d}USDT" for i in range(n)]
 
 
 def candles(n: int, first_day: date, days: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -57,7 +57,7 @@ def candles(n: int, first_day: date, days: int, seed: int = 0) -> tuple[pl.DataF
     vwap = (opened + close + high + low) / 4
     one = pl.DataFrame(
         {
-            "symbol": np.repeat(symbols(n), minutes),
+            "instrument": np.repeat(symbols(n), minutes),
             "interval": "1m",
             "open_time": np.tile(open_us, n),
             "open": opened.ravel(),
@@ -74,7 +74,7 @@ def candles(n: int, first_day: date, days: int, seed: int = 0) -> tuple[pl.DataF
         }
     ).with_columns(pl.col("open_time", "close_time").cast(pl.Datetime("us", "UTC")))
     five = (
-        one.group_by("symbol", pl.col("open_time").dt.truncate("5m"), maintain_order=True)
+        one.group_by("instrument", pl.col("open_time").dt.truncate("5m"), maintain_order=True)
         .agg(
             pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
             pl.col("volume").sum(), pl.col("quote_volume").sum(), pl.col("trade_count").sum(),

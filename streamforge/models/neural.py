@@ -7,8 +7,10 @@ validation block, which precedes the test block, and keeps the best epoch.
 Two ways through a graph, one loop:
 - full graph (up to STREAMFORGE_MODEL_FULL_GRAPH_NODES nodes): one forward pass over every node per epoch, one Adam
   step; deterministic (same seed, same weights).
-- mini-batches of STREAMFORGE_MODEL_BATCH_NODES seed nodes with sampled in-neighbourhoods (`sampling`), one Adam step
-  per batch: memory is bounded by the batch, not by the universe. The sampling is seeded, so this is deterministic too.
+- mini-batches of STREAMFORGE_MODEL_BATCH_NODES consecutive seed nodes (a stretch of time across the universe, the
+  stretches in shuffled order) with their in-neighbourhoods (`sampling`), one Adam step per batch: memory is bounded by
+  the batch, not by the universe. With every in-edge (fanout -1, the default) a batch computes what the full graph
+  would; a fanout samples them. The order and the sampling are seeded, so this is deterministic too.
 The device is STREAMFORGE_MODEL_DEVICE (auto: CUDA when present); batches are sampled on the CPU either way, so the
 same seed gives the same batches on both and the results agree up to floating-point reassociation.
 """
@@ -160,7 +162,8 @@ class NeuralForecaster(Forecaster):
             yield self._inputs(panel, None, None, device), torch.from_numpy(np.nonzero(mask)[0])
             return
         fanout = (self.runtime.fanout,) * self.graph_layers
-        loader = node_loader(panel.data, torch.from_numpy(np.nonzero(mask)[0]), fanout, self.runtime.batch_nodes, seed, shuffle)
+        loader = node_loader(panel.data, torch.from_numpy(np.nonzero(mask)[0]), fanout, self.runtime.batch_nodes, seed,
+                             shuffle, panel.in_edges)
         for batch in loader:
             yield self._inputs(panel, batch.n_id, batch, device), batch.n_id[: batch.batch_size]
 

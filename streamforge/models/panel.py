@@ -9,6 +9,7 @@ targets: the graph models through the edges, the MLP and the temporal model thro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -17,6 +18,7 @@ from torch_geometric.data import Data
 
 from streamforge.graph.builder import GraphBundle, GraphStats, to_pyg
 from streamforge.graph.features import INTERVAL_US
+from streamforge.models.sampling import InEdges
 from streamforge.schemas import INSTRUMENT
 
 # HAR components (Corsi 2009) on 5-minute intervals: the mean log RV over the last 5 min, 30 min, 4 h and 1 day.
@@ -37,6 +39,11 @@ class Panel:
     instrument_names: list[str]  # sorted; the grid's rows
     grid: torch.Tensor  # [instruments, intervals] node id, -1 where the instrument has no candle
     position: torch.Tensor  # [N, 2] (instrument index, interval index) of each node
+
+    @cached_property
+    def in_edges(self) -> InEdges:
+        """The edges grouped by destination, for every mini-batch loader over this graph."""
+        return InEdges.of(self.data.edge_index, self.num_nodes)
 
     @classmethod
     def of(cls, bundle: GraphBundle) -> Panel:

@@ -15,23 +15,39 @@ same batches.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch_geometric.data import Data
 from torch_geometric.loader import NodeLoader
 from torch_geometric.sampler import BaseSampler, NodeSamplerInput, SamplerOutput
 
 
-class InNeighbourSampler(BaseSampler):
-    def __init__(self, edge_index: torch.Tensor, num_nodes: int, fanout: tuple[int, ...], seed: int) -> None:
+@dataclass(frozen=True)
+class InEdges:
+    """A graph's edges grouped by destination (compressed columns): the in-edges of node v are positions
+    colptr[v]..colptr[v+1] of `src` and `edge_ids`. Built once per graph and shared by every loader over it (sorting
+    the 20M edges of 200 instruments x 30 days takes seconds, and training makes two loaders an epoch)."""
+
+    src: torch.Tensor
+    edge_ids: torch.Tensor
+    colptr: torch.Tensor
+
+    @classmethod
+    def of(cls, edge_index: torch.Tensor, num_nodes: int) -> InEdges:
         dst = edge_index[1]
         order = torch.argsort(dst, stable=True)
-        self.src = edge_index[0][order]
-        self.edge_ids = order
-        self.colptr = torch.zeros(num_nodes + 1, dtype=torch.long)
-        self.colptr[1:] = torch.cumsum(torch.bincount(dst, minlength=num_nodes), 0)
+        colptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+        colptr[1:] = torch.cumsum(torch.bincount(dst, minlength=num_nodes), 0)
+        return cls(edge_index[0][order], order, colptr)
+
+
+class InNeighbourSampler(BaseSampler):
+    def __init__(self, in_edges: InEdges, fanout: tuple[int, ...], seed: int) -> None:
+        self.src, self.edge_ids, self.colptr = in_edges.src, in_edges.edge_ids, in_edges.colptr
         self.fanout = fanout
         self.generator = torch.Generator().manual_seed(seed)
-        self._local = torch.full((num_nodes,), -1, dtype=torch.long)
+        self._local = torch.full((len(self.colptr) - 1,), -1, dtype=torch.long)
 
     def sample_from_nodes(self, index: NodeSamplerInput, **kwargs) -> SamplerOutput:
         seeds = index.node
@@ -80,15 +96,23 @@ class InNeighbourSampler(BaseSampler):
         raise NotImplementedError("StreamForge samples neighbourhoods of nodes only")
 
 
-def node_loader(data: Data, seeds: torch.Tensor, fanout: tuple[int, ...], batch_size: int, seed: int, shuffle: bool) -> NodeLoader:
-    """Batches of `batch_size` seed nodes with their sampled in-neighbourhoods; the seeds come first in each batch
-    (`batch.batch_size` of them) and `batch.n_id` holds the global node ids."""
-    sampler = InNeighbourSampler(data.edge_index, data.num_nodes, fanout, seed)
-    return NodeLoader(
-        data,
-        node_sampler=sampler,
-        input_nodes=seeds,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        generator=torch.Generator().manual_seed(seed),
-    )
+def node_loader(
+    data: Data, seeds: torch.Tensor, fanout: tuple[int, ...], batch_size: int, seed: int, shuffle: bool,
+    in_edges: InEdges | None = None,
+) -> NodeLoader:
+    """Batches of `batch_size` consecutive seed nodes with their sampled in-neighbourhoods; the seeds come first in
+    each batch (`batch.batch_size` of them) and `batch.n_id` holds the global node ids.
+
+    Why consecutive: node ids follow time (`open_time`, then instrument) and every in-edge comes from the same or an
+    earlier interval, so a stretch of time across the universe holds almost all of its own neighbourhood. Random
+    seeds share almost none: with fanout 10 and two layers a batch of 8,192 random seeds drew ~0.9M nodes, a stretch
+    of 8,192 with every in-edge draws only the few intervals before it, and computes exactly what the full graph
+    would. `shuffle` shuffles the order of the stretches (whole batches; a shorter last one stays last)."""
+    seeds = torch.sort(seeds).values
+    if shuffle:
+        whole = len(seeds) // batch_size
+        order = torch.randperm(whole, generator=torch.Generator().manual_seed(seed))
+        picked = (order[:, None] * batch_size + torch.arange(batch_size)).reshape(-1)
+        seeds = torch.cat([seeds[picked], seeds[whole * batch_size :]])
+    sampler = InNeighbourSampler(in_edges or InEdges.of(data.edge_index, data.num_nodes), fanout, seed)
+    return NodeLoader(data, node_sampler=sampler, input_nodes=seeds, batch_size=batch_size, shuffle=False)

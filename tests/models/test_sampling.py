@@ -39,6 +39,19 @@ def test_a_batch_holds_its_seeds_first_and_only_in_edges_within_the_fanout():
     assert torch.equal(again.n_id, batch.n_id) and torch.equal(again.edge_index, batch.edge_index)
 
 
+def test_training_batches_are_stretches_of_consecutive_seeds_in_a_seeded_shuffled_order():
+    data = panel(True).data
+    seeds = torch.arange(0, 2000, 2)  # the loader sorts them; every seed lands in exactly one batch
+    def batches(seed):
+        return [b.n_id[: b.batch_size] for b in node_loader(data, seeds.flip(0), (-1, -1), 300, seed, shuffle=True)]
+    one, again = batches(0), batches(0)
+    assert torch.equal(torch.sort(torch.cat(one)).values, seeds)
+    assert [len(b) for b in one] == [300, 300, 300, 100]  # whole stretches, the shorter one last
+    assert all(torch.equal(b, seeds[int(b[0]) // 2 : int(b[0]) // 2 + len(b)]) for b in one)
+    assert all(torch.equal(a, b) for a, b in zip(one, again))
+    assert len({tuple(int(b[0]) for b in batches(seed)) for seed in range(4)}) > 1  # the order follows the seed
+
+
 def test_with_every_in_edge_a_mini_batch_forecast_equals_the_full_graph_one():
     for label in ("relational", "gat", "temporal"):
         model = _fitted(ModelSpec(label, overrides=QUICK), FULL)
