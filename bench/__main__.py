@@ -29,7 +29,7 @@ BENCHMARKS = {
     "b3_candles": "B3 candle aggregation vs pandas resample on the same 1.5M trades",
     "b4_orchestration": "B4 backfill 3 symbols × 7 days through the graph via the Dagster daemon",
     "b5_gnn": "B5 GNN platform: s/epoch and peak memory at 3, 50 and 200 instruments × 30 days (mini-batch vs full graph), and the walk-forward leaderboard of the simulated market",
-    "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event",
+    "b6_live_latency": "B6 live path: WebSocket receive → Kafka ack latency and loader CPU at 2,000 events/s, micro-batched Arrow vs one JSON message per event; the same five assets on OKX spot and as Binance USD-M perpetuals",
     "b7_dashboard_latency": "B7 event → dashboard WebSocket client latency at 2,000 events/s over 5 instruments: coalesced pushes vs no coalescing",
     "b8_backfill_scale": "B8 backfills at universe scale: 200 instruments × 1 day and × 30 days through the webserver and daemon, run sizes vs 7 cells per run, memory of the Dagster processes, the partitions page in Chromium",
     "b9_live_scale": "B9 live at market scale: 200-asset universe through loader shards, sped up until they fall behind (p99 receive → ack, loss, CPU per shard; receive-only baseline), and Kafka → store lag and run rate beside the Dagster daemon",

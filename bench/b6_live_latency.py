@@ -1,15 +1,19 @@
 """B6 live path: WebSocket receive → Kafka acknowledgement latency and loader CPU, micro-batched vs one message per event.
 
-The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 instruments
-(trades, depth diffs — one per 100 ms of the replayed market —, klines); the broker is the local Tansu. Both variants
-read the same combined stream:
+The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 Binance spot
+instruments (trades, depth diffs and bookTickers — each at most one per 100 ms of the replayed market —, klines); the
+broker is the local Tansu. Both variants read the same combined stream:
 - `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches per Kafka partition);
 - `baseline`: one JSON message per event sent as received, no batching, nothing checked.
 The OKX case runs the loader alone on the same five assets' OKX spot instruments at the same replay speed (trades,
-400-level books chained by seqId with checksums, bbo-tbt, candles on a second connection). Latency is per event,
-from the moment its WebSocket message was received to the broker's acknowledgement of the message holding it. CPU
-is this process's (the loader's) CPU time over the run. Zero loss: the agg ids in Kafka are contiguous, without
-duplicates, and cover every trade the simulator's market has between the first and last id.
+400-level books chained by seqId with checksums, bbo-tbt, candles on a second connection); the USD-M case on their
+Binance perpetuals (depth@100ms books by the pu chain and bookTicker on fstream's /public route; aggTrade,
+markPrice@1s, forceOrder and kline_1m on /market). Latency is per event, from the moment its WebSocket message was
+received to the broker's acknowledgement of the message holding it, over every topic an event goes to (trades,
+depth, klines, top of book, mark prices, liquidations; not the periodic book snapshots). CPU is this process's (the
+loader's) CPU time over the run. Zero loss: the agg ids in Kafka are contiguous, without duplicates, and are the
+simulator's market's trades with those ids (OKX's ids are not contiguous: every trade of the market between the
+first and the last).
 
 `live_pipeline()` is the hook for the dashboard's own measurement (event → browser): it yields a running simulator,
 broker and loader under the same load.
@@ -39,8 +43,9 @@ from streamforge.bus.broker import LocalBroker
 from streamforge.bus.config import kafka_config
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics, topic
-from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_TRADES
+from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES, TOP
 from streamforge.heap import freeze_startup_heap
+from streamforge.instruments import parse_instrument
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.net import free_port, wait_http
@@ -58,9 +63,13 @@ HEADLINE = (
            "baseline_json_per_event.cpu_percent_per_1000_events_per_s", "one JSON message per event"),
     Figure("OKX (5 spot instruments, books by seqId + checksum): receive → Kafka ack p99, ms", "okx.latency_p99_ms", goal=100),
     Figure("OKX: no trade lost or duplicated", "okx.zero_loss", goal=True),
+    Figure("USD-M (5 perpetuals, routed /public + /market, books by the pu chain): receive → Kafka ack p99, ms",
+           "usdm.latency_p99_ms", goal=100),
+    Figure("USD-M: no trade lost or duplicated", "usdm.zero_loss", goal=True),
 )
 BINANCE = tuple(f"binance.spot.{symbol}" for symbol in SYMBOLS)
 OKX = tuple(f"okx.spot.{symbol.removesuffix('USDT')}-USDT" for symbol in SYMBOLS)  # the same five assets on OKX
+USDM = tuple(f"binance.usdm.{symbol}" for symbol in SYMBOLS)  # and their USD-M perpetuals
 TARGET_EVENTS_PER_S = 2_000
 SEED = 7
 SIM_TICK_MS = 50  # the simulator sends what happened every 50 ms
@@ -69,20 +78,24 @@ DEPTH_WINDOW = 200  # levels per side the replayed diffs keep exact
 
 
 def calibrated_speed(target: float = TARGET_EVENTS_PER_S) -> float:
-    """Market seconds per second that give `target` events/s: trades at the coming hour's rate, plus the depth
-    diffs of the coming minute (one per 100 ms of market time in which the book changed)."""
+    """Market seconds per second that give `target` events/s on the Binance spot instruments: trades at the coming
+    hour's rate, plus the depth diffs and bookTickers of the coming minute (one per 100 ms of market time in which
+    the book, or its best bid or ask, changed)."""
     market, now = Market(SEED), time.time_ns() // 1000
     hour = 3_600_000_000
     trades_per_s = sum(market.agg_trades(i, now, now + hour).height for i in BINANCE) / 3_600
     first = update_id(now) + 1
     diffs = market.depth_diffs([(i, u, u) for i in BINANCE for u in range(first, first + 600)], DEPTH_WINDOW)
     depth_per_s = len(set(diffs.request.tolist())) / 60
-    return max(target / (trades_per_s + depth_per_s), 1.0)
+    tops = market.book_tops([(i, first - 1, first + 599) for i in BINANCE])
+    tickers_per_s = sum(int((t[1:] != t[:-1]).any(axis=1).sum()) for t in tops) / 60
+    return max(target / (trades_per_s + depth_per_s + tickers_per_s), 1.0)
 
 
 @contextmanager
-def simulator(speed: float, home: Path) -> Iterator[str]:
-    """The simulator in its own process, so its CPU is not counted as the loader's."""
+def simulator(speed: float, home: Path, instruments: tuple[str, ...] = BINANCE) -> Iterator[str]:
+    """The simulator in its own process, so its CPU is not counted as the loader's; the days of the spot symbols (and
+    of `instruments`' perpetuals) are generated before the loader's clock matters."""
     port = free_port()
     env = os.environ | {
         "STREAMFORGE_SIM_PORT": str(port), "STREAMFORGE_SIM_SPEED": f"{speed:.3f}", "STREAMFORGE_SIM_SEED": str(SEED),
@@ -94,8 +107,10 @@ def simulator(speed: float, home: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/api/v3/ping", 30, proc, "the simulator")
-        for symbol in SYMBOLS:  # generate the day before the clock matters
-            wait_http(f"{url}/api/v3/aggTrades?symbol={symbol}&limit=1", 60, proc, "the simulator")
+        first_trades = [f"/api/v3/aggTrades?symbol={symbol}" for symbol in SYMBOLS]
+        first_trades += [f"/fapi/v1/aggTrades?symbol={parse_instrument(i).symbol}" for i in instruments if i in USDM]
+        for path in first_trades:  # generate the day before the clock matters
+            wait_http(f"{url}{path}&limit=1", 60, proc, "the simulator")
         yield url
     finally:
         stop_process(proc, signal.SIGTERM)
@@ -109,7 +124,7 @@ def live_pipeline(
     the hook for the dashboard's own measurement (event → browser) under the same load."""
     home = Path(tempfile.mkdtemp(prefix="streamforge-b6-"))
     freeze_startup_heap()  # as `streamforge live` does before it starts its loader
-    with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home) as url:
+    with LocalBroker(home / "broker") as broker, simulator(speed or calibrated_speed(), home, instruments) as url:
         kafka = kafka_config(broker.bootstrap)
         config = LiveConfig.from_settings(list(instruments), urls=simulator_urls(url), home=home, http_port=0,
                                           snapshot_limit=SNAPSHOT_LIMIT)
@@ -139,7 +154,8 @@ def cpu_seconds() -> float:
 
 def measure_loader(duration_s: float, speed: float, instruments: tuple[str, ...] = BINANCE) -> dict:
     latencies: list[int] = []
-    counted = {spec.name for spec in build_topics() if spec.dataset in (LIVE_TRADES, DEPTH, LIVE_KLINES_1M)}
+    event_datasets = (LIVE_TRADES, DEPTH, LIVE_KLINES_1M, TOP, LIVE_MARK_PRICE, LIVE_LIQUIDATIONS)
+    counted = {spec.name for spec in build_topics() if spec.dataset in event_datasets}
     lock = threading.Lock()
 
     def acked(topic: str, received_ns: list[int]) -> None:
@@ -161,10 +177,11 @@ def measure_loader(duration_s: float, speed: float, instruments: tuple[str, ...]
         thread.stop()  # everything it received is now published
         trades = read_frame(kafka, topic(LIVE_TRADES, build_topics()))
     missing, duplicates = id_problems(trades)
-    if instruments == BINANCE:
-        result["zero_loss"] = not any(missing.values()) and not any(duplicates.values()) and _matches_market(trades)
-    else:  # OKX's trade ids are not contiguous: complete means the market's trades between the first and the last
+    if instruments == OKX:  # ids not contiguous: complete means the market's trades between the first and the last
         result["zero_loss"] = not any(duplicates.values()) and _okx_complete(trades)
+    else:
+        clean = not any(missing.values()) and not any(duplicates.values())
+        result["zero_loss"] = clean and _matches_market(trades, instruments)
     result["trades_in_kafka"] = trades.height
     return result
 
@@ -174,14 +191,17 @@ def _events(loader) -> int:
     return int(sum(s.value for m in loader.metrics.events.collect() for s in m.samples if s.name.endswith("_total")))
 
 
-def _matches_market(trades) -> bool:
-    """Every published trade is the market's trade with that id (the simulator's REST/dump truth)."""
+def _matches_market(trades, instruments: tuple[str, ...]) -> bool:
+    """Every published trade is the market's trade with that id (the simulator's REST/dump truth); a perpetual's
+    without `is_best_match`, which futures do not send."""
     market = Market(SEED)
-    for instrument in BINANCE:
+    for instrument in instruments:
         mine = trades.filter(trades[INSTRUMENT] == instrument).sort("agg_id")
         if mine.is_empty():
             return False
         truth = market.agg_trades_from_id(instrument, mine["agg_id"][0], 2**62, mine.height)
+        if instrument in USDM:
+            mine, truth = mine.drop("is_best_match"), truth.drop("is_best_match")
         if not truth.equals(mine):
             return False
     return True
@@ -209,7 +229,7 @@ def measure_baseline(duration_s: float, speed: float) -> dict:
         spec = TopicSpec("baseline-json", "bench.live-json", None, 6, 1, 86_400_000, "delete", "one JSON event per message")
         ensure_topics(kafka, (spec,))
         producer = KafkaProducer(**(producer_settings(kafka) | {"linger_ms": 0}))
-        streams = "/".join(f"{s.lower()}@{k}" for s in SYMBOLS for k in ("aggTrade", "depth@100ms", "kline_1m"))
+        streams = "/".join(f"{s.lower()}@{k}" for s in SYMBOLS for k in ("aggTrade", "depth@100ms", "kline_1m", "bookTicker"))
 
         def ack(received: int):
             return lambda _meta: latencies.append(time.time_ns() - received)
@@ -246,6 +266,7 @@ def run(duration_s: float = 60) -> dict:
         "loader": measure_loader(duration_s, speed),
         "baseline_json_per_event": measure_baseline(duration_s, speed),
         "okx": {"instruments": list(OKX)} | measure_loader(duration_s, speed, OKX),
+        "usdm": {"instruments": list(USDM)} | measure_loader(duration_s, speed, USDM),
         "cpu": f"{psutil.cpu_count()} CPUs; simulator and broker in other processes",
     }
 

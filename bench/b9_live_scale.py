@@ -1,5 +1,6 @@
 """B9 live at market scale: the simulator's 200-asset universe (every Binance spot symbol it lists: aggTrade,
-depth@100ms, kline_1m) streamed through a fleet of live-loader shards into Kafka, and from Kafka into the store.
+depth@100ms, kline_1m, bookTicker) streamed through a fleet of live-loader shards into Kafka, and from Kafka into the
+store.
 
 Loaders (`loaders`): the simulator runs in a process of its own at the market's own rates (speed 1: 100 ms depth
 diffs, the day's trades as they fall), then replayed faster step by step (speed k: k times the market's own stream)

@@ -37,8 +37,22 @@ def _number(value) -> str:
     return f"{value:,.0f}"
 
 
+def _goal(figure: Figure) -> str:
+    if figure.goal is None:
+        return "—"
+    if isinstance(figure.goal, bool):
+        return _number(figure.goal)
+    return f"{'≤' if figure.lower_is_better else '≥'} {_number(figure.goal)}"
+
+
 def row(benchmark: str, figure: Figure, result: dict) -> list[str]:
-    """benchmark | figure | baseline | ratio | goal | met?, for the headline table."""
+    """benchmark | figure | baseline | ratio | goal | met?, for the headline table. A figure of a case the stored run
+    predates (the first part of its path is not in the result: the case was added since) reads "not measured" and
+    meets no goal; any other path that is not found is an error."""
+    goal = _goal(figure)
+    if figure.value.split(".")[0] not in result:
+        met = "—" if figure.goal is None else "❌ (not measured)"
+        return [benchmark, f"{figure.name}: **not measured**", "—", "—", goal, met]
     value = _at(result, figure.value)
     base = _at(result, figure.baseline) if figure.baseline else None
     if base is None:
@@ -47,13 +61,11 @@ def row(benchmark: str, figure: Figure, result: dict) -> list[str]:
         better = base / value if figure.lower_is_better else value / base
         baseline, ratio = f"{figure.baseline_name}: {_number(base)}", f"{better:,.2f}×"
     if figure.goal is None:
-        goal, met = "—", "—"
+        met = "—"
     elif isinstance(figure.goal, bool):
-        goal, met = _number(figure.goal), "✅" if value == figure.goal else "❌"
+        met = "✅" if value == figure.goal else "❌"
     else:
-        goal = f"{'≤' if figure.lower_is_better else '≥'} {_number(figure.goal)}"
-        ok = value <= figure.goal if figure.lower_is_better else value >= figure.goal
-        met = "✅" if ok else "❌"
+        met = "✅" if (value <= figure.goal if figure.lower_is_better else value >= figure.goal) else "❌"
         if figure.counts_if and not _at(result, figure.counts_if):
             met = f"❌ ({figure.counts_if.rsplit('.', 1)[-1].replace('_', ' ')}: no)"
     return [benchmark, f"{figure.name}: **{_number(value)}**", baseline, ratio, goal, met]

@@ -224,7 +224,8 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             name=TOP,
             record=TOP_OF_BOOK,
-            description="The best bid and ask tick by tick, where the venue pushes them (OKX bbo-tbt).",
+            description="The best bid and ask tick by tick, where the venue pushes them (OKX bbo-tbt, Binance bookTicker; "
+            "Binance spot's carries no time: the receive time stands in).",
             topic="bbo",
             live=True,
         ),

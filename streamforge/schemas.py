@@ -187,11 +187,12 @@ BOOK_SNAPSHOT = Record(
 TOP_OF_BOOK = Record(
     name="top_of_book",
     version=1,
-    description="The best bid and ask as the venue pushes them tick by tick (OKX bbo-tbt), sizes in the base asset.",
+    description="The best bid and ask as the venue pushes them tick by tick (OKX bbo-tbt, Binance bookTicker), sizes in "
+    "the base asset.",
     columns=(
         _INSTRUMENT,
-        _c("time", TIME, "Time of the book state."),
-        _c("seq_id", pa.int64(), "The venue's sequence id of the state."),
+        _c("time", TIME, "Time of the book state; for Binance spot, whose bookTicker carries no time, when it was received."),
+        _c("seq_id", pa.int64(), "The venue's sequence id of the state (Binance: the order book's update id u)."),
         _c("bid_price", pa.float64(), "Best bid price."),
         _c("bid_qty", pa.float64(), "Quantity at the best bid."),
         _c("ask_price", pa.float64(), "Best ask price."),

@@ -50,3 +50,11 @@ def test_a_number_from_a_capped_run_does_not_meet_a_goal_it_was_not_measured_for
     capped = Figure("training to early stopping, s", "train_s", goal=600, counts_if="to_early_stopping")
     assert row("Bx", capped, result)[-1] == "❌ (to early stopping: no)"
     assert row("Bx", capped, result | {"to_early_stopping": True})[-1] == "✅"
+
+
+def test_a_figure_of_a_case_added_since_the_stored_run_reads_not_measured_and_a_wrong_path_is_an_error():
+    result = {"spot": {"p99": 40.0}}
+    assert row("Bx", Figure("perp p99, ms", "perp.p99", goal=50), result)[1:] == [
+        "perp p99, ms: **not measured**", "—", "—", "≤ 50", "❌ (not measured)"]
+    with pytest.raises(KeyError):
+        row("Bx", Figure("spot p99, ms", "spot.p999", goal=50), result)

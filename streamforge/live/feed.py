@@ -184,8 +184,9 @@ class Feed(ABC):
         """The connections that carry trades, book diffs and 1-minute klines of every instrument."""
 
     @abstractmethod
-    def parse(self, raw: str) -> list[Event]:
-        """The events of one message; BadEvent when it is not what the venue documents. Messages that need nothing
+    def parse(self, raw: str, received_us: int) -> list[Event]:
+        """The events of one message, received at `received_us` (the time of an event that carries none of its own:
+        Binance spot's bookTicker); BadEvent when it is not what the venue documents. Messages that need nothing
         done (acknowledgements, pongs, klines still open) give no event."""
 
     @abstractmethod

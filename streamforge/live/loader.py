@@ -247,7 +247,7 @@ class Loader:
         """Parse one message and handle its events; True when the venue announced it will close the connection.
         Whatever cannot be parsed or handled becomes a dead letter: one bad message never stops a socket's task."""
         try:
-            parsed = feed.parse(raw)
+            parsed = feed.parse(raw, received_ns // 1000)
         except BadEvent as error:
             self.dead_letters.send(raw, str(error), "schema")
             return False

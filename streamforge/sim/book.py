@@ -144,6 +144,27 @@ def snapshot(seed: int, spec: Instrument, mid: float, update: int, limit: int) -
     return BookSnapshot(update, sides["bid"], sides["ask"])
 
 
+def tops(shapes: list[Shape], best_bids: list[np.ndarray], times_us: list[np.ndarray]) -> list[np.ndarray]:
+    """The best bid and ask of each request's states, given their best bid ticks and times (one request per
+    instrument and span, all in one pass: the live streams of a universe ask every tick): per request, rows (bid
+    price, bid qty, ask price, ask qty) in units of 1e-8 — the first level of each side of `snapshot`, and so the top
+    a client keeping the book from the diffs has. A state whose best bid tick is not positive has no bid: zeros."""
+    counts = [len(b) for b in best_bids]
+    if not sum(counts):
+        return [np.zeros((0, 4), dtype=np.int64) for _ in counts]
+    per_row = {
+        name: np.repeat(np.array([getattr(s, name) for s in shapes]), counts)
+        for name in ("key", "step_size", "median_qty", "tick_units", "step_units")
+    }
+    bids, times = np.concatenate(best_bids), np.concatenate(times_us)
+    asks = bids + 1
+    sizes = [level_counts(per_row["key"], per_row["step_size"], per_row["median_qty"], ticks, times) for ticks in (bids, asks)]
+    rows = np.column_stack((bids * per_row["tick_units"], sizes[0] * per_row["step_units"],
+                            asks * per_row["tick_units"], sizes[1] * per_row["step_units"]))
+    rows[bids < 1] = 0
+    return np.split(rows, np.cumsum(counts)[:-1])
+
+
 def diffs(shapes: list[Shape], best_bids: list[np.ndarray], firsts: list[int], window: int) -> Diffs:
     """The depthUpdate of each request r, from state firsts[r] - 1 to state firsts[r] + len(best_bids[r]) - 2, given
     its instrument's `shapes[r]` and the best bid tick of each of those states; all requests in one pass.

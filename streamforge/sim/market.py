@@ -18,7 +18,7 @@ handlers call it. What a venue adapter uses:
   (AGG_TRADE frames; ids contiguous per instrument; Binance spot times are µs from 2025 and ms before, other markets' always ms — a venue
   without aggregate trades serves each row as one trade);
 * candles: `klines(key, interval, start_us, end_us, as_of_us=…)` (Binance kline semantics);
-* book: `depth`, `book_state`, `depth_diff` (update ids are 100 ms steps; see `book`);
+* book: `depth`, `book_state`, `depth_diff`, `book_tops` (update ids are 100 ms steps; see `book`);
 * prices: `mid_price(s)`; for perpetuals `index_prices`, `premiums`, `mark_prices`, `price_klines(key, kind,
   interval, start_us, end_us)` (mark or index), `funding_rates(key, start_us, end_us)`, `open_interest(key, times_us)`
   and `liquidations(key, start_us, end_us)`.
@@ -273,7 +273,7 @@ class Market:
             low, high = min(first for _, first, _ in chunk) - 1, max(final for _, _, final in chunk)
             states = np.arange(low, high + 1, dtype=np.int64)
             best = book.best_bid_ticks(instrument, self.mid_prices(instrument.id, book.update_time_us(states)))
-            shape = self._shapes.get(instrument.id) or self._shapes.setdefault(instrument.id, book.Shape.of(self.seed, instrument))
+            shape = self._shape(instrument)
             days = {day_of(book.update_time_us(low + 1)), day_of(book.update_time_us(high))}
             trading = {day: instrument.trading_on(day) for day in days}
             for _, first, final in chunk:
@@ -283,6 +283,28 @@ class Market:
                 best_bids.append(best[first - 1 - low : final + 1 - low] if on else best[:1])
             start = end
         return book.diffs(shapes, best_bids, [first for _, first, _ in requests], window)
+
+    def book_tops(self, requests: list[tuple[str, int, int]]) -> list[np.ndarray]:
+        """The best bid and ask of each book state first..final of every (key, first, final) request, in one pass
+        (`book.tops`: rows of bid price, bid qty, ask price, ask qty in units of 1e-8); zeros for a state in which the
+        instrument is not trading (it has no book)."""
+        shapes, best_bids, times, closed = [], [], [], []
+        for key, first, final in requests:
+            instrument = self.spec(key)
+            at = book.update_time_us(np.arange(first, final + 1, dtype=np.int64))
+            shapes.append(self._shape(instrument))
+            best_bids.append(book.best_bid_ticks(instrument, self.mid_prices(instrument.id, at)))
+            times.append(at)
+            days = at // US_PER_DAY
+            closed.append([days == day for day in np.unique(days).tolist() if not instrument.trading_on(day_of(day * US_PER_DAY))])
+        found = book.tops(shapes, best_bids, times)
+        for rows, masks in zip(found, closed, strict=True):
+            for mask in masks:
+                rows[mask] = 0
+        return found
+
+    def _shape(self, instrument: Instrument) -> book.Shape:
+        return self._shapes.get(instrument.id) or self._shapes.setdefault(instrument.id, book.Shape.of(self.seed, instrument))
 
     # --- perpetuals (see `perps`)
 

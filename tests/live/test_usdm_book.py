@@ -101,3 +101,15 @@ def test_whatever_is_lost_the_book_is_right_whenever_it_is_synced(offset, spans,
             assert book.top(20) == true_top(book)
     if all(what in ("send", "duplicate") for what in fate[: len(events)]):
         assert gaps == 0
+
+
+def test_a_snapshot_newer_than_every_buffered_event_is_followed_by_the_event_that_straddles_it():
+    """REST can answer before the stream has caught up: the book is the snapshot, and the next event (whose pu is
+    older than the snapshot) straddles it and is applied — not a gap and a resync, again and again."""
+    book = FuturesBook(PERP)
+    book.add(event(START + 1, START + 3))
+    assert book.load(snapshot(START + 5)) and book.synced and book.last_update_id == snapshot_id(START + 5)
+    assert book.add(event(START + 4, START + 7)) is Outcome.APPLIED
+    assert book.add(event(START + 8, START + 9)) is Outcome.APPLIED
+    assert book.top(20) == true_top(book)
+    assert book.add(event(START + 11, START + 12)) is Outcome.GAP  # after that, the pu chain again

@@ -1,6 +1,6 @@
 """The live loader following a perpetual on the simulator's routed futures streams and a real broker: contiguous
-trades, the pu-chain book, closed klines, mark prices and liquidations on their own topics, beside a spot
-instrument on the same loader."""
+trades, the pu-chain book, closed klines, mark prices and liquidations on their own topics, and both markets'
+bookTickers as top of book, beside a spot instrument on the same loader."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 
 from live_cases import BTC, SEED, assert_contiguous_without_duplicates, metric, read_frame
 from streamforge.live.loader import LoaderThread
+from streamforge.sim.book import update_time_us
 from streamforge.sim.market import Market
+from streamforge.venues.binance.simulator.usdm_ws import state_of
 from streamforge.venues.binance.usdm.live import BinanceUsdmFeed
 
 pytestmark = pytest.mark.slow
@@ -21,7 +23,7 @@ PERP = "binance.usdm.BTCUSDT"
 MARKET = Market(SEED, 1.0)  # the live simulator's market
 
 
-def test_a_perpetual_streams_trades_book_mark_prices_and_liquidations_beside_spot(sim, kafka, live_config):
+def test_a_perpetual_streams_trades_book_mark_prices_liquidations_and_top_of_book_beside_spot(sim, kafka, live_config):
     with LoaderThread(live_config([BTC, PERP]), kafka) as loader:
         url = f"http://127.0.0.1:{loader.http_port}/metrics"
         marks = 'streamforge_live_events_total{instrument="binance.usdm.BTCUSDT",type="live_mark_price"}'
@@ -52,6 +54,15 @@ def test_a_perpetual_streams_trades_book_mark_prices_and_liquidations_beside_spo
     assert published.height >= min(inside.height, 1)
     book = read_frame(kafka, "book")
     assert PERP in set(book["instrument"])
+    # bookTickers of both markets in the top-of-book topic, each the true top of the book state its u names.
+    tops = read_frame(kafka, "bbo")
+    assert set(tops["instrument"]) == {BTC, PERP}
+    for row in tops.iter_rows(named=True):
+        perp = row["instrument"] == PERP
+        truth = MARKET.book_state(row["instrument"], state_of(row["seq_id"]) if perp else row["seq_id"], 1)
+        assert ((row["bid_price"], row["bid_qty"]), (row["ask_price"], row["ask_qty"])) == (truth.bids[0], truth.asks[0])
+        if perp:  # futures send their transaction time; spot's has none, so its row has the receive time
+            assert row["time"].timestamp() * 1e6 == pytest.approx(update_time_us(state_of(row["seq_id"])))
     assert metric(text, 'streamforge_live_book_resyncs{instrument="binance.usdm.BTCUSDT"}') == 0
 
 
@@ -71,5 +82,5 @@ def test_the_feed_plans_routed_connections_of_at_most_200_streams(sim_url):
     feed.close()
     assert {p.url.split("/stream?")[0].rsplit("/", 1)[1] for p in plans} == {"public", "market"}
     assert all(len(p.streams) <= 200 for p in plans)
-    assert sum(len(p.streams) for p in plans) == 60 * 5
-    assert all("@depth@100ms" in s for p in plans if "/public/" in p.url for s in p.streams)
+    assert sum(len(p.streams) for p in plans) == 60 * 6
+    assert {s.split("@", 1)[1] for p in plans if "/public/" in p.url for s in p.streams} == {"depth@100ms", "bookTicker"}

@@ -28,13 +28,16 @@ from streamforge.venues.binance.events import DepthEvent
 class BinanceBook(Book):
     """What every Binance book procedure shares: buffering, levels, the snapshot and the applied diffs. A market's
     procedure says when a buffered event is older than a snapshot (`_stale`), which one straddles it (`_straddles`),
-    and whether an event continues the book (`_continues`)."""
+    and whether an event continues the book (`_continues`). A snapshot newer than every buffered event (REST answered
+    before the stream caught up) is the book as it is, and the first event to come may straddle it, as a buffered one
+    would have: on futures its `pu` is then older than the snapshot, so the chain rule alone would call it a gap."""
 
     def __init__(self, instrument: str, max_levels: int = 5000, max_buffered: int = 600) -> None:
         self.instrument = instrument
         self.max_levels = max_levels  # levels kept per side: the snapshot knows no more, deeper diffs would pile up
         self.max_buffered = max_buffered  # updates kept while waiting for a snapshot: a minute of 100 ms diffs
         self._last_update_id: int | None = None  # None: not synced
+        self._snapshot_only = False  # synced from a snapshot no event has followed yet: the next one may straddle it
         self._last_event_time_us = 0
         self.bids: dict[float, float] = {}
         self.asks: dict[float, float] = {}
@@ -59,10 +62,10 @@ class BinanceBook(Book):
             if len(self.buffer) > self.max_buffered:
                 del self.buffer[0]
             return Outcome.BUFFERED
-        event = update.update
-        if event.final_update_id <= self._last_update_id:
+        event, last = update.update, self._last_update_id
+        if event.final_update_id <= last:
             return Outcome.IGNORED
-        if not self._continues(event, self._last_update_id):
+        if not (self._continues(event, last) or self._snapshot_only and self._straddles(event, last)):
             self._reset()
             self.buffer.append(update)
             return Outcome.GAP
@@ -80,6 +83,7 @@ class BinanceBook(Book):
         self._last_update_id = last
         self.buffer = []
         pending = newer[start:] if newer else []
+        self._snapshot_only = not pending
         if pending:  # the event that straddles starts the chain, whatever the rule for the ones after it
             self._apply(pending[0])
         for i, update in enumerate(pending[1:], start=1):
@@ -120,6 +124,7 @@ class BinanceBook(Book):
                 else:
                     side[price] = qty
         self._last_update_id = event.final_update_id
+        self._snapshot_only = False
         self._last_event_time_us = max(self._last_event_time_us, event.event_time_us)
         self._applied.append(update)
         for side, best_first in ((self.bids, True), (self.asks, False)):

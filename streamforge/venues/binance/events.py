@@ -2,8 +2,9 @@
 
 As strict as the REST parser (`parse`): exact JSON types, decimals as ASCII strings that parse to finite numbers,
 positive prices, ids that are non-negative 64-bit integers, `l >= f`, kline `low <= open, close <= high` and
-`T >= t`, times between 2009 and 2100. An event that fails raises `BadEvent` naming the field and why — never another
-exception — so the loader sends it to the dead-letter topic and carries on. Work is per event (a few µs).
+`T >= t`, a best bid below the best ask, times between 2009 and 2100. An event that fails raises `BadEvent` naming the
+field and why — never another exception — so the loader sends it to the dead-letter topic and carries on. Work is per
+event (a few µs).
 """
 
 from __future__ import annotations
@@ -90,6 +91,25 @@ def agg_trade(data: dict, instrument: str) -> dict:
         "is_buyer_maker": _field(data, "m", bool, what),
         "is_best_match": _field(data, "M", bool, what) if "M" in data else None,
         "contract_size": None,
+    }
+
+
+def book_ticker(data: dict, instrument: str, time_us: int) -> dict:
+    """A bookTicker of `instrument` → the TOP_OF_BOOK record's fields, `seq_id` its `u` (the order book's update id,
+    the depth stream's). `time_us` is the caller's: spot's payload carries no time at all, so the feed gives the time
+    the message was received; futures' gives its transaction time `T`."""
+    what = "bookTicker"
+    bid, ask = _decimal(data.get("b"), what, "b", positive=True), _decimal(data.get("a"), what, "a", positive=True)
+    if bid >= ask:
+        raise BadEvent(f"{what}: best bid b={bid} is not below the best ask a={ask}")
+    return {
+        INSTRUMENT: instrument,
+        "time": time_us,
+        "seq_id": _id(data, "u", what),
+        "bid_price": bid,
+        "bid_qty": _decimal(data.get("B"), what, "B", positive=True),
+        "ask_price": ask,
+        "ask_qty": _decimal(data.get("A"), what, "A", positive=True),
     }
 
 

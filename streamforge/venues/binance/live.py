@@ -1,16 +1,20 @@
 """Binance spot's live streams as a `Feed`: combined streams over as few connections as Binance allows.
 
-Per instrument `<symbol>@aggTrade`, `<symbol>@depth@100ms` and `<symbol>@kline_1m`, in µs (`timeUnit=MICROSECOND`).
-A connection carries at most 1024 streams; the first URL_STREAMS are named in its URL (URLs have length limits), the
-rest are subscribed by SUBSCRIBE messages of SUBSCRIBE_CHUNK streams, at most 5 control messages a second (more and
-Binance closes the connection). An IP may attempt 300 connections per 5 minutes; REST weight is per IP too, so a
-feed of one of n loaders takes 1/n of the weight budget. The server pings every 20 s and the client library answers;
-`serverShutdown` announces a disconnect, which the loader meets by opening the new connection first.
+Per instrument `<symbol>@aggTrade`, `<symbol>@depth@100ms`, `<symbol>@kline_1m` and `<symbol>@bookTicker` (every
+change of the best bid or ask, to the top-of-book dataset's topic), in µs (`timeUnit=MICROSECOND`). A connection
+carries at most 1024 streams — 256 instruments at four streams each; the first URL_STREAMS are named in its URL (URLs
+have length limits), the rest are subscribed by SUBSCRIBE messages of SUBSCRIBE_CHUNK streams, at most 5 control
+messages a second (more and Binance closes the connection). An IP may attempt 300 connections per 5 minutes; REST
+weight is per IP too, so a feed of one of n loaders takes 1/n of the weight budget. The server pings every 20 s and
+the client library answers; `serverShutdown` announces a disconnect, which the loader meets by opening the new
+connection first.
 
 Wire shapes (combined stream `{"stream": name, "data": event}`):
     aggTrade     {"e":"aggTrade","E":..,"s":"BTCUSDT","a":..,"p":"..","q":"..","f":..,"l":..,"T":..,"m":..,"M":..}
     depthUpdate  {"e":"depthUpdate","E":..,"s":..,"U":..,"u":..,"b":[["p","q"],..],"a":[..]}
     kline        {"e":"kline","E":..,"s":..,"k":{"t":..,"T":..,"i":"1m","o":..,"c":..,"h":..,"l":..,"v":..,"n":..,"x":..,"q":..,"V":..,"Q":..}}
+    bookTicker   {"u":..,"s":..,"b":"..","B":"..","a":"..","A":".."}  (no event type and no time: told by its stream name,
+                 and timed when received)
     control      {"result":null,"id":1} / {"error":{"code":..,"msg":..},"id":1}; {"e":"serverShutdown","E":..}
 """
 
@@ -23,7 +27,7 @@ import orjson
 import polars as pl
 
 from streamforge import settings
-from streamforge.catalog import DATASETS, LIVE_KLINES_1M
+from streamforge.catalog import DATASETS, LIVE_KLINES_1M, TOP
 from streamforge.errors import shown
 from streamforge.instruments import Instrument
 from streamforge.live.feed import (
@@ -35,6 +39,7 @@ from streamforge.live.feed import (
     Feed,
     Kline,
     Reconnect,
+    Record,
     Refused,
     Rules,
     Snapshot,
@@ -51,7 +56,8 @@ MAX_STREAMS = 1024
 URL_STREAMS = 100
 SUBSCRIBE_CHUNK = 100
 KLINE = f"kline_{DATASETS[LIVE_KLINES_1M].interval}"
-SUFFIXES = ("aggTrade", "depth@100ms", KLINE)
+BOOK_TICKER = "bookTicker"
+SUFFIXES = ("aggTrade", "depth@100ms", KLINE, BOOK_TICKER)
 
 
 class BinanceFeed(Feed):
@@ -95,11 +101,13 @@ class BinanceSpotFeed(BinanceFeed):
         streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]
         return combined_plans(ws_base(self.endpoints), streams, MAX_STREAMS, "&timeUnit=MICROSECOND", self._ids)
 
-    def parse(self, raw: str) -> list[Event]:
-        data, replies = stream_event(raw)
+    def parse(self, raw: str, received_us: int) -> list[Event]:
+        stream, data, replies = stream_event(raw)
         if data is None:
             return replies
         instrument = self.instrument_of(data.get("s"))
+        if stream.endswith(f"@{BOOK_TICKER}"):
+            return [Record(TOP, instrument, events.book_ticker(data, instrument, received_us), received_us)]
         kind = data.get("e")
         if kind == "aggTrade":
             row = events.agg_trade(data, instrument)
@@ -151,9 +159,9 @@ def control(message: dict) -> list[Event]:
     raise BadEvent(f"neither a stream event nor a control reply: {shown(message)}")
 
 
-def stream_event(raw: str) -> tuple[dict | None, list[Event]]:
-    """(the `data` of a combined-stream message, []), or (None, the events of a control message); BadEvent when the
-    message is neither."""
+def stream_event(raw: str) -> tuple[str, dict | None, list[Event]]:
+    """(the `stream` and `data` of a combined-stream message, []), or ("", None, the events of a control message);
+    BadEvent when the message is neither."""
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -162,7 +170,8 @@ def stream_event(raw: str) -> tuple[dict | None, list[Event]]:
         raise BadEvent(f"not a JSON object: {shown(message)}")
     data = message.get("data")
     if data is None:
-        return None, control(message)
-    if not isinstance(data, dict):
+        return "", None, control(message)
+    stream = message.get("stream")
+    if not isinstance(data, dict) or not isinstance(stream, str):
         raise BadEvent("not a combined-stream message {stream, data}")
-    return data, []
+    return stream, data, []

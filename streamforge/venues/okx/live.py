@@ -99,7 +99,7 @@ class OkxFeed(Feed):
 
     # --- messages
 
-    def parse(self, raw: str) -> list[Event]:
+    def parse(self, raw: str, received_us: int) -> list[Event]:
         if raw == "pong":
             return []
         try:

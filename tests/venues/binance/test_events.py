@@ -1,12 +1,21 @@
 """The stream edge is as strict as REST (#12 item 2): every way an event can be out of range is refused as a
-`BadEvent` naming the field, never trusted and never another exception."""
+`BadEvent` naming the field, never trusted and never another exception. Book tickers (spot's and futures') become
+top-of-book records there too."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from streamforge.live.feed import BadEvent
+from streamforge.catalog import TOP
+from streamforge.instruments import parse_instrument
+from streamforge.live.feed import BadEvent, Record
 from streamforge.venues.binance import events
+from streamforge.venues.binance.live import BinanceSpotFeed
+from streamforge.venues.binance.usdm import events as usdm_events
+from streamforge.venues.binance.usdm.live import BinanceUsdmFeed
+from streamforge.venues.market import Endpoints
 
 T_US = 1_735_776_000_000_000  # 2025-01-02 00:00 UTC
 AGG = {"e": "aggTrade", "a": 100, "p": "97000.10", "q": "0.5", "f": 200, "l": 201, "T": T_US, "m": True, "M": True}
@@ -67,3 +76,68 @@ def test_a_depth_update_out_of_range_is_refused_naming_the_field(change, named):
     with pytest.raises(BadEvent, match="^depthUpdate: ") as refused:
         events.depth_update(DEPTH | change, "binance.spot.BTCUSDT")
     assert named in str(refused.value)
+
+
+TICKER = {"u": 400900217, "s": "BNBUSDT", "b": "25.35190000", "B": "31.21000000", "a": "25.36520000", "A": "40.66000000"}
+FUTURES_TICKER = TICKER | {"e": "bookTicker", "E": T_US // 1000 + 2, "T": T_US // 1000}
+
+
+def test_a_spot_book_ticker_is_a_top_of_book_at_the_time_given_and_a_futures_one_at_its_transaction_time():
+    spot = events.book_ticker(TICKER, "binance.spot.BNBUSDT", T_US + 5)
+    assert spot == {"instrument": "binance.spot.BNBUSDT", "time": T_US + 5, "seq_id": 400900217, "bid_price": 25.3519,
+                    "bid_qty": 31.21, "ask_price": 25.3652, "ask_qty": 40.66}
+    perp = usdm_events.book_ticker(FUTURES_TICKER, "binance.usdm.BNBUSDT")
+    assert perp == spot | {"instrument": "binance.usdm.BNBUSDT", "time": T_US}
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"u": -1}, "'u' = -1 is not an id"),
+    ({"u": "400900217"}, "'u' = '400900217' is not int"),
+    ({"b": "0"}, "'b' = '0' is not a positive number"),
+    ({"B": "0.00000000"}, "'B' = '0.00000000' is not a positive number"),
+    ({"a": 25.3652}, "'a' = 25.3652 is not a decimal string"),
+    ({"A": None}, "'A' = None is not a decimal string"),
+    ({"b": "25.36520000"}, "best bid b=25.3652 is not below the best ask a=25.3652"),
+])
+def test_a_book_ticker_out_of_range_is_refused_naming_the_field(change, named):
+    for refused in (lambda: events.book_ticker(TICKER | change, "binance.spot.BNBUSDT", T_US),
+                    lambda: usdm_events.book_ticker(FUTURES_TICKER | change, "binance.usdm.BNBUSDT")):
+        with pytest.raises(BadEvent, match="^bookTicker: ") as error:
+            refused()
+        assert named in str(error.value)
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"T": T_US}, "'T' = 1735776000000000000 is not a time in µs between 2009 and 2100"),
+    ({"T": None}, "'T' = None is not a time in ms"),
+])
+def test_a_futures_book_ticker_needs_its_transaction_time_in_ms(change, named):
+    with pytest.raises(BadEvent, match="^bookTicker: ") as refused:
+        usdm_events.book_ticker(FUTURES_TICKER | change, "binance.usdm.BNBUSDT")
+    assert named in str(refused.value)
+
+
+@pytest.fixture
+def feeds(tmp_path):
+    where = Endpoints("http://127.0.0.1:9", "http://127.0.0.1:9", "ws://127.0.0.1:9", tmp_path)
+    made = (BinanceSpotFeed(where, [parse_instrument("binance.spot.BNBUSDT")]),
+            BinanceUsdmFeed(where, [parse_instrument("binance.usdm.BNBUSDT")]))
+    yield made
+    for feed in made:
+        feed.close()
+
+
+def test_the_feeds_subscribe_book_tickers_and_publish_them_as_top_of_book(feeds):
+    spot, perp = feeds
+    assert {s for plan in spot.plan() for s in plan.streams} >= {"bnbusdt@bookTicker", "bnbusdt@depth@100ms"}
+    [public] = [plan for plan in perp.plan() if "/public/" in plan.url]
+    assert public.streams == {"bnbusdt@depth@100ms", "bnbusdt@bookTicker"}
+    # Spot's bookTicker has no event type: its stream's name says what it is, and its time is when it was received.
+    [top] = spot.parse(json.dumps({"stream": "bnbusdt@bookTicker", "data": TICKER}), T_US + 7)
+    assert isinstance(top, Record) and top.dataset == TOP and top.time_us == top.row["time"] == T_US + 7
+    [top] = perp.parse(json.dumps({"stream": "bnbusdt@bookTicker", "data": FUTURES_TICKER}), T_US + 7)
+    assert top.dataset == TOP and top.time_us == top.row["time"] == T_US and top.row["seq_id"] == 400900217
+    with pytest.raises(BadEvent, match="^bookTicker: field 'b'"):
+        spot.parse(json.dumps({"stream": "bnbusdt@bookTicker", "data": TICKER | {"b": "x"}}), T_US)
+    with pytest.raises(BadEvent, match=r"not a combined-stream message \{stream, data\}"):
+        spot.parse(json.dumps({"data": TICKER}), T_US)

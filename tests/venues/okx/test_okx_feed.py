@@ -15,6 +15,7 @@ from streamforge.venues.okx.live import OkxFeed
 from okx_cases import MARKET, SPOT, SWAP
 
 TS = "1736208000000"
+RECEIVED_US = 1_736_208_000_250_000  # OKX stamps every push: the receive time is not used
 
 
 @pytest.fixture
@@ -44,23 +45,24 @@ def test_the_plan_puts_trades_books_and_top_of_book_on_public_and_candles_on_bus
 
 
 def test_a_trade_becomes_an_agg_trade_row_and_a_swap_s_contracts_base_units(feed):
-    [spot] = feed.parse(push("trades", "BTC-USDT", [trade()]))
+    [spot] = feed.parse(push("trades", "BTC-USDT", [trade()]), RECEIVED_US)
     assert isinstance(spot, Trade) and spot.id == 42 and spot.row["is_buyer_maker"] and spot.row["qty"] == 0.5
-    [swap] = feed.parse(push("trades", "BTC-USDT-SWAP", [trade(instId="BTC-USDT-SWAP", sz="3")]))
+    [swap] = feed.parse(push("trades", "BTC-USDT-SWAP", [trade(instId="BTC-USDT-SWAP", sz="3")]), RECEIVED_US)
     contract = MARKET.spec(SWAP).contract_size
     assert swap.row["qty"] == pytest.approx(3 * contract) and swap.row["contract_size"] == contract
 
 
 def test_the_first_trade_after_a_subscription_resumes_the_stream(feed):
-    feed.parse(json.dumps({"event": "subscribe", "arg": {"channel": "trades", "instId": "BTC-USDT"}, "connId": "1"}))
-    first, second = feed.parse(push("trades", "BTC-USDT", [trade(tradeId="7"), trade(tradeId="9")]))
+    subscribed = {"event": "subscribe", "arg": {"channel": "trades", "instId": "BTC-USDT"}, "connId": "1"}
+    feed.parse(json.dumps(subscribed), RECEIVED_US)
+    first, second = feed.parse(push("trades", "BTC-USDT", [trade(tradeId="7"), trade(tradeId="9")]), RECEIVED_US)
     assert first.resumes and not second.resumes
 
 
 def test_books_messages_carry_the_chain_and_the_checksum(feed):
     data = {"asks": [["95000.2", "3", "0", "2"]], "bids": [["95000.1", "0", "0", "0"]], "ts": TS, "checksum": -5,
             "seqId": 11, "prevSeqId": 10}
-    [update] = feed.parse(push("books", "BTC-USDT-SWAP", [data], action="update"))
+    [update] = feed.parse(push("books", "BTC-USDT-SWAP", [data], action="update"), RECEIVED_US)
     assert isinstance(update, BookUpdate) and update.update.seq_id == 11 and update.update.prev_seq_id == 10
     assert update.update.asks == (("95000.2", "3"),) and update.update.checksum == -5
     assert update.row["asks"] == [{"price": 95000.2, "qty": pytest.approx(3 * MARKET.spec(SWAP).contract_size)}]
@@ -68,18 +70,20 @@ def test_books_messages_carry_the_chain_and_the_checksum(feed):
 
 
 def test_top_of_book_and_candles(feed):
-    [top] = feed.parse(push("bbo-tbt", "BTC-USDT", [{"asks": [["2", "1", "0", "1"]], "bids": [["1", "4", "0", "1"]], "ts": TS, "seqId": 5}]))
+    bbo = {"asks": [["2", "1", "0", "1"]], "bids": [["1", "4", "0", "1"]], "ts": TS, "seqId": 5}
+    [top] = feed.parse(push("bbo-tbt", "BTC-USDT", [bbo]), RECEIVED_US)
     assert isinstance(top, Record) and top.dataset == TOP and (top.row["bid_price"], top.row["ask_qty"]) == (1.0, 1.0)
     row = [TS, "100", "110", "90", "105", "200", "2", "210", "1"]
-    [kline] = feed.parse(push("candle1m", "BTC-USDT-SWAP", [row]))
+    [kline] = feed.parse(push("candle1m", "BTC-USDT-SWAP", [row]), RECEIVED_US)
     assert isinstance(kline, Kline) and kline.closed and kline.row["volume"] == 2.0 and kline.row["trade_count"] is None
 
 
 def test_control_events(feed):
-    assert feed.parse("pong") == []
-    [refused] = feed.parse(json.dumps({"event": "error", "code": "60018", "msg": "Wrong URL or channel", "connId": "1"}))
+    assert feed.parse("pong", RECEIVED_US) == []
+    error = {"event": "error", "code": "60018", "msg": "Wrong URL or channel", "connId": "1"}
+    [refused] = feed.parse(json.dumps(error), RECEIVED_US)
     assert isinstance(refused, Refused) and "60018" in refused.reason
-    [reconnect] = feed.parse(json.dumps({"event": "notice", "code": "64008", "msg": "service upgrade"}))
+    [reconnect] = feed.parse(json.dumps({"event": "notice", "code": "64008", "msg": "service upgrade"}), RECEIVED_US)
     assert isinstance(reconnect, Reconnect)
 
 
@@ -105,4 +109,4 @@ def test_control_events(feed):
 )
 def test_a_message_okx_does_not_document_is_a_bad_event_naming_why(feed, raw, message):
     with pytest.raises(BadEvent, match=message):
-        feed.parse(raw)
+        feed.parse(raw, RECEIVED_US)

@@ -1,6 +1,7 @@
 """The simulator's USD-M futures WebSocket streams, routed as fstream routes them since 2026-03:
 
-* `/public/ws/<stream>`, `/public/stream?streams=a/b`: `<s>@depth`, `<s>@depth@500ms`, `<s>@depth@100ms`;
+* `/public/ws/<stream>`, `/public/stream?streams=a/b`: `<s>@depth`, `<s>@depth@500ms`, `<s>@depth@100ms`,
+  `<s>@bookTicker`;
 * `/market/ws/<stream>`, `/market/stream?streams=a/b`: `<s>@aggTrade`, `<s>@markPrice`, `<s>@markPrice@1s`,
   `<s>@forceOrder`, `<s>@kline_<interval>`.
 
@@ -8,9 +9,10 @@ A stream on the wrong route is refused, as the retired unrouted URLs are (they a
 send nothing: binance-public-data #472). Times are ms; at most 200 streams a connection and 10 incoming messages a
 second. Depth diffs carry `pu`, the previous event's `u`; update ids are spaced ID_STEP apart per 100 ms state so that
 an event's U is *not* the previous u + 1, as on Binance (a capture: never), and only the pu chain tells a client that
-nothing was lost. `forceOrder` sends the latest liquidation of each 1,000 ms, nothing when there was none — a
-snapshot, not a complete record, like Binance's. Events come from the same market as the futures REST endpoints and
-dump files; the spot WebSocket's faults apply.
+nothing was lost. A bookTicker's `u` is the u of the diff that ends at the state whose top it shows (E and T that
+state's time), sent for every state whose best bid or ask changed. `forceOrder` sends the latest liquidation of each
+1,000 ms, nothing when there was none — a snapshot, not a complete record, like Binance's. Events come from the same
+market as the futures REST endpoints and dump files; the spot WebSocket's faults apply.
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ import polars as pl
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from streamforge.sim import book
 from streamforge.sim.calendar import US_PER_MS, US_PER_S
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
 from streamforge.sim.state import SimState
 from streamforge.venues.binance.simulator import wire
 from streamforge.venues.binance.simulator.ws import (
-    Feed, Session, Stream, StreamError, by_kind, depth, klines, serve_session, trades,
+    Feed, Session, Stream, StreamError, book_tickers, by_kind, depth, klines, serve_session, trades,
 )
 
 USDM = "binance.usdm"
 ID_STEP = 7
-ROUTES = {"public": ("depth",), "market": ("aggTrade", "markPrice", "forceOrder", "kline")}
+ROUTES = {"public": ("depth", "bookTicker"), "market": ("aggTrade", "markPrice", "forceOrder", "kline")}
 MARK_EVERY_S = {"markPrice": 3, "markPrice@1s": 1}
 FORCE_ORDER_WINDOW_US = US_PER_S
 
@@ -59,7 +62,7 @@ def parse_stream(name: str, route: str, sim: SimState) -> Stream:
     symbol, key = symbol.upper(), f"{USDM}.{symbol.upper()}"
     if rest in ("depth", "depth@500ms", "depth@100ms"):
         stream = Stream(name, symbol, "depth", every_updates={"depth": 2, "depth@500ms": 5}.get(rest, 1), key=key)
-    elif rest in ("aggTrade", "forceOrder"):
+    elif rest in ("aggTrade", "forceOrder", "bookTicker"):
         stream = Stream(name, symbol, rest, key=key)
     elif rest in MARK_EVERY_S:
         stream = Stream(name, symbol, "markPrice", every_updates=MARK_EVERY_S[rest], key=key)
@@ -85,6 +88,7 @@ def collect(market: Market, feeds: list[Feed], window: int, now_us: int) -> list
         trades(market, kinds["aggTrade"], now_us, US_PER_MS, best_match=False)
         + depth(market, kinds["depth"], window, now_us, US_PER_MS, _depth_ids)
         + klines(market, kinds["kline"], now_us, US_PER_MS)
+        + book_tickers(market, kinds["bookTicker"], now_us, _ticker)
         + [event for feed in kinds["markPrice"] for event in _marks(market, feed, now_us)]
         + [event for feed in kinds["forceOrder"] for event in _force_orders(market, feed, now_us)]
     )
@@ -94,6 +98,12 @@ def _depth_ids(first: int, final: int, time_ms: int) -> str:
     """T, and U/u/pu spaced ID_STEP apart (`wire_ids`): only the pu chain says that nothing was lost."""
     first_id, final_id, pu = wire_ids(first, final)
     return f'"T":{time_ms},"U":{first_id},"u":{final_id},"pu":{pu}'
+
+
+def _ticker(state: int, symbol: str, top: str) -> str:
+    """A futures bookTicker of book state `state`: `u` on the depth stream's ids, E and T the state's time in ms."""
+    at = book.update_time_us(state) // US_PER_MS
+    return f'{{"e":"bookTicker","u":{snapshot_id(state)},"E":{at},"T":{at},"s":"{symbol}",{top}}}'
 
 
 def _marks(market: Market, feed: UsdmFeed, now_us: int) -> list[tuple[str, str]]:

@@ -149,6 +149,11 @@ def depth_sides(diffs: Diffs, requests: int) -> list[tuple[str, str]]:
     return [tuple(s) for s in sides]
 
 
+def units_text(units: int) -> str:
+    """Integer units of 1e-8 as `decimal` writes the number they stand for (8 decimals), for one value."""
+    return f"{units // UNIT}.{units % UNIT:08d}"
+
+
 def _units_text(column: str) -> pl.Expr:
     """Integer units of 1e-8 as `decimal` writes the number they stand for (8 decimals)."""
     units = pl.col(column)

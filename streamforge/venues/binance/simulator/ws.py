@@ -1,8 +1,9 @@
 """The simulator's WebSocket streams: Binance's `/ws/<stream>` and `/stream?streams=a/b/c`, from the same market.
 
 Every event is cut from the same pure functions REST and the dump files use — trades from `Market.agg_trades`, klines
-from `Market.klines`, depth diffs from `Market.depth_diff` — against the one simulator clock, so a trade streamed
-live is byte for byte the trade REST serves for that id, and a depth diff's U/u chain onto `/api/v3/depth` snapshots.
+from `Market.klines`, depth diffs from `Market.depth_diff`, the best bid and ask from `Market.book_tops` — against the
+one simulator clock, so a trade streamed live is byte for byte the trade REST serves for that id, a depth diff's U/u
+chain onto `/api/v3/depth` snapshots, and a bookTicker's `u` names the book state whose top it shows.
 
 One `Session` per connection. Its tick loop asks the market what happened since the last tick on every subscribed
 stream (`collect`: one query per kind of stream for all of them, so a connection of 1024 streams costs a few
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -50,7 +52,7 @@ class StreamError(ValueError):
 class Stream:
     name: str  # lowercase, as subscribed
     symbol: str
-    kind: str  # "aggTrade", "depth" or "kline"
+    kind: str  # "aggTrade", "depth", "kline" or "bookTicker"
     every_updates: int = 1  # depth: 1 for @100ms, 10 for the 1000 ms default
     interval: str = ""
     key: str = ""  # the market's key of the instrument, when it is not the bare (spot) symbol
@@ -62,8 +64,8 @@ def parse_stream(name: str, market: Market, today: date) -> Stream:
     if symbol != symbol.lower() or symbol.upper() not in market.listed(BINANCE_SPOT, today):
         raise StreamError(f"Invalid stream name {name!r}")
     symbol = symbol.upper()
-    if rest == "aggTrade":
-        return Stream(name, symbol, "aggTrade")
+    if rest in ("aggTrade", "bookTicker"):
+        return Stream(name, symbol, rest)
     if rest in ("depth", "depth@1000ms", "depth@100ms"):
         return Stream(name, symbol, "depth", every_updates=1 if rest.endswith("100ms") else 10)
     if rest.startswith("kline_") and rest[6:] in INTERVALS:
@@ -72,7 +74,7 @@ def parse_stream(name: str, market: Market, today: date) -> Stream:
 
 
 class Feed:
-    """One subscribed stream and where it stands: the trades, book state and kline it last sent."""
+    """One subscribed stream and where it stands: the trades, book state (depth, bookTicker) and kline it last sent."""
 
     def __init__(self, stream: Stream, now_us: int) -> None:
         self.stream = stream
@@ -99,6 +101,7 @@ def collect(market: Market, feeds: list[Feed], window: int, now_us: int, unit_us
         trades(market, kinds["aggTrade"], now_us, unit_us)
         + depth(market, kinds["depth"], window, now_us, unit_us)
         + klines(market, kinds["kline"], now_us, unit_us)
+        + book_tickers(market, kinds["bookTicker"], now_us)
     )
 
 
@@ -142,6 +145,34 @@ def depth(
             events.append((feed.stream.name, f'{{"e":"depthUpdate","E":{at},"s":"{feed.stream.symbol}",'
                                              f'{ids(feed.update + 1, final, at)},"b":[{bids}],"a":[{asks}]}}'))
             feed.update = final
+    return events
+
+
+def spot_ticker(state: int, symbol: str, top: str) -> str:
+    """A spot bookTicker: `u` is the book state itself (the depth stream's update id); no event type, no time."""
+    return f'{{"u":{state},"s":"{symbol}",{top}}}'
+
+
+def book_tickers(
+    market: Market, feeds: list[Feed], now_us: int, event: Callable[[int, str, str], str] = spot_ticker
+) -> list[tuple[str, str]]:
+    """A bookTicker for every book state since each stream's last tick whose best bid or ask differs from the state
+    before it: Binance pushes every change of the top in real time, so the top of the book a client keeps from the
+    depth stream, at update id u, is the last bookTicker's at or before u. What is sent depends on the market alone,
+    never on when the ticks fall. `event(state, symbol, top)` writes the payload around `"b":..,"B":..,"a":..,"A":..`
+    (each market's own fields and ids)."""
+    update = book.update_id(now_us)
+    due = [feed for feed in feeds if feed.update < update]
+    if not due:
+        return []
+    events = []
+    for feed, tops in zip(due, market.book_tops([(feed.key, feed.update, update) for feed in due]), strict=True):
+        changed = np.flatnonzero((tops[1:] != tops[:-1]).any(axis=1) & (tops[1:, 0] > 0)) + 1
+        for step in changed.tolist():
+            bid, bid_qty, ask, ask_qty = (wire.units_text(v) for v in tops[step].tolist())
+            top = f'"b":"{bid}","B":"{bid_qty}","a":"{ask}","A":"{ask_qty}"'
+            events.append((feed.stream.name, event(feed.update + step, feed.stream.symbol, top)))
+        feed.update = update
     return events
 
 
@@ -351,6 +382,8 @@ def _invalid(event: dict) -> dict:
         return event | {"b": [["not-a-number", "1.0"]]}
     if "k" in event:
         return event | {"k": event["k"] | {"o": "not-a-number"}}
+    if "B" in event and "A" in event:  # a bookTicker
+        return event | {"b": "not-a-number"}
     if "o" in event:  # a futures forceOrder
         return event | {"o": event["o"] | {"p": "not-a-number"}}
     return event | {"p": "not-a-number"}  # a futures markPriceUpdate

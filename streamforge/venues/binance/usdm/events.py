@@ -9,6 +9,7 @@ before spot's checks run on them, so a µs value sent by mistake falls outside 2
     forceOrder       {"e":"forceOrder","E":..,"o":{"s":..,"S":..,"o":..,"f":..,"q":"..","p":"..","ap":"..","X":..,
                       "l":"..","z":"..","T":..}}
     kline            {"e":"kline","E":..,"s":..,"k":{"t":..,"T":..,"i":..,"o":..,...,"x":..}}
+    bookTicker       {"e":"bookTicker","u":..,"E":..,"T":..,"s":..,"b":"..","B":"..","a":"..","A":".."}
 """
 
 from __future__ import annotations
@@ -82,6 +83,12 @@ def kline(data: dict, instrument: str) -> tuple[bool, dict]:
     if type(k) is not dict:
         raise BadEvent("kline: field 'k' is not an object")
     return spot.kline(data | {"k": _in_us(k, ("t", "T"), "kline", last_ms=("T",))}, instrument)
+
+
+def book_ticker(data: dict, instrument: str) -> dict:
+    """A bookTicker → TOP_OF_BOOK fields, at its transaction time `T`."""
+    what = "bookTicker"
+    return spot.book_ticker(data, instrument, spot._time(_in_us(data, ("T",), what), "T", what))
 
 
 def mark_price(data: dict, instrument: str) -> dict:

@@ -1,16 +1,18 @@
 """Binance USD-M perpetuals' live streams as a `Feed`, on fstream's routed endpoints (since 2026-03; the unrouted
 URLs were retired on 2026-04-23 and acknowledge market streams without ever sending them).
 
-Per instrument: `<symbol>@depth@100ms` on `/public`; `<symbol>@aggTrade`, `<symbol>@markPrice@1s` (mark and index
+Per instrument: `<symbol>@depth@100ms` and `<symbol>@bookTicker` (every change of the best bid or ask, to the
+top-of-book dataset's topic) on `/public`; `<symbol>@aggTrade`, `<symbol>@markPrice@1s` (mark and index
 price, the funding rate it heads for and the next settlement), `<symbol>@forceOrder` (liquidations: Binance's
 snapshot of the latest per second, not every one) and `<symbol>@kline_1m` on `/market`. A connection carries at most
-200 streams and accepts at most 10 incoming messages a second; times are ms. The book follows the futures procedure
+200 streams (100 instruments on /public, 50 on /market) and accepts at most 10 incoming messages a second; times
+are ms. The book follows the futures procedure
 (`usdm.book`: straddle, then the `pu` chain). Mark prices and liquidations go to their own datasets' topics.
 """
 
 from __future__ import annotations
 
-from streamforge.catalog import DATASETS, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE
+from streamforge.catalog import DATASETS, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, TOP
 from streamforge.errors import shown
 from streamforge.instruments import Instrument
 from streamforge.live.feed import BadEvent, Book, BookUpdate, ConnectionPlan, Event, Kline, Record, Rules, Snapshot, Trade
@@ -22,7 +24,7 @@ from streamforge.venues.market import Endpoints
 
 MAX_STREAMS = 200
 ROUTES = {
-    "public": ("depth@100ms",),
+    "public": ("depth@100ms", "bookTicker"),
     "market": ("aggTrade", "markPrice@1s", "forceOrder", f"kline_{DATASETS[LIVE_KLINES_1M].interval}"),
 }
 
@@ -45,8 +47,8 @@ class BinanceUsdmFeed(BinanceFeed):
             )
         ]
 
-    def parse(self, raw: str) -> list[Event]:
-        data, replies = stream_event(raw)
+    def parse(self, raw: str, received_us: int) -> list[Event]:
+        _, data, replies = stream_event(raw)
         if data is None:
             return replies
         instrument = self.instrument_of(events.symbol_of(data))
@@ -66,6 +68,9 @@ class BinanceUsdmFeed(BinanceFeed):
         if kind == "forceOrder":
             row = events.force_order(data, instrument)
             return [Record(LIVE_LIQUIDATIONS, instrument, row, row["time"])]
+        if kind == "bookTicker":
+            row = events.book_ticker(data, instrument)
+            return [Record(TOP, instrument, row, row["time"])]
         raise BadEvent(f"unknown event type {shown(kind)}")
 
     def book(self, instrument: str, max_levels: int, max_buffered: int) -> Book:
