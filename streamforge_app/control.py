@@ -360,7 +360,7 @@ def print_model_metrics(graph_id: str, console: Console) -> None:
     import polars as pl
 
     from streamforge.models.registry import MODELS
-    from streamforge.models.report import HEAD_HEADER, head_rows
+    from streamforge.models.report import HEAD_HEADER, LAGGING_HEADER, head_rows, lagging_side_rows
     from streamforge.store import open_store
 
     docs = open_store().get_documents(MODELS, {"graph_id": graph_id})
@@ -369,7 +369,11 @@ def print_model_metrics(graph_id: str, console: Console) -> None:
         return
     doc = max(docs, key=lambda d: d["trained_at"])
     title = f"model {doc['model_id']}: test block, next 5-minute interval (one seed: ± sd 0; HAC s.e. in brackets)"
-    console.print(rich_table(HEAD_HEADER, head_rows(pl.DataFrame(doc["metrics"])), title))
+    metrics = pl.DataFrame(doc["metrics"])
+    console.print(rich_table(HEAD_HEADER, head_rows(metrics), title))
+    lagging = lagging_side_rows(metrics, doc["card"]["lead_lag"], doc["model"])
+    if lagging:
+        console.print(rich_table(LAGGING_HEADER, lagging, "the lagging side of each lead-lag pair found on the training block"))
     console.print(f"model files and card: {doc['path']}")
 
 

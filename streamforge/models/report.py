@@ -43,6 +43,34 @@ def head_rows(summary: pl.DataFrame, instrument: str = ALL, limit: int | None = 
     return rows
 
 
+LAGGING_HEADER = ("lagging side", "led by (lag in 5-min bars)", "model", "MSE model", "MSE best baseline", "gain", "DM (p)")
+
+
+def lagging_side_rows(summary: pl.DataFrame, lead_lag: list[dict], model: str) -> list[tuple[str, ...]]:
+    """One row per instrument that the training block's lead-lag pairs say follows another: the model against the
+    best baseline on that instrument alone. Cross-asset edges can only help where an instrument lags, and the pooled
+    row averages that gain away over the leaders (a perpetual leading its spot instrument shows up here)."""
+    leaders: dict[str, list[str]] = {}
+    for pair in lead_lag:
+        leaders.setdefault(pair["follower"], []).append(f"{pair['leader']} ({pair['lag']})")
+    rows = []
+    for follower in sorted(leaders):
+        part = summary.filter(pl.col(INSTRUMENT) == follower)
+        own = part.filter(pl.col("model") == model)
+        if own.is_empty():
+            continue
+        r = own.row(0, named=True)
+        base = part.filter(pl.col("model") == r["reference"])["mse_log_rv"]
+        baseline = base[0] if len(base) else None
+        gain = "—" if baseline is None or not baseline else f"{1 - r['mse_log_rv'] / baseline:+.1%}"
+        dm = "—" if r["dm_mse"] is None else f"{r['dm_mse']:+.2f} ({r['dm_mse_p']:.3f})"
+        rows.append((
+            follower, ", ".join(leaders[follower]), f"{model} vs {r['reference']}", _pm(r["mse_log_rv"], r["mse_sd"], r["mse_se"]),
+            "—" if baseline is None else f"{baseline:.4f}", gain, dm,
+        ))
+    return rows
+
+
 def caption(summary: pl.DataFrame, forecasts_days: list[date]) -> str:
     seeds = int(summary["seeds"].max()) if summary.height else 0
     span = f"{min(forecasts_days)}..{max(forecasts_days)}" if forecasts_days else "no days"
