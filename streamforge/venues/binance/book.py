@@ -10,7 +10,10 @@ U <= lastUpdateId + 1 <= u.
 Step 2 is read as "fetch again while no buffered event straddles the snapshot", not "while the *first* buffered one
 is newer": a single event with a wild U at the head of the buffer (a corrupt or hostile message) would otherwise make
 every snapshot look stale and the book would never sync. Events before the one that straddles are dropped, as step 3
-drops older ones.
+drops older ones. A snapshot newer than every buffered event (REST answered ahead of the stream) is joined by the
+first event that arrives after it and straddles it, as well as by one that continues it: on futures, whose rule
+for later events is the `pu` chain, the straddling event's pu is older than the snapshot, and reading it as a gap
+would resync the book each time REST is the faster of the two.
 
 While a book waits for its snapshot (REST slow or away) it keeps only the newest `max_buffered` events: any snapshot
 fetched later is newer than the ones dropped, which step 3 would drop anyway, and one that is not is refused and
@@ -35,6 +38,7 @@ class BinanceBook(Book):
         self.max_levels = max_levels  # levels kept per side: the snapshot knows no more, deeper diffs would pile up
         self.max_buffered = max_buffered  # updates kept while waiting for a snapshot: a minute of 100 ms diffs
         self._last_update_id: int | None = None  # None: not synced
+        self._from_snapshot = False  # synced, no event applied since the snapshot: the next may straddle it
         self._last_event_time_us = 0
         self.bids: dict[float, float] = {}
         self.asks: dict[float, float] = {}
@@ -62,7 +66,8 @@ class BinanceBook(Book):
         event = update.update
         if event.final_update_id <= self._last_update_id:
             return Outcome.IGNORED
-        if not self._continues(event, self._last_update_id):
+        last = self._last_update_id
+        if not (self._continues(event, last) or self._from_snapshot and self._straddles(event, last)):
             self._reset()
             self.buffer.append(update)
             return Outcome.GAP
@@ -78,6 +83,7 @@ class BinanceBook(Book):
         self.bids = {p: q for p, q in snapshot.bids if q > 0}
         self.asks = {p: q for p, q in snapshot.asks if q > 0}
         self._last_update_id = last
+        self._from_snapshot = True  # newer than every buffered event, it waits for one that straddles or continues it
         self.buffer = []
         pending = newer[start:] if newer else []
         if pending:  # the event that straddles starts the chain, whatever the rule for the ones after it
@@ -120,6 +126,7 @@ class BinanceBook(Book):
                 else:
                     side[price] = qty
         self._last_update_id = event.final_update_id
+        self._from_snapshot = False
         self._last_event_time_us = max(self._last_event_time_us, event.event_time_us)
         self._applied.append(update)
         for side, best_first in ((self.bids, True), (self.asks, False)):
