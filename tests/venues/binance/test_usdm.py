@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from streamforge.candles import aggregate
 from streamforge.catalog import Cell
+from streamforge.checks import candles_match_klines, trades_match_exchange
 from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError, NotAvailableError, UnknownSymbolError
 from streamforge.venues.binance.usdm import dumps as files
@@ -87,6 +89,44 @@ def test_within_reach_a_dump_that_ends_early_is_completed_from_rest(usdm, faults
     frame, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
     assert source["source"] == "dump+rest"
     assert frame.equals(market_trades(WITHIN_REACH))
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("bad_checksum", "checksum mismatch for BTCUSDT-aggTrades-2025-01-09.zip"),
+        ("dump_two_csvs", "BTCUSDT-aggTrades-2025-01-09.zip holds 2 files"),
+        ("dump_bomb", "'BTCUSDT-aggTrades-2025-01-09.csv' unpacks to more than"),
+    ],
+    ids=["bad-checksum", "two-csvs", "zip-bomb"],
+)
+def test_within_reach_a_dump_that_cannot_be_trusted_is_replaced_by_rest_saying_why(usdm, faults, fault, reason):
+    faults(**{fault: PERP})
+    frame, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    assert source["source"] == "rest" and reason in source["reason"], source["reason"]
+    assert frame.equals(market_trades(WITHIN_REACH))
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m"])
+def test_candles_from_a_perpetuals_trades_equal_its_futures_klines_field_by_field(usdm, interval):
+    trades, _ = usdm.trades_day(Cell(DAY, PERP))
+    candles = aggregate(trades, interval, DAY, usdm.price_before(PERP, trades))
+    outcome = candles_match_klines(candles, usdm.klines_day(Cell(DAY, PERP), interval))
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["candles"] == 86_400 // (60 if interval == "1m" else 300)
+    assert outcome.metadata["not_published_by_the_venue"] == []
+
+
+def test_a_dump_whose_rows_differ_from_rest_is_named_by_id_within_reach_and_fails_the_klines_beyond(usdm, faults):
+    faults(dump_differs=PERP)
+    recent, _ = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    outcome = trades_match_exchange(recent, usdm.rest_sample(PERP, recent))
+    assert not outcome.passed and outcome.metadata["first_differing_ids"][0] % 50 == 0
+    old, source = usdm.trades_day(Cell(DAY, PERP))  # REST no longer reaches it: the candles are held to the klines
+    assert source["source"] == "dump" and usdm.rest_sample(PERP, old).is_empty()
+    candles = aggregate(old, "1m", DAY, usdm.price_before(PERP, old))
+    outcome = candles_match_klines(candles, usdm.klines_day(Cell(DAY, PERP), "1m"))
+    assert not outcome.passed and outcome.metadata["volume_mismatches"] > 0
 
 
 def test_a_malformed_dump_row_names_file_and_row(usdm, faults):
