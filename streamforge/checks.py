@@ -403,10 +403,7 @@ def funding_on_schedule(funding: pl.DataFrame, day: date, default_hours: int) ->
     rows = funding.sort("funding_time")
     times = rows["funding_time"].dt.epoch("us").to_list()
     hours = rows["funding_interval_hours"].to_list() or [default_hours]
-    interval = hours[-1] * _HOUR_US
-    expected = list(range(start, end, interval)) if len(set(hours)) == 1 else sorted(
-        {t - t % (h * _HOUR_US) for t, h in zip(times, hours)}
-    )
+    expected = _funding_instants(times, hours, start, end)
     on_time = {e: [t for t in times if e <= t < e + FUNDING_TOLERANCE_US] for e in expected}
     missing = [e for e, found in on_time.items() if not found]
     doubled = [e for e, found in on_time.items() if len(found) > 1]
@@ -427,6 +424,23 @@ def funding_on_schedule(funding: pl.DataFrame, day: date, default_hours: int) ->
     if stray:
         problems.append(f"{len(stray)} settlements off the {hours[-1]}-hour schedule, first at {md['first_off_schedule']}")
     return _outcome(problems, f"{len(times)} settlements, one per {'/'.join(map(str, sorted(set(hours))))}-hour interval", md)
+
+
+def _funding_instants(times: list[int], hours: list[int], start: int, end: int) -> list[int]:
+    """The instants a day's settlements are due at, the interval allowed to change during the day: each settlement's
+    slot on its interval's grid from 00:00 UTC; between two settlements, the slots both agree on (the earlier one's
+    interval stepping forward, the later one's — a row says the interval it *ends* — stepping back: one grid when the
+    interval did not change); before the first and after the last, their interval's slots to the day's bounds.
+    Without rows: the day's grid of the symbol's interval."""
+    if not times:
+        return list(range(start, end, hours[0] * _HOUR_US))
+    slots = [(t - (t - start) % (h * _HOUR_US), h * _HOUR_US) for t, h in zip(times, hours)]
+    (first, first_step), (last, last_step) = slots[0], slots[-1]
+    expected = {slot for slot, _ in slots} | set(range(first - first_step, start - 1, -first_step))
+    expected |= set(range(last + last_step, end, last_step))
+    for (a, a_step), (b, b_step) in zip(slots, slots[1:]):
+        expected |= set(range(a + a_step, b, a_step)) & set(range(b - b_step, a, -b_step))
+    return sorted(expected)
 
 
 def price_klines_complete(klines: pl.DataFrame, interval: str, day: date) -> CheckOutcome:

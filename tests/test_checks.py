@@ -11,14 +11,19 @@ from hypothesis import strategies as st
 
 from streamforge.candles import aggregate
 from streamforge.checks import (
+    FUNDING_TOLERANCE_US,
     candles_invariants,
     candles_match_klines,
     candles_match_trades,
+    funding_on_schedule,
+    mark_within_band,
+    price_klines_complete,
     trades_contiguous,
     trades_match_exchange,
 )
-from streamforge.schemas import KLINE
-from trade_frames import DAY, MINUTE_US, day_of_trades, trades_frame
+from streamforge.instruments import CONTIGUOUS, market_of
+from streamforge.schemas import FUNDING_RATE, KLINE, PRICE_KLINE
+from trade_frames import DAY, DAY_START_US, MINUTE_US, day_of_trades, trades_frame
 
 
 def minutes(*ms: int) -> list[int]:
@@ -223,3 +228,124 @@ def test_a_missing_kline_is_a_gap_when_we_saw_no_trades_and_a_mismatch_when_we_d
     assert not lost.passed and lost.metadata["mismatching_rows"] == 5
     missing_candle = candles_match_klines(candles.slice(1), klines)
     assert not missing_candle.passed and missing_candle.metadata["first_mismatches"][0]["problem"].startswith("kline")
+
+
+# --- a perpetual's checks (USD-M): the same trade and candle checks, then funding, mark band and price klines
+
+PERP = "binance.usdm.BTCUSDT"
+HOUR_US = 60 * MINUTE_US
+
+
+def test_a_perpetuals_trade_ids_are_held_contiguous_and_a_lost_one_is_named():
+    assert market_of(PERP).trade_ids == CONTIGUOUS  # what the trades asset passes as `contiguous`
+    day = a_day(PERP).with_columns(is_best_match=pl.lit(None, pl.Boolean))  # futures trades carry no `M`
+    assert trades_contiguous(day, DAY, prev_last_id=999).passed
+    outcome = trades_contiguous(day.filter(pl.col("agg_id") != 1003), DAY, prev_last_id=999)
+    assert not outcome.passed and outcome.description.startswith("1 agg ids missing, first [1003]")
+    assert not trades_contiguous(day, DAY, prev_last_id=990).passed
+
+
+def test_a_perpetuals_candles_equal_its_klines_and_a_differing_field_is_named():
+    candles = aggregate(a_day(PERP), "5m", DAY)
+    klines = klines_of(candles)
+    assert candles_match_klines(candles, klines).passed
+    outcome = candles_match_klines(candles, klines.with_columns(
+        trade_count=pl.when(pl.col("open_time") == candles["open_time"][0]).then(9).otherwise(pl.col("trade_count"))
+    ))
+    assert not outcome.passed and outcome.metadata["trade_count_mismatches"] == 1
+    assert outcome.metadata["first_mismatches"] == [
+        {"open_time": "2025-01-01T00:00:00+00:00", "ours_vs_exchange": {"trade_count": ["4", "9"]}}
+    ]
+
+
+def settlements(hours_at: list[tuple[float, int]], late_us: int = 0) -> pl.DataFrame:
+    """FUNDING_RATE rows at (hour of DAY, funding interval hours), `late_us` after the instant."""
+    return FUNDING_RATE.conform(pl.DataFrame({
+        "instrument": [PERP] * len(hours_at),
+        "funding_time": [DAY_START_US + int(h * HOUR_US) + late_us for h, _ in hours_at],
+        "funding_rate": [0.0001] * len(hours_at),
+        "funding_interval_hours": [i for _, i in hours_at],
+        "mark_price": [None] * len(hours_at),
+    }, schema_overrides={"funding_time": pl.Int64, "mark_price": pl.Float64}).with_columns(
+        pl.col("funding_time").cast(pl.Datetime("us", "UTC"))
+    ))
+
+
+EIGHT = [(0, 8), (8, 8), (16, 8)]
+FOUR = [(h, 4) for h in range(0, 24, 4)]
+
+
+@pytest.mark.parametrize("rows", [EIGHT, FOUR, [(0, 8), (8, 8), (12, 4), (16, 4), (20, 4)]], ids=["8h", "4h", "8h-then-4h"])
+def test_one_settlement_per_funding_interval_passes_a_few_ms_late_included(rows):
+    outcome = funding_on_schedule(settlements(rows, late_us=7_000), DAY, default_hours=8)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["settlements"] == outcome.metadata["expected"] == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("rows", "default", "says"),
+    [
+        (EIGHT[:1] + EIGHT[2:], 8, "1 funding settlements missing, first at ['2025-01-01T08:00:00+00:00']"),
+        (FOUR[:5], 4, "1 funding settlements missing, first at ['2025-01-01T20:00:00+00:00']"),
+        (FOUR[1:], 4, "1 funding settlements missing, first at ['2025-01-01T00:00:00+00:00']"),
+        (FOUR[:2] + FOUR[4:], 4, "2 funding settlements missing, first at ['2025-01-01T08:00:00+00:00', '2025-01-01T12:00:00+00:00']"),
+        ([], 4, "6 funding settlements missing, first at ['2025-01-01T00:00:00+00:00'"),
+        (EIGHT + [(8, 8)], 8, "1 funding intervals settled more than once, first at ['2025-01-01T08:00:00+00:00']"),
+        (EIGHT + [(9, 8)], 8, "1 settlements off the 8-hour schedule, first at ['2025-01-01T09:00:00+00:00']"),
+        ([(0, 8), (8, 8), (12, 4), (20, 4)], 4, "1 funding settlements missing, first at ['2025-01-01T16:00:00+00:00']"),
+        ([(0, 8), (12, 4), (16, 4), (20, 4)], 4, "1 funding settlements missing, first at ['2025-01-01T08:00:00+00:00']"),
+        ([(0, 8), (8, 8), (12, 4), (16, 4)], 4, "1 funding settlements missing, first at ['2025-01-01T20:00:00+00:00']"),
+    ],
+    ids=["8h-missing", "4h-last-missing", "4h-first-missing", "4h-two-in-a-row-missing", "none", "doubled", "off-schedule",
+         "mixed-middle-missing", "mixed-at-the-switch-missing", "mixed-last-missing"],
+)
+def test_a_missing_doubled_or_stray_settlement_fails_naming_its_time(rows, default, says):
+    outcome = funding_on_schedule(settlements(rows), DAY, default_hours=default)
+    assert not outcome.passed and says in outcome.description, outcome.description
+
+
+def test_a_settlement_more_than_a_second_late_is_off_schedule():
+    outcome = funding_on_schedule(settlements(EIGHT, late_us=FUNDING_TOLERANCE_US), DAY, default_hours=8)
+    assert not outcome.passed and outcome.metadata["first_off_schedule"][0] == "2025-01-01T00:00:01+00:00"
+
+
+def price_klines(closes: list[float], kind_offset: float = 0.0) -> pl.DataFrame:
+    """A day of 1m PRICE_KLINE rows of PERP closing at `closes` (cycled), open = close, high/low 0.1 around."""
+    n = 1440
+    close = [closes[i % len(closes)] + kind_offset for i in range(n)]
+    return PRICE_KLINE.conform(pl.DataFrame({
+        "instrument": [PERP] * n, "interval": ["1m"] * n,
+        "open_time": [DAY_START_US + i * MINUTE_US for i in range(n)],
+        "open": close, "high": [c + 0.1 for c in close], "low": [c - 0.1 for c in close], "close": close,
+        "close_time": [DAY_START_US + (i + 1) * MINUTE_US - 1 for i in range(n)],
+    }).with_columns(pl.col("open_time", "close_time").cast(pl.Datetime("us", "UTC"))))
+
+
+BAND = (0.95, 1.05)  # the simulator's PERCENT_PRICE multipliers
+
+
+def test_a_mark_price_within_the_band_of_the_index_passes():
+    outcome = mark_within_band(price_klines([100.0, 104.9, 95.1]), price_klines([100.0]), BAND)
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["minutes"] == 1440 and outcome.metadata["highest_ratio"] == pytest.approx(1.049)
+
+
+def test_a_mark_price_outside_the_band_or_without_an_index_fails_naming_the_minute():
+    index = price_klines([100.0])
+    outside = mark_within_band(price_klines([100.0, 105.5]), index, BAND)
+    assert not outside.passed and outside.metadata["outside"] == 720
+    assert outside.metadata["first_outside"][0] == {"time": "2025-01-01T00:01:00+00:00", "mark": 105.5, "index": 100.0}
+    below = mark_within_band(price_klines([100.0, 100.0, 94.0]), index, BAND)
+    assert not below.passed and below.metadata["first_outside"][0]["time"] == "2025-01-01T00:02:00+00:00"
+    unpaired = mark_within_band(price_klines([100.0]), index.slice(1), BAND)
+    assert not unpaired.passed and unpaired.description == "1 minutes have a mark price or an index price but not both"
+
+
+def test_a_day_of_price_klines_is_complete_and_a_missing_or_broken_minute_fails():
+    day = price_klines([100.0])
+    assert price_klines_complete(day, "1m", DAY).passed
+    missing = price_klines_complete(day.slice(1), "1m", DAY)
+    assert not missing.passed and "1439 klines (1439 distinct), a day has 1440" in missing.description
+    broken = day.with_columns(high=pl.when(pl.col("open_time") == day["open_time"][3]).then(99.0).otherwise("high"))
+    outcome = price_klines_complete(broken, "1m", DAY)
+    assert not outcome.passed and outcome.metadata["first_bad"] == ["2025-01-01T00:03:00+00:00"]

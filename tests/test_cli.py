@@ -74,10 +74,29 @@ def test_perpetuals_are_added_by_id_and_the_symbols_after_them(home):
 
 
 @pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["binance.usdm.LUNAUSDT"], "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol (not in "),
+        (["binance.usdm.BTCUSDT", "LUNAUSDT"], "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"),
+        (["binance.spot.1000PEPEUSDT"], "binance.spot.1000PEPEUSDT: symbol 1000PEPEUSDT is not listed by the exchange"),
+        (["binance.spot.BTCUSDT_250328"], "'binance.spot.BTCUSDT_250328' is not an instrument"),
+    ],
+    ids=["spot-only-as-perpetual", "spot-only-after-a-perpetual", "futures-only-as-spot", "quarterly-contract-as-spot"],
+)
+def test_a_symbol_asked_for_on_a_market_that_does_not_list_it_is_refused_by_name_and_nothing_is_registered(
+    home, names, message
+):
+    """LUNAUSDT is listed by the simulated spot market only; 1000PEPEUSDT is one of Binance's futures-only symbols
+    (the simulator lists no futures-only symbol, so spot's exchangeInfo refuses it as unknown there)."""
+    result = invoke("instruments", "add", *names)
+    assert result.exit_code == 2
+    assert len(result.stdout.strip().splitlines()) == 1 and message in result.stdout, result.stdout
+    assert invoke("instruments", "list").stdout.split() == []
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["instruments", "add", "binance.usdm.LUNAUSDT"],
-         "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"),
         (["symbols", "add", "XRPUSDX"], "binance.spot.XRPUSDX: symbol XRPUSDX is not listed by the exchange"),
         (["symbols", "add", "LUNAUSDT"], "binance.spot.LUNAUSDT: symbol LUNAUSDT is not trading (status BREAK)"),
         (["instruments", "add", "kraken.spot.XBTUSD"], "unknown market kraken.spot; known: binance.spot, binance.usdm"),

@@ -17,7 +17,7 @@ and a JSON object of the same names (`{}` clears them all).
 | `dump_ends_early` | targets | the aggTrades dump stops at 09:29 UTC, its `.CHECKSUM` matching (binance-public-data #354) |
 | `dump_differs` | targets | every 50th agg id of the aggTrades dump has twice the quantity REST serves for it, its `.CHECKSUM` matching (#375) |
 | `dump_two_csvs` | targets | the aggTrades zip holds a second, different CSV in a folder beside the day's, its `.CHECKSUM` matching (#449) |
-| `dump_bomb` | targets | the aggTrades zip unpacks to 400 MiB (the day, then its last row over and over) from under 2 MiB, its `.CHECKSUM` matching |
+| `dump_bomb` | targets | the aggTrades zip unpacks to 400 MiB (the day, then its last row over and over) from a zip a small fraction of that, its `.CHECKSUM` matching |
 | `ws_disconnect_s` | seconds | every WebSocket connection is closed cleanly (close frame 1001) this long after it opened |
 | `ws_abort_s` | seconds | every WebSocket connection is dropped without a close frame (the client sees 1006) this long after it opened |
 | `ws_shutdown_s` | seconds | every WebSocket connection gets a `serverShutdown` event this long after it opened, and is closed `ws_shutdown_grace_s` later |

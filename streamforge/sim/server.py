@@ -52,7 +52,7 @@ def api_route(sim: SimState, path: str, endpoint: Endpoint, limiter: RateLimiter
             headers["Retry-After"] = str(decision.retry_after_s)
             response = JSONResponse({"code": -1003, "msg": decision.message}, decision.status, headers)
         elif sim.shares.hit("rate429", sim.faults.rate429):
-            sim.limiter.penalise(ip, sim.faults.retry_after_s)
+            limiter.penalise(ip, sim.faults.retry_after_s)
             headers["Retry-After"] = str(sim.faults.retry_after_s)
             message = "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API."
             response = JSONResponse({"code": -1003, "msg": message}, 429, headers)

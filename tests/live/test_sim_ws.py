@@ -11,6 +11,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from live_cases import SEED, SPEED, WINDOW
 from streamforge.sim.runner import running_simulator
@@ -137,12 +138,17 @@ def test_the_server_pings_and_a_client_that_answers_stays_connected(sim_url):
     assert len(messages) > 20 and time.time()
 
 
-def test_server_shutdown_is_announced_before_the_close(sim, sim_url):
+# The faults act on every connection the simulator serves: spot's, and USD-M's routed futures streams.
+TRADES = {"spot": "/ws/ethusdt@aggTrade", "usdm": "/market/ws/ethusdt@aggTrade"}
+
+
+@pytest.mark.parametrize("path", TRADES.values(), ids=TRADES)
+def test_server_shutdown_is_announced_before_the_close(sim, sim_url, path):
     sim.post("/sim/faults", json={"ws_shutdown_s": 1, "ws_shutdown_grace_s": 1})
 
     async def run() -> tuple[list[dict], int]:
         received = []
-        async with connect(ws(sim_url, "/ws/btcusdt@aggTrade"), ping_interval=None) as socket:
+        async with connect(ws(sim_url, path), ping_interval=None) as socket:
             try:
                 while True:
                     received.append(json.loads(await asyncio.wait_for(socket.recv(), 5)))
@@ -154,8 +160,9 @@ def test_server_shutdown_is_announced_before_the_close(sim, sim_url):
     assert code == 1001
 
 
-def test_faults_drop_duplicate_and_break_events(sim, sim_url):
-    sim.post("/sim/faults", json={"ws_drop": 0.1, "ws_duplicate": 0.1, "ws_malformed": 0.1})
+@pytest.mark.parametrize("path", TRADES.values(), ids=TRADES)
+def test_faults_drop_duplicate_reorder_and_break_events(sim, sim_url, path):
+    sim.post("/sim/faults", json={"ws_drop": 0.1, "ws_duplicate": 0.1, "ws_reorder": 0.1, "ws_malformed": 0.1})
 
     def faults_seen(raw: list[str]) -> tuple[int, list[int]]:
         parsed = []
@@ -169,12 +176,13 @@ def test_faults_drop_duplicate_and_break_events(sim, sim_url):
 
     def every_fault(raw: list[str]) -> bool:
         broken, ids = faults_seen(raw)
-        return broken >= 2 and len(ids) != len(set(ids)) and bool(ids) and max(ids) - min(ids) + 1 > len(set(ids))
+        reordered = any(b < a for a, b in zip(ids, ids[1:]))
+        return broken >= 2 and len(ids) != len(set(ids)) and reordered and max(ids) - min(ids) + 1 > len(set(ids))
 
     async def run() -> list[str]:
         """Read until every fault has shown (each is a share of the events: how many come in a second varies)."""
         raw: list[str] = []
-        async with connect(ws(sim_url, "/ws/ethusdt@aggTrade"), ping_interval=None) as socket:
+        async with connect(ws(sim_url, path), ping_interval=None) as socket:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not every_fault(raw):
                 raw.append(await asyncio.wait_for(socket.recv(), 10))
@@ -183,7 +191,63 @@ def test_faults_drop_duplicate_and_break_events(sim, sim_url):
     broken, ids = faults_seen(asyncio.run(run()))
     assert broken >= 2
     assert len(ids) != len(set(ids))  # duplicates
+    assert any(b < a for a, b in zip(ids, ids[1:]))  # one sent after the event that follows it
     assert max(ids) - min(ids) + 1 > len(set(ids))  # holes
+
+
+FUTURES_DEPTH = "/public/ws/btcusdt@depth@100ms"
+
+
+@pytest.mark.parametrize(("faults", "code"), [({"ws_disconnect_s": 1}, 1001), ({"ws_abort_s": 1}, None)],
+                         ids=["disconnect", "abort"])
+def test_a_futures_connection_is_closed_or_dropped_by_its_fault(sim, sim_url, faults, code):
+    """Closed with 1001, or dropped without a close frame (the client sees 1006), after events flowed."""
+    sim.post("/sim/faults", json=faults)
+
+    async def run() -> tuple[int, int | None]:
+        received = 0
+        async with connect(ws(sim_url, FUTURES_DEPTH), ping_interval=None) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 5)
+                    received += 1
+        return received, closed.value.rcvd.code if closed.value.rcvd else None
+
+    received, closed_with = asyncio.run(run())
+    assert received > 0 and closed_with == code
+
+
+def test_a_stalled_futures_connection_stays_open_and_sends_nothing(sim, sim_url):
+    sim.post("/sim/faults", json={"ws_stall_s": 1})
+
+    async def run() -> tuple[int, bool]:
+        received = 0
+        async with connect(ws(sim_url, FUTURES_DEPTH), ping_interval=None) as socket:
+            try:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 2)
+                    received += 1
+            except TimeoutError:
+                return received, socket.state is State.OPEN
+
+    received, still_open = asyncio.run(run())
+    assert received > 0 and still_open
+
+
+def test_a_futures_connection_over_its_send_buffer_is_dropped_as_a_slow_consumer(sim, sim_url):
+    """The limit is set below one event, so the first tick's events pass it even for a client that reads (what a
+    client that stops reading brings about is shown on spot, in the test below)."""
+    sim.post("/sim/faults", json={"ws_send_buffer": 1})
+
+    async def run() -> tuple[int, str]:
+        async with connect(ws(sim_url, FUTURES_DEPTH), ping_interval=None) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 5)
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    code, reason = asyncio.run(run())
+    assert code == 1008 and "slow consumer" in reason
 
 
 def test_a_consumer_that_does_not_read_is_dropped_as_slow(tmp_path):

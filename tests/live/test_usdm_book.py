@@ -103,13 +103,40 @@ def test_whatever_is_lost_the_book_is_right_whenever_it_is_synced(offset, spans,
         assert gaps == 0
 
 
-def test_a_snapshot_newer_than_every_buffered_event_is_followed_by_the_event_that_straddles_it():
-    """REST can answer before the stream has caught up: the book is the snapshot, and the next event (whose pu is
-    older than the snapshot) straddles it and is applied — not a gap and a resync, again and again."""
+def test_a_pu_break_mid_stream_is_a_gap_the_book_is_dropped_and_after_the_resync_it_is_the_simulators():
     book = FuturesBook(PERP)
-    book.add(event(START + 1, START + 3))
-    assert book.load(snapshot(START + 5)) and book.synced and book.last_update_id == snapshot_id(START + 5)
-    assert book.add(event(START + 4, START + 7)) is Outcome.APPLIED
-    assert book.add(event(START + 8, START + 9)) is Outcome.APPLIED
+    before, lost, after, *rest = chain(START, [2, 3, 2, 4, 1])
+    book.add(before)
+    assert book.load(snapshot(START + 1))
+    assert book.synced and book.top(20) == true_top(book)
+    assert book.add(after) is Outcome.GAP  # `lost` never came: after's pu is lost's u, not the book's
+    assert after.update.previous_final_update_id == lost.update.final_update_id != before.update.final_update_id
+    assert not book.synced and book.top(20) == ([], []) and book.buffer == [after]
+    for e in rest:
+        assert book.add(e) is Outcome.BUFFERED
+    assert not book.load(snapshot(START + 2))  # older than every buffered event: refused, fetched again
+    assert book.load(snapshot(state_of(after.update.final_update_id) - 1))  # inside `after`: it straddles
+    assert book.synced and book.last_update_id == rest[-1].update.final_update_id
     assert book.top(20) == true_top(book)
-    assert book.add(event(START + 11, START + 12)) is Outcome.GAP  # after that, the pu chain again
+
+
+def test_a_snapshot_newer_than_every_buffered_event_is_joined_by_the_next_event_that_straddles_or_continues_it():
+    """REST can answer with a state the stream has not sent yet: the buffered events are all older, and the next one
+    to arrive either straddles the snapshot (its pu older than the snapshot's id) or ends at it and is old news (then
+    the one after continues it: pu = the snapshot's id). Either joins it; one that does neither is a gap."""
+    older, straddling, following = chain(START, [2, 3, 2])
+    book = FuturesBook(PERP)
+    assert book.add(older) is Outcome.BUFFERED
+    assert book.load(snapshot(START + 4))  # older ends at START + 2; straddling covers START + 3 .. START + 5
+    assert [book.add(straddling), book.add(following)] == [Outcome.APPLIED, Outcome.APPLIED]
+    assert book.top(20) == true_top(book)
+
+    book = FuturesBook(PERP)
+    book.add(older)
+    assert book.load(snapshot(START + 5))  # the state straddling ends at
+    assert [book.add(straddling), book.add(following)] == [Outcome.IGNORED, Outcome.APPLIED]
+    assert book.top(20) == true_top(book)
+
+    book = FuturesBook(PERP)
+    assert book.load(snapshot(START + 2))  # nothing buffered yet
+    assert book.add(following) is Outcome.GAP  # straddling never came

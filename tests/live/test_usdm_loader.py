@@ -10,7 +10,7 @@ import httpx
 import polars as pl
 import pytest
 
-from live_cases import BTC, SEED, assert_contiguous_without_duplicates, metric, read_frame
+from live_cases import BTC, SEED, assert_contiguous_without_duplicates, metric, read_frame, run_loader
 from streamforge.live.loader import LoaderThread
 from streamforge.sim.book import update_time_us
 from streamforge.sim.market import Market
@@ -63,7 +63,24 @@ def test_a_perpetual_streams_trades_book_mark_prices_liquidations_and_top_of_boo
         assert ((row["bid_price"], row["bid_qty"]), (row["ask_price"], row["ask_qty"])) == (truth.bids[0], truth.asks[0])
         if perp:  # futures send their transaction time; spot's has none, so its row has the receive time
             assert row["time"].timestamp() * 1e6 == pytest.approx(update_time_us(state_of(row["seq_id"])))
-    assert metric(text, 'streamforge_live_book_resyncs{instrument="binance.usdm.BTCUSDT"}') == 0
+    assert f'streamforge_live_book_resyncs_total{{instrument="{PERP}",reason="gap"}}' not in text  # no pu break
+
+
+def test_a_pu_break_in_the_futures_depth_stream_is_a_counted_resync_and_every_book_published_is_the_simulators(
+    sim, kafka, live_config
+):
+    sim.post("/sim/faults", json={"ws_drop": 0.02})  # lost depth diffs break the pu chain; lost trades are repaired
+    resynced = f'streamforge_live_book_resyncs_total{{instrument="{PERP}",reason="gap"}}'
+    text = run_loader(live_config([PERP]), kafka, lambda t: metric(t, resynced) >= 1, settle_s=2)
+    assert metric(text, resynced) >= 1
+    books = read_frame(kafka, "book")
+    assert books.height and set(books["instrument"]) == {PERP}
+    for (update_id,), levels in books.partition_by("last_update_id", as_dict=True).items():
+        truth = MARKET.book_state(PERP, state_of(update_id), 20)
+        for side, expected in (("bid", truth.bids), ("ask", truth.asks)):
+            published = levels.filter(pl.col("side") == side).sort("level").select("price", "qty").rows()
+            assert published == expected, f"book at update id {update_id}, {side}s"
+    assert_contiguous_without_duplicates(read_frame(kafka, "live_trades"))
 
 
 def _span_us(frame: pl.DataFrame) -> tuple[int, int]:

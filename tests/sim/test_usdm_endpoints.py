@@ -1,5 +1,5 @@
 """The simulator's USD-M futures API as fapi serves it: its own weight limit apart from spot's, weights by limit,
-request limits of its own for funding, rows without `M` in ms, and the spot faults acting on it too."""
+request limits of its own for funding, rows without `M` in ms (the faults acting on it: test_faults.py)."""
 
 from __future__ import annotations
 
@@ -62,11 +62,6 @@ def test_agg_trades_are_ms_without_best_match(fapi):
 def test_a_spot_only_symbol_is_invalid_on_fapi(fapi):
     answer = fapi.get("/fapi/v1/klines", params={"symbol": "LUNAUSDT", "interval": "1m"})
     assert answer.status_code == 400 and answer.json() == {"code": -1121, "msg": "Invalid symbol."}
-
-
-def test_the_5xx_fault_acts_on_futures_too(fapi):
-    fapi.post("/sim/faults", json={"error5xx": 1.0})
-    assert fapi.get("/fapi/v1/time").status_code == 503
 
 
 @pytest.mark.parametrize(("day", "has_header"), [("2022-08-10", False), ("2025-03-04", True)])

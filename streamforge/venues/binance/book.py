@@ -10,7 +10,10 @@ U <= lastUpdateId + 1 <= u.
 Step 2 is read as "fetch again while no buffered event straddles the snapshot", not "while the *first* buffered one
 is newer": a single event with a wild U at the head of the buffer (a corrupt or hostile message) would otherwise make
 every snapshot look stale and the book would never sync. Events before the one that straddles are dropped, as step 3
-drops older ones.
+drops older ones. A snapshot newer than every buffered event (REST answered ahead of the stream) is joined by the
+first event that arrives after it and straddles it, as well as by one that continues it: on futures, whose rule
+for later events is the `pu` chain, the straddling event's pu is older than the snapshot, and reading it as a gap
+would resync the book each time REST is the faster of the two.
 
 While a book waits for its snapshot (REST slow or away) it keeps only the newest `max_buffered` events: any snapshot
 fetched later is newer than the ones dropped, which step 3 would drop anyway, and one that is not is refused and
@@ -28,16 +31,14 @@ from streamforge.venues.binance.events import DepthEvent
 class BinanceBook(Book):
     """What every Binance book procedure shares: buffering, levels, the snapshot and the applied diffs. A market's
     procedure says when a buffered event is older than a snapshot (`_stale`), which one straddles it (`_straddles`),
-    and whether an event continues the book (`_continues`). A snapshot newer than every buffered event (REST answered
-    before the stream caught up) is the book as it is, and the first event to come may straddle it, as a buffered one
-    would have: on futures its `pu` is then older than the snapshot, so the chain rule alone would call it a gap."""
+    and whether an event continues the book (`_continues`)."""
 
     def __init__(self, instrument: str, max_levels: int = 5000, max_buffered: int = 600) -> None:
         self.instrument = instrument
         self.max_levels = max_levels  # levels kept per side: the snapshot knows no more, deeper diffs would pile up
         self.max_buffered = max_buffered  # updates kept while waiting for a snapshot: a minute of 100 ms diffs
         self._last_update_id: int | None = None  # None: not synced
-        self._snapshot_only = False  # synced from a snapshot no event has followed yet: the next one may straddle it
+        self._from_snapshot = False  # synced, no event applied since the snapshot: the next may straddle it
         self._last_event_time_us = 0
         self.bids: dict[float, float] = {}
         self.asks: dict[float, float] = {}
@@ -62,10 +63,11 @@ class BinanceBook(Book):
             if len(self.buffer) > self.max_buffered:
                 del self.buffer[0]
             return Outcome.BUFFERED
-        event, last = update.update, self._last_update_id
-        if event.final_update_id <= last:
+        event = update.update
+        if event.final_update_id <= self._last_update_id:
             return Outcome.IGNORED
-        if not (self._continues(event, last) or self._snapshot_only and self._straddles(event, last)):
+        last = self._last_update_id
+        if not (self._continues(event, last) or self._from_snapshot and self._straddles(event, last)):
             self._reset()
             self.buffer.append(update)
             return Outcome.GAP
@@ -81,9 +83,9 @@ class BinanceBook(Book):
         self.bids = {p: q for p, q in snapshot.bids if q > 0}
         self.asks = {p: q for p, q in snapshot.asks if q > 0}
         self._last_update_id = last
+        self._from_snapshot = True  # newer than every buffered event, it waits for one that straddles or continues it
         self.buffer = []
         pending = newer[start:] if newer else []
-        self._snapshot_only = not pending
         if pending:  # the event that straddles starts the chain, whatever the rule for the ones after it
             self._apply(pending[0])
         for i, update in enumerate(pending[1:], start=1):
@@ -124,7 +126,7 @@ class BinanceBook(Book):
                 else:
                     side[price] = qty
         self._last_update_id = event.final_update_id
-        self._snapshot_only = False
+        self._from_snapshot = False
         self._last_event_time_us = max(self._last_event_time_us, event.event_time_us)
         self._applied.append(update)
         for side, best_first in ((self.bids, True), (self.asks, False)):

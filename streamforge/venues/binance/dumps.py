@@ -113,9 +113,7 @@ class DumpClient:
         what = "aggregate trades (the exchange's count for the day)"
         chunks = csv_chunks(path, rows, len(parse.AGG_TRADES.fields), what)
         instrument = SPOT.instrument(match["symbol"]).id
-        trades = parse.agg_trades_from_csv(chunks, instrument, date.fromisoformat(match["day"]), path.name)
-        parse.check_sequence(trades, path.name)
-        return trades
+        return parse.agg_trades_from_csv(chunks, instrument, date.fromisoformat(match["day"]), path.name)
 
     @staticmethod
     def read_klines(path: Path) -> pl.DataFrame:

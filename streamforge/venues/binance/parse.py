@@ -133,7 +133,7 @@ def from_json(rows: object, layout: Layout, constants: dict[str, object], unit: 
     """A page of `layout` rows (JSON objects when its keys are names, arrays when they are positions) → its record,
     with `constants` as columns; times are in `unit` ("ms" or "us"), for the reason `why` (named when one is not)."""
     row_type = dict if isinstance(layout.json_keys[0], str) else list
-    return _finish(_raw_from_json(rows, layout, row_type, source), layout, constants, unit, why, None, source)
+    return _finish(_raw_from_json(rows, layout, row_type, source), layout, constants, unit, why, None, source, 1)
 
 
 def _raw_from_json(rows: object, layout: Layout, row_type: type, source: str) -> pl.DataFrame:
@@ -188,7 +188,7 @@ def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: dat
     """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs. `data` is the
     whole file or its chunks of whole rows."""
     unit, why = _dump_unit(day)
-    return from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
+    return sequence_from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
 
 
 def klines_from_csv(data: bytes | Iterable[bytes], instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
@@ -209,8 +209,39 @@ def from_csv(
 ) -> pl.DataFrame:
     """A dump CSV of `layout` rows → its record, with `constants` as columns and times in `unit` for the reason
     `why`; every row inside `day` when given. A layout with a `header` accepts that header as the first row (some
-    of the venue's files have one, older ones not: told apart by content, never by date)."""
-    return _finish(_raw_from_csv(data, layout, source), layout, constants, unit, why, day, source)
+    of the venue's files have one, older ones not: told apart by content, never by date). A bad row is named by its
+    row in the file, the header counted."""
+    return _from_csv(data, layout, constants, unit, why, day, source)[0]
+
+
+def sequence_from_csv(
+    data: bytes | Iterable[bytes],
+    layout: Layout,
+    constants: dict[str, object],
+    unit: str,
+    why: str,
+    day: date | None,
+    source: str,
+) -> pl.DataFrame:
+    """`from_csv` for an aggTrades dump, whose rows must also be a sequence (`check_sequence`): a file is the whole
+    day, so an id missing inside it means trades are."""
+    frame, first_row = _from_csv(data, layout, constants, unit, why, day, source)
+    check_sequence(frame, source, first_row=first_row)
+    return frame
+
+
+def _from_csv(
+    data: bytes | Iterable[bytes],
+    layout: Layout,
+    constants: dict[str, object],
+    unit: str,
+    why: str,
+    day: date | None,
+    source: str,
+) -> tuple[pl.DataFrame, int]:
+    """The record of `from_csv`, and the file's row number of its first row (2 after a header row)."""
+    raw, first_row = _raw_from_csv(data, layout, source)
+    return _finish(raw, layout, constants, unit, why, day, source, first_row), first_row
 
 
 def _dump_unit(day: date) -> tuple[str, str]:
@@ -219,17 +250,18 @@ def _dump_unit(day: date) -> tuple[str, str]:
     return "ms", f"spot dumps dated before {DUMPS_IN_US_FROM} are in ms"
 
 
-def _raw_from_csv(data: bytes | Iterable[bytes], layout: Layout, source: str) -> pl.DataFrame:
+def _raw_from_csv(data: bytes | Iterable[bytes], layout: Layout, source: str) -> tuple[pl.DataFrame, int]:
     """Typed read with the explicit schema, chunk by chunk; when one fails, re-read it as text to name the first
-    bad row."""
-    frames, first_row = [], 1
+    bad row. Returns the rows and the file's row number of the first (2 after a header row)."""
+    frames, first_row, data_from = [], 1, 1
     for chunk in [data] if isinstance(data, bytes) else data:
         if first_row == 1 and layout.header:
             chunk, first_row = _without_header(chunk, layout, source)
+            data_from = first_row
         frames.append(_read_chunk(chunk, layout, source, first_row))
         first_row += frames[-1].height
     raw = pl.concat(frames) if frames else _read_chunk(b"", layout, source, first_row)
-    return _fail_missing(raw, layout, source)
+    return _fail_missing(raw, layout, source, data_from), data_from
 
 
 def _without_header(chunk: bytes, layout: Layout, source: str) -> tuple[bytes, int]:
@@ -281,20 +313,21 @@ def _explain_csv(data: bytes, layout: Layout, source: str, first_row: int) -> No
     _cast_strings(text, layout, source, first_row)
 
 
-def _fail_missing(raw: pl.DataFrame, layout: Layout, source: str) -> pl.DataFrame:
+def _fail_missing(raw: pl.DataFrame, layout: Layout, source: str, first_row: int) -> pl.DataFrame:
     """Short rows and empty fields read as nulls; none is allowed."""
     problems: list[Problem] = [
         (pl.col(name).is_null(), lambda row, name=name: f"{name} is missing") for name, _ in layout.fields
     ]
-    _fail_first(raw, problems, source)
+    _fail_first(raw, problems, source, first_row)
     return raw
 
 
 def check_sequence(
-    trades: pl.DataFrame, source: str, first_id: int | None = None, after: datetime | None = None
+    trades: pl.DataFrame, source: str, first_id: int | None = None, after: datetime | None = None, first_row: int = 1
 ) -> None:
     """Aggregate trades must be complete: consecutive agg ids (from `first_id` when given) and times that never go
-    back (not before `after`, the previous page's last time, when given). A gap means trades are missing."""
+    back (not before `after`, the previous page's last time, when given). A gap means trades are missing. Rows are
+    numbered from `first_row` (a file's after its header row)."""
     if trades.height == 0:
         return
     start = trades["agg_id"][0] if first_id is None else first_id
@@ -306,7 +339,7 @@ def check_sequence(
         ),
         (pl.col("time") < previous_time, _describe("time", "is before the previous trade's")),
     ]
-    _fail_first(trades, [(bad.fill_null(False), describe) for bad, describe in problems], source)
+    _fail_first(trades, [(bad.fill_null(False), describe) for bad, describe in problems], source, first_row)
 
 
 # --- shared: casting, checks, unit normalisation ------------------------------------------------------------------
@@ -340,8 +373,10 @@ def _finish(
     why: str,
     day: date | None,
     source: str,
+    first_row: int,
 ) -> pl.DataFrame:
-    """Check values and time units, convert times to µs timestamps, add constant columns, conform to the record."""
+    """Check values and time units, convert times to µs timestamps, add constant columns, conform to the record.
+    Rows are numbered from `first_row`."""
     problems: list[Problem] = []
     for name in layout.positive:
         problems.append((~(pl.col(name).is_finite() & (pl.col(name) > 0)), _describe(name, "is not a positive number")))
@@ -357,7 +392,7 @@ def _finish(
         problems.append((pl.col(name) >= _LATEST_US // scale, _describe(name, "is after 2100: not an exchange time")))
     for lower, upper in layout.ordered:
         problems.append((pl.col(upper) < pl.col(lower), _describe(upper, f"is below {lower}")))
-    _fail_first(raw, problems, source)
+    _fail_first(raw, problems, source, first_row)
 
     # A ms close time means "the last ms of the interval"; its last µs is 999 µs later.
     last_us = {"close_time": scale - 1}
@@ -368,7 +403,7 @@ def _finish(
         start, end = day_bounds_us(day)
         key = layout.record.time_column
         outside = (pl.col(key) < start) | (pl.col(key) >= end)
-        _fail_first(frame, [(outside, _describe(key, f"(µs) is outside the file's day {day}"))], source)
+        _fail_first(frame, [(outside, _describe(key, f"(µs) is outside the file's day {day}"))], source, first_row)
     # A nullable column of the record that the wire format lacks is null: the venue has no such field (USD-M aggTrades
     # have no `M`, so is_best_match is unknown, not false).
     absent = [n for n in layout.record.nullable if n not in frame.columns and n not in constants]

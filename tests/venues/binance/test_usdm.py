@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from streamforge.candles import aggregate
 from streamforge.catalog import Cell
+from streamforge.checks import candles_match_klines, trades_match_exchange
 from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError, NotAvailableError, UnknownSymbolError
 from streamforge.venues.binance.usdm import dumps as files
@@ -87,6 +89,44 @@ def test_within_reach_a_dump_that_ends_early_is_completed_from_rest(usdm, faults
     frame, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
     assert source["source"] == "dump+rest"
     assert frame.equals(market_trades(WITHIN_REACH))
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("bad_checksum", "checksum mismatch for BTCUSDT-aggTrades-2025-01-09.zip"),
+        ("dump_two_csvs", "BTCUSDT-aggTrades-2025-01-09.zip holds 2 files"),
+        ("dump_bomb", "'BTCUSDT-aggTrades-2025-01-09.csv' unpacks to more than"),
+    ],
+    ids=["bad-checksum", "two-csvs", "zip-bomb"],
+)
+def test_within_reach_a_dump_that_cannot_be_trusted_is_replaced_by_rest_saying_why(usdm, faults, fault, reason):
+    faults(**{fault: PERP})
+    frame, source = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    assert source["source"] == "rest" and reason in source["reason"], source["reason"]
+    assert frame.equals(market_trades(WITHIN_REACH))
+
+
+@pytest.mark.parametrize("interval", ["1m", "5m"])
+def test_candles_from_a_perpetuals_trades_equal_its_futures_klines_field_by_field(usdm, interval):
+    trades, _ = usdm.trades_day(Cell(DAY, PERP))
+    candles = aggregate(trades, interval, DAY, usdm.price_before(PERP, trades))
+    outcome = candles_match_klines(candles, usdm.klines_day(Cell(DAY, PERP), interval))
+    assert outcome.passed, outcome.description
+    assert outcome.metadata["candles"] == 86_400 // (60 if interval == "1m" else 300)
+    assert outcome.metadata["not_published_by_the_venue"] == []
+
+
+def test_a_dump_whose_rows_differ_from_rest_is_named_by_id_within_reach_and_fails_the_klines_beyond(usdm, faults):
+    faults(dump_differs=PERP)
+    recent, _ = usdm.trades_day(Cell(WITHIN_REACH, PERP))
+    outcome = trades_match_exchange(recent, usdm.rest_sample(PERP, recent))
+    assert not outcome.passed and outcome.metadata["first_differing_ids"][0] % 50 == 0
+    old, source = usdm.trades_day(Cell(DAY, PERP))  # REST no longer reaches it: the candles are held to the klines
+    assert source["source"] == "dump" and usdm.rest_sample(PERP, old).is_empty()
+    candles = aggregate(old, "1m", DAY, usdm.price_before(PERP, old))
+    outcome = candles_match_klines(candles, usdm.klines_day(Cell(DAY, PERP), "1m"))
+    assert not outcome.passed and outcome.metadata["volume_mismatches"] > 0
 
 
 def test_a_malformed_dump_row_names_file_and_row(usdm, faults):
@@ -170,3 +210,59 @@ def test_futures_weight_is_counted_apart_from_spot(sim, usdm, faults):
     usdm.klines_day(Cell(DAY, PERP), "1m")
     used = httpx.get(f"{sim}/sim/stats").json()
     assert sum(used["futures_used_weight"].values()) > 0 and not sum(used["used_weight"].values())
+
+
+KLINES_HEADER = (b"open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+                 b"taker_buy_quote_volume,ignore\n")
+KLINES_ROWS = (b"1735776000000,100.5,101,100,100.8,2,1735776059999,201.3,3,1,100.6,0\n"
+               b"1735776060000,100.8,100.9,100.1,100.2,1,1735776119999,100.5,2,0,0,0\n")
+PRICE_KLINES_ROWS = (b"1735776000000,100.5,101,100,100.8,0,1735776059999,0,0,0,0,0\n"
+                     b"1735776060000,100.8,100.9,100.1,100.2,0,1735776119999,0,0,0,0,0\n")
+FUNDING_HEADER = b"calc_time,funding_interval_hours,last_funding_rate\n"
+FUNDING_ROWS = b"1735776000002,8,0.00010000\n1735804800001,8,-0.00002000\n"
+FILES = {
+    "aggTrades": (HEADER, ROWS, lambda data: parse.agg_trades_from_csv(data, PERP, DAY, "f.zip")),
+    "klines": (KLINES_HEADER, KLINES_ROWS, lambda data: parse.klines_from_csv(data, parse.TRADE_KLINES, PERP, "1m", DAY, "f.zip")),
+    "markPriceKlines": (KLINES_HEADER, PRICE_KLINES_ROWS,
+                        lambda data: parse.klines_from_csv(data, parse.PRICE_KLINES, PERP, "1m", DAY, "f.zip")),
+    "fundingRate": (FUNDING_HEADER, FUNDING_ROWS, lambda data: parse.funding_from_csv(data, PERP, "f.zip")),
+}
+
+
+@pytest.mark.parametrize("kind", FILES)
+def test_every_futures_dump_reads_the_same_with_or_without_its_header_row(kind):
+    header, rows, read = FILES[kind]
+    with_header = read(header + rows)
+    assert with_header.height == 2 and with_header.equals(read(rows))
+
+
+@pytest.mark.parametrize("kind", FILES)
+@pytest.mark.parametrize(
+    ("defect", "message"),
+    [
+        (lambda header, rows: rows + header + rows, r"f.zip: row 3: a header row .* in the middle of the file"),
+        (lambda header, rows: header + rows.replace(b",", b"", 1), r"f.zip: row 2: has \d+ fields, expected \d+"),
+        (lambda header, rows: header.replace(b"_", b"-", 1) + rows, r"f.zip: row 1: unknown header '"),
+    ],
+    ids=["header-in-the-middle", "missing-column", "unknown-header"],
+)
+def test_every_futures_dump_with_a_misplaced_short_or_unknown_header_names_file_and_row(kind, defect, message):
+    header, rows, read = FILES[kind]
+    with pytest.raises(MalformedDataError, match=message):
+        read(defect(header, rows))
+
+
+@pytest.mark.parametrize(
+    ("data", "read", "message"),
+    [
+        (FUNDING_HEADER + FUNDING_ROWS.replace(b",8,-", b",0,-"), FILES["fundingRate"][2],
+         r"f.zip: row 3: funding_interval_hours = 0 is not a positive number"),
+        (HEADER + ROWS.replace(b"100.6", b"-1"), FILES["aggTrades"][2], r"f.zip: row 3: price = -1.0 is not a positive number"),
+        (HEADER + ROWS.replace(b"\n2,", b"\n3,"), FILES["aggTrades"][2], r"f.zip: row 3: agg_id = 3 breaks the sequence from 1"),
+        (KLINES_HEADER + KLINES_ROWS.replace(b",100.1,", b",100.95,"), FILES["klines"][2], r"f.zip: row 3: high = 100.9 is below low"),
+    ],
+    ids=["funding-interval-0", "negative-price", "agg-id-gap", "high-below-low"],
+)
+def test_a_bad_value_after_a_header_row_names_the_files_row(data, read, message):
+    with pytest.raises(MalformedDataError, match=message):
+        read(data)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import polars as pl
 
-from streamforge.venues.binance import parse as spot_parse
 from streamforge.venues.archive import csv_chunks
 from streamforge.venues.binance.dumps import interval_s, name_match
 from streamforge.venues.binance.usdm import USDM, parse
@@ -53,9 +52,7 @@ def read_agg_trades(path: Path, rows: int) -> pl.DataFrame:
     what = "aggregate trades (the raw trades of the exchange's daily kline)"
     chunks = csv_chunks(path, rows + HEADER_ROWS, len(parse.AGG_TRADES.fields), what)
     instrument = USDM.instrument(match["symbol"]).id
-    trades = parse.agg_trades_from_csv(chunks, instrument, date.fromisoformat(match["day"]), path.name)
-    spot_parse.check_sequence(trades, path.name)
-    return trades
+    return parse.agg_trades_from_csv(chunks, instrument, date.fromisoformat(match["day"]), path.name)
 
 
 def read_klines(path: Path, kind: str) -> pl.DataFrame:

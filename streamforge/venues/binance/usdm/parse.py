@@ -24,6 +24,7 @@ from streamforge.venues.binance.parse import (
     Layout,
     from_csv,
     from_json,
+    sequence_from_csv,
 )
 
 IN_MS = "USD-M futures answer and archive in ms"
@@ -69,8 +70,8 @@ FUNDING_DUMP = Layout(
     record=FUNDING_RATE,
     fields=(("funding_time", TIME), ("funding_interval_hours", INT), ("funding_rate", DECIMAL)),
     json_keys=(),
-    positive=(),
-    non_negative=("funding_interval_hours",),
+    positive=("funding_interval_hours",),
+    non_negative=(),
     header=("calc_time", "funding_interval_hours", "last_funding_rate"),
 )
 
@@ -98,7 +99,7 @@ def agg_trades_from_json(rows: object, instrument: str, source: str) -> pl.DataF
 
 def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: date, source: str) -> pl.DataFrame:
     """A daily aggTrades dump (7 columns, with or without header) of `day` → AGG_TRADE."""
-    return from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, "ms", IN_MS, day, source)
+    return sequence_from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, "ms", IN_MS, day, source)
 
 
 def klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
