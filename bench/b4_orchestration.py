@@ -1,6 +1,6 @@
 """B4: a backfill of 3 symbols × 7 days through the whole historical graph, launched through the webserver and run by
-the Dagster daemon — with StreamForge's multi-partition runs and, as the baseline in the same run, one partition per
-run (Dagster's default behaviour for partitioned assets). Goal: ≤ 2 minutes.
+the Dagster daemon from its run queue — with StreamForge's runs (sized by volume, at most 7 cells) and, as the baseline
+in the same run, one partition per run (Dagster's default behaviour for partitioned assets). Goal: ≤ 2 minutes.
 """
 
 from __future__ import annotations
@@ -24,25 +24,19 @@ START, END = "2025-01-01", "2025-01-07"
 
 
 def backfill_once(partitions_per_run: int) -> dict:
+    from streamforge_app import backfill_runs, control
     from streamforge_app.stack import Stack
-    from streamforge_app import control
 
     home = Path(mkdtemp(prefix="sf-b4-"))
-    # Read by the code location the webserver and daemon load (streamforge_assets/partitions.py).
+    # Read by `streamforge backfill`'s planner (here, in this process) as the most cells a run may hold.
     os.environ["STREAMFORGE_PARTITIONS_PER_RUN"] = str(partitions_per_run)
     with Stack(home=home, sim_env={"STREAMFORGE_SIM_VOLUME": "0.01"}) as stack:
         control.add_instruments(INSTRUMENTS, validate=True)
         started = time.monotonic()
-        ok = control.backfill(INSTRUMENTS, START, END, [], stack.webserver_url, Console(quiet=True))
+        status = control.sized_backfill(INSTRUMENTS, START, END, [], stack.webserver_url, Console(quiet=True))
         wall = time.monotonic() - started
-        runs = control.instance().get_runs(dg.RunsFilter(tags={"dagster/backfill": _latest_backfill_id()}))
-    return {"succeeded": ok, "wall_s": round(wall, 1), "runs_launched": len(runs), "partitions": 21}
-
-
-def _latest_backfill_id() -> str:
-    from streamforge_app import control
-
-    return control.instance().get_backfills(limit=1)[0].backfill_id
+        runs = control.instance().get_runs(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+    return {"succeeded": status.succeeded, "wall_s": round(wall, 1), "runs_launched": len(runs), "partitions": 21}
 
 
 def run() -> dict:

@@ -1,11 +1,13 @@
 """B8: historical backfills at universe scale — the simulator's 200-asset universe, 200 instruments registered and
-backfilled through the whole historical graph (trades → candles → store) from the CLI's path (`control.backfill`:
-the webserver's GraphQL, the mutation the UI's backfill dialog sends), run by the Dagster daemon.
+backfilled through the whole historical graph (trades → candles → store) from the CLI's path (`streamforge backfill`:
+runs sized by the venue's trade counts, `streamforge_app.backfill_runs`, launched through the webserver's GraphQL),
+run from Dagster's run queue by the daemon.
 
-Cases: 200 instruments × 1 day with StreamForge's run sizes (STREAMFORGE_PARTITIONS_PER_RUN's default) and, as the
-baseline in the same run, the previous fixed 7 cells per run; then 200 instruments × 30 days with StreamForge's run
-sizes. Each case reports the launch (the GraphQL call until Dagster answers with the backfill id), the total until
-the backfill ends, the runs it took and how many failed, the peak RSS of the webserver and of the daemon (each with
+Cases: 200 instruments × 1 day with StreamForge's run sizes (STREAMFORGE_TRADES_PER_RUN's and
+STREAMFORGE_PARTITIONS_PER_RUN's defaults) and, as the baseline in the same run, at most 7 cells per run; then 200
+instruments × 30 days with StreamForge's run sizes. Each case reports the plan (the venue's counts and the runs'
+shapes), the launch (until the last run is queued), the total until the last run ends, the runs it took (their
+cells, fewest and most) and how many failed, the peak RSS of the webserver and of the daemon (each with
 its code server), the largest run worker's peak (found among all processes), and — after the 30 days — the time the
 `trades` asset's partitions page takes to load in Chromium. Goals (#8): 200 × 1 day ≤ 5 min; 200 × 30 days with no failed
 run; the partitions page ≤ 5 s.
@@ -116,37 +118,39 @@ def _is_run_worker(proc: psutil.Process) -> bool:
 
 
 def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
-    """One backfill through the webserver (each of the CLI's launches: the basis goes after the spot cells it reads),
-    followed to its end; what it took and how its runs ended."""
+    """One backfill as the CLI makes it (runs sized by volume, launched through the webserver, in waves: the basis
+    goes after the spot cells it reads), followed to its end; what it took and how its runs ended."""
     import dagster as dg
 
-    from streamforge_app import control
+    from streamforge.catalog import parse_cell
+    from streamforge_app import backfill_runs, control
     from streamforge_app.webserver import DagsterWebserver
 
     end = first + timedelta(days=days - 1)
-    keys = control.plan_backfill(instruments, first.isoformat(), end.isoformat())
-    web = DagsterWebserver(stack.webserver_url, timeout_s=600)
+    inst = control.instance()
     roots = {"webserver": stack.processes["dagster-webserver"].pid, "daemon": stack.processes["dagster-daemon"].pid}
-    launched, ids, succeeded = 0.0, [], True
     with PeakRss(roots) as rss:
-        started = time.monotonic()
-        for targets in control.backfill_targets(keys, control.HISTORICAL_ASSETS):
-            asked = time.monotonic()
-            ids.append(web.launch_asset_backfill(targets, title=f"B8 {len(keys)} cells", tags={}))
-            launched += time.monotonic() - asked
-            succeeded = control.follow(web, ids[-1], Console(quiet=True), timeout_s=TIMEOUT_S).succeeded and succeeded
+        started, started_at = time.monotonic(), time.time()
+        cells = [parse_cell(k) for k in control.plan_backfill(instruments, first.isoformat(), end.isoformat())]
+        planned = backfill_runs.plan(inst, instruments, sorted({c.day for c in cells}), control.HISTORICAL_ASSETS)
+        plan_s = time.monotonic() - started
+        web = DagsterWebserver(stack.webserver_url, timeout_s=600)
+        status = backfill_runs.run(web, inst, planned, Console(quiet=True), timeout_s=TIMEOUT_S)
         total = time.monotonic() - started
-    runs = [r for i in ids for r in control.instance().get_runs(dg.RunsFilter(tags={"dagster/backfill": i}))]
-    failed = [r for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
+    records = inst.get_run_records(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+    failed = [r for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
+    sizes = [len(launch.run.cells) for wave in planned for launch in wave]
     return {
-        "cells": len(keys),
-        "succeeded": succeeded,
-        "launches": len(ids),
-        "launch_s": round(launched, 2),
+        "cells": len(cells),
+        "succeeded": status.succeeded,
+        "waves": len(planned),
+        "plan_s": round(plan_s, 2),  # the venue's trade counts, the store's, and the plan
+        "launch_s": round(max(r.create_timestamp.timestamp() for r in records) - started_at, 2),  # until the last run is queued
         "total_s": round(total, 1),
-        "runs": len(runs),
+        "runs": len(records),
         "failed_runs": len(failed),
-        "cells_per_run_mean": round(len(keys) / len(runs), 1) if runs else None,
+        "cells_per_run_mean": round(len(cells) / len(records), 1) if records else None,
+        "cells_per_run_range": [min(sizes), max(sizes)],
         **rss.mib(),
         "load_average_at_end": round(os.getloadavg()[0], 1),
     }
@@ -213,6 +217,7 @@ def run() -> dict:
         "instruments": len(instruments),
         "window": f"{FIRST_DAY}..{last}",
         "cells_per_run_setting": per_run,
+        "trades_per_run_setting": int(settings.get("STREAMFORGE_TRADES_PER_RUN")),
         "one_day": {"streamforge": one_day, f"baseline_{BASELINE_PER_RUN}_per_run": baseline},
         "thirty_days": thirty,
         "partitions_page": page,

@@ -86,7 +86,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_ARANGO_COMPRESSION", "none", "'deflate' compresses ArangoDB request bodies (about 4x smaller) and asks for compressed answers; needs ArangoDB 3.12 or later with authentication on (or --http.handle-content-encoding-for-unauthenticated-requests). 'none' sends plain JSON."),
         # --- partitions
         Setting("STREAMFORGE_START_DATE", "2024-01-01", "First date of the daily partitions."),
-        Setting("STREAMFORGE_PARTITIONS_PER_RUN", "50", "Most cells (date, instrument) one backfill run covers (BackfillPolicy.multi_run); a run holds one cell at a time, so this bounds run count, not memory (B8)."),
+        Setting("STREAMFORGE_PARTITIONS_PER_RUN", "50", "Most cells (date, instrument) one backfill run covers: each of `streamforge backfill`'s runs (sized by volume up to STREAMFORGE_TRADES_PER_RUN; each cell also costs a fixed few downloads and steps) and each run of a backfill from the UI (BackfillPolicy.multi_run, a fixed number of cells). A run holds one cell at a time, so this bounds run count, not memory (B8)."),
+        Setting("STREAMFORGE_TRADES_PER_RUN", "5000000", "Most trades one run of `streamforge backfill` is sized to hold (streamforge/run_sizes.py): a cell's trades are estimated from its venue's count of the last 24 hours (Binance's 24-hour ticker `count`, raw trades: about 2.5 per aggregate trade, so ~2M aggTrades, under two BTCUSDT days of 2025) or, for a venue that publishes none (OKX), from the instrument's stored days. A busier single cell is a run of its own."),
         Setting("STREAMFORGE_DEFAULT_INSTRUMENTS", "binance.spot.BTCUSDT,binance.spot.ETHUSDT,binance.spot.SOLUSDT", "Instruments the demo and `make dev` register (bare symbols mean Binance spot)."),
         # --- simulator
         Setting("STREAMFORGE_SIM_HOST", "127.0.0.1", "Address the simulator listens on."),

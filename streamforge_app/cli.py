@@ -248,7 +248,7 @@ def backfill(
     assets: Annotated[str, typer.Option(help="Comma-separated asset keys (default: the historical graph).")] = "",
     url: Annotated[str, typer.Option(help="Dagster webserver (default: DAGSTER_WEBSERVER_URL or the one `make dev` started).")] = "",
 ) -> None:
-    """Launch a Dagster asset backfill on the running instance and follow it until it ends."""
+    """Launch the cells on the running instance as runs sized by data volume and follow them until they end."""
     from streamforge_app import control
 
     try:

@@ -22,7 +22,7 @@ from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, dataset_of_as
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError
 from streamforge.instruments import Instrument, parse_instrument, resolve
-from streamforge_app import legacy
+from streamforge_app import backfill_runs, legacy
 from streamforge_app.legacy import refuse_legacy
 from streamforge_app.running_stack import use_running_stack
 from streamforge_app.stack import INSTANCE_TEMPLATE, prepare_instance
@@ -148,21 +148,6 @@ def follow(web: DagsterWebserver, backfill_id: str, console: Console, timeout_s:
             time.sleep(1.0)
 
 
-def backfill_targets(keys: list[str], assets: list[str]) -> list[dict[str, list[str]]]:
-    """The cells of each asset, each asset getting only the cells of the markets its dataset exists for, in the
-    launches they need: the datasets that read a perpetual's spot instrument from the store (the basis) go into a
-    second launch, after the first has stored the spot cells."""
-    asset_paths(assets)  # refuses unknown names
-    first: dict[str, list[str]] = {}
-    joined: dict[str, list[str]] = {}
-    for asset in assets:
-        found = dataset_of_asset(asset)
-        cells = cells_of(asset, keys)
-        if cells:
-            (joined if found is not None and found.joins_spot else first)[asset] = cells
-    return [launch for launch in (first, joined) if launch]
-
-
 def cells_of(asset: str, keys: list[str]) -> list[str]:
     """The cells among `keys` whose instrument's market the asset's dataset exists for (all of them for an asset
     that is not a dataset's)."""
@@ -171,28 +156,25 @@ def cells_of(asset: str, keys: list[str]) -> list[str]:
 
 
 def backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console) -> bool:
+    return sized_backfill(instruments, start, end, assets, url, console).succeeded
+
+
+def sized_backfill(instruments: list[str], start: str, end: str, assets: list[str], url: str, console: Console,
+                   timeout_s: float = 24 * 3600) -> BackfillStatus:
+    """`streamforge backfill`: the cells of instruments × days in runs sized by volume (`backfill_runs`), launched
+    through the webserver and followed to the end; the summary printed."""
     stack = use_running_stack()
-    keys = plan_backfill(instruments, start, end)
-    launches = backfill_targets(keys, assets or HISTORICAL_ASSETS)
+    cells = [parse_cell(k) for k in plan_backfill(instruments, start, end)]
+    asset_paths(assets)  # refuses unknown names
     url = url or os.environ.get("DAGSTER_WEBSERVER_URL") or stack.get("webserver_url", "")
     if not url:
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
-    web = DagsterWebserver(url)
-    for targets in launches:
-        backfill_id = web.launch_asset_backfill(targets, title=f"{_listed(instruments)} {start}..{end}", tags={})
-        cells = len({k for ks in targets.values() for k in ks})
-        console.print(f"launched backfill [bold]{backfill_id}[/] of {cells} cells × {len(targets)} assets: {url}/runs/b/{backfill_id}")
-        status = follow(web, backfill_id, console)
-        print_backfill(status, console)
-        if not status.succeeded:
-            return False
-    return True
-
-
-def _listed(instruments: list[str], most: int = 5) -> str:
-    """A title that stays short for a universe: the first few ids and how many more."""
-    shown = ",".join(instruments[:most])
-    return shown + (f" +{len(instruments) - most} more" if len(instruments) > most else "")
+    inst = instance()
+    ids, days = sorted({c.instrument for c in cells}), sorted({c.day for c in cells})
+    planned = backfill_runs.plan(inst, ids, days, assets or HISTORICAL_ASSETS)
+    status = backfill_runs.run(DagsterWebserver(url), inst, planned, console, timeout_s)
+    print_backfill(status, console)
+    return status
 
 
 def print_backfill(status: BackfillStatus, console: Console) -> None:
@@ -202,15 +184,16 @@ def print_backfill(status: BackfillStatus, console: Console) -> None:
     console.print(table)
     if status.error:
         console.print(f"[red]{status.error}[/]")
-    for line in failure_reasons(instance(), status.id):
+    for line in failure_reasons(instance(), status.id, status.runs_tag):
         console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
 
 
-def failure_reasons(inst: dg.DagsterInstance, backfill_id: str) -> list[str]:
-    """Why each failed run of a backfill failed, so a failed backfill says why without the UI: every failed step
-    and the error its asset raised (not Dagster's wrapper around it), the descriptions of the blocking checks that
-    failed, or, when no step failed (a run worker that died, a launch that failed), the run's own failure."""
-    runs = inst.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=[dg.DagsterRunStatus.FAILURE]))
+def failure_reasons(inst: dg.DagsterInstance, backfill_id: str, tag: str = "dagster/backfill") -> list[str]:
+    """Why each failed run of a backfill (the runs whose `tag` is its id) failed, so a failed backfill says why
+    without the UI: every failed step and the error its asset raised (not Dagster's wrapper around it), the
+    descriptions of the blocking checks that failed, or, when no step failed (a run worker that died, a launch that
+    failed), the run's own failure."""
+    runs = inst.get_runs(dg.RunsFilter(tags={tag: backfill_id}, statuses=[dg.DagsterRunStatus.FAILURE]))
     lines = []
     for run in runs:
         steps = [r.event_log_entry.dagster_event for r in

@@ -1,7 +1,9 @@
 """Talking to a running Dagster webserver over its GraphQL API.
 
-`streamforge backfill` launches exactly what the UI's "Materialize → backfill" launches (`launchPartitionBackfill`),
-so a backfill from the command line is visible, cancellable and resumable in the UI like any other.
+`streamforge train` and `leaderboard` launch exactly what the UI's "Materialize → backfill" launches
+(`launchPartitionBackfill`), so they are visible, cancellable and resumable in the UI like any other backfill;
+`streamforge backfill` launches runs over partition ranges (`launchMultipleRuns`, as the UI materialises a range),
+sized by volume (`streamforge_app.backfill_runs`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,30 @@ query Status($id: String!) {
 }
 """
 
+_LAUNCH_RUNS = """
+mutation LaunchRuns($runs: [ExecutionParams!]!) {
+  launchMultipleRuns(executionParamsList: $runs) {
+    __typename
+    ... on LaunchMultipleRunsResult {
+      launchMultipleRunsResult {
+        __typename
+        ... on LaunchRunSuccess { run { runId } }
+        ... on RunConfigValidationInvalid { errors { message } }
+        ... on Error { message }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+_REPOSITORIES = """
+{ repositoriesOrError { __typename
+    ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
+    ... on PythonError { message }
+} }
+"""
+
 _LOCATIONS = """
 { workspaceOrError { __typename ... on Workspace { locationEntries {
     name loadStatus
@@ -74,6 +100,7 @@ class BackfillStatus:
     status: str
     assets: list[AssetProgress]
     error: str | None
+    runs_tag: str = "dagster/backfill"  # the tag its runs carry, the backfill's id its value
 
     @property
     def finished(self) -> bool:
@@ -141,6 +168,39 @@ class DagsterWebserver:
             "title": title,
         }
         return self._launched(self._query(_LAUNCH, {"params": params})["launchPartitionBackfill"])
+
+    def job_selector(self, job: str) -> dict[str, str]:
+        """Where the job lives: its code location and repository, as a run's selector names them."""
+        result = self._query(_REPOSITORIES, {})["repositoriesOrError"]
+        if result["__typename"] != "RepositoryConnection":
+            raise StreamForgeError(f"Dagster could not list its repositories: {result.get('message')}")
+        for repository in result["nodes"]:
+            if job in {j["name"] for j in repository["jobs"]}:
+                return {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"],
+                        "jobName": job}
+        raise StreamForgeError(f"no code location at {self.url} defines the job {job!r}")
+
+    def launch_runs(self, job: str, runs: list[tuple[tuple[str, ...], dict[str, str]]], per_request: int = 20) -> list[str]:
+        """Launch one run of `job` per (asset keys, tags), `per_request` to a request; their run ids, in order. A
+        launch Dagster refuses stops the rest, naming the runs already launched."""
+        selector = self.job_selector(job)
+        ids: list[str] = []
+        for first in range(0, len(runs), per_request):
+            params = [
+                {"selector": selector | {"assetSelection": [{"path": a.split("/")} for a in assets]},
+                 "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
+                for assets, tags in runs[first:first + per_request]
+            ]
+            result = self._query(_LAUNCH_RUNS, {"runs": params})["launchMultipleRuns"]
+            if result["__typename"] != "LaunchMultipleRunsResult":
+                raise StreamForgeError(f"Dagster refused the runs: {result.get('message')}")
+            for answer in result["launchMultipleRunsResult"]:
+                if answer["__typename"] != "LaunchRunSuccess":
+                    why = answer.get("message") or "; ".join(e["message"] for e in answer.get("errors", []))
+                    raise StreamForgeError(f"Dagster refused a run ({answer['__typename']}): {why}; "
+                                           f"{len(ids)} runs were launched: {', '.join(ids) or 'none'}")
+                ids.append(answer["run"]["runId"])
+        return ids
 
     def backfill_status(self, backfill_id: str) -> BackfillStatus:
         result = self._query(_STATUS, {"id": backfill_id})["partitionBackfillOrError"]

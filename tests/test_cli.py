@@ -131,3 +131,15 @@ def test_a_backfill_request_with_bad_input_launches_nothing(btc_home, args, mess
     result = invoke("backfill", *args, "--url", "http://127.0.0.1:9")
     assert result.exit_code == 2
     assert message in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "STREAMFORGE_TRADES_PER_RUN=0: expected a whole number of at least 1"),
+     ("5M", "STREAMFORGE_TRADES_PER_RUN='5M': expected a whole number")],
+)
+def test_a_backfill_with_a_bad_run_size_launches_nothing(btc_home, monkeypatch, value, message):
+    monkeypatch.setenv("STREAMFORGE_TRADES_PER_RUN", value)
+    result = invoke("backfill", "--symbols", "BTCUSDT", "--start", "2025-01-01", "--end", "2025-01-02", "--url", "http://127.0.0.1:9")
+    assert result.exit_code == 2
+    assert message in " ".join(result.stdout.split())

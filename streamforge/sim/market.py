@@ -216,7 +216,7 @@ class Market:
         if as_of_us is None or result.is_empty() or _epoch_us(result["close_time"][-1]) <= as_of_us:
             return result
         open_us = _epoch_us(result["open_time"][-1])
-        prev_close = result["close"][-2] if result.height > 1 else self._close_before(instrument.id, open_us)
+        prev_close = result["close"][-2] if result.height > 1 else self.close_before(instrument.id, open_us)
         return pl.concat([result.head(result.height - 1), self._open_klines({instrument.id: prev_close}, interval, open_us, as_of_us)])
 
     def open_klines(self, keys: list[str], interval: str, open_us: int, as_of_us: int) -> pl.DataFrame:
@@ -226,7 +226,7 @@ class Market:
         interval_us(interval)
         trading = [self.spec(key).id for key in keys]
         trading = [i for i in trading if not self._day_klines(i, day_of(open_us), interval)[0].is_empty()]
-        return self._open_klines({i: self._close_before(i, open_us) for i in trading}, interval, open_us, as_of_us)
+        return self._open_klines({i: self.close_before(i, open_us) for i in trading}, interval, open_us, as_of_us)
 
     def _open_klines(self, prev_closes: dict[str, float | None], interval: str, open_us: int, as_of_us: int) -> pl.DataFrame:
         so_far = _concat([self.agg_trades(i, open_us, as_of_us + 1) for i in prev_closes], None)
@@ -436,7 +436,7 @@ class Market:
         frame = self.day_trades(instrument_id, day)
         start, step = day_start_us(day), interval_us(interval)
         first_bucket_traded = not frame.is_empty() and _epoch_us(frame["time"][0]) < start + step
-        prev_close = None if first_bucket_traded else self._close_before(instrument_id, start)
+        prev_close = None if first_bucket_traded else self.close_before(instrument_id, start)
         return aggregate(frame, instrument.id, interval, start, US_PER_DAY // step, prev_close)
 
     def _generate_day_price_klines(self, instrument_id: str, kind: str, interval: str, day: date) -> pl.DataFrame:
@@ -450,7 +450,7 @@ class Market:
         log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
         return perps.liquidations(self.seed, instrument, day, log_path, expected)
 
-    def _close_before(self, instrument_id: str, time_us: int) -> float | None:
+    def close_before(self, instrument_id: str, time_us: int) -> float | None:
         """Price of the last trade before `time_us`, or None when nothing traded before."""
         day = day_of(time_us)
         earlier = self.agg_trades(instrument_id, day_start_us(day), time_us)

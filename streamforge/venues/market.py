@@ -63,6 +63,11 @@ class MarketClient(ABC):
         """The venue's own klines of the cell's day: the reference candles are checked against."""
         return self.klines(cell.instrument, interval, *day_bounds_us(cell.day))
 
+    def trades_24h(self) -> dict[str, int] | None:
+        """The venue's count of trades in the last 24 hours of every instrument of the market, in one request (what a
+        backfill's runs are sized by); None when the venue publishes no such count."""
+        return None
+
     def pair(self, instrument: str) -> tuple[str, str]:
         """(base, quote) currencies of the instrument as its venue describes them: what says that instruments of two
         venues are the same asset (the cross-venue dataset lines those up)."""

@@ -1,22 +1,36 @@
 """End to end, as a person uses it: `make dev`'s stack (broker, simulator, Dagster webserver + daemon as separate
-processes), instruments registered, a backfill launched through the webserver's GraphQL API — the UI's own call — and
-followed until it ends. The simulator runs with a low weight limit and no dump files, so every day is paged through
-REST under the limit: the backfill must complete without a single 418 (ban) from the exchange.
+processes), instruments registered, a backfill launched through the webserver's GraphQL API as runs sized by the
+venue's trade counts, and followed until it ends. The simulator runs with a low weight limit and no dump files, so
+every day is paged through REST under the limit: the backfill must complete without a single 418 (ban) from the
+exchange.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import dagster as dg
 import httpx
 import pytest
 from rich.console import Console
 
-from streamforge_app.stack import Stack
+from streamforge import venues
+from streamforge.catalog import cell_key, parse_cell
 from streamforge.store import EmbeddedStore
+from streamforge_app.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]
+# BTCUSDT trades about ten times as often as either of the others
+INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.DOGEUSDT", "binance.spot.XRPUSDT"]
+DAYS = [date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)]
+
+
+def box(tags: dict[str, str], order: list[str]) -> list[str]:
+    """The cells of a run's partition range, as Dagster reads it: its ends' days × the instruments between them."""
+    first, last = (parse_cell(tags[t]) for t in ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end"))
+    instruments = order[order.index(first.instrument):order.index(last.instrument) + 1]
+    return [cell_key(i, d) for d in DAYS if first.day <= d <= last.day for i in instruments]
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +45,26 @@ def stack(tmp_path_factory):
         yield running
 
 
-def test_backfill_through_the_webserver_completes_without_a_ban(stack):
-    from streamforge_app import control
+def test_backfill_through_the_webserver_sizes_runs_by_volume_and_completes_without_a_ban(stack, monkeypatch):
+    from streamforge_app import backfill_runs, control
 
     control.add_instruments(INSTRUMENTS, validate=True)
-    ok = control.backfill(INSTRUMENTS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))
-    assert ok
+    # A run may hold just under a BTCUSDT day's trades: each of its days runs alone, the quiet ones share a box.
+    counts = venues.client("binance.spot").trades_24h()
+    monkeypatch.setenv("STREAMFORGE_TRADES_PER_RUN", str(counts["binance.spot.BTCUSDT"] - 1))
+    status = control.sized_backfill(INSTRUMENTS, "2025-01-01", "2025-01-03", [], stack.webserver_url, Console(width=140))
+    assert status.succeeded
+    assert {(a.asset, a.targeted, a.materialized) for a in status.assets} >= {("trades", 9, 9), ("arangodb/candles_5m", 9, 9)}
+
+    records = control.instance().get_run_records(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+    order = control.instance().get_dynamic_partitions("instruments")
+    cells = [box(r.dagster_run.tags, order) for r in records]
+    assert sorted(c for run in cells for c in run) == sorted(cell_key(i, d) for i in INSTRUMENTS for d in DAYS)
+    assert sorted(len(run) for run in cells if "BTCUSDT" in run[0]) == [1, 1, 1]
+    assert any(len({parse_cell(c).day for c in run}) > 1 and len({parse_cell(c).instrument for c in run}) > 1
+               for run in cells)
 
     # The run queue held it to its limit: never more than two runs at once.
-    backfill_id = control.instance().get_backfills(limit=1)[0].backfill_id
-    records = control.instance().get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
     spans = [(r.start_time, r.end_time) for r in records]
     assert spans and all(start and end for start, end in spans)
     assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 2

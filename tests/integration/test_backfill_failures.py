@@ -53,3 +53,19 @@ def test_a_run_that_failed_before_any_step_says_so_and_the_backfill_prints_it(in
     console = Console(width=80, record=True)  # narrower than the line: it is printed whole all the same
     print_backfill(BackfillStatus("bf-failing", "COMPLETED_FAILED", [], None), console)
     assert line in console.export_text()
+
+
+def test_the_failed_runs_of_a_backfill_by_the_command_are_found_by_its_own_tag(instance):
+    from streamforge_app.backfill_runs import TAG
+
+    @dg.asset
+    def trades() -> int:
+        return 1
+
+    job = dg.define_asset_job("historical", [trades]).resolve(asset_graph=dg.Definitions(assets=[trades]).resolve_asset_graph())
+    run = instance.create_run_for_job(job, tags={TAG: "sized"})
+    instance.report_run_failed(run, "run worker exited unexpectedly")
+    assert failure_reasons(instance, "sized") == []
+    console = Console(width=120, record=True)
+    print_backfill(BackfillStatus("sized", "COMPLETED_FAILED", [], None, runs_tag=TAG), console)
+    assert f"run {run.run_id[:8]} failed before any step did: run worker exited unexpectedly" in console.export_text()

@@ -68,6 +68,9 @@ def test_ping_time_and_exchange_info(api):
         ("/api/v3/klines", {"symbol": "BTCUSDT"}, -1102),
         ("/api/v3/klines", {"symbol": "BTCUSDT", "interval": "7m"}, -1120),
         ("/api/v3/depth", {"symbol": "BTCUSDT", "timeUnit": "SECOND"}, -1130),
+        ("/api/v3/ticker/24hr", {"symbol": "BTCUSDT", "symbols": '["ETHUSDT"]'}, -1128),
+        ("/api/v3/ticker/24hr", {"symbols": '["BTCUSDX"]'}, -1121),
+        ("/api/v3/ticker/24hr", {"type": "SHORT"}, -1130),
     ],
 )
 def test_bad_requests_get_binance_error_codes(api, path, params, code):
@@ -185,3 +188,33 @@ def test_depth_has_binance_shape_and_weight_by_limit(api):
     big = api.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5000})
     assert len(big.json()["asks"]) == 5000
     assert int(big.headers["X-MBX-USED-WEIGHT-1M"]) - int(small.headers["X-MBX-USED-WEIGHT-1M"]) == 250
+
+
+FULL_TICKER = ["symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice", "lastPrice", "lastQty",
+               "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume",
+               "openTime", "closeTime", "firstId", "lastId", "count"]
+
+
+def test_the_24_hour_ticker_counts_the_raw_trades_of_the_day_up_to_the_clock(api, market):
+    every = api.get("/api/v3/ticker/24hr", params={"type": "MINI"}, headers=US_HEADER)
+    tickers = every.json()
+    assert every.headers["X-MBX-USED-WEIGHT-1M"] == "80"  # every symbol weighs 80
+    assert len(tickers) == 7 and {t["symbol"] for t in tickers} >= {"BTCUSDT", "LUNAUSDT"}
+    for ticker in tickers:
+        assert ticker["closeTime"] - ticker["openTime"] == 86_400_000_000
+        trades = market.agg_trades(ticker["symbol"], ticker["openTime"], ticker["closeTime"] + 1)
+        if trades.is_empty():  # LUNAUSDT, delisted
+            assert (ticker["firstId"], ticker["lastId"], ticker["count"], ticker["volume"]) == (-1, -1, 0, "0.00000000")
+            continue
+        raw = int((trades["last_trade_id"] - trades["first_trade_id"] + 1).sum())
+        assert (ticker["firstId"], ticker["lastId"], ticker["count"]) == (
+            trades["first_trade_id"][0], trades["last_trade_id"][-1], raw)
+        assert float(ticker["volume"]) == pytest.approx(trades["qty"].sum())
+        assert float(ticker["highPrice"]) == trades["price"].max() and float(ticker["lastPrice"]) == trades["price"][-1]
+    one = api.get("/api/v3/ticker/24hr", params={"symbol": "BTCUSDT"})
+    full = one.json()
+    assert list(full) == FULL_TICKER and full["count"] > 0 and full["openTime"] < 10**13  # FULL by default, in ms
+    assert float(full["bidPrice"]) < float(full["askPrice"])
+    assert int(one.headers["X-MBX-USED-WEIGHT-1M"]) == 82
+    two = api.get("/api/v3/ticker/24hr", params={"symbols": json.dumps(["ETHUSDT", "SOLUSDT"]), "type": "MINI"}).json()
+    assert [t["symbol"] for t in two] == ["ETHUSDT", "SOLUSDT"]

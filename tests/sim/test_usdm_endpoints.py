@@ -71,3 +71,18 @@ def test_dump_files_have_a_header_row_from_2022_08_11(fapi, day, has_header):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         first = archive.read(archive.namelist()[0]).split(b"\n", 1)[0]
     assert first.startswith(b"agg_trade_id,") == has_header
+
+
+def test_the_24_hour_ticker_counts_each_perpetuals_raw_trades_in_ms(fapi):
+    from streamforge.sim.market import Market
+
+    every = fapi.get("/fapi/v1/ticker/24hr")
+    assert every.headers["X-MBX-USED-WEIGHT-1M"] == "40"
+    btc = next(t for t in every.json() if t["symbol"] == "BTCUSDT")
+    assert "bidPrice" not in btc and "prevClosePrice" not in btc and btc["closeTime"] < 10**13
+    trades = Market(SEED, VOLUME).agg_trades("binance.usdm.BTCUSDT", btc["openTime"] * 1000, btc["closeTime"] * 1000 + 1)
+    assert (btc["firstId"], btc["lastId"], btc["count"]) == (
+        trades["first_trade_id"][0], trades["last_trade_id"][-1], trades["last_trade_id"][-1] - trades["first_trade_id"][0] + 1)
+    fapi.post("/sim/reset")  # every symbol's took this module's whole limit
+    one = fapi.get("/fapi/v1/ticker/24hr", params={"symbol": "ETHUSDT"})
+    assert one.json()["symbol"] == "ETHUSDT" and one.headers["X-MBX-USED-WEIGHT-1M"] == "1"

@@ -47,6 +47,8 @@ class BinanceHttp:
     TIME: str  # path of the server time
     AGG_TRADES: str  # path of the aggregate trades
     WEIGHTS: Mapping[str, int]  # request weight per endpoint path
+    TICKER_24H: str  # path of the 24-hour ticker
+    TICKER_PARAMS: Mapping[str, str] = {}  # what the ticker of every symbol is asked for with
     US_PER_UNIT: int  # µs per unit of the API's times (request parameters and answers)
 
     def __init__(
@@ -137,6 +139,18 @@ class BinanceHttp:
         if spec.get("status") != TRADING:
             raise UnknownSymbolError(f"{self.instrument(symbol)}: symbol {symbol} is not trading (status {spec.get('status')})")
         return spec
+
+    def trade_counts(self) -> dict[str, int]:
+        """Each listed symbol's trades in the last 24 hours by instrument id (`count` of the 24-hour ticker of every
+        symbol: one request). A symbol that is not one of this market's is left out, as `trading` leaves it out."""
+        rows, source = self._get(self.TICKER_24H, dict(self.TICKER_PARAMS))
+        counts = {}
+        for symbol, count in parse.trade_counts(rows, source).items():
+            try:
+                counts[self.instrument(symbol)] = count
+            except ConfigError:
+                log.warning("%s: the 24-hour ticker lists %r, which is not a symbol of its market", source, symbol)
+        return counts
 
     def server_time_us(self) -> int:
         """The exchange's clock: it, not ours, decides which days are complete there."""

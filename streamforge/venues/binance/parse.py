@@ -423,6 +423,22 @@ def _describe(name: str, text: str) -> Callable[[dict], str]:
     return describe
 
 
+def trade_counts(rows: object, source: str) -> dict[str, int]:
+    """A 24-hour ticker of every symbol (`[{"symbol": "BNBBTC", ..., "count": 76}, ...]`, spot and USD-M alike) →
+    {symbol: trades in the last 24 hours}; MalformedDataError naming the row and field for anything else."""
+    if not isinstance(rows, list):
+        raise MalformedDataError(f"{source}: not a list of tickers: {shown(rows)}")
+    counts = {}
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict) or type(row.get("symbol")) is not str:
+            raise MalformedDataError(f"{source}: ticker {number} = {shown(row)} has no symbol")
+        count = row.get("count")
+        if type(count) is not int or not 0 <= count <= _INT64[1]:
+            raise MalformedDataError(f"{source}: ticker {number} ({row['symbol']}): count = {shown(count)} is not a trade count")
+        counts[row["symbol"]] = count
+    return counts
+
+
 def depth_snapshot(book: object, source: str) -> Snapshot:
     """A REST depth answer → Snapshot; MalformedDataError naming the field for anything else."""
     if not isinstance(book, dict) or not {"lastUpdateId", "bids", "asks"} <= book.keys():

@@ -20,7 +20,8 @@ from streamforge.venues.binance.limiter import WeightLimiter
 __all__ = ["PAGE", "TRADING", "WEIGHTS", "BinanceRest"]
 
 # Request weight per endpoint (Binance spot docs); depth's weight grows with the number of levels asked for.
-WEIGHTS = {"/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/aggTrades": 4, "/api/v3/klines": 2}
+# The 24-hour ticker of every symbol weighs 80.
+WEIGHTS = {"/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/aggTrades": 4, "/api/v3/klines": 2, "/api/v3/ticker/24hr": 80}
 DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))  # (most levels, weight)
 
 
@@ -28,6 +29,7 @@ class BinanceRest(BinanceHttp):
     """The spot REST client; thread-safe, one weight limiter shared by all its threads."""
 
     EXCHANGE_INFO, TIME, AGG_TRADES = "/api/v3/exchangeInfo", "/api/v3/time", "/api/v3/aggTrades"
+    TICKER_24H, TICKER_PARAMS = "/api/v3/ticker/24hr", {"type": "MINI"}  # MINI: the same count, without the book
     WEIGHTS = WEIGHTS
     US_PER_UNIT = 1  # µs, asked for with X-MBX-TIME-UNIT
 

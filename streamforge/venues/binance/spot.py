@@ -21,6 +21,9 @@ class BinanceSpot(MarketClient):
     def trading(self) -> list[str]:
         return self.rest.trading()
 
+    def trades_24h(self) -> dict[str, int]:
+        return self.rest.trade_counts()
+
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_trading(_symbol(instrument))
 

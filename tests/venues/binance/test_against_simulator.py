@@ -233,6 +233,15 @@ def test_trading_lists_the_instruments_of_every_symbol_that_trades_and_none_in_b
     assert "binance.spot.BTCUSDT" in trading and "binance.spot.LUNAUSDT" not in trading
 
 
+def test_the_trades_of_every_instruments_last_24_hours_come_in_one_request(sim, rest):
+    rest.exchange_info()
+    before = stats(sim)["requests"].get("/api/v3/ticker/24hr", 0)
+    counts = rest.trade_counts()
+    assert stats(sim)["requests"]["/api/v3/ticker/24hr"] == before + 1
+    assert set(counts) == {i.id for i in MARKET.listed("binance.spot", TODAY).values()}
+    assert counts["binance.spot.BTCUSDT"] > counts["binance.spot.BNBUSDT"] > 0 == counts["binance.spot.LUNAUSDT"]
+
+
 def test_today_is_not_a_completed_day(rest):
     with pytest.raises(ConfigError, match="2025-01-10 is not a completed UTC day"):
         rest.agg_trades_day("BTCUSDT", TODAY)

@@ -170,6 +170,28 @@ def test_rest_row_missing_a_field_is_named():
         parse.agg_trades_from_json(rows, "binance.spot.BTCUSDT", "src")
 
 
+def test_a_24_hour_ticker_gives_each_symbols_trade_count():
+    rows = [{"symbol": "BNBBTC", "openPrice": "99.00000000", "firstId": 28385, "lastId": 28460, "count": 76},
+            {"symbol": "LTCBTC", "firstId": -1, "lastId": -1, "count": 0}]
+    assert parse.trade_counts(rows, "src") == {"BNBBTC": 76, "LTCBTC": 0}
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ({"symbol": "BNBBTC", "count": 76}, "not a list of tickers"),
+        ([{"symbol": "BNBBTC", "count": 76}, {"count": 3}], r"ticker 2 = \{'count': 3\} has no symbol"),
+        ([{"symbol": "BNBBTC", "count": "76"}], r"ticker 1 \(BNBBTC\): count = '76' is not a trade count"),
+        ([{"symbol": "BNBBTC", "count": -1}], r"ticker 1 \(BNBBTC\): count = -1 is not a trade count"),
+        ([{"symbol": "BNBBTC", "count": True}], r"ticker 1 \(BNBBTC\): count = True is not a trade count"),
+        ([{"symbol": "BNBBTC"}], r"ticker 1 \(BNBBTC\): count = None is not a trade count"),
+    ],
+)
+def test_a_malformed_24_hour_ticker_is_named(rows, message):
+    with pytest.raises(MalformedDataError, match=f"^GET http://x/api/v3/ticker/24hr: {message}"):
+        parse.trade_counts(rows, "GET http://x/api/v3/ticker/24hr")
+
+
 def kline_row(open_us: int, unit_divisor: int = 1) -> list:
     close_us = open_us + 60_000_000 - (1 if unit_divisor == 1 else 1000)
     return [open_us // unit_divisor, "10.0", "12.5", "9.5", "11.0", "3.5", close_us // unit_divisor, "38.5", 7,

@@ -48,6 +48,12 @@ def test_a_perpetual_is_listed_and_a_spot_only_symbol_is_refused_by_name(usdm):
         usdm.require_listed("binance.usdm.LUNAUSDT")
 
 
+def test_the_trades_of_every_perpetuals_last_24_hours_are_keyed_by_instrument(usdm):
+    counts = usdm.trades_24h()
+    assert set(counts) == {i.id for i in MARKET.listed("binance.usdm", TODAY).values()}
+    assert counts[PERP] > counts["binance.usdm.BNBUSDT"] > 0
+
+
 def test_trading_lists_every_perpetual_that_trades(usdm):
     trading = usdm.trading()
     assert sorted(trading) == sorted(i.id for i in MARKET.listed("binance.usdm", TODAY).values() if i.trading_on(TODAY))

@@ -16,13 +16,14 @@ import polars as pl
 from streamforge.venues.binance.simulator import wire
 from streamforge.sim.calendar import US_PER_S, day_of
 from streamforge.sim.faults import malformed_agg_id
-from streamforge.sim.instruments import BINANCE_SPOT
+from streamforge.sim.instruments import BINANCE_SPOT, Instrument
 from streamforge.sim.klines import INTERVALS
 from streamforge.venues.binance.simulator.ratelimit import RAW_REQUESTS_LIMIT, RAW_REQUESTS_WINDOW_S, rate_limit_interval
 from streamforge.sim.state import SimState
 from streamforge.venues.binance.simulator.wire import Params
 
 HOUR_US = 3_600 * US_PER_S
+DAY_US = 24 * HOUR_US
 
 
 def ping(sim: SimState, params: Params, unit_us: int) -> dict:
@@ -125,6 +126,65 @@ def depth(sim: SimState, params: Params, unit_us: int) -> dict:
     }
 
 
+FULL_TICKER = (
+    "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice", "lastPrice", "lastQty",
+    "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume",
+    "openTime", "closeTime", "firstId", "lastId", "count",
+)
+
+
+def ticker_24h(sim: SimState, params: Params, unit_us: int) -> dict | list:
+    """The rolling 24 hours up to the simulator's clock, of one symbol (an object) or of several or all (a list);
+    `type` MINI or FULL (the default), FULL adding the change, the last close before the window and the book's top."""
+    one, many, kind = params.text("symbol"), params.text("symbols"), params.text("type") or "FULL"
+    if one and many:
+        raise wire.bad_combination()
+    if kind not in ("FULL", "MINI"):
+        raise wire.invalid_value("type")
+    close_us = sim.clock.now_us() // unit_us * unit_us  # the window's ends as the answer states them
+    listed = sim.market.listed(BINANCE_SPOT, day_of(close_us))
+    names = [listed_symbol(sim, params)] if one else _symbols(many, listed) if many else list(listed)
+    tickers = [_ticker(sim, listed[n], close_us, unit_us, kind == "FULL") for n in names]
+    return tickers[0] if one else tickers
+
+
+def _symbols(text: str, listed: Mapping[str, object]) -> list[str]:
+    try:
+        names = json.loads(text)
+    except json.JSONDecodeError:
+        raise wire.invalid_value("symbols") from None
+    if not isinstance(names, list) or not names or any(n not in listed for n in names):
+        raise wire.invalid_symbol()
+    return names
+
+
+def _ticker(sim: SimState, spec: Instrument, close_us: int, unit_us: int, full: bool) -> dict:
+    open_us = close_us - DAY_US
+    trades = sim.market.agg_trades(spec.id, open_us, close_us + 1)
+    mini = wire.ticker_24h(spec.symbol, trades, open_us, close_us, unit_us)
+    if not full:
+        return mini
+    before = sim.market.close_before(spec.id, open_us) if trades.height else None
+    book = sim.market.depth(spec.id, close_us, 1)
+    (bid, bid_qty), (ask, ask_qty) = (book.bids or [(0.0, 0.0)])[0], (book.asks or [(0.0, 0.0)])[0]
+    top = {"bidPrice": bid, "bidQty": bid_qty, "askPrice": ask, "askQty": ask_qty, "prevClosePrice": before or 0.0}
+    fields = mini | wire.ticker_changes(mini, trades) | {k: wire.decimal(v) for k, v in top.items()}
+    return {name: fields[name] for name in FULL_TICKER}
+
+
+def ticker_weight(query: Mapping[str, str]) -> int:
+    """2 for one symbol; by the number of `symbols`: 2 up to 20, 40 up to 100, 80 beyond; 80 for every symbol."""
+    if "symbol" in query:
+        return 2
+    if "symbols" not in query:
+        return 80
+    try:
+        asked = len(json.loads(query["symbols"]))
+    except (TypeError, ValueError):
+        asked = 1
+    return 2 if asked <= 20 else 40 if asked <= 100 else 80
+
+
 def depth_weight(query: Mapping[str, str]) -> int:
     """5 up to 100 levels, 25 up to 500, 50 up to 1000, 250 beyond (Binance's table)."""
     limit = query.get("limit", "100")
@@ -163,4 +223,5 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/api/v3/aggTrades": Endpoint(agg_trades, _fixed(4), frozenset({"symbol", "fromId", "startTime", "endTime", "limit"})),
     "/api/v3/klines": Endpoint(klines, _fixed(2), frozenset({"symbol", "interval", "startTime", "endTime", "limit"})),
     "/api/v3/depth": Endpoint(depth, depth_weight, frozenset({"symbol", "limit"})),
+    "/api/v3/ticker/24hr": Endpoint(ticker_24h, ticker_weight, frozenset({"symbol", "symbols", "type"})),
 }

@@ -5,8 +5,9 @@ symbol's exchangeInfo entry says its contractType and carries a PERCENT_PRICE fi
 reach back only `AGG_TRADES_REACH` (older rows are not served: what the real API answers for them is not documented,
 so the simulator answers as if they did not exist); klines take up to 1,500 rows and weigh by their limit; index
 price klines are asked for by `pair`; funding history, fundingInfo (only the symbols whose interval is not 8 hours),
-openInterestHist (the latest 30 days only) and the depth snapshot with its `E`/`T` times. Weights, faults and the
-rate limit are applied around every handler by `server`, with fapi's own limiter.
+openInterestHist (the latest 30 days only), the depth snapshot with its `E`/`T` times and the 24-hour ticker
+(without spot's `type`, book or previous close). Weights, faults and the rate limit are applied around every handler
+by `server`, with fapi's own limiter.
 """
 
 from __future__ import annotations
@@ -263,6 +264,28 @@ def listed_key(sim: SimState, params: Params, name: str = "symbol") -> str:
     return f"{USDM}.{symbol}"
 
 
+TICKER = (
+    "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "lastPrice", "lastQty", "openPrice", "highPrice",
+    "lowPrice", "volume", "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count",
+)
+
+
+def ticker_24h(sim: SimState, params: Params, unit_us: int) -> dict | list:
+    """The rolling 24 hours up to the simulator's clock, of one symbol (an object) or of every one (a list)."""
+    close_us = sim.clock.now_us() // US_PER_MS * US_PER_MS  # the window's ends as the answer states them
+    open_us = close_us - 24 * HOUR_US
+    keys = [listed_key(sim, params)] if params.text("symbol") else [
+        f"{USDM}.{symbol}" for symbol in sim.market.listed(USDM, day_of(close_us))
+    ]
+    tickers = []
+    for key in keys:
+        trades = sim.market.agg_trades(key, open_us, close_us + 1)
+        mini = wire.ticker_24h(sim.market.spec(key).symbol, trades, open_us, close_us, US_PER_MS)
+        fields = mini | wire.ticker_changes(mini, trades)
+        tickers.append({name: fields[name] for name in TICKER})
+    return tickers[0] if params.text("symbol") else tickers
+
+
 def _qty(sim: SimState, key: str, value: float) -> str:
     return f"{value:.{decimals(sim.market.spec(key).step_size)}f}"
 
@@ -288,4 +311,5 @@ ENDPOINTS: dict[str, Endpoint] = {
         open_interest_hist, _fixed(0), frozenset({"symbol", "period", "limit", "startTime", "endTime"})
     ),
     "/fapi/v1/depth": Endpoint(depth, depth_weight, frozenset({"symbol", "limit"})),
+    "/fapi/v1/ticker/24hr": Endpoint(ticker_24h, lambda query: 1 if "symbol" in query else 40, frozenset({"symbol"})),
 }

@@ -178,6 +178,36 @@ def agg_trade_rows(trades: pl.DataFrame, unit_us: int, malformed_ids: frozenset[
     ]
 
 
+def ticker_24h(symbol: str, trades: pl.DataFrame, open_us: int, close_us: int, unit_us: int) -> dict[str, object]:
+    """The MINI 24-hour ticker of a symbol from the window's aggregate trades: first and last raw trade ids and the
+    raw trades between them (`count`); a window without trades has zero prices, ids -1 and count 0."""
+    ids = {"firstId": -1, "lastId": -1, "count": 0}
+    prices = dict.fromkeys(("openPrice", "highPrice", "lowPrice", "lastPrice", "volume", "quoteVolume"), decimal(0.0))
+    if trades.height:
+        first, last = int(trades["first_trade_id"][0]), int(trades["last_trade_id"][-1])
+        ids = {"firstId": first, "lastId": last, "count": last - first + 1}
+        price, qty = trades["price"], trades["qty"]
+        prices = {
+            "openPrice": decimal(price[0]), "highPrice": decimal(price.max()), "lowPrice": decimal(price.min()),
+            "lastPrice": decimal(price[-1]), "volume": decimal(qty.sum()), "quoteVolume": decimal((price * qty).sum()),
+        }
+    return {"symbol": symbol, **prices, "openTime": open_us // unit_us, "closeTime": close_us // unit_us, **ids}
+
+
+def ticker_changes(mini: dict[str, object], trades: pl.DataFrame) -> dict[str, str]:
+    """The FULL ticker's fields beyond MINI's that its trades give: the change over the window, the volume-weighted
+    average price and the last trade's quantity (zeros without trades)."""
+    if not trades.height:
+        return dict.fromkeys(("priceChange", "priceChangePercent", "weightedAvgPrice", "lastQty"), decimal(0.0))
+    opened, last = float(trades["price"][0]), float(trades["price"][-1])
+    return {
+        "priceChange": decimal(last - opened),
+        "priceChangePercent": f"{100 * (last - opened) / opened:.3f}",
+        "weightedAvgPrice": decimal(float(mini["quoteVolume"]) / float(mini["volume"])),
+        "lastQty": decimal(trades["qty"][-1]),
+    }
+
+
 def kline_rows(klines: pl.DataFrame, unit_us: int) -> list[list]:
     """klines JSON arrays; close time = next open - 1 in the response's unit (ms or µs)."""
     return [

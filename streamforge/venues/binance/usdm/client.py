@@ -27,6 +27,9 @@ class BinanceUsdm(PerpetualClient):
     def trading(self) -> list[str]:
         return self.rest.trading(lambda spec: spec.get("contractType") == PERPETUAL)
 
+    def trades_24h(self) -> dict[str, int]:
+        return self.rest.trade_counts()
+
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_perpetual(_symbol(instrument))
 

@@ -37,6 +37,7 @@ WEIGHTS = {
     "/fapi/v1/fundingRate": 1,
     "/fapi/v1/fundingInfo": 1,
     "/futures/data/openInterestHist": 0,
+    "/fapi/v1/ticker/24hr": 40,  # every symbol's
     **{path: 5 for path in KLINE_PATHS.values()},  # limit 1000 is in [500, 1000]: weight 5
 }
 DEPTH_WEIGHTS = ((50, 2), (100, 5), (500, 10), (1000, 20))  # (most levels, weight)
@@ -47,6 +48,7 @@ class UsdmRest(BinanceHttp):
     """The USD-M futures REST client; thread-safe, with fapi's own weight limiter."""
 
     EXCHANGE_INFO, TIME, AGG_TRADES = "/fapi/v1/exchangeInfo", "/fapi/v1/time", "/fapi/v1/aggTrades"
+    TICKER_24H = "/fapi/v1/ticker/24hr"
     WEIGHTS = WEIGHTS
     US_PER_UNIT = 1000  # ms
 
