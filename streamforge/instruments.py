@@ -151,8 +151,9 @@ def market_of(instrument_id: str) -> Market:
 
 
 def spot_of(instrument_id: str) -> str:
-    """The spot instrument a perpetual is compared with (same symbol on its market's `spot` market); a ConfigError
-    for an instrument that is not a perpetual."""
+    """The spot instrument a perpetual is compared with (same symbol on its market's `spot` market), which its venue
+    need not list (Binance's multiplier contracts, e.g. 1000PEPEUSDT, are USD-M only); a ConfigError for an
+    instrument that is not a perpetual."""
     instrument = parse_instrument(instrument_id)
     market = MARKETS[instrument.market_id]
     if market.spot is None:

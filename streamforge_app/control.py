@@ -8,6 +8,7 @@ records, the webserver's GraphQL API for backfills — so everything is visible 
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -20,8 +21,8 @@ from rich.table import Table
 from streamforge import settings, venues
 from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, dataset_of_asset, historical_assets, is_cell, parse_cell
 from streamforge.dates import completed_days, parse_day
-from streamforge.errors import ConfigError, StreamForgeError
-from streamforge.instruments import Instrument, parse_instrument, resolve
+from streamforge.errors import ConfigError, StreamForgeError, UnknownSymbolError
+from streamforge.instruments import MARKETS, Instrument, parse_instrument, resolve
 from streamforge_app import backfill_runs, legacy
 from streamforge_app.legacy import refuse_legacy
 from streamforge_app.running_stack import use_running_stack
@@ -64,7 +65,8 @@ def list_instruments() -> list[str]:
 
 
 def validate_listed(instruments: list[Instrument]) -> None:
-    """Ask each instrument's venue whether it lists it as trading; UnknownSymbolError names the first that is not."""
+    """Ask each instrument's venue whether it lists it as trading; UnknownSymbolError names the first that is not,
+    and which other market of its venue lists the symbol, if one does (1000PEPEUSDT is a Binance USD-M symbol only)."""
     by_market: dict[str, list[Instrument]] = {}
     for instrument in instruments:
         by_market.setdefault(instrument.market_id, []).append(instrument)
@@ -72,9 +74,30 @@ def validate_listed(instruments: list[Instrument]) -> None:
         client = venues.client(market_id)
         try:
             for instrument in members:
-                client.require_listed(instrument.id)
+                try:
+                    client.require_listed(instrument.id)
+                except UnknownSymbolError as exc:
+                    raise UnknownSymbolError(f"{exc}{_listed_elsewhere(instrument)}") from None
         finally:
             client.close()
+
+
+def _listed_elsewhere(instrument: Instrument) -> str:
+    """What a refusal adds when another market of the instrument's venue lists its symbol (asked only once a name is
+    refused): `; <market> lists it: <id>` for the first that does, nothing when none does."""
+    others = [
+        m for m in MARKETS.values()
+        if m.venue == instrument.venue and m.id != instrument.market_id and re.fullmatch(m.symbol_pattern, instrument.symbol)
+    ]
+    for market in others:
+        other = market.instrument(instrument.symbol).id
+        client = venues.client(market.id)
+        try:
+            if client.lists(other):
+                return f"; {market.description} lists it: {other}"
+        finally:
+            client.close()
+    return ""
 
 
 def add_instruments(names: list[str], validate: bool = True) -> list[str]:

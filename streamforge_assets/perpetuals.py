@@ -8,6 +8,8 @@ one funding settlement per interval at the expected instants. Open interest is s
 older cell materialises empty and its metadata says from when the exchange has it, so a backfill over older days
 still completes. The basis reads the spot instrument's stored 5-minute candles, which are not a Dagster dependency
 (they are another instrument's cell): `streamforge backfill` loads them first, and a basis without them fails saying so.
+A perpetual whose spot market does not list its symbol (Binance's multiplier contracts, e.g. 1000PEPEUSDT, are
+USD-M only) has no basis: its cell materialises empty and the check passes, its metadata saying why.
 """
 
 from datetime import timedelta
@@ -20,7 +22,7 @@ from resources import ExchangeResource, StoreResource
 from resources.io_managers import PartitionedFrames
 from streamforge.basis import basis
 from streamforge.catalog import BASIS_5M, CANDLES_5M, FUNDING, INDEX_PRICE_1M, MARK_PRICE_1M, OPEN_INTEREST_5M, dataset, parse_cell
-from streamforge.checks import basis_complete, funding_on_schedule, mark_within_band, price_klines_complete
+from streamforge.checks import CheckOutcome, basis_complete, funding_on_schedule, mark_within_band, price_klines_complete
 from streamforge.errors import NotAvailableError
 from streamforge.instruments import spot_of
 from streamforge_assets.metadata import OWNERS, definition_metadata, partition_stats, partitions_metadata
@@ -132,22 +134,31 @@ def open_interest_5m(context: dg.AssetExecutionContext, exchange: ExchangeResour
 def basis_5m(context: dg.AssetExecutionContext, exchange: ExchangeResource, store: StoreResource) -> Iterator:
     target = store.open()
     frames: PartitionedFrames = {}
-    outcomes = {}
+    stats, outcomes = {}, {}
     for cell in _cells(context, BASIS):
         def stored(name: str, instrument: str = cell.instrument, first=cell.day) -> pl.DataFrame:
             d = dataset(name)
             return target.read(d.collection, d.record, [instrument], first, cell.day)
 
+        spot_id = spot_of(cell.instrument)
+        spot = stored(CANDLES_5M, spot_id)
+        if spot.is_empty() and not exchange.market(spot_id).lists(spot_id):
+            note = f"{spot_id} is not listed by its venue: {cell.instrument} has no spot instrument, so no basis"
+            frames[cell.key] = BASIS.record.empty()
+            stats[cell.key] = {"rows": 0, "note": note}
+            outcomes[cell.key] = CheckOutcome(True, note, {"note": note})
+            continue
         frames[cell.key] = basis(
             perp=stored(CANDLES_5M),
-            spot=stored(CANDLES_5M, spot_of(cell.instrument)),
+            spot=spot,
             mark=stored(MARK_PRICE_1M),
             index=stored(INDEX_PRICE_1M),
             funding=stored(FUNDING, first=cell.day - timedelta(days=1)),
             open_interest=stored(OPEN_INTEREST_5M),
             funding_hours=exchange.perpetual(cell.instrument).funding_hours(cell.instrument),
         )
+        stats[cell.key] = partition_stats(BASIS.record, frames[cell.key])
         outcomes[cell.key] = basis_complete(frames[cell.key], BASIS.interval, cell.day)
-    yield dg.Output(frames, metadata=partitions_metadata({k: partition_stats(BASIS.record, f) for k, f in frames.items()}))
+    yield dg.Output(frames, metadata=partitions_metadata(stats))
     yield check_result("every_interval", outcomes)
 

@@ -73,12 +73,18 @@ def test_perpetuals_are_added_by_id_and_the_symbols_after_them(home):
     assert invoke("instruments", "list").stdout.split() == ["binance.usdm.BTCUSDT", "binance.usdm.ETHUSDT"]
 
 
+def test_a_futures_only_symbol_is_added_as_the_perpetual_it_is(home):
+    assert invoke("instruments", "add", "binance.usdm.1000PEPEUSDT").exit_code == 0
+    assert invoke("instruments", "list").stdout.split() == ["binance.usdm.1000PEPEUSDT"]
+
+
 @pytest.mark.parametrize(
     ("names", "message"),
     [
         (["binance.usdm.LUNAUSDT"], "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol (not in "),
         (["binance.usdm.BTCUSDT", "LUNAUSDT"], "binance.usdm.LUNAUSDT: LUNAUSDT is not a Binance USD-M futures symbol"),
-        (["binance.spot.1000PEPEUSDT"], "binance.spot.1000PEPEUSDT: symbol 1000PEPEUSDT is not listed by the exchange"),
+        (["binance.spot.1000PEPEUSDT"], "binance.spot.1000PEPEUSDT: symbol 1000PEPEUSDT is not listed by the exchange; "
+                                        "Binance USD-M perpetual futures lists it: binance.usdm.1000PEPEUSDT"),
         (["binance.spot.BTCUSDT_250328"], "'binance.spot.BTCUSDT_250328' is not an instrument"),
     ],
     ids=["spot-only-as-perpetual", "spot-only-after-a-perpetual", "futures-only-as-spot", "quarterly-contract-as-spot"],
@@ -86,8 +92,8 @@ def test_perpetuals_are_added_by_id_and_the_symbols_after_them(home):
 def test_a_symbol_asked_for_on_a_market_that_does_not_list_it_is_refused_by_name_and_nothing_is_registered(
     home, names, message
 ):
-    """LUNAUSDT is listed by the simulated spot market only; 1000PEPEUSDT is one of Binance's futures-only symbols
-    (the simulator lists no futures-only symbol, so spot's exchangeInfo refuses it as unknown there)."""
+    """LUNAUSDT is listed by the simulated spot market only (status BREAK); 1000PEPEUSDT is one of Binance's
+    futures-only symbols, which the simulator lists on USD-M alone."""
     result = invoke("instruments", "add", *names)
     assert result.exit_code == 2
     assert len(result.stdout.strip().splitlines()) == 1 and message in result.stdout, result.stdout

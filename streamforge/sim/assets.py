@@ -14,6 +14,10 @@ entries of `universe(200)` and an asset's data never depends on the universe's s
   own. In each sector the most active member leads a planted lead-lag group: some later members follow it by one or
   two lag steps instead of moving with the market directly. Some assets are listed, and a few delisted, on known dates
   across 2019-2027.
+* **Futures-only assets** (`FUTURES_ONLY`) are in every universe, outside the ranking: Binance USD-M's multiplier
+  contracts, whose base asset is a thousand units of a cheap coin (`1000PEPE`, 1000PEPEUSDT's baseAsset on fapi).
+  Binance spot lists the coin itself (PEPEUSDT), never the multiple, so no spot market lists them; their perpetual is
+  their only instrument.
 
 The composition (names, sectors, betas, groups, dates) is the same for every seed — it is keyed by `UNIVERSE_KEY` and
 the asset's index — so a universe's symbols and dates are known in advance; the seed only draws the prices and trades.
@@ -83,6 +87,7 @@ class Asset:
     lag_tier: int = 0
     listed: date | None = None  # first trading day; None: since before the simulated history
     delisted: date | None = None  # first day without trading
+    only_on: str | None = None  # the one venue market that lists it; None: every market it is busy enough for
 
     @property
     def key(self) -> str:
@@ -102,6 +107,15 @@ CORE: tuple[Asset, ...] = (
     Asset("XRP", "payments", 2.1, 0.04, 450_000, 150.0, 0.0001, 0.1, idio_vol=0.04),
     Asset("DOGE", "meme", 0.32, 0.045, 350_000, 900.0, 0.00001, 1.0, idio_vol=0.045),
     Asset("LUNA", "layer1", 0.5, 0.05, 0, 10.0, 0.0001, 0.01, idio_vol=0.05, delisted=EPOCH),
+)
+
+
+#: 1000PEPEUSDT as fapi lists it (pricePrecision 7, quantityPrecision 0, onboardDate 2023-05-05): 1000 PEPE at about
+#: $0.0185 on 2025-01-01, a meme coin moving with the market. Its tick and step are its perpetual's, and its activity is
+#: what it would have on Binance spot (the perpetual trades `binance.usdm`'s multiple of it).
+FUTURES_ONLY: tuple[Asset, ...] = (
+    Asset("1000PEPE", "meme", 0.0185, 0.06, 120_000, 8_000.0, 0.0000001, 1.0, idio_vol=0.04, market_beta=1.3,
+          sector_beta=1.0, listed=date(2023, 5, 5), only_on="binance.usdm"),
 )
 
 

@@ -60,7 +60,7 @@ from streamforge.sim.klines import INTERVALS, aggregate, aggregate_many
 from streamforge.sim.memo import Memo
 from streamforge.sim.prices import AssetPrices, LeadLag
 from streamforge.sim.seeding import key64
-from streamforge.sim.universe import MARKETS, SPOT_MARKETS, Universe
+from streamforge.sim.universe import MARKETS, OWN_PRICES, SPOT_MARKETS, Universe
 
 DEFAULT_UNIVERSE = int(settings.SETTINGS["STREAMFORGE_SIM_UNIVERSE"].default)
 
@@ -240,7 +240,8 @@ class Market:
 
     def mid_prices(self, key: str, times_us: np.ndarray) -> np.ndarray:
         """`mid_price` of many instants at once (the depth stream asks for every 100 ms state)."""
-        return np.exp(self._log_prices(self.spec(key), np.asarray(times_us, dtype=np.int64)))
+        instrument = self.spec(key)
+        return np.exp(self._log_prices(instrument.venue_market, instrument.base_asset, np.asarray(times_us, dtype=np.int64)))
 
     def depth(self, key: str, time_us: int, limit: int) -> book.BookSnapshot:
         """The order book's top `limit` levels per side as of an instant (the state of its update id); empty when the
@@ -309,9 +310,13 @@ class Market:
     # --- perpetuals (see `perps`)
 
     def index_prices(self, key: str, times_us: np.ndarray) -> np.ndarray:
-        """The perpetual's index: the mean of its asset's prices on the spot markets that list it."""
+        """The perpetual's index: the mean of its asset's prices on the spot markets that list it. A futures-only
+        asset's is its own price: Binance indexes 1000PEPEUSDT by PEPE's spot prices on other exchanges (times 1000),
+        which the simulator does not have."""
         asset = self.spec(key).base_asset
         spots = [self.universe.on(m, asset) for m in SPOT_MARKETS if self.universe.on(m, asset) in self.universe.instruments]
+        if not spots:
+            return np.exp(self._log_prices(OWN_PRICES, asset, np.asarray(times_us, dtype=np.int64)))
         return np.mean([self.mid_prices(spot, times_us) for spot in spots], axis=0)
 
     def premiums(self, key: str, times_us: np.ndarray) -> np.ndarray:
@@ -385,17 +390,17 @@ class Market:
 
     # --- generation (memoised)
 
-    def _log_prices(self, instrument: Instrument, times_us: np.ndarray) -> np.ndarray:
+    def _log_prices(self, venue_market: str, asset: str, times_us: np.ndarray) -> np.ndarray:
         first_day = (times_us[0] - EPOCH_US) // US_PER_DAY if len(times_us) else 0
         if len(times_us) and (times_us[-1] - EPOCH_US) // US_PER_DAY == first_day == (times_us.max() - EPOCH_US) // US_PER_DAY:
             day = EPOCH + timedelta(days=int(first_day))  # one day (the live streams' every request): no grouping
-            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+            log_path, _ = self._paths(venue_market, asset, day)
             return interp_seconds(log_path, (times_us - day_start_us(day)) / US_PER_S)
         logs = np.empty(len(times_us))
         days = (times_us - EPOCH_US) // US_PER_DAY
         for index in np.unique(days):
             day = EPOCH + timedelta(days=int(index))
-            log_path, _ = self._paths(instrument.venue_market, instrument.base_asset, day)
+            log_path, _ = self._paths(venue_market, asset, day)
             here = days == index
             logs[here] = interp_seconds(log_path, (times_us[here] - day_start_us(day)) / US_PER_S)
         return logs

@@ -2,7 +2,8 @@
 
 `MARKETS` says, per venue market, which assets it lists (those busy enough on Binance spot), under which symbol, how
 busy its instruments are relative to Binance spot, from which day it trades, and which market its prices derive from
-(`derived` says how). Binance spot lists every asset of the universe; the others list a busy subset:
+(`derived` says how). Binance spot lists every ranked asset of the universe; the others list a busy subset; a
+futures-only asset (`assets.FUTURES_ONLY`, e.g. 1000PEPE) is listed by its one market alone:
 
 | market         | symbol           | lists assets with Binance spot aggTrades/day ≥ | price derives from |
 |----------------|------------------|-----------------------------------------------|--------------------|
@@ -13,8 +14,8 @@ busy its instruments are relative to Binance spot, from which day it trades, and
 
 A derived instrument is listed from the later of its asset's listing and its market's opening, and delisted with its
 asset. Tick and step sizes follow the venues' habits (coarser ticks for perpetuals of high-priced assets; OKX swaps
-count contracts of `contract_size` base units). With the default universe (7 assets) that is 7 + 6 + 6 + 6
-instruments; `Universe(200)` gives 415 (200 + 129 + 52 + 34).
+count contracts of `contract_size` base units). With the default universe (7 assets and 1000PEPE) that is
+7 + 7 + 6 + 6 instruments; `Universe(200)` gives 416 (200 + 130 + 52 + 34).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from streamforge.errors import UnknownSymbolError
-from streamforge.sim.assets import QUOTE, Asset, universe
+from streamforge.sim.assets import FUTURES_ONLY, QUOTE, Asset, universe
 from streamforge.sim.instruments import Instrument, instrument_id, parse_key
 
 #: Perpetuals of assets at least this busy settle funding every 8 hours, the others every 4 (Binance moved many
@@ -71,10 +72,15 @@ MARKETS: dict[str, VenueMarket] = {
 }
 
 SPOT_MARKETS = [name for name, market in MARKETS.items() if market.market == "spot"]
+#: The market whose prices are the assets' own (every other derives from it); its path of an asset it does not list
+#: exists all the same.
+OWN_PRICES = next(name for name, market in MARKETS.items() if market.reference is None)
 
 
 def listing(market: VenueMarket, asset: Asset) -> Instrument | None:
     """The asset's instrument on `market`, or None when the market does not list it."""
+    if asset.only_on is not None and asset.only_on != market.name:
+        return None
     if market.reference is None:
         return Instrument(
             market.venue, market.market, market.symbol(asset.name), asset.name, QUOTE, asset.tick_size,
@@ -98,11 +104,12 @@ def listing(market: VenueMarket, asset: Asset) -> Instrument | None:
 
 
 class Universe:
-    """The assets of a universe and every instrument listing them, by id."""
+    """The assets of a universe (its `size` ranked assets and the futures-only ones) and every instrument listing
+    them, by id."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.assets: dict[str, Asset] = {a.name: a for a in universe(size)}
+        self.assets: dict[str, Asset] = {a.name: a for a in (*universe(size), *FUTURES_ONLY)}
         self.instruments: dict[str, Instrument] = {}
         self._by_market: dict[str, dict[str, Instrument]] = {}
         for market in MARKETS.values():

@@ -42,6 +42,12 @@ class MarketClient(ABC):
         as trading."""
 
     @abstractmethod
+    def lists(self, instrument: str) -> bool:
+        """Whether the venue's instrument list shows the instrument at all, trading or not: a perpetual's spot
+        instrument may not exist (Binance lists 1000PEPEUSDT on USD-M only), and a refused name may be another
+        market's."""
+
+    @abstractmethod
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         """The complete AGG_TRADE frame of a completed UTC day and metadata on where it came from (never partial).
         An instrument that has stopped trading gives an empty frame and says why in the metadata."""

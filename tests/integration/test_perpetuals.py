@@ -67,3 +67,15 @@ def test_a_perpetual_dataset_refuses_a_spot_cell_by_name(perp_instance, resource
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "funding does not exist for binance.spot.BTCUSDT: it exists only for binance.usdm" in str(failure.event_specific_data.error)
+
+
+def test_a_perpetual_that_binance_spot_does_not_list_has_an_empty_basis_whose_check_says_why(instance, resources):
+    futures_only = "binance.usdm.1000PEPEUSDT"
+    instance.add_dynamic_partitions(INSTRUMENTS.name, [futures_only])
+    result = run(instance, resources, futures_only, ["basis_5m"])
+    assert result.success and checks(result) == {"basis_5m:every_interval": True}
+    meta = instance.fetch_materializations(dg.AssetKey("basis_5m"), limit=1).records[0].asset_materialization.metadata
+    assert meta["partitions"].data[f"{DAY}|{futures_only}"] == {
+        "rows": 0, "note": "binance.spot.1000PEPEUSDT is not listed by its venue: binance.usdm.1000PEPEUSDT has no spot "
+                           "instrument, so no basis",
+    }

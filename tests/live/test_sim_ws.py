@@ -45,6 +45,19 @@ def test_streamed_trades_are_the_rest_trades_with_the_same_ids(sim, sim_url):
     assert [{k: t[k] for k in "apqflTmM"} for t in trades] == rest
 
 
+def test_a_futures_only_perpetual_streams_its_rest_trades_and_mark_prices_about_its_own_index(sim, sim_url):
+    """1000PEPEUSDT has no spot instrument to index by: its index is its asset's own price."""
+    streams = "1000pepeusdt@aggTrade/1000pepeusdt@markPrice@1s"
+    messages = asyncio.run(collect(ws(sim_url, f"/market/stream?streams={streams}"), 4))
+    trades = [m["data"] for m in messages if m["stream"] == "1000pepeusdt@aggTrade"]
+    marks = [m["data"] for m in messages if m["stream"] == "1000pepeusdt@markPrice@1s"]
+    ids = [t["a"] for t in trades]
+    assert ids and ids == list(range(ids[0], ids[0] + len(ids)))
+    rest = sim.get("/fapi/v1/aggTrades", params={"symbol": "1000PEPEUSDT", "fromId": ids[0], "limit": len(ids)}).json()
+    assert [{k: t[k] for k in "apqflTm"} for t in trades] == rest
+    assert marks and all(m["s"] == "1000PEPEUSDT" and abs(float(m["p"]) / float(m["i"]) - 1) < 0.05 for m in marks)
+
+
 def test_times_are_milliseconds_unless_microseconds_are_asked_for(sim_url):
     ms = asyncio.run(collect(ws(sim_url, "/ws/btcusdt@aggTrade"), 1.5))
     us = asyncio.run(collect(ws(sim_url, "/ws/btcusdt@aggTrade?timeUnit=MICROSECOND"), 1.5))

@@ -185,3 +185,18 @@ def test_funding_starts_one_interval_after_the_listing_and_ends_at_the_delisting
     assert settlements(listed, listed.listed) == list(range(opened + step, opened + US_PER_DAY, step))
     closed, step = day_start_us(delisted.delisted), delisted.funding_hours * HOUR_US
     assert settlements(delisted, delisted.delisted) == list(range(closed - US_PER_DAY, closed + 1, step))
+
+
+def test_a_futures_only_perpetual_is_listed_on_usdm_alone_and_its_index_is_its_own_asset_price(market):
+    """1000PEPEUSDT: Binance spot lists PEPE itself, never the multiple, and OKX lists no 1000PEPE either."""
+    key = "binance.usdm.1000PEPEUSDT"
+    assert [i.id for i in market.instruments.values() if i.base_asset == "1000PEPE"] == [key]
+    spec = market.spec(key)
+    assert (spec.tick_size, spec.step_size, spec.listed, spec.funding_hours) == (1e-7, 1.0, date(2023, 5, 5), 8)
+    assert all(key in Market(SEED, VOLUME, universe=size).instruments for size in (7, 50))
+    times = day_start_us(DAY) + np.arange(0, 86_400, 600, dtype=np.int64) * US_PER_S
+    own = np.exp(np.interp((times - day_start_us(DAY)) / US_PER_S, np.arange(86_401), market.prices.log_path("1000PEPE", DAY)))
+    assert np.allclose(market.index_prices(key, times), own, rtol=1e-12)
+    assert np.abs(market.mark_prices(key, times) / own - 1).max() < 0.005
+    assert market.funding_rates(key, day_start_us(DAY), day_start_us(DAY) + US_PER_DAY).height == 3
+    assert market.day_trades(key, DAY).height > 0 and market.day_trades(key, date(2023, 5, 4)).is_empty()

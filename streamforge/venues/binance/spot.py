@@ -27,6 +27,9 @@ class BinanceSpot(MarketClient):
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_trading(_symbol(instrument))
 
+    def lists(self, instrument: str) -> bool:
+        return self.rest.symbol_spec(_symbol(instrument)) is not None
+
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         return load_agg_trades_day(self.rest, self.dumps, _symbol(cell.instrument), cell.day)
 

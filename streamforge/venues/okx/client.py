@@ -41,6 +41,9 @@ class OkxMarket(MarketClient):
     def require_listed(self, instrument: str) -> dict:
         return self.listing(instrument).require_live().raw
 
+    def lists(self, instrument: str) -> bool:
+        return parse_instrument(instrument).symbol in self.rest.listings(self.market.id)
+
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         return trades_day(self.rest, self.files, self.listing(cell.instrument), cell.day)
 

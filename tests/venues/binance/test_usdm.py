@@ -18,12 +18,14 @@ from streamforge.dates import day_bounds_us
 from streamforge.errors import MalformedDataError, NotAvailableError, UnknownSymbolError
 from streamforge.venues.binance.usdm import dumps as files
 from streamforge.venues.binance.usdm import parse
+from streamforge.venues.binance.spot import BinanceSpot
 from streamforge.venues.binance.usdm.client import BinanceUsdm
 from streamforge.venues.market import Endpoints
 
 from exchange_cases import DAY, MARKET, TODAY
 
 PERP = "binance.usdm.BTCUSDT"
+FUTURES_ONLY = "binance.usdm.1000PEPEUSDT"  # Binance spot lists PEPEUSDT, never the thousand-PEPE contract
 WITHIN_REACH = date(2025, 1, 9)  # the simulator's today is 2025-01-10: REST aggTrades reach back 48 hours
 BEFORE_HEADERS = date(2022, 8, 10)  # the archive's aggTrades files carry a header row from 2022-08-11
 
@@ -52,6 +54,41 @@ def test_the_trades_of_every_perpetuals_last_24_hours_are_keyed_by_instrument(us
     counts = usdm.trades_24h()
     assert set(counts) == {i.id for i in MARKET.listed("binance.usdm", TODAY).values()}
     assert counts[PERP] > counts["binance.usdm.BNBUSDT"] > 0
+
+
+def test_a_futures_only_perpetual_is_listed_with_its_contract_details_and_binance_spot_does_not_list_it(usdm, sim, tmp_path):
+    spec = usdm.require_listed(FUTURES_ONLY)
+    details = (spec["baseAsset"], spec["pair"], spec["pricePrecision"], spec["quantityPrecision"])
+    assert details == ("1000PEPE", "1000PEPEUSDT", 7, 0)
+    assert spec["onboardDate"] == 1_683_244_800_000  # 2023-05-05
+    filters = {f["filterType"]: f for f in spec["filters"]}
+    assert float(filters["PRICE_FILTER"]["tickSize"]) == 1e-7 and float(filters["LOT_SIZE"]["stepSize"]) == 1
+    assert float(filters["LOT_SIZE"]["maxQty"]) > 1e8  # quantities of a thousand-PEPE contract run into millions
+    assert usdm.lists(FUTURES_ONLY) and FUTURES_ONLY in usdm.trading()
+    spot = BinanceSpot(Endpoints(sim, sim, sim.replace("http", "ws"), tmp_path / "dump-cache"))
+    try:
+        assert not spot.lists("binance.spot.1000PEPEUSDT") and spot.lists("binance.spot.BTCUSDT")
+    finally:
+        spot.close()
+
+
+def test_a_futures_only_perpetuals_day_from_its_dumps_and_rest_equals_the_market(usdm):
+    cell = Cell(DAY, FUTURES_ONLY)
+    frame, source = usdm.trades_day(cell)
+    assert source["source"] == "dump" and frame.height > 0
+    assert frame.equals(MARKET.day_trades(FUTURES_ONLY, DAY).with_columns(is_best_match=pl.lit(None, dtype=pl.Boolean)))
+    klines = usdm.klines_day(cell, "1m")
+    assert klines.equals(files.read_klines(usdm.dumps.fetch(files.klines_path("klines", "1000PEPEUSDT", "1m", DAY)), "klines"))
+    outcome = candles_match_klines(aggregate(frame, "1m", DAY, usdm.price_before(FUTURES_ONLY, frame)), klines)
+    assert outcome.passed, outcome.description
+    mark, index = (usdm.price_klines_day(cell, kind, "1m") for kind in ("mark", "index"))
+    assert mark.height == index.height == 1440
+    own = MARKET.price_klines(FUTURES_ONLY, "index", "1m", *day_bounds_us(DAY))  # its asset's own price: no spot to index
+    assert np.allclose(index["close"].to_numpy(), own["close"].to_numpy(), rtol=1e-8)
+    down, up = usdm.mark_band(FUTURES_ONLY)
+    assert ((mark["close"] / index["close"]).is_between(down, up)).all()
+    funding, _ = usdm.funding_day(cell)
+    assert funding.height == 3
 
 
 def test_trading_lists_every_perpetual_that_trades(usdm):

@@ -59,6 +59,7 @@ def test_trading_lists_the_live_instruments_of_each_market(spot, swap):
         expected = [i.id for i in MARKET.listed(market, TODAY).values() if i.trading_on(TODAY)]
         assert sorted(client.trading()) == sorted(expected)
     assert SPOT in spot.trading() and SWAP in swap.trading()
+    assert spot.lists(SPOT) and swap.lists(SWAP) and not swap.lists("okx.swap.1000PEPE-USDT-SWAP")  # Binance USD-M only
 
 
 def test_an_unknown_instrument_is_refused_before_any_market_data_request(rest, sim, faults):

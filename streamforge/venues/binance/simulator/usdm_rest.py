@@ -12,6 +12,7 @@ by `server`, with fapi's own limiter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -77,7 +78,7 @@ def symbol_info(spec: Instrument, status: str) -> dict[str, object]:
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": wire.decimal(spec.tick_size), "maxPrice": "4529764",
              "tickSize": wire.decimal(spec.tick_size)},
-            {"filterType": "LOT_SIZE", "minQty": wire.decimal(spec.step_size), "maxQty": "1000",
+            {"filterType": "LOT_SIZE", "minQty": wire.decimal(spec.step_size), "maxQty": f"{max_qty(spec):.0f}",
              "stepSize": wire.decimal(spec.step_size)},
             {"filterType": "PERCENT_PRICE", "multiplierUp": PERCENT_PRICE[0], "multiplierDown": PERCENT_PRICE[1],
              "multiplierDecimal": "4"},
@@ -85,6 +86,12 @@ def symbol_info(spec: Instrument, status: str) -> dict[str, object]:
         "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
     }
+
+
+def max_qty(spec: Instrument) -> float:
+    """LOT_SIZE's maxQty: about 100,000 typical fills as a power of ten, at least 1,000 (fapi's BTCUSDT 1000, ETHUSDT
+    10000, 1000PEPEUSDT 800000000: a contract of a cheap asset is ordered in far larger quantities)."""
+    return max(1_000.0, 10.0 ** round(math.log10(spec.median_qty)) * 100_000)
 
 
 def agg_trades(sim: SimState, params: Params, unit_us: int) -> list:

@@ -33,6 +33,10 @@ class BinanceUsdm(PerpetualClient):
     def require_listed(self, instrument: str) -> dict:
         return self.rest.require_perpetual(_symbol(instrument))
 
+    def lists(self, instrument: str) -> bool:
+        spec = self.rest.symbol_spec(_symbol(instrument))
+        return spec is not None and spec.get("contractType") == PERPETUAL
+
     def trades_day(self, cell: Cell) -> tuple[pl.DataFrame, dict]:
         return load_agg_trades_day(self.rest, self.dumps, _symbol(cell.instrument), cell.day)
 

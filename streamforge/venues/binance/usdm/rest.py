@@ -81,7 +81,7 @@ class UsdmRest(BinanceHttp):
         if spec is None:
             raise UnknownSymbolError(
                 f"{instrument}: {symbol} is not a Binance USD-M futures symbol (not in {self.base_url}"
-                f"{self.EXCHANGE_INFO}); a spot symbol is asked for as binance.spot.{symbol}"
+                f"{self.EXCHANGE_INFO})"
             )
         if spec.get("contractType") != PERPETUAL:
             raise UnknownSymbolError(f"{instrument}: {symbol} is a {spec.get('contractType')} contract, not a perpetual")
