@@ -78,3 +78,12 @@ def test_only_the_registry_and_the_simulator_reach_into_a_venues_folder():
         for line, name in venue_imports(path)
     ]
     assert not reached, "\n".join(reached)
+
+
+def test_no_two_test_files_share_a_name():
+    """Test folders are not packages, so pytest imports each test file by its basename: two files of one name in
+    different folders are a collection error when both are collected in one process."""
+    seen: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert not {name: where for name, where in seen.items() if len(where) > 1}

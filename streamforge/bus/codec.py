@@ -121,7 +121,7 @@ def _messages(record: Record, table: pa.Table, max_bytes: int, headers: Headers,
 
     def message(batch: pa.Table, start: int) -> Message:
         sink = pa.BufferOutputStream()
-        options = compressed if batch.nbytes >= COMPRESS_FROM_BYTES else plain
+        options = plain if _under(batch, COMPRESS_FROM_BYTES) else compressed
         with pa.ipc.new_stream(sink, record.arrow, options=options) as writer:
             writer.write_table(batch, max_chunksize=max(batch.num_rows, 1))
         extra = [(ROWS, str(batch.num_rows).encode())] + headers(batch, start)
@@ -130,22 +130,31 @@ def _messages(record: Record, table: pa.Table, max_bytes: int, headers: Headers,
     if table.num_rows == 0:
         yield message(table, 0)
         return
-    rows = max(1, int(max_bytes * table.num_rows / max(table.nbytes, 1)))
+    rows = (table.num_rows if _under(table, max_bytes)
+            else max(1, int(max_bytes * table.num_rows / max(table.nbytes, 1))))
     start = 0
     while start < table.num_rows:
         length = min(rows, table.num_rows - start)
         candidate = message(table.slice(start, length), start)
-        rows = max(1, int(length * _FILL * max_bytes / candidate.size))
-        if candidate.size > max_bytes:
+        size = candidate.size
+        rows = max(1, int(length * _FILL * max_bytes / size))
+        if size > max_bytes:
             if length == 1:
                 raise ConfigError(
-                    f"one {record.name} row of {what} encodes to {candidate.size} bytes, over "
+                    f"one {record.name} row of {what} encodes to {size} bytes, over "
                     f"STREAMFORGE_KAFKA_MAX_MESSAGE_BYTES={max_bytes}; raise it (and the topic's max.message.bytes)"
                 )
             rows = min(rows, length - 1)
             continue
         yield candidate
         start += length
+
+
+def _under(table: pa.Table, size: int) -> bool:
+    """Whether `table` holds fewer Arrow bytes than `size`. Its buffers' total size is an upper bound of its bytes
+    that costs nothing, and answers for a live micro-batch; `nbytes`, which measures the range of every buffer that
+    the table uses, takes 10 µs at a few dozen rows."""
+    return table.get_total_buffer_size() < size or table.nbytes < size
 
 
 def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:

@@ -11,12 +11,28 @@ import threading
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.net.compat import KafkaNetClient
 
 from streamforge.bus.config import kafka_config, max_message_bytes, timeout_s
 from streamforge.errors import BusError
 
 _producers: dict[tuple[int, str], KafkaProducer] = {}
 _lock = threading.Lock()
+
+
+class WaitingClient(KafkaNetClient):
+    """kafka-python's network client, but a connected broker that cannot take another request yet (its one request
+    in flight unanswered) is waited for, not polled for.
+
+    The producer's sender asks `connection_delay` how long to wait for a broker that has batches ready but is not
+    ready itself, and kafka-python (3.0.12) answers 0 for a connected one: with one request in flight, every batch
+    made while it is unanswered sent the sender round its loop without pause until the answer came: about half of
+    the network thread's CPU in the live loader (bench/live_cost.py). The Java client answers "indefinitely" for a
+    connected broker, since its answer (or a new batch, which wakes the sender) ends the wait; so does this one.
+    """
+
+    def connection_delay(self, node_id):
+        return float("inf") if self.connected(node_id) else super().connection_delay(node_id)
 
 
 def producer_settings(config: dict) -> dict:
@@ -35,6 +51,8 @@ def producer_settings(config: dict) -> dict:
     - A short linger lets the small messages of small frames share a request; large messages do not wait for it.
     - max_block_ms and delivery_timeout_ms keep a dead broker from blocking a send for kafka-python's 60-120 s.
     - No auto-creation: topics are created by ensure_topics with their declared partitions and retention.
+    - `WaitingClient`: the sender waits for the broker's answer instead of spinning while its one request is in
+      flight.
     """
     bound_ms = int(timeout_s() * 1000)
     return config | {
@@ -48,6 +66,7 @@ def producer_settings(config: dict) -> dict:
         "max_block_ms": bound_ms,
         "delivery_timeout_ms": 2 * bound_ms + 5,
         "allow_auto_create_topics": False,
+        "kafka_client": WaitingClient,
     }
 
 

@@ -38,6 +38,7 @@ from kafka.errors import KafkaError
 
 from streamforge import settings, venues
 from streamforge.bus.config import kafka_config, timeout_s, unreachable
+from streamforge.bus.offsets import partition_for
 from streamforge.bus.publisher import producer_settings
 from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics
 from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1M, LIVE_TRADES
@@ -122,9 +123,11 @@ class LiveConfig:
 
 def live_producer(kafka: dict, delivery_timeout_s: float) -> KafkaProducer:
     """The shared producer settings, but patient: while Kafka is away the producer retries in order for
-    `delivery_timeout_s` instead of failing after seconds (every loss would otherwise need a REST repair), and
-    no linger, because the rows were already batched."""
-    patient = {"delivery_timeout_ms": int(delivery_timeout_s * 1000), "linger_ms": 0, "max_block_ms": 1000}
+    `delivery_timeout_s` instead of failing after seconds (every loss would otherwise need a REST repair), no
+    linger, because the rows were already batched, and without the client's own metrics: nothing reads them (the
+    loader's are in `health`), and recording them cost its network thread a sixth of its CPU."""
+    patient = {"delivery_timeout_ms": int(delivery_timeout_s * 1000), "linger_ms": 0, "max_block_ms": 1000,
+               "metrics_enabled": False}
     try:
         return KafkaProducer(**(producer_settings(kafka) | patient))
     except KafkaError as error:
@@ -251,10 +254,10 @@ class Loader:
         except BadEvent as error:
             self.dead_letters.send(raw, str(error), "schema")
             return False
-        reconnect = False
+        reconnect, received = False, Received(raw, len(raw) // max(len(parsed), 1), received_ns)
         for event in parsed:
             try:
-                reconnect |= self._event(event, Received(raw, len(raw) // max(len(parsed), 1), received_ns))
+                reconnect |= self._event(event, received)
             except Exception as error:  # noqa: BLE001 - a bug met by one event: recorded, and the stream goes on
                 log.exception("handling an event of %s failed", getattr(event, "instrument", "?"))
                 self.metrics.handling_errors.inc()
@@ -440,12 +443,16 @@ class Loader:
 
     async def _publish_books(self, stop: asyncio.Event) -> None:
         """Every book once per STREAMFORGE_LIVE_BOOK_INTERVAL_S, a tenth of them every tenth of it: hundreds of
-        snapshots at once would hold the event loop and the next batch long enough to show in every row's latency."""
-        spec, top, states = self.topics[BOOK], self.config.book_top, list(self.states.values())
+        snapshots at once would hold the event loop and the next batch long enough to show in every row's latency.
+        A tenth is a run of the books in the order of their Kafka partitions, so that each turn's snapshots make one
+        or two messages (a message costs far more than a row), not one per partition."""
+        spec, top = self.topics[BOOK], self.config.book_top
+        states = sorted(self.states.values(), key=lambda state: partition_for(state.instrument, spec.partitions))
+        size = -(-len(states) // BOOK_SLICES)
         turn = 0
         while not stop.is_set():
             await asyncio.sleep(self.config.book_interval_s / BOOK_SLICES)
-            for state in states[turn::BOOK_SLICES]:
+            for state in states[turn * size : (turn + 1) * size]:
                 self._publish_book(spec, top, state)
             turn = (turn + 1) % BOOK_SLICES
 

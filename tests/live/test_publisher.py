@@ -1,5 +1,6 @@
 """The live publisher on the session's real broker: a row goes out by its batch deadline without anyone asking,
-close() sends what is left, and a batch that cannot be encoded is recorded as unpublished while the publisher goes on."""
+close() sends what is left, and a batch that cannot be encoded is recorded as unpublished while the publisher goes on;
+its rows become tables of their record field by field."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import json
 import time
 from pathlib import Path
 
+import pyarrow as pa
+
 from streamforge.bus.topics import ensure_topics
 from streamforge.live.health import Metrics
 from streamforge.live.loader import live_producer
-from streamforge.live.publisher import Publisher, Unpublished
+from streamforge.live.publisher import Publisher, Unpublished, table_of
+from streamforge.schemas import AGG_TRADE, DEPTH_UPDATE
 
 from live_cases import read_frame, topics
 
@@ -70,3 +74,17 @@ def test_a_batch_that_cannot_be_encoded_is_recorded_and_the_publisher_goes_on(ka
     assert (lost["first"], lost["last"], lost["instrument"]) == (1, 1, ETH)
     assert "null values in non-nullable columns ['price']" in lost["reason"]
     assert publisher.pending_bytes == 0
+
+
+def test_rows_become_a_table_of_their_record_field_by_field():
+    row, time_us = trade(7)
+    trades = table_of(AGG_TRADE, [row, row | {"agg_id": 8, "is_best_match": None}])
+    assert trades.schema.equals(AGG_TRADE.arrow)
+    assert trades.column("agg_id").to_pylist() == [7, 8] and trades.column("instrument").to_pylist() == [ETH, ETH]
+    assert trades.column("time").cast(pa.int64()).to_pylist() == [time_us, time_us]
+    assert trades.column("is_best_match").to_pylist() == [True, None]
+    depth = table_of(DEPTH_UPDATE, [{"instrument": ETH, "event_time": time_us, "first_update_id": 1,
+                                     "final_update_id": 2, "bids": [(10.0, 1.5), (9.0, 0.0)], "asks": []}])
+    assert depth.schema.equals(DEPTH_UPDATE.arrow)
+    assert depth.column("bids").to_pylist() == [[{"price": 10.0, "qty": 1.5}, {"price": 9.0, "qty": 0.0}]]
+    assert depth.column("asks").to_pylist() == [[]]

@@ -5,6 +5,7 @@ top-of-book records there too."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -141,3 +142,41 @@ def test_the_feeds_subscribe_book_tickers_and_publish_them_as_top_of_book(feeds)
         spot.parse(json.dumps({"stream": "bnbusdt@bookTicker", "data": TICKER | {"b": "x"}}), T_US)
     with pytest.raises(BadEvent, match=r"not a combined-stream message \{stream, data\}"):
         spot.parse(json.dumps({"data": TICKER}), T_US)
+
+
+@pytest.mark.parametrize("text", [
+    "97000.10000000", "0.00000001", "5", "+1.5", ".5", "2.", "1e5", "1E-2", "1.5e+3", "0", "-0", "0012.5",
+    "0.1000000000000000055511151231257827", "123456789012345678901234567890.5", "2.4703282292062328e-324",
+])
+def test_depth_levels_are_the_numbers_float_reads_whatever_the_decimal_form(text):
+    update = events.depth_update(DEPTH | {"b": [["10.0", text], ["9.5", "1"]], "a": [["11.0", text]]},
+                                 "binance.spot.BTCUSDT")
+    assert update.bids == [(10.0, float(text)), (9.5, 1.0)] and update.asks == [(11.0, float(text))]
+    assert all(type(value) is float for level in update.bids + update.asks for value in level)
+
+
+def test_many_depth_levels_read_at_once_are_those_read_one_by_one():
+    rng = random.Random(7)
+    texts = [f"{rng.uniform(0, 10 ** rng.randint(0, 8)):.{rng.randint(0, 17)}f}" for _ in range(2_000)]
+    texts += [repr(rng.uniform(1e-9, 1e9)) for _ in range(2_000)]
+    bids = [[text, texts[i - 1]] for i, text in enumerate(texts) if float(text) > 0]
+    update = events.depth_update(DEPTH | {"b": bids, "a": []}, "binance.spot.BTCUSDT")
+    assert update.bids == [(float(price), float(qty)) for price, qty in bids]
+
+
+@pytest.mark.parametrize(("side", "named"), [
+    ({"b": [["10.0", " 1"]]}, "'b' = ' 1' is not a decimal string"),
+    ({"b": [["10.0", "1,5"]]}, "'b' = '1,5' is not a decimal string"),
+    ({"a": [["11.0", ""]]}, "'a' = '' is not a decimal string"),
+    ({"a": [["1e999", "1"]]}, "'a' = '1e999' is not a positive number"),
+    ({"a": [["11.0", "-1e999"]]}, "'a' = '-1e999' is not a non-negative number"),
+    ({"b": [["10.0", "0x1"]]}, "'b' = '0x1' is not a decimal string"),
+    ({"b": [["10.0", 1.5]]}, "'b' = 1.5 is not a decimal string"),
+    ({"b": [["10.0", "1"], "12"]}, "'b' is not a list of [price, qty] pairs"),
+    ({"a": {"11.0": "1"}}, "'a' is not a list of [price, qty] pairs"),
+    ({"b": [["-10.0", "1"]]}, "'b' = '-10.0' is not a positive number"),
+])
+def test_a_depth_level_that_is_no_decimal_is_refused_naming_its_side(side, named):
+    with pytest.raises(BadEvent, match="^depthUpdate: ") as refused:
+        events.depth_update(DEPTH | side, "binance.spot.BTCUSDT")
+    assert named in str(refused.value)
