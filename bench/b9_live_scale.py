@@ -1,6 +1,6 @@
 """B9 live at market scale: the simulator's 200-asset universe (every Binance spot symbol it lists: aggTrade,
-depth@100ms, kline_1m, bookTicker) streamed through a fleet of live-loader shards into Kafka, and from Kafka into the
-store.
+depth@100ms, kline_1m — the issue's mix, STREAMFORGE_LIVE_BOOK_TICKER=0 — and then at the speed held, bookTicker as
+well) streamed through a fleet of live-loader shards into Kafka, and from Kafka into the store.
 
 Loaders (`loaders`): the simulator runs in a process of its own at the market's own rates (speed 1: 100 ms depth
 diffs, the day's trades as they fall), then replayed faster step by step (speed k: k times the market's own stream)
@@ -63,6 +63,9 @@ HEADLINE = (
     Figure("loader CPU per 1,000 events/s per shard at that rate, % of a core",
            "loaders.held.loader_cpu_percent_per_1000_events_per_s",
            "baseline_receive_only.cpu_percent_per_1000_events_per_s", "receive and count only"),
+    Figure("the same speed with bookTicker subscribed too, events/s", "with_book_ticker.events_per_s",
+           "loaders.held.events_per_s", "without", lower_is_better=False),
+    Figure("with bookTicker: p99 receive → ack, ms", "with_book_ticker.latency_p99_ms", goal=100),
     Figure("Kafka → store lag p99 at 200 instruments, s", "store.lag_p99_s", goal=120),
     Figure("live_capture runs per minute at 200 instruments", "store.runs_per_minute"),
 )
@@ -187,8 +190,8 @@ def _matches_market(trades: pl.DataFrame, market: Market) -> bool:
     return True
 
 
-def measure_step(home: Path, bootstrap: str, speed: float, market: Market) -> dict:
-    prefix = f"b9-{speed:g}x"
+def measure_step(home: Path, bootstrap: str, speed: float, market: Market, tag: str = "") -> dict:
+    prefix = f"b9-{speed:g}x{tag}"  # topics of their own: a step's trades are read back and checked alone
     env = os.environ | {"STREAMFORGE_KAFKA_BOOTSTRAP": bootstrap, "STREAMFORGE_TOPIC_PREFIX": prefix}
     with simulator(home, speed) as (url, sim):
         symbols = _warm(url)
@@ -386,17 +389,37 @@ def _covered(instance, runs) -> dict[int, list[tuple[int, int, float]]]:
     return covered
 
 
+@contextmanager
+def book_ticker(subscribed: bool) -> Iterator[None]:
+    """Loaders and the receive-only baseline started inside subscribe bookTicker or not (they inherit the setting)."""
+    before = os.environ.get("STREAMFORGE_LIVE_BOOK_TICKER")
+    os.environ["STREAMFORGE_LIVE_BOOK_TICKER"] = "1" if subscribed else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("STREAMFORGE_LIVE_BOOK_TICKER")
+        else:
+            os.environ["STREAMFORGE_LIVE_BOOK_TICKER"] = before
+
+
 def run() -> dict:
     home = Path(tempfile.mkdtemp(prefix="streamforge-b9-"))
     with LocalBroker(home / "broker") as broker:
-        loaders = measure_loaders(home, broker.bootstrap)
-    held_speed = loaders["held"].get("speed") or SPEEDS[0]
+        with book_ticker(False):
+            loaders = measure_loaders(home, broker.bootstrap)
+        held_speed = loaders["held"].get("speed") or SPEEDS[0]
+        with book_ticker(True):
+            with_ticker = measure_step(home, broker.bootstrap, held_speed, Market(SEED, universe=UNIVERSE), "-book-ticker")
+    with book_ticker(False):
+        baseline = measure_baseline(home, held_speed)
     return {
         "goal": "≥ 10,000 events/s held with p99 receive → ack ≤ 100 ms and no id missing or twice, simulator included, "
                 "on this machine; Kafka → store lag p99 ≤ 2 min at 200 instruments",
         "machine": f"{psutil.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end",
         "loaders": loaders,
-        "baseline_receive_only": measure_baseline(home, held_speed),
+        "with_book_ticker": with_ticker,
+        "baseline_receive_only": baseline,
         "store": measure_store(home),
     }
 

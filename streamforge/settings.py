@@ -130,6 +130,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("STREAMFORGE_LIVE_MAX_CONNECTION_S", "85800", "A connection is replaced (new one opened first) after this long, before the exchange's 24-hour limit, seconds."),
         Setting("STREAMFORGE_LIVE_BACKOFF_S", "0.5", "First reconnect delay after a failed connection, seconds; doubles per failure (full jitter)."),
         Setting("STREAMFORGE_LIVE_BACKOFF_MAX_S", "30", "Longest reconnect delay, seconds."),
+        Setting("STREAMFORGE_LIVE_BOOK_TICKER", "1", "1 subscribes each Binance instrument's bookTicker (every change of the best bid or ask, into the top-of-book topic): on a busy book about as many messages as trades, depth and klines together; 0 leaves it out."),
         Setting("STREAMFORGE_LIVE_BATCH_MS", "20", "A micro-batch is published at the latest this long after its first row, ms."),
         Setting("STREAMFORGE_LIVE_BATCH_ROWS", "2000", "A micro-batch is published as soon as it holds this many rows."),
         Setting("STREAMFORGE_LIVE_BUFFER_BYTES", "268435456", "Memory budget for data not yet acknowledged by Kafka, bytes; beyond it rows are not published and their ids are recorded."),

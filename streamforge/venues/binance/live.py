@@ -98,7 +98,7 @@ class BinanceSpotFeed(BinanceFeed):
         super().__init__(endpoints, instruments, BinanceRest, share)
 
     def plan(self) -> list[ConnectionPlan]:
-        streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in SUFFIXES]
+        streams = [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in subscribed(SUFFIXES)]
         return combined_plans(ws_base(self.endpoints), streams, MAX_STREAMS, "&timeUnit=MICROSECOND", self._ids)
 
     def parse(self, raw: str, received_us: int) -> list[Event]:
@@ -129,6 +129,11 @@ class BinanceSpotFeed(BinanceFeed):
 
 def ws_base(endpoints: Endpoints) -> str:
     return endpoints.ws_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
+
+
+def subscribed(wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The stream suffixes to subscribe, less bookTicker when STREAMFORGE_LIVE_BOOK_TICKER=0."""
+    return wanted if settings.get("STREAMFORGE_LIVE_BOOK_TICKER") != "0" else tuple(s for s in wanted if s != BOOK_TICKER)
 
 
 def combined_plans(base: str, streams: list[str], max_streams: int, query: str, ids) -> list[ConnectionPlan]:

@@ -128,6 +128,12 @@ def feeds(tmp_path):
         feed.close()
 
 
+def test_book_tickers_are_left_out_when_the_setting_says_so(feeds, monkeypatch):
+    monkeypatch.setenv("STREAMFORGE_LIVE_BOOK_TICKER", "0")
+    streams = {s for feed in feeds for plan in feed.plan() for s in plan.streams}
+    assert "bnbusdt@depth@100ms" in streams and not any(s.endswith("@bookTicker") for s in streams)
+
+
 def test_the_feeds_subscribe_book_tickers_and_publish_them_as_top_of_book(feeds):
     spot, perp = feeds
     assert {s for plan in spot.plan() for s in plan.streams} >= {"bnbusdt@bookTicker", "bnbusdt@depth@100ms"}

@@ -16,7 +16,7 @@ from streamforge.catalog import DATASETS, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIV
 from streamforge.errors import shown
 from streamforge.instruments import Instrument
 from streamforge.live.feed import BadEvent, Book, BookUpdate, ConnectionPlan, Event, Kline, Record, Rules, Snapshot, Trade
-from streamforge.venues.binance.live import BinanceFeed, combined_plans, stream_event, ws_base
+from streamforge.venues.binance.live import BinanceFeed, combined_plans, stream_event, subscribed, ws_base
 from streamforge.venues.binance.usdm import events
 from streamforge.venues.binance.usdm.book import MAX_SNAPSHOT_LEVELS, FuturesBook
 from streamforge.venues.binance.usdm.rest import DEPTH_LIMITS, UsdmRest
@@ -42,7 +42,7 @@ class BinanceUsdmFeed(BinanceFeed):
             for route, suffixes in ROUTES.items()
             for plan in combined_plans(
                 f"{base}/{route}",
-                [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in suffixes],
+                [f"{i.symbol.lower()}@{suffix}" for i in self.instruments for suffix in subscribed(suffixes)],
                 MAX_STREAMS, "", self._ids,
             )
         ]
