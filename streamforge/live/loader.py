@@ -464,9 +464,9 @@ class Loader:
         if not book.synced or book.last_update_id == state.last_book_published:
             return
         bids, asks = book.top(top)
-        common = {INSTRUMENT: state.instrument, "time": book.last_event_time_us, "last_update_id": book.last_update_id}
-        rows = [common | {"side": side, "level": level, "price": price, "qty": qty}
-                for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
+        instrument, at, last = state.instrument, book.last_event_time_us, book.last_update_id
+        rows = [{INSTRUMENT: instrument, "time": at, "last_update_id": last, "side": side, "level": level, "price": price,
+                 "qty": qty} for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
         self.publisher.add_rows(spec, state.instrument, rows, book.last_event_time_us, 64, time.time_ns())
         state.last_book_published = book.last_update_id
 
