@@ -2,7 +2,8 @@
 
 The simulator runs in a process of its own, replaying the market fast enough for ~2,000 events/s over 5 Binance spot
 instruments (trades, depth diffs and bookTickers — each at most one per 100 ms of the replayed market —, klines); the
-broker is the local Tansu. Both variants read the same combined stream:
+broker is the local Tansu. Both variants read the same combined stream, with the same WebSocket compression
+(STREAMFORGE_LIVE_WS_COMPRESSION):
 - `loader`: the live loader (parse, gap/duplicate checks, local books, Arrow micro-batches per Kafka partition);
 - `baseline`: one JSON message per event sent as received, no batching, nothing checked.
 The OKX case runs the loader alone on the same five assets' OKX spot instruments at the same replay speed (trades,
@@ -46,6 +47,7 @@ from streamforge.bus.topics import TopicSpec, build_topics, ensure_topics, topic
 from streamforge.catalog import DEPTH, LIVE_KLINES_1M, LIVE_LIQUIDATIONS, LIVE_MARK_PRICE, LIVE_TRADES, TOP
 from streamforge.heap import freeze_startup_heap
 from streamforge.instruments import parse_instrument
+from streamforge.live.connection import compression
 from streamforge.live.loader import LiveConfig, LoaderThread
 from streamforge.live.soak import SYMBOLS, id_problems, read_frame
 from streamforge.net import free_port, wait_http
@@ -235,7 +237,8 @@ def measure_baseline(duration_s: float, speed: float) -> dict:
             return lambda _meta: latencies.append(time.time_ns() - received)
 
         async def run() -> tuple[int, float, float]:
-            async with connect(f"{url.replace('http', 'ws')}/stream?streams={streams}&timeUnit=MICROSECOND", ping_interval=None, max_size=2**24) as ws:
+            async with connect(f"{url.replace('http', 'ws')}/stream?streams={streams}&timeUnit=MICROSECOND", ping_interval=None,
+                               max_size=2**24, compression=compression()) as ws:
                 deadline = time.monotonic() + 3 + duration_s
                 events = 0
                 cpu_before = started = None

@@ -256,13 +256,14 @@ def measure_loaders(home: Path, bootstrap: str) -> dict:
 
 
 def _receive_only(url: str, seconds: float, out: str) -> None:
-    """Subscribe to every stream over the loaders' own connection plans and only count messages (run in a process of
-    its own: its CPU is the baseline's)."""
+    """Subscribe to every stream over the loaders' own connection plans, with their compression, and only count
+    messages (run in a process of its own: its CPU is the baseline's)."""
     import asyncio
 
     from websockets.asyncio.client import connect
 
     from streamforge import venues
+    from streamforge.live.connection import compression
     from streamforge.instruments import parse_instrument
     from streamforge.venues import simulator_urls
 
@@ -270,7 +271,7 @@ def _receive_only(url: str, seconds: float, out: str) -> None:
     feed = venues.feed("binance.spot", [parse_instrument(i) for i in ids], simulator_urls(url))
 
     async def read(plan, counts: list[int], stop: float) -> None:
-        async with connect(plan.url, ping_interval=None, max_size=2**24) as ws:
+        async with connect(plan.url, ping_interval=None, max_size=2**24, compression=compression()) as ws:
             for text in plan.subscribe:
                 await ws.send(text)
                 await asyncio.sleep(0.25)

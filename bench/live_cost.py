@@ -107,7 +107,8 @@ def thread_cpu() -> dict[str, float]:
 
 def _messages(consumer: KafkaConsumer, loader) -> dict[str, int]:
     """Messages in each of the loader's topics so far (the sum of their partitions' end offsets)."""
-    ends = consumer.end_offsets([TopicPartition(spec.name, p) for spec in loader.topics.values() for p in range(spec.partitions)])
+    ends = consumer.end_offsets([TopicPartition(spec.name, p) for spec in loader.topics.values()
+                                 for p in range(spec.partitions)])
     by_dataset = {spec.name: dataset for dataset, spec in loader.topics.items()}
     counts: dict[str, int] = {}
     for tp, end in ends.items():
@@ -116,6 +117,7 @@ def _messages(consumer: KafkaConsumer, loader) -> dict[str, int]:
 
 
 def measure(speed: float, seconds: float, profile_to: Path | None = None, threads: tuple[str, ...] = ("",)) -> dict:
+    """CPU per 1,000 events of one loader shard streaming for `seconds` once every book is synced (see the module)."""
     home = Path(tempfile.mkdtemp(prefix="streamforge-live-cost-"))
     cache = Path(tempfile.gettempdir()) / "streamforge-live-cost-sim"  # the universe's days, generated once
     profiles: list[tuple[str, cProfile.Profile]] = []
@@ -126,7 +128,8 @@ def measure(speed: float, seconds: float, profile_to: Path | None = None, thread
         config = LiveConfig.from_settings(instruments, shard=Shard(0, SHARDS), urls=urls, home=home, http_port=0,
                                           snapshot_limit=WINDOW, snapshot_spacing_s=0.05)
         freeze_startup_heap()
-        with profiling_threads(profiles, threads) if profile_to else nullcontext(), LoaderThread(config, kafka_config(broker.bootstrap)) as loader:
+        profiling = profiling_threads(profiles, threads) if profile_to else nullcontext()
+        with profiling, LoaderThread(config, kafka_config(broker.bootstrap)) as loader:
             deadline = time.monotonic() + READY_S
             while loader.readiness():
                 if time.monotonic() > deadline:
@@ -140,13 +143,14 @@ def measure(speed: float, seconds: float, profile_to: Path | None = None, thread
             before, threads_before, times_before = _scrape(metrics), thread_cpu(), process.cpu_times()
             for _, profile in profiles:
                 profile.clear()
-            threads = {t.name: t.native_id for t in threading.enumerate()}
-            print(f"measuring for {seconds:g} s; threads {threads}", file=sys.stderr, flush=True)  # for an outside profiler
+            native_ids = {t.name: t.native_id for t in threading.enumerate()}  # for a profiler from outside (perf)
+            print(f"measuring for {seconds:g} s; threads {native_ids}", file=sys.stderr, flush=True)
             started = time.monotonic()
             time.sleep(seconds)
             elapsed = time.monotonic() - started
             after, threads_after, times_after = _scrape(metrics), thread_cpu(), process.cpu_times()
-            messages = {k: v - messages_before.get(k, 0) for k, v in _messages(consumer, loader).items() if v > messages_before.get(k, 0)}
+            messages = {k: v - messages_before.get(k, 0) for k, v in _messages(consumer, loader).items()
+                        if v > messages_before.get(k, 0)}
             consumer.close()
             if profile_to:
                 _dump(profiles, profile_to)

@@ -14,6 +14,9 @@
   every loader starts, or reconnects, at the same moment.
 - Silent stall: a socket can stay open and deliver nothing (a half-dead TCP path, a stuck server); no message for
   STREAMFORGE_LIVE_STALL_S replaces the connection.
+- Compression (STREAMFORGE_LIVE_WS_COMPRESSION): none by default. Inflating each message (permessage-deflate, which
+  Binance grants when asked) cost more of the loader's CPU than parsing it; compression saves bytes on the wire, which
+  a loader near its venue can spare more easily than CPU.
 
 Messages are handed to `on_message(raw_text, received_ns)` as they arrive; parsing is the loader's and the feed's
 job. It returns True when the message announced that the venue will close this connection.
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from streamforge import settings
 from streamforge.errors import ConfigError
 from streamforge.live.feed import ConnectionPlan, Rules
 from streamforge.live.health import Metrics
@@ -40,6 +44,17 @@ log = logging.getLogger(__name__)
 DRAIN_S = 1.0  # how long the old connection is still read after its replacement opened
 POLL_S = 0.25  # how often a waiting read looks at the stop flag, the stall clock and the ping clock
 MAX_MESSAGE_BYTES = 2**24
+
+
+COMPRESSIONS = {"none": None, "deflate": "deflate"}  # setting -> the `websockets` client's `compression`
+
+
+def compression() -> str | None:
+    """STREAMFORGE_LIVE_WS_COMPRESSION as the `websockets` client takes it."""
+    text = settings.get("STREAMFORGE_LIVE_WS_COMPRESSION").strip().lower()
+    if text not in COMPRESSIONS:
+        raise ConfigError(f"STREAMFORGE_LIVE_WS_COMPRESSION={text!r}; expected one of {', '.join(COMPRESSIONS)}")
+    return COMPRESSIONS[text]
 
 
 def closed_reason(code: int) -> str:
@@ -100,6 +115,7 @@ class Connection:
         metrics: Metrics,
         *,
         pacer: ConnectPacer | None = None,
+        compression: str | None = None,
         stall_s: float,
         max_age_s: float,
         backoff_s: float,
@@ -111,6 +127,7 @@ class Connection:
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
         self.control = ControlRate(rules.control_per_s)
         self.pacer = pacer
+        self.compression = compression
         self.failures = 0  # consecutive failed or abnormally ended connections: the backoff exponent
         self.open_sockets = 0  # two during the overlap of a replacement
         self._last = 0.0  # monotonic time of the last message
@@ -160,7 +177,8 @@ class Connection:
             if self.pacer is not None:
                 await self.pacer.wait()
             try:
-                ws = await connect(self.plan.url, ping_interval=None, max_size=MAX_MESSAGE_BYTES, open_timeout=10, close_timeout=1)
+                ws = await connect(self.plan.url, ping_interval=None, max_size=MAX_MESSAGE_BYTES, open_timeout=10, close_timeout=1,
+                                   compression=self.compression)
                 for text in self.plan.subscribe:
                     await self.send_control(ws, text)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as error:

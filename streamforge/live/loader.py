@@ -45,7 +45,7 @@ from streamforge.catalog import BOOK, DATASETS, DEADLETTER, DEPTH, LIVE_KLINES_1
 from streamforge.errors import StreamForgeError, shown
 from streamforge.instruments import parse_instrument
 from streamforge.live import health
-from streamforge.live.connection import ConnectPacer, Connection
+from streamforge.live.connection import ConnectPacer, Connection, compression
 from streamforge.live.deadletter import DeadLetters
 from streamforge.live.feed import BadEvent, Book, BookUpdate, Feed, Kline, Outcome, Reconnect, Record, Refused, Trade
 from streamforge.live.gaps import DUPLICATE, Jump, Sequence, Suspect
@@ -72,6 +72,7 @@ class LiveConfig:
     home: Path
     http_host: str
     http_port: int
+    ws_compression: str | None  # the `websockets` client's `compression`
     stall_s: float
     max_connection_s: float
     backoff_s: float
@@ -98,6 +99,7 @@ class LiveConfig:
             home=settings.home(),
             http_host=g("STREAMFORGE_LIVE_HTTP_HOST"),
             http_port=int(g("STREAMFORGE_LIVE_HTTP_PORT")),
+            ws_compression=compression(),
             stall_s=float(g("STREAMFORGE_LIVE_STALL_S")),
             max_connection_s=float(g("STREAMFORGE_LIVE_MAX_CONNECTION_S")),
             backoff_s=float(g("STREAMFORGE_LIVE_BACKOFF_S")),
@@ -192,7 +194,8 @@ class Loader:
             pacer = ConnectPacer(*feed.rules.connects, config.shard.index, config.shard.count) if feed.rules.connects else None
             self.connections += [
                 Connection(
-                    plan, feed.rules, partial(self.deliver, feed), self.metrics, pacer=pacer, stall_s=config.stall_s,
+                    plan, feed.rules, partial(self.deliver, feed), self.metrics, pacer=pacer,
+                    compression=config.ws_compression, stall_s=config.stall_s,
                     max_age_s=config.max_connection_s, backoff_s=config.backoff_s, backoff_max_s=config.backoff_max_s,
                 )
                 for plan in feed.plan()
@@ -461,9 +464,9 @@ class Loader:
         if not book.synced or book.last_update_id == state.last_book_published:
             return
         bids, asks = book.top(top)
-        common = {INSTRUMENT: state.instrument, "time": book.last_event_time_us, "last_update_id": book.last_update_id}
-        rows = [common | {"side": side, "level": level, "price": price, "qty": qty}
-                for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
+        instrument, at, last = state.instrument, book.last_event_time_us, book.last_update_id
+        rows = [{INSTRUMENT: instrument, "time": at, "last_update_id": last, "side": side, "level": level, "price": price,
+                 "qty": qty} for side, levels in (("bid", bids), ("ask", asks)) for level, (price, qty) in enumerate(levels)]
         self.publisher.add_rows(spec, state.instrument, rows, book.last_event_time_us, 64, time.time_ns())
         state.last_book_published = book.last_update_id
 

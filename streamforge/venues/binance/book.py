@@ -104,8 +104,11 @@ class BinanceBook(Book):
         raise NotImplementedError
 
     def top(self, levels: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """The best `levels` bid and ask levels, best first."""
-        return heapq.nlargest(levels, self.bids.items()), heapq.nsmallest(levels, self.asks.items())
+        """The best `levels` bid and ask levels, best first (prices are compared alone: half the time of comparing
+        (price, qty) pairs, for the same order, as no two levels share a price)."""
+        bids, asks = self.bids, self.asks
+        return ([(price, bids[price]) for price in heapq.nlargest(levels, bids)],
+                [(price, asks[price]) for price in heapq.nsmallest(levels, asks)])
 
     def applied(self) -> list[BookUpdate]:
         done, self._applied = self._applied, []

@@ -137,11 +137,12 @@ class OkxBook(Book):
         return True
 
     def top(self, levels: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """The best `levels` bid and ask levels, best first, sizes in the base currency."""
-        factor = self.contract_size or 1.0
+        """The best `levels` bid and ask levels, best first, sizes in the base currency (prices are compared alone, as
+        no two levels share one)."""
+        factor, bids, asks = self.contract_size or 1.0, self.bids, self.asks
         return (
-            [(price, float(size) * factor) for price, (_, size) in heapq.nlargest(levels, self.bids.items())],
-            [(price, float(size) * factor) for price, (_, size) in heapq.nsmallest(levels, self.asks.items())],
+            [(price, float(bids[price][1]) * factor) for price in heapq.nlargest(levels, bids)],
+            [(price, float(asks[price][1]) * factor) for price in heapq.nsmallest(levels, asks)],
         )
 
     def applied(self) -> list[BookUpdate]:
