@@ -19,8 +19,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import orjson
 import polars as pl
 
+from streamforge.errors import shown
 from streamforge.instruments import Instrument
 
 if TYPE_CHECKING:  # a venue's feed is made with its market's endpoints; the live package itself never reads them
@@ -29,6 +31,18 @@ if TYPE_CHECKING:  # a venue's feed is made with its market's endpoints; the liv
 
 class BadEvent(ValueError):
     """A message that does not match its venue's documented format; the message says which field and why."""
+
+
+def json_object(raw: str) -> dict:
+    """The JSON object a text message holds: every venue's stream messages are objects, so anything else is a
+    BadEvent saying what it is."""
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadEvent(f"not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise BadEvent(f"not a JSON object: {shown(message)}")
+    return message
 
 
 # --- events: what a message becomes

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import json
 
-import orjson
 import polars as pl
 
 from streamforge import settings
@@ -44,6 +43,7 @@ from streamforge.live.feed import (
     Rules,
     Snapshot,
     Trade,
+    json_object,
 )
 from streamforge.venues.binance import events
 from streamforge.venues.binance.book import SpotBook
@@ -167,12 +167,7 @@ def control(message: dict) -> list[Event]:
 def stream_event(raw: str) -> tuple[str, dict | None, list[Event]]:
     """(the `stream` and `data` of a combined-stream message, []), or ("", None, the events of a control message);
     BadEvent when the message is neither."""
-    try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise BadEvent(f"not JSON: {error}") from None
-    if not isinstance(message, dict):
-        raise BadEvent(f"not a JSON object: {shown(message)}")
+    message = json_object(raw)
     data = message.get("data")
     if data is None:
         return "", None, control(message)

@@ -44,6 +44,14 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
+class Times:
+    """The unit a source's times are in ("ms" or "us") and why: a time found in the other unit fails, naming `why`."""
+
+    unit: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Layout:
     """A wire format: fields in wire order (column name, kind), their JSON keys, and the checks on parsed values."""
 
@@ -54,6 +62,9 @@ class Layout:
     non_negative: tuple[str, ...]  # must be >= 0 (ids, volumes, counts)
     ordered: tuple[tuple[str, str], ...] = ()  # (lower, upper): lower <= upper in every row
     header: tuple[str, ...] = ()  # the names of a dump's header row, where the venue's newer files have one
+    # A dump's rows must be a sequence (`check_sequence`): a file is the whole day, so an id missing inside it means
+    # trades are. REST pages are checked across pages by their reader, which knows where the previous page ended.
+    sequence: bool = False
 
     @property
     def time_columns(self) -> list[str]:
@@ -80,6 +91,7 @@ AGG_TRADES = Layout(
     positive=("price", "qty"),
     non_negative=("agg_id", "first_trade_id"),
     ordered=(("first_trade_id", "last_trade_id"),),
+    sequence=True,
 )
 
 _KLINE_DECIMALS = ("quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume")
@@ -116,24 +128,24 @@ KLINES = Layout(
 # --- REST JSON -------------------------------------------------------------------------------------------------------
 
 
-_ASKED_US = "µs were asked for with X-MBX-TIME-UNIT"
+_ASKED_US = Times("us", "µs were asked for with X-MBX-TIME-UNIT")
 
 
 def agg_trades_from_json(rows: object, instrument: str, source: str) -> pl.DataFrame:
     """An aggTrades page (list of {a,p,q,f,l,T,m,M}) → AGG_TRADE. `source` is the request URL with parameters."""
-    return from_json(rows, AGG_TRADES, {INSTRUMENT: instrument}, "us", _ASKED_US, source)
+    return from_json(rows, AGG_TRADES, {INSTRUMENT: instrument}, _ASKED_US, source)
 
 
 def klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
     """A klines page (list of 12-field arrays) → KLINE. `source` is the request URL with parameters."""
-    return from_json(rows, KLINES, {INSTRUMENT: instrument, "interval": interval}, "us", _ASKED_US, source)
+    return from_json(rows, KLINES, {INSTRUMENT: instrument, "interval": interval}, _ASKED_US, source)
 
 
-def from_json(rows: object, layout: Layout, constants: dict[str, object], unit: str, why: str, source: str) -> pl.DataFrame:
+def from_json(rows: object, layout: Layout, constants: dict[str, object], times: Times, source: str) -> pl.DataFrame:
     """A page of `layout` rows (JSON objects when its keys are names, arrays when they are positions) → its record,
-    with `constants` as columns; times are in `unit` ("ms" or "us"), for the reason `why` (named when one is not)."""
+    with `constants` as columns and times in `times`."""
     row_type = dict if isinstance(layout.json_keys[0], str) else list
-    return _finish(_raw_from_json(rows, layout, row_type, source), layout, constants, unit, why, None, source, 1)
+    return _finish(_raw_from_json(rows, layout, row_type, source), layout, constants, times, None, source, 1)
 
 
 def _raw_from_json(rows: object, layout: Layout, row_type: type, source: str) -> pl.DataFrame:
@@ -187,67 +199,38 @@ def _explain_json(rows: list, layout: Layout, row_type: type, source: str) -> No
 def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: date, source: str) -> pl.DataFrame:
     """A spot aggTrades dump CSV (no header, 8 columns) of `day` → AGG_TRADE, times normalised to µs. `data` is the
     whole file or its chunks of whole rows."""
-    unit, why = _dump_unit(day)
-    return sequence_from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, unit, why, day, source)
+    return from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, _dump_times(day), day, source)
 
 
 def klines_from_csv(data: bytes | Iterable[bytes], instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
     """A spot klines dump CSV (no header, 12 columns) of `day` → KLINE, times normalised to µs. `data` is the whole
     file or its chunks of whole rows."""
-    unit, why = _dump_unit(day)
-    return from_csv(data, KLINES, {INSTRUMENT: instrument, "interval": interval}, unit, why, day, source)
+    return from_csv(data, KLINES, {INSTRUMENT: instrument, "interval": interval}, _dump_times(day), day, source)
 
 
 def from_csv(
     data: bytes | Iterable[bytes],
     layout: Layout,
     constants: dict[str, object],
-    unit: str,
-    why: str,
+    times: Times,
     day: date | None,
     source: str,
 ) -> pl.DataFrame:
-    """A dump CSV of `layout` rows → its record, with `constants` as columns and times in `unit` for the reason
-    `why`; every row inside `day` when given. A layout with a `header` accepts that header as the first row (some
-    of the venue's files have one, older ones not: told apart by content, never by date). A bad row is named by its
-    row in the file, the header counted."""
-    return _from_csv(data, layout, constants, unit, why, day, source)[0]
-
-
-def sequence_from_csv(
-    data: bytes | Iterable[bytes],
-    layout: Layout,
-    constants: dict[str, object],
-    unit: str,
-    why: str,
-    day: date | None,
-    source: str,
-) -> pl.DataFrame:
-    """`from_csv` for an aggTrades dump, whose rows must also be a sequence (`check_sequence`): a file is the whole
-    day, so an id missing inside it means trades are."""
-    frame, first_row = _from_csv(data, layout, constants, unit, why, day, source)
-    check_sequence(frame, source, first_row=first_row)
+    """A dump CSV of `layout` rows → its record, with `constants` as columns and times in `times`; every row inside
+    `day` when given, and a sequence when the layout says so. A layout with a `header` accepts that header as the
+    first row (some of the venue's files have one, older ones not: told apart by content, never by date). A bad row
+    is named by its row in the file, the header counted."""
+    raw, first_row = _raw_from_csv(data, layout, source)
+    frame = _finish(raw, layout, constants, times, day, source, first_row)
+    if layout.sequence:
+        check_sequence(frame, source, first_row=first_row)
     return frame
 
 
-def _from_csv(
-    data: bytes | Iterable[bytes],
-    layout: Layout,
-    constants: dict[str, object],
-    unit: str,
-    why: str,
-    day: date | None,
-    source: str,
-) -> tuple[pl.DataFrame, int]:
-    """The record of `from_csv`, and the file's row number of its first row (2 after a header row)."""
-    raw, first_row = _raw_from_csv(data, layout, source)
-    return _finish(raw, layout, constants, unit, why, day, source, first_row), first_row
-
-
-def _dump_unit(day: date) -> tuple[str, str]:
+def _dump_times(day: date) -> Times:
     if day >= DUMPS_IN_US_FROM:
-        return "us", f"spot dumps dated from {DUMPS_IN_US_FROM} are in µs"
-    return "ms", f"spot dumps dated before {DUMPS_IN_US_FROM} are in ms"
+        return Times("us", f"spot dumps dated from {DUMPS_IN_US_FROM} are in µs")
+    return Times("ms", f"spot dumps dated before {DUMPS_IN_US_FROM} are in ms")
 
 
 def _raw_from_csv(data: bytes | Iterable[bytes], layout: Layout, source: str) -> tuple[pl.DataFrame, int]:
@@ -369,8 +352,7 @@ def _finish(
     raw: pl.DataFrame,
     layout: Layout,
     constants: dict[str, object],
-    unit: str,
-    why: str,
+    times: Times,
     day: date | None,
     source: str,
     first_row: int,
@@ -383,12 +365,12 @@ def _finish(
     for name in layout.non_negative:
         bad = pl.col(name) < 0 if raw[name].dtype == pl.Int64 else ~(pl.col(name).is_finite() & (pl.col(name) >= 0))
         problems.append((bad, _describe(name, "is negative or not a number")))
-    scale = 1 if unit == "us" else 1000
+    scale = 1 if times.unit == "us" else 1000
     for name in layout.time_columns:
         in_us = pl.col(name) >= _US_THRESHOLD
-        wrong_unit = ~in_us if unit == "us" else in_us
-        found = "ms" if unit == "us" else "µs"
-        problems.append((wrong_unit, _describe(name, f"looks like {found}, but {why}")))
+        wrong_unit = ~in_us if times.unit == "us" else in_us
+        found = "ms" if times.unit == "us" else "µs"
+        problems.append((wrong_unit, _describe(name, f"looks like {found}, but {times.why}")))
         problems.append((pl.col(name) >= _LATEST_US // scale, _describe(name, "is after 2100: not an exchange time")))
     for lower, upper in layout.ordered:
         problems.append((pl.col(upper) < pl.col(lower), _describe(upper, f"is below {lower}")))

@@ -51,6 +51,7 @@ from streamforge.live.feed import (
     Rules,
     Snapshot,
     Trade,
+    json_object,
 )
 from streamforge.schemas import INSTRUMENT
 from streamforge.venues.market import Endpoints
@@ -102,12 +103,7 @@ class OkxFeed(Feed):
     def parse(self, raw: str, received_us: int) -> list[Event]:
         if raw == "pong":
             return []
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise BadEvent(f"not JSON: {error}") from None
-        if not isinstance(message, dict):
-            raise BadEvent(f"not a JSON object: {shown(message)}")
+        message = json_object(raw)
         if "event" in message:
             return self._control(message)
         arg, data = message.get("arg"), message.get("data")

@@ -35,13 +35,14 @@ from streamforge.sim.instruments import BINANCE_SPOT
 from streamforge.venues.binance.simulator import wire
 from streamforge.sim.klines import INTERVALS
 from streamforge.sim.market import Market
+from streamforge.sim.sessions import GOING_AWAY, run_session
 from streamforge.sim.state import SimState
 
 MAX_STREAMS = 1024
 MAX_INCOMING_PER_S = 5
 KLINE_UPDATE_S = 2.0  # Binance pushes kline updates every 2 s (wall clock: a fast replay needs no more of them)
 DEFAULT_SEND_BUFFER = 16 * 2**20
-GOING_AWAY, POLICY = 1001, 1008
+POLICY = 1008
 
 
 class StreamError(ValueError):
@@ -405,20 +406,7 @@ async def serve_session(
     except StreamError as error:
         await websocket.close(POLICY, str(error))
         return
-    tasks = [asyncio.create_task(session.receive()), asyncio.create_task(session.send())]
-    try:
-        await session.run()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    code, reason = session.end or (GOING_AWAY, "")
-    if code is not None:
-        try:
-            await websocket.close(code, reason[:120])
-        except (RuntimeError, OSError):
-            pass
-    # code None: return without a close frame; uvicorn closes the TCP connection (the client sees 1006)
+    await run_session(session, websocket)
 
 
 def routes(sim: SimState) -> list[WebSocketRoute]:

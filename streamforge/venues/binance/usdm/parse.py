@@ -16,18 +16,9 @@ import polars as pl
 
 from streamforge.schemas import FUNDING_RATE, INSTRUMENT, OPEN_INTEREST, PRICE_KLINE
 from streamforge.venues.binance import parse as spot
-from streamforge.venues.binance.parse import (
-    DECIMAL,
-    IGNORED,
-    INT,
-    TIME,
-    Layout,
-    from_csv,
-    from_json,
-    sequence_from_csv,
-)
+from streamforge.venues.binance.parse import DECIMAL, IGNORED, INT, TIME, Layout, Times, from_csv, from_json
 
-IN_MS = "USD-M futures answer and archive in ms"
+IN_MS = Times("ms", "USD-M futures answer and archive in ms")
 
 # Spot's layout without `M` (is_best_match): the record's nullable column is then null.
 AGG_TRADES = replace(
@@ -43,27 +34,15 @@ _KLINE_HEADER = (
 )
 TRADE_KLINES = replace(spot.KLINES, header=_KLINE_HEADER)
 
-PRICE_KLINES = Layout(
+# A trade kline's 12 slots, those PRICE_KLINE lacks (the volumes, "0" here) ignored and named as the header names them.
+PRICE_KLINES = replace(
+    TRADE_KLINES,
     record=PRICE_KLINE,
-    fields=(
-        ("open_time", TIME),
-        ("open", DECIMAL),
-        ("high", DECIMAL),
-        ("low", DECIMAL),
-        ("close", DECIMAL),
-        ("volume", IGNORED),
-        ("close_time", TIME),
-        ("quote_volume", IGNORED),
-        ("count", IGNORED),
-        ("taker_buy_volume", IGNORED),
-        ("taker_buy_quote_volume", IGNORED),
-        ("ignore", IGNORED),
+    fields=tuple(
+        (slot, kind if name in PRICE_KLINE.names else IGNORED)
+        for slot, (name, kind) in zip(_KLINE_HEADER, TRADE_KLINES.fields, strict=True)
     ),
-    json_keys=tuple(range(12)),
-    positive=("open", "high", "low", "close"),
     non_negative=(),
-    ordered=spot.KLINES.ordered,
-    header=_KLINE_HEADER,
 )
 
 FUNDING_DUMP = Layout(
@@ -94,42 +73,42 @@ OPEN_INTEREST_HIST = Layout(
 
 def agg_trades_from_json(rows: object, instrument: str, source: str) -> pl.DataFrame:
     """An aggTrades page (objects {a,p,q,f,l,T,m}; extra keys such as `nq` are not read) → AGG_TRADE."""
-    return from_json(rows, AGG_TRADES, {INSTRUMENT: instrument}, "ms", IN_MS, source)
+    return from_json(rows, AGG_TRADES, {INSTRUMENT: instrument}, IN_MS, source)
 
 
 def agg_trades_from_csv(data: bytes | Iterable[bytes], instrument: str, day: date, source: str) -> pl.DataFrame:
     """A daily aggTrades dump (7 columns, with or without header) of `day` → AGG_TRADE."""
-    return sequence_from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, "ms", IN_MS, day, source)
+    return from_csv(data, AGG_TRADES, {INSTRUMENT: instrument}, IN_MS, day, source)
 
 
 def klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
     """A trade klines page → KLINE."""
-    return from_json(rows, TRADE_KLINES, {INSTRUMENT: instrument, "interval": interval}, "ms", IN_MS, source)
+    return from_json(rows, TRADE_KLINES, {INSTRUMENT: instrument, "interval": interval}, IN_MS, source)
 
 
 def price_klines_from_json(rows: object, instrument: str, interval: str, source: str) -> pl.DataFrame:
     """A markPriceKlines or indexPriceKlines page → PRICE_KLINE."""
-    return from_json(rows, PRICE_KLINES, {INSTRUMENT: instrument, "interval": interval}, "ms", IN_MS, source)
+    return from_json(rows, PRICE_KLINES, {INSTRUMENT: instrument, "interval": interval}, IN_MS, source)
 
 
 def klines_from_csv(data: bytes | Iterable[bytes], layout: Layout, instrument: str, interval: str, day: date, source: str) -> pl.DataFrame:
     """A daily klines, markPriceKlines or indexPriceKlines dump (`layout`: TRADE_KLINES or PRICE_KLINES) of `day`."""
-    return from_csv(data, layout, {INSTRUMENT: instrument, "interval": interval}, "ms", IN_MS, day, source)
+    return from_csv(data, layout, {INSTRUMENT: instrument, "interval": interval}, IN_MS, day, source)
 
 
 def funding_from_csv(data: bytes | Iterable[bytes], instrument: str, source: str) -> pl.DataFrame:
     """A monthly fundingRate dump (calc_time, funding_interval_hours, last_funding_rate) → FUNDING_RATE, no mark
     price (the file has none)."""
-    return from_csv(data, FUNDING_DUMP, {INSTRUMENT: instrument}, "ms", IN_MS, None, source)
+    return from_csv(data, FUNDING_DUMP, {INSTRUMENT: instrument}, IN_MS, None, source)
 
 
 def funding_from_json(rows: object, instrument: str, interval_hours: int, source: str) -> pl.DataFrame:
     """A fundingRate page (objects {symbol, fundingRate, fundingTime, markPrice}) → FUNDING_RATE; the interval is
     the symbol's (fundingInfo), as the page does not say."""
     constants = {INSTRUMENT: instrument, "funding_interval_hours": interval_hours}
-    return from_json(rows, FUNDING_REST, constants, "ms", IN_MS, source)
+    return from_json(rows, FUNDING_REST, constants, IN_MS, source)
 
 
 def open_interest_from_json(rows: object, instrument: str, source: str) -> pl.DataFrame:
     """An openInterestHist page (objects {symbol, sumOpenInterest, sumOpenInterestValue, timestamp}) → OPEN_INTEREST."""
-    return from_json(rows, OPEN_INTEREST_HIST, {INSTRUMENT: instrument}, "ms", IN_MS, source)
+    return from_json(rows, OPEN_INTEREST_HIST, {INSTRUMENT: instrument}, IN_MS, source)

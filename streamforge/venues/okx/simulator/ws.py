@@ -30,6 +30,7 @@ from streamforge.sim import book
 from streamforge.sim.calendar import US_PER_MS
 from streamforge.sim.instruments import Instrument
 from streamforge.sim.klines import INTERVALS
+from streamforge.sim.sessions import GOING_AWAY, run_session
 from streamforge.sim.state import SimState
 from streamforge.venues.okx.book import checksum
 from streamforge.venues.okx.simulator import wire
@@ -40,7 +41,7 @@ CHANNELS = {WS_PUBLIC: ("trades", "books", "bbo-tbt"), WS_BUSINESS: ("candle1m",
 WRONG_CHANNEL = "60018"
 SILENCE_S = 30.0
 OPEN_CANDLE_EVERY_S = 1.0
-GOING_AWAY, NO_DATA = 1001, 4004
+NO_DATA = 4004
 _connections = itertools.count(1)
 
 
@@ -228,20 +229,7 @@ class Session:
 
 async def serve(sim: SimState, websocket: WebSocket, path: str) -> None:
     await websocket.accept()
-    session = Session(sim, websocket, path)
-    tasks = [asyncio.create_task(session.receive()), asyncio.create_task(session.send())]
-    try:
-        await session.run()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    code, reason = session.end or (GOING_AWAY, "")
-    if code is not None:
-        try:
-            await websocket.close(code, reason)
-        except (RuntimeError, OSError):
-            pass
+    await run_session(Session(sim, websocket, path), websocket)
 
 
 def routes(sim: SimState) -> list[WebSocketRoute]:
