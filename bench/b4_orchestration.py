@@ -24,8 +24,9 @@ START, END = "2025-01-01", "2025-01-07"
 
 
 def backfill_once(partitions_per_run: int) -> dict:
-    from streamforge_app import backfill_runs, control
+    from streamforge_app import control
     from streamforge_app.stack import Stack
+    from streamforge_assets.backfills import TAG
 
     home = Path(mkdtemp(prefix="sf-b4-"))
     # Read by `streamforge backfill`'s planner (here, in this process) as the most cells a run may hold.
@@ -35,7 +36,7 @@ def backfill_once(partitions_per_run: int) -> dict:
         started = time.monotonic()
         status = control.sized_backfill(INSTRUMENTS, START, END, [], stack.webserver_url, Console(quiet=True))
         wall = time.monotonic() - started
-        runs = control.instance().get_runs(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+        runs = control.instance().get_runs(dg.RunsFilter(tags={TAG: status.id}))
     return {"succeeded": status.succeeded, "wall_s": round(wall, 1), "runs_launched": len(runs), "partitions": 21}
 
 

@@ -125,6 +125,7 @@ def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
     from streamforge.catalog import parse_cell
     from streamforge_app import backfill_runs, control
     from streamforge_app.webserver import DagsterWebserver
+    from streamforge_assets.backfills import TAG, plan
 
     end = first + timedelta(days=days - 1)
     inst = control.instance()
@@ -132,14 +133,14 @@ def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
     with PeakRss(roots) as rss:
         started, started_at = time.monotonic(), time.time()
         cells = [parse_cell(k) for k in control.plan_backfill(instruments, first.isoformat(), end.isoformat())]
-        planned = backfill_runs.plan(inst, instruments, sorted({c.day for c in cells}), control.HISTORICAL_ASSETS)
+        planned = plan(inst, instruments, sorted({c.day for c in cells}), control.HISTORICAL_ASSETS)
         plan_s = time.monotonic() - started
         web = DagsterWebserver(stack.webserver_url, timeout_s=600)
         status = backfill_runs.run(web, inst, planned, Console(quiet=True), timeout_s=TIMEOUT_S)
         total = time.monotonic() - started
-    records = inst.get_run_records(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+    records = inst.get_run_records(dg.RunsFilter(tags={TAG: status.id}))
     failed = [r for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
-    sizes = [len(launch.run.cells) for wave in planned for launch in wave]
+    sizes = [launch.cells for wave in planned for launch in wave]
     return {
         "cells": len(cells),
         "succeeded": status.succeeded,

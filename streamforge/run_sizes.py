@@ -23,8 +23,9 @@ from datetime import date, timedelta
 
 from streamforge import settings, venues
 from streamforge.catalog import TRADES, cell_key, dataset
+from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError
-from streamforge.instruments import parse_instrument
+from streamforge.instruments import parse_instrument, resolve
 from streamforge.store.base import Store
 
 
@@ -54,6 +55,23 @@ class Run:
     @property
     def market_id(self) -> str:
         return parse_instrument(self.instruments[0]).market_id
+
+
+def request(names: Sequence[str], start: str, end: str, registered: Iterable[str]) -> tuple[list[str], list[date]]:
+    """(instruments, days) of a backfill request as a person types it, or a ConfigError saying what is wrong with it:
+    instrument ids or Binance-spot shorthands, all registered, and completed days from `start` to `end`."""
+    ids = [i.id for i in resolve(list(names))]
+    if not ids:
+        raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
+    days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
+    known = set(registered)
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} not registered; add them first with "
+            f"`streamforge instruments add {' '.join(missing)}` (registered: {', '.join(sorted(known)) or 'none'})"
+        )
+    return ids, days
 
 
 def limits() -> tuple[int, int]:

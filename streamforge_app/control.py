@@ -23,11 +23,13 @@ from streamforge.catalog import GRAPHS, MODELS, cell_key, dataset, dataset_of_as
 from streamforge.dates import completed_days, parse_day
 from streamforge.errors import ConfigError, StreamForgeError, UnknownSymbolError
 from streamforge.instruments import MARKETS, Instrument, parse_instrument, resolve
+from streamforge.run_sizes import request
 from streamforge_app import backfill_runs, legacy
 from streamforge_app.legacy import refuse_legacy
 from streamforge_app.running_stack import use_running_stack
 from streamforge_app.stack import INSTANCE_TEMPLATE, prepare_instance
 from streamforge_app.webserver import BackfillStatus, DagsterWebserver
+from streamforge_assets.backfills import plan
 from streamforge_assets.partitions import INSTRUMENTS
 
 HISTORICAL_ASSETS = historical_assets()
@@ -130,17 +132,7 @@ def remove_instruments(names: list[str]) -> list[str]:
 
 def plan_backfill(names: list[str], start: str, end: str) -> list[str]:
     """The cell keys of a backfill request, or a ConfigError saying what is wrong with it."""
-    ids = [i.id for i in resolve(names)]
-    if not ids:
-        raise ConfigError("no instruments given, e.g. binance.spot.BTCUSDT")
-    days = completed_days(parse_day(start, "start date"), parse_day(end, "end date"))
-    registered = set(list_instruments())
-    missing = [i for i in ids if i not in registered]
-    if missing:
-        raise ConfigError(
-            f"{', '.join(missing)} not registered; add them first with "
-            f"`streamforge instruments add {' '.join(missing)}` (registered: {', '.join(sorted(registered)) or 'none'})"
-        )
+    ids, days = request(names, start, end, list_instruments())
     return [cell_key(i, d) for d in days for i in ids]
 
 
@@ -194,7 +186,7 @@ def sized_backfill(instruments: list[str], start: str, end: str, assets: list[st
         raise ConfigError("no Dagster webserver: start one with `make dev` or pass --url")
     inst = instance()
     ids, days = sorted({c.instrument for c in cells}), sorted({c.day for c in cells})
-    planned = backfill_runs.plan(inst, ids, days, assets or HISTORICAL_ASSETS)
+    planned = plan(inst, ids, days, assets or HISTORICAL_ASSETS)
     status = backfill_runs.run(DagsterWebserver(url), inst, planned, console, timeout_s)
     print_backfill(status, console)
     return status

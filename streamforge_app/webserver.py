@@ -186,20 +186,30 @@ class DagsterWebserver:
         selector = self.job_selector(job)
         ids: list[str] = []
         for first in range(0, len(runs), per_request):
-            params = [
+            ids += self._launch([
                 {"selector": selector | {"assetSelection": [{"path": a.split("/")} for a in assets]},
                  "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
                 for assets, tags in runs[first:first + per_request]
-            ]
-            result = self._query(_LAUNCH_RUNS, {"runs": params})["launchMultipleRuns"]
-            if result["__typename"] != "LaunchMultipleRunsResult":
-                raise StreamForgeError(f"Dagster refused the runs: {result.get('message')}")
-            for answer in result["launchMultipleRunsResult"]:
-                if answer["__typename"] != "LaunchRunSuccess":
-                    why = answer.get("message") or "; ".join(e["message"] for e in answer.get("errors", []))
-                    raise StreamForgeError(f"Dagster refused a run ({answer['__typename']}): {why}; "
-                                           f"{len(ids)} runs were launched: {', '.join(ids) or 'none'}")
-                ids.append(answer["run"]["runId"])
+            ], ids)
+        return ids
+
+    def launch_job(self, job: str, run_config: dict) -> str:
+        """Launch a run of an op job with its run config, as the Launchpad does; its run id."""
+        [run_id] = self._launch([{"selector": self.job_selector(job), "runConfigData": run_config}], [])
+        return run_id
+
+    def _launch(self, params: list[dict], earlier: list[str]) -> list[str]:
+        result = self._query(_LAUNCH_RUNS, {"runs": params})["launchMultipleRuns"]
+        if result["__typename"] != "LaunchMultipleRunsResult":
+            raise StreamForgeError(f"Dagster refused the runs: {result.get('message')}")
+        ids: list[str] = []
+        for answer in result["launchMultipleRunsResult"]:
+            if answer["__typename"] != "LaunchRunSuccess":
+                why = answer.get("message") or "; ".join(e["message"] for e in answer.get("errors", []))
+                launched = earlier + ids
+                raise StreamForgeError(f"Dagster refused a run ({answer['__typename']}): {why}; "
+                                       f"{len(launched)} runs were launched: {', '.join(launched) or 'none'}")
+            ids.append(answer["run"]["runId"])
         return ids
 
     def backfill_status(self, backfill_id: str) -> BackfillStatus:

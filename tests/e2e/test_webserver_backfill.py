@@ -1,12 +1,14 @@
 """End to end, as a person uses it: `make dev`'s stack (broker, simulator, Dagster webserver + daemon as separate
 processes), instruments registered, a backfill launched through the webserver's GraphQL API as runs sized by the
-venue's trade counts, and followed until it ends. The simulator runs with a low weight limit and no dump files, so
+venue's trade counts, and followed until it ends; then one launched as a person does from the UI, through the
+`sized_backfill` job's Launchpad, whose runs the daemon's sensor launches. The simulator runs with a low weight limit and no dump files, so
 every day is paged through REST under the limit: the backfill must complete without a single 418 (ban) from the
 exchange.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import dagster as dg
@@ -26,11 +28,11 @@ INSTRUMENTS = ["binance.spot.BTCUSDT", "binance.spot.DOGEUSDT", "binance.spot.XR
 DAYS = [date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)]
 
 
-def box(tags: dict[str, str], order: list[str]) -> list[str]:
+def box(tags: dict[str, str], order: list[str], days: list[date] = DAYS) -> list[str]:
     """The cells of a run's partition range, as Dagster reads it: its ends' days × the instruments between them."""
     first, last = (parse_cell(tags[t]) for t in ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end"))
     instruments = order[order.index(first.instrument):order.index(last.instrument) + 1]
-    return [cell_key(i, d) for d in DAYS if first.day <= d <= last.day for i in instruments]
+    return [cell_key(i, d) for d in days if first.day <= d <= last.day for i in instruments]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,8 @@ def stack(tmp_path_factory):
 
 
 def test_backfill_through_the_webserver_sizes_runs_by_volume_and_completes_without_a_ban(stack, monkeypatch):
-    from streamforge_app import backfill_runs, control
+    from streamforge_app import control
+    from streamforge_assets.backfills import TAG
 
     control.add_instruments(INSTRUMENTS, validate=True)
     # A run may hold just under a BTCUSDT day's trades: each of its days runs alone, the quiet ones share a box.
@@ -56,7 +59,7 @@ def test_backfill_through_the_webserver_sizes_runs_by_volume_and_completes_witho
     assert status.succeeded
     assert {(a.asset, a.targeted, a.materialized) for a in status.assets} >= {("trades", 9, 9), ("arangodb/candles_5m", 9, 9)}
 
-    records = control.instance().get_run_records(dg.RunsFilter(tags={backfill_runs.TAG: status.id}))
+    records = control.instance().get_run_records(dg.RunsFilter(tags={TAG: status.id}))
     order = control.instance().get_dynamic_partitions("instruments")
     cells = [box(r.dagster_run.tags, order) for r in records]
     assert sorted(c for run in cells for c in run) == sorted(cell_key(i, d) for i in INSTRUMENTS for d in DAYS)
@@ -78,3 +81,29 @@ def test_backfill_through_the_webserver_sizes_runs_by_volume_and_completes_witho
         assert len(parts) == 9
         assert {p.rows for p in parts} == {rows_per_day}
     assert len(store.partitions("trades")) == 9
+
+
+def test_a_backfill_launched_from_the_launchpad_is_planned_by_volume_and_run_by_the_sensor(stack):
+    from streamforge_app import control
+    from streamforge_app.webserver import DagsterWebserver
+    from streamforge_assets.backfills import ENDED, TAG, backfill_id_of
+
+    request = {"start": "2025-01-04", "end": "2025-01-05", "instruments": ["DOGEUSDT", "XRPUSDT"]}
+    plan_id = DagsterWebserver(stack.webserver_url).launch_job("sized_backfill", {"ops": {"plan_sized_backfill": {"config": request}}})
+    inst = control.instance()
+    deadline = time.monotonic() + 300
+    while True:
+        assert inst.get_run_by_id(plan_id).status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+        runs = inst.get_runs(dg.RunsFilter(tags={TAG: backfill_id_of(plan_id)}))
+        if runs and all(r.status in ENDED for r in runs):
+            break
+        assert time.monotonic() < deadline, f"the sensor's runs did not end: {[r.status for r in runs]}"
+        time.sleep(1)
+    # Two quiet instruments × two days: one box, one run, all of it stored.
+    [run] = runs
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    order = inst.get_dynamic_partitions("instruments")
+    assert sorted(box(run.tags, order, [date(2025, 1, 4), date(2025, 1, 5)])) == sorted(
+        cell_key(i, d) for i in INSTRUMENTS[1:] for d in (date(2025, 1, 4), date(2025, 1, 5)))
+    stored = {(p.instrument, p.day) for p in EmbeddedStore(stack.home / "store").partitions("candles_5m")}
+    assert {(i, d) for i in INSTRUMENTS[1:] for d in (date(2025, 1, 4), date(2025, 1, 5))} <= stored

@@ -56,7 +56,7 @@ def test_a_run_that_failed_before_any_step_says_so_and_the_backfill_prints_it(in
 
 
 def test_the_failed_runs_of_a_backfill_by_the_command_are_found_by_its_own_tag(instance):
-    from streamforge_app.backfill_runs import TAG
+    from streamforge_assets.backfills import TAG
 
     @dg.asset
     def trades() -> int:
