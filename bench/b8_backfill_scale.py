@@ -1,11 +1,12 @@
 """B8: historical backfills at universe scale — the simulator's 200-asset universe, 200 instruments registered and
-backfilled through the whole historical graph (trades → candles → store) from the CLI's path (`streamforge backfill`:
-runs sized by the venue's trade counts, `streamforge_app.backfill_runs`, launched through the webserver's GraphQL),
+backfilled through the whole historical graph (trades → candles → store) in runs sized by the venue's trade counts,
 run from Dagster's run queue by the daemon.
 
-Cases: 200 instruments × 1 day with StreamForge's run sizes (STREAMFORGE_TRADES_PER_RUN's and
+Cases: 200 instruments × 1 day from the CLI's path (`streamforge backfill`: planned in the command, launched through
+the webserver's GraphQL) with StreamForge's run sizes (STREAMFORGE_TRADES_PER_RUN's and
 STREAMFORGE_PARTITIONS_PER_RUN's defaults) and, as the baseline in the same run, at most 7 cells per run; then 200
-instruments × 30 days with StreamForge's run sizes. Each case reports the plan (the venue's counts and the runs'
+instruments × 30 days from the UI's path (the `sized_backfill` job launched as the Launchpad does, its plan's runs
+launched by the daemon's sensor) with StreamForge's run sizes. Each case reports the plan (the venue's counts and the runs'
 shapes), the launch (until the last run is queued), the total until the last run ends, the runs it took (their
 cells, fewest and most) and how many failed, the peak RSS of the webserver and of the daemon (each with
 its code server), the largest run worker's peak (found among all processes), and — after the 30 days — the time the
@@ -117,9 +118,11 @@ def _is_run_worker(proc: psutil.Process) -> bool:
     return "execute_run" in command or "multiprocessing.spawn" in command
 
 
-def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
-    """One backfill as the CLI makes it (runs sized by volume, launched through the webserver, in waves: the basis
-    goes after the spot cells it reads), followed to its end; what it took and how its runs ended."""
+def backfill(stack, instruments: list[str], first: date, days: int, ui: bool = False) -> dict:
+    """One backfill with runs sized by volume, followed to its end; what it took and how its runs ended. From the
+    CLI's path (planned here, launched through the webserver in waves: the basis goes after the spot cells it reads)
+    or, with `ui`, as a person launches it from the UI: a `sized_backfill` run from the Launchpad (no instruments
+    given: every registered one), whose plan the daemon's sensor launches."""
     import dagster as dg
 
     from streamforge.catalog import parse_cell
@@ -130,22 +133,27 @@ def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
     end = first + timedelta(days=days - 1)
     inst = control.instance()
     roots = {"webserver": stack.processes["dagster-webserver"].pid, "daemon": stack.processes["dagster-daemon"].pid}
+    web = DagsterWebserver(stack.webserver_url, timeout_s=600)
     with PeakRss(roots) as rss:
         started, started_at = time.monotonic(), time.time()
         cells = [parse_cell(k) for k in control.plan_backfill(instruments, first.isoformat(), end.isoformat())]
-        planned = plan(inst, instruments, sorted({c.day for c in cells}), control.HISTORICAL_ASSETS)
-        plan_s = time.monotonic() - started
-        web = DagsterWebserver(stack.webserver_url, timeout_s=600)
-        status = backfill_runs.run(web, inst, planned, Console(quiet=True), timeout_s=TIMEOUT_S)
+        if ui:
+            backfill_id, planned, plan_s, succeeded = _from_the_launchpad(web, inst, first, end, started)
+        else:
+            planned = plan(inst, instruments, sorted({c.day for c in cells}), control.HISTORICAL_ASSETS)
+            plan_s = time.monotonic() - started
+            status = backfill_runs.run(web, inst, planned, Console(quiet=True), timeout_s=TIMEOUT_S)
+            backfill_id, succeeded = status.id, status.succeeded
         total = time.monotonic() - started
-    records = inst.get_run_records(dg.RunsFilter(tags={TAG: status.id}))
+    records = inst.get_run_records(dg.RunsFilter(tags={TAG: backfill_id}))
     failed = [r for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
     sizes = [launch.cells for wave in planned for launch in wave]
     return {
+        "path": "the UI's sized_backfill job and its sensor" if ui else "streamforge backfill",
         "cells": len(cells),
-        "succeeded": status.succeeded,
+        "succeeded": succeeded,
         "waves": len(planned),
-        "plan_s": round(plan_s, 2),  # the venue's trade counts, the store's, and the plan
+        "plan_s": round(plan_s, 2),  # the venue's trade counts, the store's, and the plan (with `ui`: the plan run)
         "launch_s": round(max(r.create_timestamp.timestamp() for r in records) - started_at, 2),  # until the last run is queued
         "total_s": round(total, 1),
         "runs": len(records),
@@ -155,6 +163,31 @@ def backfill(stack, instruments: list[str], first: date, days: int) -> dict:
         **rss.mib(),
         "load_average_at_end": round(os.getloadavg()[0], 1),
     }
+
+
+def _from_the_launchpad(web, inst, first: date, end: date, started: float) -> tuple[str, list, float, bool]:
+    """Launch `sized_backfill` as the Launchpad does and wait until its plan's runs have all ended (or a wave has
+    failed, which ends the backfill): (backfill id, plan, seconds until the plan was recorded, every run succeeded)."""
+    import dagster as dg
+
+    from streamforge_assets.backfills import ENDED, TAG, backfill_id_of, plan_request, recorded_plan
+
+    plan_id = web.launch_job("sized_backfill", plan_request(start=first.isoformat(), end=end.isoformat()))
+    while (plan_run := inst.get_run_by_id(plan_id)).status not in ENDED:
+        time.sleep(1)
+    if plan_run.status != dg.DagsterRunStatus.SUCCESS:
+        raise RuntimeError(f"the sized_backfill run {plan_id} ended {plan_run.status.value}")
+    plan_s = time.monotonic() - started
+    planned, backfill_id = recorded_plan(inst, plan_id), backfill_id_of(plan_id)
+    expected = sum(len(wave) for wave in planned)
+    while time.monotonic() - started < TIMEOUT_S:
+        runs = inst.get_runs(dg.RunsFilter(tags={TAG: backfill_id}))
+        ended = [r for r in runs if r.status in ENDED]
+        failed = any(r.status != dg.DagsterRunStatus.SUCCESS for r in ended)
+        if len(ended) == len(runs) and (len(runs) == expected or failed and runs):
+            return backfill_id, planned, plan_s, not failed and len(runs) == expected
+        time.sleep(2)
+    raise RuntimeError(f"backfill {backfill_id}: not ended after {TIMEOUT_S} s")
 
 
 def partitions_page_s(webserver_url: str, asset: str) -> dict:
@@ -182,7 +215,7 @@ def partitions_page_s(webserver_url: str, asset: str) -> dict:
     return {"loaded_s": round(min(times), 2), "first_load_s": round(times[0], 2)}
 
 
-def _case(instruments: list[str], first: date, days: int, per_run: int | None) -> tuple[dict, dict | None]:
+def _case(instruments: list[str], first: date, days: int, per_run: int | None, ui: bool = False) -> tuple[dict, dict | None]:
     from streamforge_app import control
     from streamforge_app.stack import Stack
 
@@ -198,7 +231,7 @@ def _case(instruments: list[str], first: date, days: int, per_run: int | None) -
             control.add_instruments(instruments, validate=True)
             registered = time.monotonic() - started
             result = {"instruments": len(instruments), "register_s": round(registered, 1)}
-            result |= backfill(stack, instruments, first, days)
+            result |= backfill(stack, instruments, first, days, ui)
             print(f"B8 {days} day(s), {per_run or 'default'} cells per run: {result}", file=sys.stderr, flush=True)
             page = partitions_page_s(stack.webserver_url, ASSET) if days > 1 else None
         return result, page
@@ -212,7 +245,7 @@ def run() -> dict:
     per_run = int(settings.get("STREAMFORGE_PARTITIONS_PER_RUN"))
     one_day, _ = _case(instruments, FIRST_DAY, 1, None)
     baseline, _ = _case(instruments, FIRST_DAY, 1, BASELINE_PER_RUN)
-    thirty, page = _case(instruments, FIRST_DAY, DAYS, None)
+    thirty, page = _case(instruments, FIRST_DAY, DAYS, None, ui=True)
     return {
         "goal": "200 instruments × 1 day ≤ 300 s; 200 × 30 days with no failed run; the partitions page ≤ 5 s",
         "instruments": len(instruments),

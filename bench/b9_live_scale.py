@@ -272,15 +272,24 @@ def _receive_only(url: str, seconds: float, out: str) -> None:
 
     async def read(plan, counts: list[int], stop: float) -> None:
         async with connect(plan.url, ping_interval=None, max_size=2**24, compression=compression()) as ws:
-            for text in plan.subscribe:
-                await ws.send(text)
-                await asyncio.sleep(0.25)
-            while time.monotonic() < stop:
-                try:
-                    await asyncio.wait_for(ws.recv(), stop - time.monotonic())
+
+            async def subscribe() -> None:  # while reading, as the loader does: unread messages pile up in the venue
+                for text in plan.subscribe:
+                    await ws.send(text)
+                    await asyncio.sleep(0.25)
+
+            async def close_at_stop() -> None:
+                await asyncio.sleep(stop - time.monotonic())
+                await ws.close()
+
+            # one timer for the connection: a timeout per message would cost more than reading it
+            helpers = [asyncio.create_task(subscribe()), asyncio.create_task(close_at_stop())]
+            try:
+                async for _ in ws:
                     counts[0] += 1
-                except TimeoutError:
-                    break
+            finally:
+                for task in helpers:
+                    task.cancel()
 
     async def main() -> dict:
         counts = [0]

@@ -129,6 +129,11 @@ def sized_backfill_job():
     plan_sized_backfill()
 
 
+def plan_request(**request: object) -> dict:
+    """The run config of a `sized_backfill` run for a request (SizedBackfill's fields)."""
+    return {"ops": {plan_sized_backfill.name: {"config": request}}}
+
+
 def backfill_id_of(plan_run_id: str) -> str:
     return plan_run_id[:8]
 

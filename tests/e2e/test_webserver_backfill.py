@@ -86,10 +86,10 @@ def test_backfill_through_the_webserver_sizes_runs_by_volume_and_completes_witho
 def test_a_backfill_launched_from_the_launchpad_is_planned_by_volume_and_run_by_the_sensor(stack):
     from streamforge_app import control
     from streamforge_app.webserver import DagsterWebserver
-    from streamforge_assets.backfills import ENDED, TAG, backfill_id_of
+    from streamforge_assets.backfills import ENDED, TAG, backfill_id_of, plan_request
 
-    request = {"start": "2025-01-04", "end": "2025-01-05", "instruments": ["DOGEUSDT", "XRPUSDT"]}
-    plan_id = DagsterWebserver(stack.webserver_url).launch_job("sized_backfill", {"ops": {"plan_sized_backfill": {"config": request}}})
+    request = plan_request(start="2025-01-04", end="2025-01-05", instruments=["DOGEUSDT", "XRPUSDT"])
+    plan_id = DagsterWebserver(stack.webserver_url).launch_job("sized_backfill", request)
     inst = control.instance()
     deadline = time.monotonic() + 300
     while True:

@@ -1,25 +1,27 @@
-"""A backfill launched from the UI with runs sized by volume: the `sized_backfill` job plans the runs from the venue's
-trade counts (the simulator's REST) and records the plan; the `sized_backfill_runs` sensor launches them wave after
-wave. The instance is a real one; the runs a wave launches are stood in for by run records carrying their tags, so
+"""A backfill launched from the UI (or the morning schedule) with runs sized by volume: the `sized_backfill` job plans
+the runs from the venue's trade counts (the simulator's REST) and records the plan; the `sized_backfill_runs` sensor
+launches them wave after wave. The instance is a real one; the runs a wave launches are stood in for by run records carrying their tags, so
 that the sensor can be shown each way a wave ends (the end-to-end test runs them for real)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timezone
 
 import dagster as dg
 import pytest
 
 from sensors.backfills import DONE, sized_backfill_runs
+from sensors.daily import yesterday_schedule
 from streamforge.catalog import cell_key, historical_assets, parse_cell
-from streamforge_assets.backfills import RANGE_END, RANGE_START, TAG, WAVE_TAG, backfill_id_of, recorded_plan
+from streamforge_assets.backfills import RANGE_END, RANGE_START, TAG, WAVE_TAG, backfill_id_of, plan_request, recorded_plan
 from streamforge_assets.definitions import defs
 from streamforge_assets.partitions import INSTRUMENTS
 
 SPOT = ["binance.spot.BTCUSDT", "binance.spot.ETHUSDT", "binance.spot.SOLUSDT"]  # registered by the `instance` fixture
 PERP = "binance.usdm.BTCUSDT"
 DAYS = [date(2025, 1, 1), date(2025, 1, 2)]
+MORNING = datetime(2025, 1, 3, 1, 30, tzinfo=timezone.utc)  # the schedule's tick of 2025-01-03
 
 
 @pytest.fixture
@@ -30,8 +32,8 @@ def venues_at_the_simulator(sim, monkeypatch):
 
 def launch_plan(instance, **config) -> dg.ExecuteInProcessResult:
     """What the Launchpad does: a run of `sized_backfill` with the request as its op's config."""
-    return defs.resolve_job_def("sized_backfill").execute_in_process(
-        run_config={"ops": {"plan_sized_backfill": {"config": config}}}, instance=instance, raise_on_error=False)
+    return defs.resolve_job_def("sized_backfill").execute_in_process(run_config=plan_request(**config), instance=instance,
+                                                                     raise_on_error=False)
 
 
 def tick(instance, cursor: str | None = None):
@@ -118,3 +120,18 @@ def test_a_bad_request_fails_its_plan_run_naming_what_was_wrong_and_nothing_is_l
     assert message.startswith("sized backfill refused, nothing launched: ") and named in message, message
     assert "\n" not in message
     assert not tick(instance).run_requests
+
+
+def test_the_morning_schedule_plans_yesterday_of_every_registered_instrument_as_one_sized_backfill(instance, venues_at_the_simulator):
+    request = yesterday_schedule(dg.build_schedule_context(instance=instance, scheduled_execution_time=MORNING))
+    assert request.run_key == "2025-01-02"
+    result = defs.resolve_job_def("sized_backfill").execute_in_process(run_config=request.run_config, instance=instance)
+    [wave] = recorded_plan(instance, result.run_id)
+    assert sum(launch.cells for launch in wave) == len(SPOT)
+    assert {launch.start.split("|")[0] for launch in wave} == {"2025-01-02"}
+
+
+def test_the_morning_schedule_skips_saying_why_when_no_instrument_is_registered():
+    with dg.instance_for_test() as empty:
+        skipped = yesterday_schedule(dg.build_schedule_context(instance=empty, scheduled_execution_time=MORNING))
+    assert "no instruments registered" in skipped.skip_message
