@@ -15,6 +15,9 @@ import pytest
 os.environ.setdefault("STREAMFORGE_HOME", os.path.join(os.environ.get("PYTEST_TMPDIR", "/tmp"), f"streamforge-tests-{os.getpid()}"))
 os.environ["STREAMFORGE_KAFKA_TIMEOUT_S"] = "5"
 os.environ["STREAMFORGE_HTTP_RETRIES"] = "3"
+# Two workers on two cores, each starting processes of its own (stacks, run workers): a torch or OpenMP pool of a
+# thread per core in each of them oversubscribes the cores, and their spinning threads slow every other test.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from streamforge.bus.broker import LocalBroker  # noqa: E402
 

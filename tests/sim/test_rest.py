@@ -215,6 +215,7 @@ def test_the_24_hour_ticker_counts_the_raw_trades_of_the_day_up_to_the_clock(api
     full = one.json()
     assert list(full) == FULL_TICKER and full["count"] > 0 and full["openTime"] < 10**13  # FULL by default, in ms
     assert float(full["bidPrice"]) < float(full["askPrice"])
-    assert int(one.headers["X-MBX-USED-WEIGHT-1M"]) == 82
+    # one symbol weighs 2, counted on top of the 80 unless a new clock minute (a new weight window) began in between
+    assert int(one.headers["X-MBX-USED-WEIGHT-1M"]) in (82, 2)
     two = api.get("/api/v3/ticker/24hr", params={"symbols": json.dumps(["ETHUSDT", "SOLUSDT"]), "type": "MINI"}).json()
     assert [t["symbol"] for t in two] == ["ETHUSDT", "SOLUSDT"]
