@@ -49,7 +49,7 @@ soak: venv
 
 notebook: venv
 	$(BIN)/python -m pip install -q 'jupyterlab>=4.2'
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf .streamforge

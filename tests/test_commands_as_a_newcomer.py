@@ -213,3 +213,11 @@ def test_settings_print_neither_passwords_nor_credentials_in_urls(tmp_path):
     assert "secret" not in done.stdout
     assert "STREAMFORGE_ARANGO_URL=https://***@arango:8529" in done.stdout
     assert "STREAMFORGE_ARANGO_PASSWORD=***" in done.stdout
+
+
+def test_make_notebook_starts_jupyter_even_for_root():
+    """Jupyter refuses to run as root without --allow-root, and containers and CI machines run as root."""
+    root = Path(__file__).resolve().parent.parent
+    plan = subprocess.run(["make", "-n", "notebook"], cwd=root, capture_output=True, text=True, check=True).stdout
+    [line] = [line for line in plan.splitlines() if "jupyter lab" in line]
+    assert ("--allow-root" in line) == (os.getuid() == 0), line
