@@ -98,8 +98,8 @@ def plan_sized_backfill(context: dg.OpExecutionContext, config: SizedBackfill):
     registered = context.instance.get_dynamic_partitions(INSTRUMENTS.name)
     try:
         instruments, days = request(config.instruments or registered, config.start, config.end, registered)
-        assets = config.assets or historical_assets()
         known = historical_assets()
+        assets = config.assets or known
         unknown = [a for a in assets if a not in known]
         if unknown:
             raise ConfigError(f"unknown asset(s) {', '.join(unknown)}; a sized backfill covers {', '.join(known)}")
